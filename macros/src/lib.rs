@@ -1,0 +1,40 @@
+//! The `#[tool]` attribute of [toolcall](https://docs.rs/toolcall): an ordinary
+//! fn becomes a registered tool with a JSON Schema for its arguments.
+//!
+//! Use it through the `toolcall` crate (`toolcall::tool`).
+
+use proc_macro::TokenStream;
+
+mod ast;
+mod attr;
+mod ctxt;
+mod expand;
+mod valid;
+
+/// Turn an `async fn` (or a plain `fn`, run on the blocking pool) into a tool.
+///
+/// The tool's name is the fn's (`name = "..."` overrides it), its description
+/// the fn's doc comment (`description = "..."` overrides it), and each
+/// parameter's description its own `///` comment. Parameters of type
+/// `State<T>` are injected from the `ToolSet`; every other parameter is a
+/// field of the arguments object and must be `DeserializeOwned + JsonSchema`.
+/// The fn stays callable as written.
+///
+/// Options: `name = "..."`, `description = "..."`, `timeout = "500ms"`
+/// (`ms`, `s` or `m`), `exclusive` (the tool runs alone), `strict = false`
+/// (offer a non-strict schema), `crate = "path::to::toolcall"`.
+///
+/// ```ignore
+/// /// Get the current weather for a city.
+/// #[tool(timeout = "5s")]
+/// async fn get_weather(
+///     /// City name, e.g. "Paris".
+///     city: String,
+/// ) -> Result<String, std::io::Error> {
+///     Ok(format!("sunny in {city}"))
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::tool(args.into(), input.into()).into()
+}

@@ -1,0 +1,233 @@
+//! The agent loop: model, tool calls, dispatch, tool messages, model... until
+//! a final answer or the round limit.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::call::ToolCall;
+use crate::dispatch::{Batch, DispatchOptions};
+use crate::message::{ChatRequest, Message, ToolChoice, Usage};
+use crate::model::{Model, ModelError};
+use crate::toolset::ToolSet;
+
+/// The default limit on model rounds in one run.
+pub const DEFAULT_MAX_ROUNDS: usize = 8;
+
+/// Runs a model with a tool set until it answers.
+#[derive(Debug, Clone)]
+pub struct Agent<M> {
+    model: M,
+    tools: ToolSet,
+    model_name: String,
+    system: Option<String>,
+    max_rounds: usize,
+    tool_choice: Option<ToolChoice>,
+    parallel_tool_calls: Option<bool>,
+    dispatch: DispatchOptions,
+}
+
+/// One round: a model request and, if it asked for tools, their batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Round {
+    /// How long the model took.
+    pub model_time: Duration,
+    /// The calls the model asked for.
+    pub tool_calls: Vec<ToolCall>,
+    /// Their results and timing, when there were calls.
+    pub batch: Option<Batch>,
+}
+
+impl Round {
+    /// Model time plus tool time.
+    pub fn elapsed(&self) -> Duration {
+        self.model_time + self.batch.as_ref().map_or(Duration::ZERO, |b| b.makespan)
+    }
+}
+
+/// A finished run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRun {
+    /// The model's final answer.
+    pub answer: String,
+    /// Every message, from the system prompt to the answer.
+    pub transcript: Vec<Message>,
+    /// One entry per model request.
+    pub rounds: Vec<Round>,
+    /// Tokens used over all rounds.
+    pub usage: Usage,
+    /// Wall time (or virtual time under a paused clock) of the whole run.
+    pub elapsed: Duration,
+}
+
+/// Why a run stopped without an answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentErrorKind {
+    /// The model failed.
+    Model(ModelError),
+    /// The model was still calling tools after the round limit.
+    RoundLimit(usize),
+}
+
+/// A run that stopped without an answer, with everything that happened before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentError {
+    /// Why it stopped.
+    pub kind: AgentErrorKind,
+    /// The messages up to the failure.
+    pub transcript: Vec<Message>,
+    /// The rounds completed.
+    pub rounds: Vec<Round>,
+}
+
+impl std::fmt::Display for AgentError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            AgentErrorKind::Model(e) => write!(f, "the model failed in round {}: {e}", self.rounds.len() + 1),
+            AgentErrorKind::RoundLimit(n) => write!(f, "no final answer after {n} rounds"),
+        }
+    }
+}
+
+impl std::error::Error for AgentError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            AgentErrorKind::Model(e) => Some(e),
+            AgentErrorKind::RoundLimit(_) => None,
+        }
+    }
+}
+
+impl<M: Model> Agent<M> {
+    /// An agent over this model and these tools.
+    pub fn new(model: M, tools: ToolSet) -> Self {
+        Agent {
+            model,
+            tools,
+            model_name: "gpt-4o-mini".to_owned(),
+            system: None,
+            max_rounds: DEFAULT_MAX_ROUNDS,
+            tool_choice: None,
+            parallel_tool_calls: None,
+            dispatch: DispatchOptions::default(),
+        }
+    }
+
+    /// The model name sent in requests.
+    pub fn model_name(mut self, name: impl Into<String>) -> Self {
+        self.model_name = name.into();
+        self
+    }
+
+    /// The system prompt.
+    pub fn system(mut self, prompt: impl Into<String>) -> Self {
+        self.system = Some(prompt.into());
+        self
+    }
+
+    /// The most model requests in one run.
+    pub fn max_rounds(mut self, rounds: usize) -> Self {
+        self.max_rounds = rounds;
+        self
+    }
+
+    /// `tool_choice` for every request.
+    pub fn tool_choice(mut self, choice: ToolChoice) -> Self {
+        self.tool_choice = Some(choice);
+        self
+    }
+
+    /// `parallel_tool_calls` for every request.
+    pub fn parallel_tool_calls(mut self, yes: bool) -> Self {
+        self.parallel_tool_calls = Some(yes);
+        self
+    }
+
+    /// How each round's calls are dispatched.
+    pub fn dispatch_options(mut self, options: DispatchOptions) -> Self {
+        self.dispatch = options;
+        self
+    }
+
+    /// The tools.
+    pub fn tools(&self) -> &ToolSet {
+        &self.tools
+    }
+
+    /// The model.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    /// Run from one user message.
+    pub async fn run(&self, user: impl Into<String>) -> Result<AgentRun, AgentError> {
+        let mut messages = Vec::with_capacity(4);
+        if let Some(system) = &self.system {
+            messages.push(Message::system(system.clone()));
+        }
+        messages.push(Message::user(user));
+        self.run_messages(messages).await
+    }
+
+    /// Run from a conversation.
+    pub async fn run_messages(&self, messages: Vec<Message>) -> Result<AgentRun, AgentError> {
+        let start = Instant::now();
+        let mut request = ChatRequest {
+            model: self.model_name.clone(),
+            messages,
+            tools: self.tools.definitions().to_vec(),
+            tool_choice: self.tool_choice.clone(),
+            parallel_tool_calls: self.parallel_tool_calls,
+        };
+        if request.tools.is_empty() {
+            request.tool_choice = None;
+            request.parallel_tool_calls = None;
+        }
+        let mut rounds = Vec::new();
+        let mut usage = Usage::default();
+        for _ in 0..self.max_rounds {
+            let asked = Instant::now();
+            let response = match self.model.complete(&request).await {
+                Ok(response) => response,
+                Err(error) => {
+                    return Err(AgentError {
+                        kind: AgentErrorKind::Model(error),
+                        transcript: request.messages,
+                        rounds,
+                    });
+                }
+            };
+            let model_time = asked.elapsed();
+            if let Some(u) = response.usage {
+                usage += u;
+            }
+            request.messages.push(response.to_message());
+            if response.tool_calls.is_empty() {
+                rounds.push(Round { model_time, tool_calls: Vec::new(), batch: None });
+                return Ok(AgentRun {
+                    answer: response.content.unwrap_or_default(),
+                    transcript: request.messages,
+                    rounds,
+                    usage,
+                    elapsed: start.elapsed(),
+                });
+            }
+            let batch = self
+                .tools
+                .dispatch(&response.tool_calls)
+                .options(self.dispatch.clone())
+                .await;
+            request.messages.extend(batch.results.iter().map(Message::tool));
+            rounds.push(Round {
+                model_time,
+                tool_calls: response.tool_calls,
+                batch: Some(batch),
+            });
+        }
+        Err(AgentError {
+            kind: AgentErrorKind::RoundLimit(self.max_rounds),
+            transcript: request.messages,
+            rounds,
+        })
+    }
+}

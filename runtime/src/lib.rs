@@ -1,0 +1,39 @@
+//! Runtime of [toolcall](https://docs.rs/toolcall): the tool registry, gather-style
+//! concurrent dispatch of a model's tool calls, and the agent loop.
+//!
+//! Use it through the `toolcall` crate, which re-exports everything here.
+
+mod agent;
+mod call;
+mod dispatch;
+mod message;
+mod model;
+mod reply;
+pub mod schema;
+mod state;
+mod tool;
+mod toolset;
+
+#[cfg(feature = "auto-register")]
+mod registry;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use agent::{Agent, AgentError, AgentErrorKind, AgentRun, DEFAULT_MAX_ROUNDS, Round};
+pub use call::{CallResult, Outcome, ToolCall};
+pub use dispatch::{Batch, DEFAULT_MAX_ARGUMENT_BYTES, Dispatch, DispatchOptions};
+pub use message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
+pub use model::{Model, ModelError};
+pub use state::{State, StateMap, StateNeed};
+pub use tool::{BoxFuture, CallError, Tool, ToolFn, ToolFuture, ToolPolicy, ToolReply};
+pub use toolset::{BuildError, ToolDefinition, ToolSet, ToolSetBuilder, is_valid_tool_name};
+
+/// Tools named by their `#[tool]` fns, for `ToolSetBuilder::tools`:
+/// `ToolSet::builder().tools(tools![get_weather, get_time])`.
+#[macro_export]
+macro_rules! tools {
+    ($($tool:ty),* $(,)?) => {
+        [$($crate::__private::fn_tool::<$tool>()),*]
+    };
+}

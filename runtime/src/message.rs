@@ -1,0 +1,374 @@
+//! Chat messages and requests in the OpenAI Chat Completions wire format,
+//! the lingua franca between the agent loop, the models and the simulator.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use crate::call::{CallResult, ToolCall};
+use crate::toolset::ToolDefinition;
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "lowercase")]
+pub enum Message {
+    /// Instructions for the model.
+    System {
+        /// The text.
+        #[serde(deserialize_with = "text_content")]
+        content: String,
+    },
+    /// The user's turn.
+    User {
+        /// The text.
+        #[serde(deserialize_with = "text_content")]
+        content: String,
+    },
+    /// The model's turn: text, tool calls, or both.
+    Assistant {
+        /// The text, if any.
+        #[serde(default, deserialize_with = "optional_text_content")]
+        content: Option<String>,
+        /// The tool calls, in the order the model made them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty", with = "wire_calls")]
+        tool_calls: Vec<ToolCall>,
+    },
+    /// The result of one tool call.
+    Tool {
+        /// The id of the call this answers.
+        tool_call_id: String,
+        /// The result text.
+        #[serde(deserialize_with = "text_content")]
+        content: String,
+    },
+}
+
+impl Message {
+    /// A system message.
+    pub fn system(content: impl Into<String>) -> Self {
+        Message::System { content: content.into() }
+    }
+
+    /// A user message.
+    pub fn user(content: impl Into<String>) -> Self {
+        Message::User { content: content.into() }
+    }
+
+    /// An assistant message.
+    pub fn assistant(content: Option<String>, tool_calls: Vec<ToolCall>) -> Self {
+        Message::Assistant { content, tool_calls }
+    }
+
+    /// The tool message answering one call.
+    pub fn tool(result: &CallResult) -> Self {
+        Message::Tool {
+            tool_call_id: result.call_id.clone(),
+            content: result.content.clone(),
+        }
+    }
+
+    /// The message's role as the API names it.
+    pub fn role(&self) -> &'static str {
+        match self {
+            Message::System { .. } => "system",
+            Message::User { .. } => "user",
+            Message::Assistant { .. } => "assistant",
+            Message::Tool { .. } => "tool",
+        }
+    }
+}
+
+/// Accepts a content string or an array of text parts, as the SDKs send either.
+fn text_content<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    Ok(optional_text_content(deserializer)?.unwrap_or_default())
+}
+
+fn optional_text_content<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    match Option::<Value>::deserialize(deserializer)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::Array(parts)) => Ok(Some(
+            parts
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(""),
+        )),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "content must be a string or an array of text parts, not {other}"
+        ))),
+    }
+}
+
+/// Tool calls in the wire shape `{"id", "type": "function", "function": {"name", "arguments"}}`.
+pub(crate) mod wire_calls {
+    use super::*;
+
+    #[derive(Serialize, Deserialize)]
+    struct WireCall<'a> {
+        #[serde(borrow)]
+        id: std::borrow::Cow<'a, str>,
+        #[serde(rename = "type", default = "function")]
+        kind: std::borrow::Cow<'a, str>,
+        function: WireFunction<'a>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct WireFunction<'a> {
+        #[serde(borrow)]
+        name: std::borrow::Cow<'a, str>,
+        #[serde(default)]
+        arguments: String,
+    }
+
+    fn function() -> std::borrow::Cow<'static, str> {
+        "function".into()
+    }
+
+    pub fn serialize<S: Serializer>(calls: &[ToolCall], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(calls.iter().map(|c| WireCall {
+            id: c.id.as_str().into(),
+            kind: "function".into(),
+            function: WireFunction {
+                name: c.name.as_str().into(),
+                arguments: c.arguments.clone(),
+            },
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<ToolCall>, D::Error> {
+        let wire = Option::<Vec<WireCall<'_>>>::deserialize(deserializer)?.unwrap_or_default();
+        Ok(wire
+            .into_iter()
+            .map(|w| ToolCall {
+                id: w.id.into_owned(),
+                name: w.function.name.into_owned(),
+                arguments: w.function.arguments,
+            })
+            .collect())
+    }
+}
+
+/// Which tools the model may or must call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolChoice {
+    /// The model decides (the API's default when tools are offered).
+    Auto,
+    /// No tool calls.
+    None,
+    /// At least one tool call.
+    Required,
+    /// This tool.
+    Function(String),
+}
+
+impl Serialize for ToolChoice {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ToolChoice::Auto => serializer.serialize_str("auto"),
+            ToolChoice::None => serializer.serialize_str("none"),
+            ToolChoice::Required => serializer.serialize_str("required"),
+            ToolChoice::Function(name) => {
+                serde_json::json!({"type": "function", "function": {"name": name}}).serialize(serializer)
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ToolChoice {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        match &value {
+            Value::String(s) if s == "auto" => Ok(ToolChoice::Auto),
+            Value::String(s) if s == "none" => Ok(ToolChoice::None),
+            Value::String(s) if s == "required" => Ok(ToolChoice::Required),
+            _ => value
+                .pointer("/function/name")
+                .and_then(Value::as_str)
+                .map(|name| ToolChoice::Function(name.to_owned()))
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "tool_choice must be \"auto\", \"none\", \"required\" or {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}, not {value}"
+                    ))
+                }),
+        }
+    }
+}
+
+/// A tool definition in the request's wire shape.
+#[derive(Serialize, Deserialize)]
+struct WireTool {
+    #[serde(rename = "type", default)]
+    kind: String,
+    function: WireToolFunction,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireToolFunction {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    parameters: Value,
+    #[serde(default)]
+    strict: Option<bool>,
+}
+
+mod wire_tools {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(tools: &[ToolDefinition], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(tools.iter().map(ToolDefinition::to_openai))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<ToolDefinition>, D::Error> {
+        let wire = Option::<Vec<WireTool>>::deserialize(deserializer)?.unwrap_or_default();
+        Ok(wire
+            .into_iter()
+            .map(|t| ToolDefinition {
+                name: t.function.name,
+                description: t.function.description,
+                parameters: t.function.parameters,
+                strict: t.function.strict.unwrap_or(false),
+            })
+            .collect())
+    }
+}
+
+/// A chat completion request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatRequest {
+    /// The model's name.
+    pub model: String,
+    /// The conversation so far.
+    pub messages: Vec<Message>,
+    /// The tools offered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "wire_tools")]
+    pub tools: Vec<ToolDefinition>,
+    /// Which tools the model may call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<ToolChoice>,
+    /// Whether the model may make several calls in one message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+}
+
+impl ChatRequest {
+    /// A request with these messages and no tools.
+    pub fn new(model: impl Into<String>, messages: Vec<Message>) -> Self {
+        ChatRequest {
+            model: model.into(),
+            messages,
+            tools: Vec::new(),
+            tool_choice: None,
+            parallel_tool_calls: None,
+        }
+    }
+}
+
+/// Token counts as the API reports them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens in the prompt.
+    pub prompt_tokens: u32,
+    /// Tokens in the completion.
+    pub completion_tokens: u32,
+    /// Both.
+    pub total_tokens: u32,
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Usage) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+        self.total_tokens += other.total_tokens;
+    }
+}
+
+/// Why the model stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// A final answer.
+    Stop,
+    /// Tool calls to run.
+    ToolCalls,
+    /// The token limit.
+    Length,
+    /// The content filter.
+    ContentFilter,
+}
+
+/// The model's reply to one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatResponse {
+    /// The text, if any.
+    pub content: Option<String>,
+    /// The tool calls, in order.
+    pub tool_calls: Vec<ToolCall>,
+    /// Why the model stopped, when it says.
+    pub finish_reason: Option<FinishReason>,
+    /// Token counts, when reported.
+    pub usage: Option<Usage>,
+}
+
+impl ChatResponse {
+    /// A final text answer.
+    pub fn text(content: impl Into<String>) -> Self {
+        ChatResponse {
+            content: Some(content.into()),
+            tool_calls: Vec::new(),
+            finish_reason: Some(FinishReason::Stop),
+            usage: None,
+        }
+    }
+
+    /// A reply that calls tools.
+    pub fn calls(tool_calls: Vec<ToolCall>) -> Self {
+        ChatResponse {
+            content: None,
+            tool_calls,
+            finish_reason: Some(FinishReason::ToolCalls),
+            usage: None,
+        }
+    }
+
+    /// The assistant message to append to the conversation.
+    pub fn to_message(&self) -> Message {
+        Message::assistant(self.content.clone(), self.tool_calls.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn messages_round_trip_in_the_wire_shape() {
+        let messages = vec![
+            Message::system("be brief"),
+            Message::user("hi"),
+            Message::assistant(None, vec![ToolCall::new("c1", "f", "{}")]),
+            Message::Tool { tool_call_id: "c1".into(), content: "ok".into() },
+        ];
+        let wire = serde_json::to_value(&messages).expect("serialise");
+        assert_eq!(wire[2]["tool_calls"][0]["function"]["name"], json!("f"));
+        assert_eq!(wire[2]["tool_calls"][0]["type"], json!("function"));
+        let back: Vec<Message> = serde_json::from_value(wire).expect("deserialise");
+        assert_eq!(back, messages);
+    }
+
+    #[test]
+    fn content_parts_are_joined() {
+        let m: Message = serde_json::from_value(json!({"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]})).expect("parts");
+        assert_eq!(m, Message::user("ab"));
+    }
+
+    #[test]
+    fn tool_choice_forms() {
+        for choice in [ToolChoice::Auto, ToolChoice::None, ToolChoice::Required, ToolChoice::Function("f".into())] {
+            let wire = serde_json::to_value(&choice).expect("serialise");
+            assert_eq!(serde_json::from_value::<ToolChoice>(wire).expect("back"), choice);
+        }
+    }
+}

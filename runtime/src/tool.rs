@@ -1,0 +1,132 @@
+//! The tool abstraction: what a registered tool declares and how it is called.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use schemars::SchemaGenerator;
+use serde_json::Value;
+
+use crate::state::{StateMap, StateNeed};
+
+/// A boxed, sendable future, as the object-safe traits of this crate return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What a tool's run produced: `Ok` is the text the model sees, `Err` an error
+/// text the model sees as a failed call.
+pub type ToolReply = Result<String, String>;
+
+/// The future of one running tool call.
+pub type ToolFuture = BoxFuture<'static, ToolReply>;
+
+/// Per-tool policy, set in `#[tool(...)]` and honoured by the dispatcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ToolPolicy {
+    /// Longest a call may run; overrides the dispatcher's default per-call timeout.
+    pub timeout: Option<Duration>,
+    /// The tool must run alone: calls before it finish first, calls after it wait.
+    pub exclusive: bool,
+    /// Offer the schema in OpenAI strict mode (the default).
+    pub strict: bool,
+}
+
+impl ToolPolicy {
+    /// The default policy: no timeout of its own, not exclusive, strict.
+    pub const DEFAULT: ToolPolicy = ToolPolicy {
+        timeout: None,
+        exclusive: false,
+        strict: true,
+    };
+}
+
+/// Why a call could not start: the dispatcher turns it into the call's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The arguments are not JSON or do not fit the tool's parameters;
+    /// the text is serde's message, with the path of the offending field.
+    InvalidArguments(String),
+    /// State the tool needs was not supplied to the `ToolSet`.
+    MissingState(&'static str),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::InvalidArguments(msg) => write!(f, "invalid arguments: {msg}"),
+            CallError::MissingState(ty) => {
+                write!(f, "the tool set has no state of type `{ty}`")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// A tool as the registry holds it. `#[tool]` implements it for you; implement
+/// it by hand for tools known only at run time.
+pub trait Tool: Send + Sync + 'static {
+    /// The name the model calls it by (`^[a-zA-Z0-9_-]{1,64}$`).
+    fn name(&self) -> &str;
+    /// What the tool does, for the model.
+    fn description(&self) -> &str;
+    /// Timeout, exclusivity and strictness.
+    fn policy(&self) -> ToolPolicy {
+        ToolPolicy::DEFAULT
+    }
+    /// The JSON Schema of the arguments object, as generated (before strict
+    /// mode is applied). Called once, when the `ToolSet` is built.
+    fn parameters(&self, generator: &mut SchemaGenerator) -> Value;
+    /// The state types the tool takes from the `ToolSet`, checked at build time.
+    fn state_needs(&self) -> Vec<StateNeed> {
+        Vec::new()
+    }
+    /// Parse `arguments` (a JSON object as text) and start the call.
+    fn call(&self, arguments: &str, state: &StateMap) -> Result<ToolFuture, CallError>;
+}
+
+/// What `#[tool]` implements on the hidden type named after the function;
+/// register it with `ToolSet::builder().tool::<my_fn>()` or `toolcall::tools![my_fn]`.
+pub trait ToolFn: Send + Sync + 'static {
+    /// The tool's name.
+    const NAME: &'static str;
+    /// The tool's description.
+    const DESCRIPTION: &'static str;
+    /// The tool's policy.
+    const POLICY: ToolPolicy;
+    /// The arguments schema.
+    fn parameters(generator: &mut SchemaGenerator) -> Value;
+    /// The state the tool takes.
+    fn state_needs() -> Vec<StateNeed>;
+    /// Parse and start a call.
+    fn call(arguments: &str, state: &StateMap) -> Result<ToolFuture, CallError>;
+}
+
+/// Adapts a [`ToolFn`] type to the [`Tool`] trait object.
+pub(crate) struct FnTool<T>(std::marker::PhantomData<fn() -> T>);
+
+impl<T> FnTool<T> {
+    pub(crate) fn new() -> Self {
+        FnTool(std::marker::PhantomData)
+    }
+}
+
+impl<T: ToolFn> Tool for FnTool<T> {
+    fn name(&self) -> &str {
+        T::NAME
+    }
+    fn description(&self) -> &str {
+        T::DESCRIPTION
+    }
+    fn policy(&self) -> ToolPolicy {
+        T::POLICY
+    }
+    fn parameters(&self, generator: &mut SchemaGenerator) -> Value {
+        T::parameters(generator)
+    }
+    fn state_needs(&self) -> Vec<StateNeed> {
+        T::state_needs()
+    }
+    fn call(&self, arguments: &str, state: &StateMap) -> Result<ToolFuture, CallError> {
+        T::call(arguments, state)
+    }
+}

@@ -1,0 +1,297 @@
+//! The registry: a `ToolSet` maps names to tools, holds their state, and
+//! caches their definitions in the formats the model APIs expect.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::schema::{self, StrictError};
+use crate::state::StateMap;
+use crate::tool::{FnTool, Tool, ToolFn, ToolPolicy};
+
+/// A tool as offered to a model: name, description and arguments schema,
+/// computed once when the `ToolSet` is built.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolDefinition {
+    /// The tool's name.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// The JSON Schema of its arguments object.
+    pub parameters: Value,
+    /// Whether `parameters` is offered in OpenAI strict mode.
+    pub strict: bool,
+}
+
+impl ToolDefinition {
+    /// OpenAI Chat Completions function-tool format.
+    pub fn to_openai(&self) -> Value {
+        json!({
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+                "strict": self.strict,
+            }
+        })
+    }
+
+    /// Anthropic Messages API tool format (`input_schema`).
+    pub fn to_anthropic(&self) -> Value {
+        json!({"name": self.name, "description": self.description, "input_schema": self.parameters})
+    }
+
+    /// Model Context Protocol tool format (`inputSchema`).
+    pub fn to_mcp(&self) -> Value {
+        json!({"name": self.name, "description": self.description, "inputSchema": self.parameters})
+    }
+}
+
+/// Why a `ToolSet` could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildError {
+    /// Two tools share a name.
+    DuplicateName(String),
+    /// A name outside `^[a-zA-Z0-9_-]{1,64}$`.
+    InvalidName(String),
+    /// A tool takes `State<T>` and no `T` was supplied.
+    MissingState {
+        /// The tool.
+        tool: String,
+        /// The state type.
+        type_name: &'static str,
+    },
+    /// A tool's schema cannot be offered in strict mode.
+    NotStrict {
+        /// The tool.
+        tool: String,
+        /// Where and why.
+        error: StrictError,
+    },
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::DuplicateName(name) => write!(f, "two tools are named `{name}`"),
+            BuildError::InvalidName(name) => write!(
+                f,
+                "tool name `{name}` does not match ^[a-zA-Z0-9_-]{{1,64}}$"
+            ),
+            BuildError::MissingState { tool, type_name } => write!(
+                f,
+                "tool `{tool}` takes `State<{type_name}>`, but the tool set has no such state: add it with `.state(value)`"
+            ),
+            BuildError::NotStrict { tool, error } => write!(
+                f,
+                "tool `{tool}` cannot be offered in strict mode: {error}; change the type, or opt out with `#[tool(strict = false)]`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// Whether a name is a valid tool name for the OpenAI API.
+pub fn is_valid_tool_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+pub(crate) struct Entry {
+    pub(crate) tool: Arc<dyn Tool>,
+    pub(crate) policy: ToolPolicy,
+}
+
+pub(crate) struct Inner {
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) index: HashMap<Box<str>, usize>,
+    pub(crate) state: StateMap,
+    pub(crate) definitions: Vec<ToolDefinition>,
+}
+
+/// A set of tools with their state, ready to be offered and dispatched.
+/// Cheap to clone: clones share one registry.
+#[derive(Clone)]
+pub struct ToolSet {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ToolSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolSet")
+            .field("tools", &self.names().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl ToolSet {
+    /// Start building a tool set.
+    pub fn builder() -> ToolSetBuilder {
+        ToolSetBuilder::default()
+    }
+
+    /// The definitions of every tool, in registration order; computed once at build.
+    pub fn definitions(&self) -> &[ToolDefinition] {
+        &self.inner.definitions
+    }
+
+    /// The definitions in OpenAI function-tool format.
+    pub fn openai_tools(&self) -> Vec<Value> {
+        self.definitions().iter().map(ToolDefinition::to_openai).collect()
+    }
+
+    /// The definitions in Anthropic format.
+    pub fn anthropic_tools(&self) -> Vec<Value> {
+        self.definitions().iter().map(ToolDefinition::to_anthropic).collect()
+    }
+
+    /// The definitions in MCP format.
+    pub fn mcp_tools(&self) -> Vec<Value> {
+        self.definitions().iter().map(ToolDefinition::to_mcp).collect()
+    }
+
+    /// The tools' names, in registration order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.inner.definitions.iter().map(|d| d.name.as_str())
+    }
+
+    /// The number of tools.
+    pub fn len(&self) -> usize {
+        self.inner.entries.len()
+    }
+
+    /// Whether the set has no tools.
+    pub fn is_empty(&self) -> bool {
+        self.inner.entries.is_empty()
+    }
+
+    /// The policy of the named tool.
+    pub fn policy(&self, name: &str) -> Option<ToolPolicy> {
+        self.entry(name).map(|e| e.policy)
+    }
+
+    pub(crate) fn entry(&self, name: &str) -> Option<&Entry> {
+        self.inner.index.get(name).map(|&i| &self.inner.entries[i])
+    }
+}
+
+/// Builds a [`ToolSet`]: name the tools, supply their state, then `build()`.
+#[derive(Default)]
+pub struct ToolSetBuilder {
+    tools: Vec<Arc<dyn Tool>>,
+    state: StateMap,
+    strict_fallback: bool,
+    all_relaxed: bool,
+}
+
+impl ToolSetBuilder {
+    /// Add a `#[tool]` fn by its name: `.tool::<get_weather>()`.
+    pub fn tool<T: ToolFn>(mut self) -> Self {
+        self.tools.push(Arc::new(FnTool::<T>::new()));
+        self
+    }
+
+    /// Add a hand-written tool.
+    pub fn add(mut self, tool: impl Tool) -> Self {
+        self.tools.push(Arc::new(tool));
+        self
+    }
+
+    /// Add several tools, as `toolcall::tools![a, b, c]` lists them.
+    pub fn tools(mut self, tools: impl IntoIterator<Item = Arc<dyn Tool>>) -> Self {
+        self.tools.extend(tools);
+        self
+    }
+
+    /// Add every `#[tool]` registered automatically in any linked crate
+    /// (feature `auto-register`), in name order.
+    #[cfg(feature = "auto-register")]
+    pub fn registered(mut self) -> Self {
+        let mut found: Vec<Arc<dyn Tool>> = inventory::iter::<crate::registry::Registration>
+            .into_iter()
+            .map(|r| (r.make)())
+            .collect();
+        found.sort_by(|a, b| a.name().cmp(b.name()));
+        self.tools.extend(found);
+        self
+    }
+
+    /// Supply state of type `T`, injected into tools that take `State<T>`.
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.state.insert(value);
+        self
+    }
+
+    /// Offer a tool whose schema cannot be strict in non-strict mode instead of
+    /// failing the build.
+    pub fn strict_fallback(mut self, yes: bool) -> Self {
+        self.strict_fallback = yes;
+        self
+    }
+
+    /// Offer every tool in non-strict mode, whatever their attributes say.
+    pub fn relaxed(mut self) -> Self {
+        self.all_relaxed = true;
+        self
+    }
+
+    /// Check names, state and schemas, and cache the definitions.
+    pub fn build(self) -> Result<ToolSet, BuildError> {
+        let mut index = HashMap::with_capacity(self.tools.len());
+        let mut entries = Vec::with_capacity(self.tools.len());
+        let mut definitions = Vec::with_capacity(self.tools.len());
+        for tool in self.tools {
+            let name = tool.name().to_owned();
+            if !is_valid_tool_name(&name) {
+                return Err(BuildError::InvalidName(name));
+            }
+            if index.insert(name.clone().into_boxed_str(), entries.len()).is_some() {
+                return Err(BuildError::DuplicateName(name));
+            }
+            for need in tool.state_needs() {
+                if !self.state.contains(need.id) {
+                    return Err(BuildError::MissingState {
+                        tool: name,
+                        type_name: need.type_name,
+                    });
+                }
+            }
+            let mut policy = tool.policy();
+            let generated = tool.parameters(&mut schema::generator());
+            let parameters = if policy.strict && !self.all_relaxed {
+                match schema::to_strict(generated.clone()) {
+                    Ok(strict) => strict,
+                    Err(_) if self.strict_fallback => {
+                        policy.strict = false;
+                        generated
+                    }
+                    Err(error) => return Err(BuildError::NotStrict { tool: name, error }),
+                }
+            } else {
+                policy.strict = false;
+                generated
+            };
+            definitions.push(ToolDefinition {
+                name,
+                description: tool.description().to_owned(),
+                parameters,
+                strict: policy.strict,
+            });
+            entries.push(Entry { tool, policy });
+        }
+        Ok(ToolSet {
+            inner: Arc::new(Inner {
+                entries,
+                index,
+                state: self.state,
+                definitions,
+            }),
+        })
+    }
+}

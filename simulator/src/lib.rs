@@ -1,0 +1,1 @@
+//! Simulator of toolcall (in progress).
