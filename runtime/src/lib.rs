@@ -24,7 +24,7 @@ pub use agent::{Agent, AgentError, AgentErrorKind, AgentRun, DEFAULT_MAX_ROUNDS,
 pub use call::{CallResult, Outcome, ToolCall};
 pub use dispatch::{Batch, DEFAULT_MAX_ARGUMENT_BYTES, Dispatch, DispatchOptions};
 pub use message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
-pub use model::{Model, ModelError};
+pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta, response_events};
 pub use state::{State, StateMap, StateNeed};
 pub use tool::{BoxFuture, CallError, Tool, ToolFn, ToolFuture, ToolPolicy, ToolReply};
 pub use toolset::{BuildError, ToolDefinition, ToolSet, ToolSetBuilder, is_valid_tool_name};

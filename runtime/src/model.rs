@@ -3,8 +3,65 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::message::{ChatRequest, ChatResponse};
+use futures_util::stream::{self, Stream, StreamExt};
+
+use crate::message::{ChatRequest, ChatResponse, FinishReason, Usage};
 use crate::tool::BoxFuture;
+
+/// A fragment of a streamed tool call, as the Chat Completions API sends it:
+/// the first fragment of a call carries its `id` and `name`, later ones only
+/// more `arguments` text, split anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ToolCallDelta {
+    /// Which call of the message this fragment belongs to.
+    pub index: u32,
+    /// The call id, on the call's first fragment.
+    pub id: Option<String>,
+    /// The tool name, on the call's first fragment.
+    pub name: Option<String>,
+    /// More argument text.
+    pub arguments: Option<String>,
+}
+
+/// One event of a streamed reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// More text of the answer.
+    Text(String),
+    /// A fragment of a tool call.
+    ToolCall(ToolCallDelta),
+    /// Why the model stopped.
+    Finish(FinishReason),
+    /// Token counts (with `stream_options.include_usage`).
+    Usage(Usage),
+}
+
+/// A streamed reply.
+pub type EventStream<'a> = std::pin::Pin<Box<dyn Stream<Item = Result<StreamEvent, ModelError>> + Send + 'a>>;
+
+/// The events that stream a whole reply at once: what [`Model::stream`]
+/// yields for models that do not stream.
+pub fn response_events(response: ChatResponse) -> Vec<StreamEvent> {
+    let mut events = Vec::new();
+    if let Some(text) = response.content {
+        events.push(StreamEvent::Text(text));
+    }
+    for (index, call) in response.tool_calls.into_iter().enumerate() {
+        events.push(StreamEvent::ToolCall(ToolCallDelta {
+            index: index as u32,
+            id: Some(call.id),
+            name: Some(call.name),
+            arguments: Some(call.arguments),
+        }));
+    }
+    if let Some(reason) = response.finish_reason {
+        events.push(StreamEvent::Finish(reason));
+    }
+    if let Some(usage) = response.usage {
+        events.push(StreamEvent::Usage(usage));
+    }
+    events
+}
 
 /// Why a model request failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,11 +119,25 @@ impl std::error::Error for ModelError {}
 pub trait Model: Send + Sync {
     /// Answer one request.
     fn complete<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse, ModelError>>;
+
+    /// Answer one request as a stream of events. The default streams the
+    /// whole reply of [`Model::complete`] at once.
+    fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
+        Box::pin(
+            stream::once(self.complete(request)).flat_map(|reply| match reply {
+                Ok(response) => stream::iter(response_events(response).into_iter().map(Ok)).left_stream(),
+                Err(error) => stream::iter([Err(error)]).right_stream(),
+            }),
+        )
+    }
 }
 
 impl<M: Model + ?Sized> Model for Arc<M> {
     fn complete<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         (**self).complete(request)
+    }
+    fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
+        (**self).stream(request)
     }
 }
 
@@ -74,10 +145,16 @@ impl<M: Model + ?Sized> Model for Box<M> {
     fn complete<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         (**self).complete(request)
     }
+    fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
+        (**self).stream(request)
+    }
 }
 
 impl<M: Model + ?Sized> Model for &M {
     fn complete<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         (**self).complete(request)
+    }
+    fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
+        (**self).stream(request)
     }
 }
