@@ -5,9 +5,12 @@
 
 mod agent;
 mod call;
+mod convert;
 mod dispatch;
 mod message;
 mod model;
+#[cfg(feature = "openai")]
+mod openai;
 mod reply;
 pub mod schema;
 mod state;
@@ -22,8 +25,11 @@ pub mod __private;
 
 pub use agent::{Agent, AgentError, AgentErrorKind, AgentRun, DEFAULT_MAX_ROUNDS, Round};
 pub use call::{CallResult, Outcome, ToolCall};
+pub use convert::{ConvertError, chunk_events};
 pub use dispatch::{Batch, DEFAULT_MAX_ARGUMENT_BYTES, Dispatch, DispatchOptions};
 pub use message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
+#[cfg(feature = "openai")]
+pub use openai::{OpenAiModel, OpenAiModelBuilder};
 pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta, response_events};
 pub use state::{State, StateMap, StateNeed};
 pub use tool::{BoxFuture, CallError, Tool, ToolFn, ToolFuture, ToolPolicy, ToolReply};

@@ -1,0 +1,788 @@
+//! Conversions between async-openai's chat types and ours, so an async-openai
+//! user can adopt dispatch alone:
+//!
+//! ```ignore
+//! let calls: Vec<ToolCall> = choice.message.tool_calls.unwrap_or_default().into_iter().map(Into::into).collect();
+//! let batch = tools.dispatch(&calls).await;
+//! let messages: Vec<ChatCompletionRequestMessage> = batch.results.iter().map(Into::into).collect();
+//! ```
+
+use async_openai::types::chat as oa;
+
+use crate::call::{CallResult, ToolCall};
+use crate::message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
+use crate::model::{ModelError, StreamEvent, ToolCallDelta};
+use crate::toolset::ToolDefinition;
+
+/// Why an async-openai value has no equivalent among our types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConvertError {
+    /// A response without any choice.
+    NoChoices,
+    /// A message content part other than text (image, audio, file).
+    UnsupportedContent {
+        /// The message's role.
+        role: &'static str,
+        /// The part's type.
+        part: &'static str,
+    },
+    /// A message of the deprecated `function` role.
+    FunctionMessage,
+}
+
+impl std::fmt::Display for ConvertError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConvertError::NoChoices => f.write_str("the response has no choices"),
+            ConvertError::UnsupportedContent { role, part } => {
+                write!(
+                    f,
+                    "a `{role}` message with a `{part}` content part: only text is supported"
+                )
+            }
+            ConvertError::FunctionMessage => f.write_str(
+                "`function` messages are deprecated and not supported: use `tool` messages",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConvertError {}
+
+impl From<ConvertError> for ModelError {
+    fn from(error: ConvertError) -> Self {
+        ModelError::InvalidResponse(error.to_string())
+    }
+}
+
+// ---- tool calls -------------------------------------------------------------
+
+impl From<oa::ChatCompletionMessageToolCall> for ToolCall {
+    fn from(call: oa::ChatCompletionMessageToolCall) -> Self {
+        ToolCall {
+            id: call.id,
+            name: call.function.name,
+            arguments: call.function.arguments,
+        }
+    }
+}
+
+impl From<&oa::ChatCompletionMessageToolCall> for ToolCall {
+    fn from(call: &oa::ChatCompletionMessageToolCall) -> Self {
+        call.clone().into()
+    }
+}
+
+/// A custom (free-form) tool call keeps its input text as the arguments, so
+/// it still gets its one result (most likely "invalid arguments") instead of
+/// being dropped.
+impl From<oa::ChatCompletionMessageToolCalls> for ToolCall {
+    fn from(call: oa::ChatCompletionMessageToolCalls) -> Self {
+        match call {
+            oa::ChatCompletionMessageToolCalls::Function(call) => call.into(),
+            oa::ChatCompletionMessageToolCalls::Custom(call) => ToolCall {
+                id: call.id,
+                name: call.custom_tool.name,
+                arguments: call.custom_tool.input,
+            },
+        }
+    }
+}
+
+impl From<&oa::ChatCompletionMessageToolCalls> for ToolCall {
+    fn from(call: &oa::ChatCompletionMessageToolCalls) -> Self {
+        call.clone().into()
+    }
+}
+
+impl From<&ToolCall> for oa::ChatCompletionMessageToolCall {
+    fn from(call: &ToolCall) -> Self {
+        oa::ChatCompletionMessageToolCall {
+            id: call.id.clone(),
+            function: oa::FunctionCall {
+                name: call.name.clone(),
+                arguments: call.arguments.clone(),
+            },
+        }
+    }
+}
+
+impl From<ToolCall> for oa::ChatCompletionMessageToolCall {
+    fn from(call: ToolCall) -> Self {
+        oa::ChatCompletionMessageToolCall {
+            id: call.id,
+            function: oa::FunctionCall {
+                name: call.name,
+                arguments: call.arguments,
+            },
+        }
+    }
+}
+
+impl From<&ToolCall> for oa::ChatCompletionMessageToolCalls {
+    fn from(call: &ToolCall) -> Self {
+        oa::ChatCompletionMessageToolCalls::Function(call.into())
+    }
+}
+
+impl From<ToolCall> for oa::ChatCompletionMessageToolCalls {
+    fn from(call: ToolCall) -> Self {
+        oa::ChatCompletionMessageToolCalls::Function(call.into())
+    }
+}
+
+impl From<&oa::ChatCompletionMessageToolCallChunk> for ToolCallDelta {
+    fn from(chunk: &oa::ChatCompletionMessageToolCallChunk) -> Self {
+        ToolCallDelta {
+            index: chunk.index,
+            id: chunk.id.clone(),
+            name: chunk.function.as_ref().and_then(|f| f.name.clone()),
+            arguments: chunk.function.as_ref().and_then(|f| f.arguments.clone()),
+        }
+    }
+}
+
+impl From<oa::ChatCompletionMessageToolCallChunk> for ToolCallDelta {
+    fn from(chunk: oa::ChatCompletionMessageToolCallChunk) -> Self {
+        let (name, arguments) = chunk
+            .function
+            .map_or((None, None), |f| (f.name, f.arguments));
+        ToolCallDelta {
+            index: chunk.index,
+            id: chunk.id,
+            name,
+            arguments,
+        }
+    }
+}
+
+// ---- tool results -----------------------------------------------------------
+
+impl From<&CallResult> for oa::ChatCompletionRequestToolMessage {
+    fn from(result: &CallResult) -> Self {
+        oa::ChatCompletionRequestToolMessage {
+            content: oa::ChatCompletionRequestToolMessageContent::Text(result.content.clone()),
+            tool_call_id: result.call_id.clone(),
+        }
+    }
+}
+
+impl From<CallResult> for oa::ChatCompletionRequestToolMessage {
+    fn from(result: CallResult) -> Self {
+        oa::ChatCompletionRequestToolMessage {
+            content: oa::ChatCompletionRequestToolMessageContent::Text(result.content),
+            tool_call_id: result.call_id,
+        }
+    }
+}
+
+impl From<&CallResult> for oa::ChatCompletionRequestMessage {
+    fn from(result: &CallResult) -> Self {
+        oa::ChatCompletionRequestMessage::Tool(result.into())
+    }
+}
+
+impl From<CallResult> for oa::ChatCompletionRequestMessage {
+    fn from(result: CallResult) -> Self {
+        oa::ChatCompletionRequestMessage::Tool(result.into())
+    }
+}
+
+// ---- messages ---------------------------------------------------------------
+
+impl From<Message> for oa::ChatCompletionRequestMessage {
+    fn from(message: Message) -> Self {
+        match message {
+            Message::System { content } => {
+                oa::ChatCompletionRequestMessage::System(oa::ChatCompletionRequestSystemMessage {
+                    content: oa::ChatCompletionRequestSystemMessageContent::Text(content),
+                    name: None,
+                })
+            }
+            Message::User { content } => {
+                oa::ChatCompletionRequestMessage::User(oa::ChatCompletionRequestUserMessage {
+                    content: oa::ChatCompletionRequestUserMessageContent::Text(content),
+                    name: None,
+                })
+            }
+            Message::Assistant {
+                content,
+                tool_calls,
+            } => {
+                oa::ChatCompletionRequestMessage::Assistant(
+                    oa::ChatCompletionRequestAssistantMessage {
+                        content: content
+                            .map(oa::ChatCompletionRequestAssistantMessageContent::Text),
+                        // An empty `tool_calls` array is rejected by the API: omit it.
+                        tool_calls: (!tool_calls.is_empty())
+                            .then(|| tool_calls.into_iter().map(Into::into).collect()),
+                        ..Default::default()
+                    },
+                )
+            }
+            Message::Tool {
+                tool_call_id,
+                content,
+            } => oa::ChatCompletionRequestMessage::Tool(oa::ChatCompletionRequestToolMessage {
+                content: oa::ChatCompletionRequestToolMessageContent::Text(content),
+                tool_call_id,
+            }),
+        }
+    }
+}
+
+impl From<&Message> for oa::ChatCompletionRequestMessage {
+    fn from(message: &Message) -> Self {
+        message.clone().into()
+    }
+}
+
+fn join_text<'a>(
+    parts: impl IntoIterator<Item = Result<&'a str, ConvertError>>,
+) -> Result<String, ConvertError> {
+    parts.into_iter().collect()
+}
+
+/// Developer messages become system messages (their older name); content
+/// parts are joined when they are all text.
+impl TryFrom<oa::ChatCompletionRequestMessage> for Message {
+    type Error = ConvertError;
+
+    fn try_from(message: oa::ChatCompletionRequestMessage) -> Result<Self, ConvertError> {
+        use oa::ChatCompletionRequestMessage as M;
+        Ok(match message {
+            M::Developer(m) => Message::System {
+                content: match m.content {
+                    oa::ChatCompletionRequestDeveloperMessageContent::Text(text) => text,
+                    oa::ChatCompletionRequestDeveloperMessageContent::Array(parts) => {
+                        join_text(parts.iter().map(|p| match p {
+                            oa::ChatCompletionRequestDeveloperMessageContentPart::Text(t) => {
+                                Ok(t.text.as_str())
+                            }
+                        }))?
+                    }
+                },
+            },
+            M::System(m) => Message::System {
+                content: match m.content {
+                    oa::ChatCompletionRequestSystemMessageContent::Text(text) => text,
+                    oa::ChatCompletionRequestSystemMessageContent::Array(parts) => {
+                        join_text(parts.iter().map(|p| match p {
+                            oa::ChatCompletionRequestSystemMessageContentPart::Text(t) => {
+                                Ok(t.text.as_str())
+                            }
+                        }))?
+                    }
+                },
+            },
+            M::User(m) => Message::User {
+                content: match m.content {
+                    oa::ChatCompletionRequestUserMessageContent::Text(text) => text,
+                    oa::ChatCompletionRequestUserMessageContent::Array(parts) => {
+                        join_text(parts.iter().map(|p| {
+                            use oa::ChatCompletionRequestUserMessageContentPart as P;
+                            let unsupported =
+                                |part| Err(ConvertError::UnsupportedContent { role: "user", part });
+                            match p {
+                                P::Text(t) => Ok(t.text.as_str()),
+                                P::ImageUrl(_) => unsupported("image_url"),
+                                P::InputAudio(_) => unsupported("input_audio"),
+                                P::File(_) => unsupported("file"),
+                            }
+                        }))?
+                    }
+                },
+            },
+            M::Assistant(m) => Message::Assistant {
+                content: match m.content {
+                    None => m.refusal,
+                    Some(oa::ChatCompletionRequestAssistantMessageContent::Text(text)) => {
+                        Some(text)
+                    }
+                    Some(oa::ChatCompletionRequestAssistantMessageContent::Array(parts)) => {
+                        Some(join_text(parts.iter().map(|p| match p {
+                            oa::ChatCompletionRequestAssistantMessageContentPart::Text(t) => {
+                                Ok(t.text.as_str())
+                            }
+                            oa::ChatCompletionRequestAssistantMessageContentPart::Refusal(r) => {
+                                Ok(r.refusal.as_str())
+                            }
+                        }))?)
+                    }
+                },
+                tool_calls: m
+                    .tool_calls
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+            },
+            M::Tool(m) => Message::Tool {
+                tool_call_id: m.tool_call_id,
+                content: match m.content {
+                    oa::ChatCompletionRequestToolMessageContent::Text(text) => text,
+                    oa::ChatCompletionRequestToolMessageContent::Array(parts) => {
+                        join_text(parts.iter().map(|p| match p {
+                            oa::ChatCompletionRequestToolMessageContentPart::Text(t) => {
+                                Ok(t.text.as_str())
+                            }
+                        }))?
+                    }
+                },
+            },
+            M::Function(_) => return Err(ConvertError::FunctionMessage),
+        })
+    }
+}
+
+// ---- tools and tool choice --------------------------------------------------
+
+impl From<&ToolDefinition> for oa::ChatCompletionTool {
+    fn from(tool: &ToolDefinition) -> Self {
+        oa::ChatCompletionTool {
+            function: oa::FunctionObject {
+                name: tool.name.clone(),
+                description: (!tool.description.is_empty()).then(|| tool.description.clone()),
+                parameters: Some(tool.parameters.clone()),
+                strict: Some(tool.strict),
+            },
+        }
+    }
+}
+
+impl From<&ToolDefinition> for oa::ChatCompletionTools {
+    fn from(tool: &ToolDefinition) -> Self {
+        oa::ChatCompletionTools::Function(tool.into())
+    }
+}
+
+impl From<oa::ChatCompletionTool> for ToolDefinition {
+    fn from(tool: oa::ChatCompletionTool) -> Self {
+        let f = tool.function;
+        ToolDefinition {
+            name: f.name,
+            description: f.description.unwrap_or_default(),
+            // The API reads a missing `parameters` as "no arguments".
+            parameters: f
+                .parameters
+                .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+            strict: f.strict.unwrap_or(false),
+        }
+    }
+}
+
+impl From<&ToolChoice> for oa::ChatCompletionToolChoiceOption {
+    fn from(choice: &ToolChoice) -> Self {
+        use oa::ChatCompletionToolChoiceOption as O;
+        match choice {
+            ToolChoice::Auto => O::Mode(oa::ToolChoiceOptions::Auto),
+            ToolChoice::None => O::Mode(oa::ToolChoiceOptions::None),
+            ToolChoice::Required => O::Mode(oa::ToolChoiceOptions::Required),
+            ToolChoice::Function(name) => O::Function(oa::ChatCompletionNamedToolChoice {
+                function: oa::FunctionName { name: name.clone() },
+            }),
+        }
+    }
+}
+
+// ---- requests ---------------------------------------------------------------
+
+/// `tool_choice` and `parallel_tool_calls` are sent only with tools: the API
+/// rejects them otherwise.
+impl From<&ChatRequest> for oa::CreateChatCompletionRequest {
+    fn from(request: &ChatRequest) -> Self {
+        let has_tools = !request.tools.is_empty();
+        oa::CreateChatCompletionRequest {
+            model: request.model.clone(),
+            messages: request.messages.iter().map(Into::into).collect(),
+            tools: has_tools.then(|| request.tools.iter().map(Into::into).collect()),
+            tool_choice: request
+                .tool_choice
+                .as_ref()
+                .filter(|_| has_tools)
+                .map(Into::into),
+            parallel_tool_calls: request.parallel_tool_calls.filter(|_| has_tools),
+            ..Default::default()
+        }
+    }
+}
+
+// ---- responses --------------------------------------------------------------
+
+impl From<oa::CompletionUsage> for Usage {
+    fn from(usage: oa::CompletionUsage) -> Self {
+        Usage {
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            total_tokens: usage.total_tokens,
+        }
+    }
+}
+
+impl From<Usage> for oa::CompletionUsage {
+    fn from(usage: Usage) -> Self {
+        oa::CompletionUsage {
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            total_tokens: usage.total_tokens,
+            ..Default::default()
+        }
+    }
+}
+
+/// The deprecated `function_call` reason counts as `tool_calls`.
+impl From<oa::FinishReason> for FinishReason {
+    fn from(reason: oa::FinishReason) -> Self {
+        match reason {
+            oa::FinishReason::Stop => FinishReason::Stop,
+            oa::FinishReason::Length => FinishReason::Length,
+            oa::FinishReason::ToolCalls | oa::FinishReason::FunctionCall => FinishReason::ToolCalls,
+            oa::FinishReason::ContentFilter => FinishReason::ContentFilter,
+        }
+    }
+}
+
+impl From<FinishReason> for oa::FinishReason {
+    fn from(reason: FinishReason) -> Self {
+        match reason {
+            FinishReason::Stop => oa::FinishReason::Stop,
+            FinishReason::Length => oa::FinishReason::Length,
+            FinishReason::ToolCalls => oa::FinishReason::ToolCalls,
+            FinishReason::ContentFilter => oa::FinishReason::ContentFilter,
+        }
+    }
+}
+
+/// One choice, without usage (that is on the response). A refusal with no
+/// content becomes the content, so the caller sees why there is no answer.
+impl From<oa::ChatChoice> for ChatResponse {
+    fn from(choice: oa::ChatChoice) -> Self {
+        let message = choice.message;
+        ChatResponse {
+            content: message.content.or(message.refusal),
+            tool_calls: message
+                .tool_calls
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            finish_reason: choice.finish_reason.map(Into::into),
+            usage: None,
+        }
+    }
+}
+
+/// The first choice (index 0) and the usage; an error when there is no choice.
+impl TryFrom<oa::CreateChatCompletionResponse> for ChatResponse {
+    type Error = ConvertError;
+
+    fn try_from(response: oa::CreateChatCompletionResponse) -> Result<Self, ConvertError> {
+        let usage = response.usage.map(Usage::from);
+        let mut choices = response.choices;
+        let at = choices.iter().position(|c| c.index == 0).unwrap_or(0);
+        if at >= choices.len() {
+            return Err(ConvertError::NoChoices);
+        }
+        let mut reply = ChatResponse::from(choices.swap_remove(at));
+        reply.usage = usage;
+        Ok(reply)
+    }
+}
+
+/// The events of one streamed chunk, in the order a reader would apply them:
+/// text, tool-call fragments, finish reason, usage. Only the first choice
+/// (index 0) is read; fragments are forwarded as they are, not assembled.
+pub fn chunk_events(chunk: oa::CreateChatCompletionStreamResponse) -> Vec<StreamEvent> {
+    let mut events = Vec::new();
+    for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+        let delta = choice.delta;
+        // A refusal streams in place of content: forward it as text.
+        if let Some(text) = delta.content.or(delta.refusal).filter(|t| !t.is_empty()) {
+            events.push(StreamEvent::Text(text));
+        }
+        for call in delta.tool_calls.unwrap_or_default() {
+            events.push(StreamEvent::ToolCall(call.into()));
+        }
+        if let Some(reason) = choice.finish_reason {
+            events.push(StreamEvent::Finish(reason.into()));
+        }
+    }
+    if let Some(usage) = chunk.usage {
+        events.push(StreamEvent::Usage(usage.into()));
+    }
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::call::Outcome;
+
+    fn result(id: &str, content: &str) -> CallResult {
+        CallResult {
+            call_id: id.into(),
+            name: "f".into(),
+            outcome: Outcome::Ok,
+            content: content.into(),
+            started: Duration::ZERO,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn tool_calls_round_trip() {
+        let call = ToolCall::new("call_1", "get_weather", r#"{"city":"Paris"}"#);
+        let theirs: oa::ChatCompletionMessageToolCalls = (&call).into();
+        let wire = serde_json::to_value(&theirs).expect("serialise");
+        assert_eq!(
+            wire,
+            json!({"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}})
+        );
+        assert_eq!(ToolCall::from(theirs), call);
+    }
+
+    #[test]
+    fn custom_tool_calls_keep_their_input() {
+        let custom =
+            oa::ChatCompletionMessageToolCalls::Custom(oa::ChatCompletionMessageCustomToolCall {
+                id: "c".into(),
+                custom_tool: oa::CustomTool {
+                    name: "sql".into(),
+                    input: "select 1".into(),
+                },
+            });
+        assert_eq!(
+            ToolCall::from(custom),
+            ToolCall::new("c", "sql", "select 1")
+        );
+    }
+
+    #[test]
+    fn call_results_become_tool_messages() {
+        let msg: oa::ChatCompletionRequestMessage = (&result("call_9", "sunny")).into();
+        assert_eq!(
+            serde_json::to_value(&msg).expect("serialise"),
+            json!({"role": "tool", "content": "sunny", "tool_call_id": "call_9"})
+        );
+        // The same shape as our own tool message.
+        assert_eq!(
+            serde_json::to_value(&msg).expect("serialise"),
+            serde_json::to_value(Message::tool(&result("call_9", "sunny"))).expect("serialise")
+        );
+    }
+
+    #[test]
+    fn messages_round_trip_with_the_same_wire_shape() {
+        let messages = vec![
+            Message::system("be brief"),
+            Message::user("hi"),
+            Message::assistant(
+                None,
+                vec![
+                    ToolCall::new("a", "f", "{}"),
+                    ToolCall::new("b", "g", "{\"x\":1}"),
+                ],
+            ),
+            Message::Tool {
+                tool_call_id: "a".into(),
+                content: "1".into(),
+            },
+            Message::Tool {
+                tool_call_id: "b".into(),
+                content: "2".into(),
+            },
+            Message::assistant(Some("done".into()), Vec::new()),
+        ];
+        let theirs: Vec<oa::ChatCompletionRequestMessage> =
+            messages.iter().map(Into::into).collect();
+        // Their wire form reads back as ours.
+        let wire = serde_json::to_value(&theirs).expect("serialise");
+        assert_eq!(
+            serde_json::from_value::<Vec<Message>>(wire).expect("deserialise"),
+            messages
+        );
+        let back: Vec<Message> = theirs
+            .into_iter()
+            .map(Message::try_from)
+            .collect::<Result<_, _>>()
+            .expect("convert back");
+        assert_eq!(back, messages);
+    }
+
+    #[test]
+    fn content_parts_are_joined_and_images_refused() {
+        let parts = oa::ChatCompletionRequestMessage::User(oa::ChatCompletionRequestUserMessage {
+            content: oa::ChatCompletionRequestUserMessageContent::Array(vec![
+                oa::ChatCompletionRequestUserMessageContentPart::Text("a".into()),
+                oa::ChatCompletionRequestUserMessageContentPart::Text("b".into()),
+            ]),
+            name: None,
+        });
+        assert_eq!(Message::try_from(parts), Ok(Message::user("ab")));
+        let image = oa::ChatCompletionRequestMessage::User(oa::ChatCompletionRequestUserMessage {
+            content: oa::ChatCompletionRequestUserMessageContent::Array(vec![
+                oa::ChatCompletionRequestUserMessageContentPart::ImageUrl(
+                    oa::ImageUrl::from("https://x/y.png").into(),
+                ),
+            ]),
+            name: None,
+        });
+        assert_eq!(
+            Message::try_from(image),
+            Err(ConvertError::UnsupportedContent {
+                role: "user",
+                part: "image_url"
+            })
+        );
+    }
+
+    #[test]
+    fn tool_definitions_round_trip_with_strict() {
+        let def = ToolDefinition {
+            name: "get_weather".into(),
+            description: "Weather in a city.".into(),
+            parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false}),
+            strict: true,
+        };
+        let theirs: oa::ChatCompletionTools = (&def).into();
+        assert_eq!(
+            serde_json::to_value(&theirs).expect("serialise"),
+            def.to_openai()
+        );
+        let oa::ChatCompletionTools::Function(tool) = theirs else {
+            panic!("a function tool");
+        };
+        assert_eq!(ToolDefinition::from(tool), def);
+    }
+
+    #[test]
+    fn tool_choice_matches_our_wire_form() {
+        for choice in [
+            ToolChoice::Auto,
+            ToolChoice::None,
+            ToolChoice::Required,
+            ToolChoice::Function("f".into()),
+        ] {
+            let theirs = oa::ChatCompletionToolChoiceOption::from(&choice);
+            assert_eq!(
+                serde_json::to_value(&theirs).expect("serialise"),
+                serde_json::to_value(&choice).expect("serialise")
+            );
+        }
+    }
+
+    #[test]
+    fn requests_send_tool_options_only_with_tools() {
+        let mut request = ChatRequest::new("m", vec![Message::user("hi")]);
+        request.tool_choice = Some(ToolChoice::Required);
+        request.parallel_tool_calls = Some(false);
+        let theirs = oa::CreateChatCompletionRequest::from(&request);
+        assert_eq!(
+            (theirs.tools, theirs.tool_choice, theirs.parallel_tool_calls),
+            (None, None, None)
+        );
+
+        request.tools.push(ToolDefinition {
+            name: "f".into(),
+            description: String::new(),
+            parameters: json!({"type": "object", "properties": {}}),
+            strict: false,
+        });
+        let wire = serde_json::to_value(oa::CreateChatCompletionRequest::from(&request))
+            .expect("serialise");
+        assert_eq!(wire["model"], json!("m"));
+        assert_eq!(wire["tool_choice"], json!("required"));
+        assert_eq!(wire["parallel_tool_calls"], json!(false));
+        assert_eq!(wire["tools"][0]["function"]["strict"], json!(false));
+        assert!(wire["tools"][0]["function"].get("description").is_none());
+    }
+
+    #[test]
+    fn responses_take_the_first_choice_and_usage() {
+        let response: oa::CreateChatCompletionResponse = serde_json::from_value(json!({
+            "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": null,
+                "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+            }}],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}
+        }))
+        .expect("a response");
+        let reply = ChatResponse::try_from(response).expect("convert");
+        assert_eq!(
+            reply,
+            ChatResponse {
+                content: None,
+                tool_calls: vec![ToolCall::new("c1", "f", "{}")],
+                finish_reason: Some(FinishReason::ToolCalls),
+                usage: Some(Usage {
+                    prompt_tokens: 3,
+                    completion_tokens: 4,
+                    total_tokens: 7
+                }),
+            }
+        );
+        let empty = oa::CreateChatCompletionResponse::default();
+        assert_eq!(ChatResponse::try_from(empty), Err(ConvertError::NoChoices));
+    }
+
+    #[test]
+    fn finish_reasons_round_trip() {
+        for reason in [
+            FinishReason::Stop,
+            FinishReason::ToolCalls,
+            FinishReason::Length,
+            FinishReason::ContentFilter,
+        ] {
+            assert_eq!(FinishReason::from(oa::FinishReason::from(reason)), reason);
+        }
+        assert_eq!(
+            FinishReason::from(oa::FinishReason::FunctionCall),
+            FinishReason::ToolCalls
+        );
+    }
+
+    #[test]
+    fn chunks_become_events_in_order() {
+        let chunk: oa::CreateChatCompletionStreamResponse = serde_json::from_value(json!({
+            "id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m",
+            "choices": [
+                {"index": 1, "delta": {"content": "other choice"}},
+                {"index": 0, "delta": {"content": "hm", "tool_calls": [
+                    {"index": 0, "id": "c1", "type": "function", "function": {"name": "f", "arguments": ""}},
+                    {"index": 1, "function": {"arguments": "{\"a\""}}
+                ]}, "finish_reason": "tool_calls"}
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+        }))
+        .expect("a chunk");
+        assert_eq!(
+            chunk_events(chunk),
+            vec![
+                StreamEvent::Text("hm".into()),
+                StreamEvent::ToolCall(ToolCallDelta {
+                    index: 0,
+                    id: Some("c1".into()),
+                    name: Some("f".into()),
+                    arguments: Some(String::new()),
+                }),
+                StreamEvent::ToolCall(ToolCallDelta {
+                    index: 1,
+                    id: None,
+                    name: None,
+                    arguments: Some("{\"a\"".into())
+                }),
+                StreamEvent::Finish(FinishReason::ToolCalls),
+                StreamEvent::Usage(Usage {
+                    prompt_tokens: 1,
+                    completion_tokens: 2,
+                    total_tokens: 3
+                }),
+            ]
+        );
+    }
+}
