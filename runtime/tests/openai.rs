@@ -661,3 +661,119 @@ fn debug_does_not_show_the_key() {
         );
     }
 }
+
+/// A tool known only at run time: echoes its `text` argument.
+struct Echo;
+
+impl toolcall_runtime::Tool for Echo {
+    fn name(&self) -> &str {
+        "echo"
+    }
+    fn description(&self) -> &str {
+        "Echo the text."
+    }
+    fn parameters(&self, _generator: &mut schemars::SchemaGenerator) -> Value {
+        json!({"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"], "additionalProperties": false})
+    }
+    fn call(
+        &self,
+        arguments: &str,
+        _state: &toolcall_runtime::StateMap,
+    ) -> Result<toolcall_runtime::ToolFuture, toolcall_runtime::CallError> {
+        let args: Value = serde_json::from_str(arguments)
+            .map_err(|e| toolcall_runtime::CallError::InvalidArguments(e.to_string()))?;
+        let text = args["text"].as_str().unwrap_or_default().to_owned();
+        Ok(Box::pin(async move { Ok(text) }))
+    }
+}
+
+#[tokio::test]
+async fn an_async_openai_user_can_adopt_dispatch_alone() {
+    use async_openai::types::chat::{
+        ChatCompletionRequestMessage, ChatCompletionTools, CreateChatCompletionRequest,
+        CreateChatCompletionResponse,
+    };
+
+    let server = MockServer::start().await;
+    completions()
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-test",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "echo", "arguments": "{\"text\":\"one\"}"}},
+                {"id": "call_2", "type": "function", "function": {"name": "nope", "arguments": "{}"}},
+                {"id": "call_3", "type": "function", "function": {"name": "echo", "arguments": "{\"text\":\"three\"}"}}
+            ]}}]
+        })))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    completions()
+        .respond_with(text_reply("done"))
+        .mount(&server)
+        .await;
+
+    let tools = toolcall_runtime::ToolSet::builder()
+        .add(Echo)
+        .build()
+        .expect("a tool set");
+    let model = model(&server);
+    let client = model.client();
+
+    // Plain async-openai from here on, with toolcall's dispatch in the middle.
+    let mut messages: Vec<ChatCompletionRequestMessage> = vec![Message::user("echo twice").into()];
+    let offered: Vec<ChatCompletionTools> = tools.definitions().iter().map(Into::into).collect();
+    let request = CreateChatCompletionRequest {
+        model: "gpt-test".into(),
+        messages: messages.clone(),
+        tools: Some(offered.clone()),
+        ..Default::default()
+    };
+    let response: CreateChatCompletionResponse =
+        client.chat().create(request).await.expect("first reply");
+    let message = response.choices[0].message.clone();
+    let calls: Vec<ToolCall> = message
+        .tool_calls
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    let batch = tools.dispatch(&calls).await;
+    messages.push(Message::assistant(message.content.clone(), calls.clone()).into());
+    messages.extend(batch.results.iter().map(ChatCompletionRequestMessage::from));
+    let request = CreateChatCompletionRequest {
+        model: "gpt-test".into(),
+        messages,
+        tools: Some(offered),
+        ..Default::default()
+    };
+    client.chat().create(request).await.expect("second reply");
+
+    let second = &bodies(&server).await[1];
+    let answers: Vec<(&str, &str)> = second["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| {
+            (
+                m["tool_call_id"].as_str().unwrap_or("?"),
+                m["content"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    assert_eq!(answers.len(), 3, "{second}");
+    assert_eq!(
+        (answers[0], answers[2]),
+        (("call_1", "one"), ("call_3", "three"))
+    );
+    assert_eq!(answers[1].0, "call_2");
+    assert!(
+        answers[1].1.contains("nope"),
+        "the unknown tool's result names it: {}",
+        answers[1].1
+    );
+    assert_eq!(second["tools"][0]["function"]["name"], json!("echo"));
+    assert_eq!(second["tools"][0]["function"]["strict"], json!(true));
+}
