@@ -11,12 +11,27 @@ use serde_json::{Map, Value};
 
 /// The `format` values OpenAI strict mode accepts; others are dropped.
 const STRICT_FORMATS: &[&str] = &[
-    "date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid",
+    "date-time",
+    "time",
+    "date",
+    "duration",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "uuid",
 ];
 
 /// Keywords strict mode rejects that only narrow validation, so dropping them
 /// loses nothing the model needs.
-const STRICT_DROPPED: &[&str] = &["default", "uniqueItems", "examples", "deprecated", "readOnly", "writeOnly"];
+const STRICT_DROPPED: &[&str] = &[
+    "default",
+    "uniqueItems",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+];
 
 /// Why a schema cannot be offered in strict mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +44,11 @@ pub struct StrictError {
 
 impl std::fmt::Display for StrictError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        let at = if self.pointer.is_empty() {
+            "/"
+        } else {
+            &self.pointer
+        };
         write!(f, "at `{at}`: {}", self.problem)
     }
 }
@@ -112,7 +131,9 @@ fn strict_node(node: &mut Value, pointer: &mut String) -> Result<(), StrictError
         if map.contains_key(unsupported) {
             let what = match unsupported {
                 "prefixItems" => "a tuple (`prefixItems`) cannot be strict".to_owned(),
-                "patternProperties" => "an open map (`patternProperties`) cannot be strict".to_owned(),
+                "patternProperties" => {
+                    "an open map (`patternProperties`) cannot be strict".to_owned()
+                }
                 other => format!("`{other}` cannot be strict"),
             };
             return fail(pointer, what);
@@ -124,7 +145,13 @@ fn strict_node(node: &mut Value, pointer: &mut String) -> Result<(), StrictError
     }
     if map.contains_key("$ref") && map.len() > 1 {
         let reference = map.remove("$ref").unwrap_or(Value::Null);
-        map.insert("anyOf".into(), Value::Array(vec![Value::Object(Map::from_iter([("$ref".to_owned(), reference)]))]));
+        map.insert(
+            "anyOf".into(),
+            Value::Array(vec![Value::Object(Map::from_iter([(
+                "$ref".to_owned(),
+                reference,
+            )]))]),
+        );
     }
     if is_object_type(map) {
         close_object(map, pointer)?;
@@ -179,7 +206,10 @@ fn close_object(map: &mut Map<String, Value>, pointer: &str) -> Result<(), Stric
     }
     map.insert("additionalProperties".into(), Value::Bool(false));
     let required: Vec<String> = match map.get("required") {
-        Some(Value::Array(names)) => names.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect(),
+        Some(Value::Array(names)) => names
+            .iter()
+            .filter_map(|n| n.as_str().map(str::to_owned))
+            .collect(),
         _ => Vec::new(),
     };
     let properties = map
@@ -188,7 +218,7 @@ fn close_object(map: &mut Map<String, Value>, pointer: &str) -> Result<(), Stric
     let mut all = Vec::new();
     if let Value::Object(properties) = properties {
         for (name, schema) in properties.iter_mut() {
-            if !required.contains(name) {
+            if !required.contains(name) && !has_serde_default(schema) {
                 make_nullable(schema);
             }
             all.push(Value::String(name.clone()));
@@ -196,6 +226,15 @@ fn close_object(map: &mut Map<String, Value>, pointer: &str) -> Result<(), Stric
     }
     map.insert("required".into(), Value::Array(all));
     Ok(())
+}
+
+/// A property schemars marks with `default` (a `#[serde(default)]` field)
+/// that does not accept `null`: it becomes required as it is, since `null`
+/// would not parse into it (`u32` is no `Option<u32>`).
+fn has_serde_default(schema: &Value) -> bool {
+    schema
+        .as_object()
+        .is_some_and(|map| map.contains_key("default") && !is_nullable(map))
 }
 
 fn is_nullable(map: &Map<String, Value>) -> bool {
@@ -227,7 +266,10 @@ fn make_nullable(schema: &mut Value) {
         match map.get_mut("type") {
             Some(Value::String(t)) => {
                 let t = std::mem::take(t);
-                map.insert("type".into(), Value::Array(vec![Value::String(t), "null".into()]));
+                map.insert(
+                    "type".into(),
+                    Value::Array(vec![Value::String(t), "null".into()]),
+                );
             }
             Some(Value::Array(ts)) => ts.push("null".into()),
             _ => {}
@@ -235,7 +277,10 @@ fn make_nullable(schema: &mut Value) {
     } else {
         let description = map.remove("description");
         let inner = Value::Object(std::mem::take(map));
-        map.insert("anyOf".into(), Value::Array(vec![inner, serde_json::json!({"type": "null"})]));
+        map.insert(
+            "anyOf".into(),
+            Value::Array(vec![inner, serde_json::json!({"type": "null"})]),
+        );
         if let Some(d) = description {
             map.insert("description".into(), d);
         }
@@ -256,9 +301,30 @@ mod tests {
         });
         let strict = to_strict(schema).expect("strict");
         assert_eq!(strict["required"], json!(["id", "limit"]));
-        assert_eq!(strict["properties"]["limit"]["type"], json!(["integer", "null"]));
+        assert_eq!(
+            strict["properties"]["limit"]["type"],
+            json!(["integer", "null"])
+        );
         assert_eq!(strict["properties"]["id"]["type"], json!("string"));
         assert_eq!(strict["additionalProperties"], json!(false));
+    }
+
+    #[test]
+    fn serde_defaults_become_required_without_null() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "page": {"type": "integer", "default": 0},
+                "limit": {"type": ["integer", "null"], "default": null}
+            }
+        });
+        let strict = to_strict(schema).expect("strict");
+        assert_eq!(strict["required"], json!(["limit", "page"]));
+        assert_eq!(strict["properties"]["page"], json!({"type": "integer"}));
+        assert_eq!(
+            strict["properties"]["limit"]["type"],
+            json!(["integer", "null"])
+        );
     }
 
     #[test]
