@@ -1,2 +1,108 @@
-//! Placeholder, replaced by the real bench.
-fn main() {}
+//! Dispatch overhead per call against a bare `join_all` of the same work, and
+//! sequential against parallel for the seed's three tools (200/180/150 ms).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use futures_util::future::join_all;
+use serde::Deserialize;
+use toolcall::{ToolCall, ToolSet, tool};
+
+/// Echo a number: a tool with no latency, so only the dispatch costs.
+#[tool]
+async fn echo(
+    /// The number.
+    x: u32,
+) -> u32 {
+    x
+}
+
+/// Sleep for a while, as a remote call would.
+#[tool]
+async fn wait(
+    /// How long, in milliseconds.
+    ms: u64,
+) -> String {
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    format!("waited {ms} ms")
+}
+
+#[derive(Deserialize)]
+struct EchoArgs {
+    x: u32,
+}
+
+fn calls(n: usize) -> Vec<ToolCall> {
+    (0..n)
+        .map(|i| ToolCall::new(format!("call_{i}"), "echo", format!("{{\"x\":{i}}}")))
+        .collect()
+}
+
+fn overhead(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let tools = ToolSet::builder()
+        .tools(toolcall::tools![echo])
+        .build()
+        .expect("tools");
+    let mut group = c.benchmark_group("dispatch_overhead");
+    for n in [1usize, 10, 100, 1_000, 10_000] {
+        let batch = calls(n);
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("toolcall", n), &batch, |b, batch| {
+            b.to_async(&rt)
+                .iter(|| async { black_box(tools.dispatch(batch).await) });
+        });
+        // The floor: the same parse, run and serialise, gathered with a bare join_all.
+        group.bench_with_input(BenchmarkId::new("join_all", n), &batch, |b, batch| {
+            b.to_async(&rt).iter(|| async {
+                black_box(
+                    join_all(batch.iter().map(|call| async move {
+                        let args: EchoArgs =
+                            serde_json::from_str(&call.arguments).map_err(|e| e.to_string())?;
+                        let out = echo(args.x).await;
+                        serde_json::to_string(&out).map_err(|e| e.to_string())
+                    }))
+                    .await,
+                )
+            });
+        });
+    }
+    group.finish();
+}
+
+fn seed_tools(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let tools = ToolSet::builder()
+        .tools(toolcall::tools![wait])
+        .build()
+        .expect("tools");
+    let batch: Vec<ToolCall> = [200, 180, 150]
+        .iter()
+        .enumerate()
+        .map(|(i, ms)| ToolCall::new(format!("call_{i}"), "wait", format!("{{\"ms\":{ms}}}")))
+        .collect();
+    let mut group = c.benchmark_group("seed_tools_200_180_150ms");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(8));
+    group.bench_function("sequential", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(tools.dispatch(&batch).sequential().await) });
+    });
+    group.bench_function("parallel", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(tools.dispatch(&batch).await) });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, overhead, seed_tools);
+criterion_main!(benches);

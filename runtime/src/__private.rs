@@ -16,10 +16,10 @@ pub use ::schemars;
 pub use ::serde;
 pub use ::serde_json;
 pub use std::boxed::Box;
-pub use std::time::Duration;
-pub use std::vec::Vec;
 pub use std::result::Result;
 pub use std::sync::Arc as Arc_;
+pub use std::time::Duration;
+pub use std::vec::Vec;
 
 #[cfg(feature = "auto-register")]
 pub use crate::registry::Registration;

@@ -9,7 +9,20 @@ use crate::call::ToolCall;
 use crate::dispatch::{Batch, DispatchOptions};
 use crate::message::{ChatRequest, Message, ToolChoice, Usage};
 use crate::model::{Model, ModelError};
+use crate::stream::TextSink;
 use crate::toolset::ToolSet;
+
+/// Whether the agent streams the model's replies, and when calls start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Streaming {
+    /// Whole replies; calls start when the reply is in (the default).
+    #[default]
+    Off,
+    /// Streamed replies; calls start after the whole message.
+    AfterMessage,
+    /// Streamed replies; each call starts as soon as its arguments are complete.
+    Eager,
+}
 
 /// The default limit on model rounds in one run.
 pub const DEFAULT_MAX_ROUNDS: usize = 8;
@@ -25,6 +38,8 @@ pub struct Agent<M> {
     tool_choice: Option<ToolChoice>,
     parallel_tool_calls: Option<bool>,
     dispatch: DispatchOptions,
+    streaming: Streaming,
+    text: Option<TextSink>,
 }
 
 /// One round: a model request and, if it asked for tools, their batch.
@@ -34,15 +49,12 @@ pub struct Round {
     pub model_time: Duration,
     /// The calls the model asked for.
     pub tool_calls: Vec<ToolCall>,
-    /// Their results and timing, when there were calls.
+    /// Their results and timing, when there were calls. When streaming, the
+    /// calls' offsets count from the start of the model's reply.
     pub batch: Option<Batch>,
-}
-
-impl Round {
-    /// Model time plus tool time.
-    pub fn elapsed(&self) -> Duration {
-        self.model_time + self.batch.as_ref().map_or(Duration::ZERO, |b| b.makespan)
-    }
+    /// The whole round; less than model time plus tool time when eager
+    /// streaming overlapped them.
+    pub elapsed: Duration,
 }
 
 /// A finished run.
@@ -83,7 +95,11 @@ pub struct AgentError {
 impl std::fmt::Display for AgentError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.kind {
-            AgentErrorKind::Model(e) => write!(f, "the model failed in round {}: {e}", self.rounds.len() + 1),
+            AgentErrorKind::Model(e) => write!(
+                f,
+                "the model failed in round {}: {e}",
+                self.rounds.len() + 1
+            ),
             AgentErrorKind::RoundLimit(n) => write!(f, "no final answer after {n} rounds"),
         }
     }
@@ -110,7 +126,21 @@ impl<M: Model> Agent<M> {
             tool_choice: None,
             parallel_tool_calls: None,
             dispatch: DispatchOptions::default(),
+            streaming: Streaming::Off,
+            text: None,
         }
+    }
+
+    /// Stream the model's replies, and choose when calls start.
+    pub fn streaming(mut self, mode: Streaming) -> Self {
+        self.streaming = mode;
+        self
+    }
+
+    /// Receive the answer's text deltas as they arrive (streaming modes).
+    pub fn on_text(mut self, sink: TextSink) -> Self {
+        self.text = Some(sink);
+        self
     }
 
     /// The model name sent in requests.
@@ -187,23 +217,72 @@ impl<M: Model> Agent<M> {
         let mut usage = Usage::default();
         for _ in 0..self.max_rounds {
             let asked = Instant::now();
-            let response = match self.model.complete(&request).await {
-                Ok(response) => response,
-                Err(error) => {
-                    return Err(AgentError {
-                        kind: AgentErrorKind::Model(error),
-                        transcript: request.messages,
-                        rounds,
-                    });
+            let (response, batch, model_time, broken) = if self.streaming == Streaming::Off {
+                match self.model.complete(&request).await {
+                    Ok(response) => {
+                        let model_time = asked.elapsed();
+                        let batch = if response.tool_calls.is_empty() {
+                            None
+                        } else {
+                            Some(
+                                self.tools
+                                    .dispatch(&response.tool_calls)
+                                    .options(self.dispatch.clone())
+                                    .await,
+                            )
+                        };
+                        (response, batch, model_time, None)
+                    }
+                    Err(error) => {
+                        return Err(AgentError {
+                            kind: AgentErrorKind::Model(error),
+                            transcript: request.messages,
+                            rounds,
+                        });
+                    }
                 }
+            } else {
+                let mut dispatch = self
+                    .tools
+                    .dispatch_stream(self.model.stream(&request))
+                    .options(self.dispatch.clone())
+                    .eager(self.streaming == Streaming::Eager);
+                if let Some(sink) = &self.text {
+                    dispatch = dispatch.on_text(sink.clone());
+                }
+                let turn = dispatch.await;
+                let batch = (!turn.response.tool_calls.is_empty()).then_some(turn.batch);
+                (turn.response, batch, turn.message_end, turn.error)
             };
-            let model_time = asked.elapsed();
             if let Some(u) = response.usage {
                 usage += u;
             }
-            request.messages.push(response.to_message());
-            if response.tool_calls.is_empty() {
-                rounds.push(Round { model_time, tool_calls: Vec::new(), batch: None });
+            let broke_before_anything =
+                broken.is_some() && response.content.is_none() && response.tool_calls.is_empty();
+            if !broke_before_anything {
+                request.messages.push(response.to_message());
+            }
+            if let Some(batch) = &batch {
+                request
+                    .messages
+                    .extend(batch.results.iter().map(Message::tool));
+            }
+            let round = Round {
+                model_time,
+                tool_calls: response.tool_calls,
+                batch,
+                elapsed: asked.elapsed(),
+            };
+            if let Some(error) = broken {
+                return Err(AgentError {
+                    kind: AgentErrorKind::Model(error),
+                    transcript: request.messages,
+                    rounds,
+                });
+            }
+            let done = round.batch.is_none();
+            rounds.push(round);
+            if done {
                 return Ok(AgentRun {
                     answer: response.content.unwrap_or_default(),
                     transcript: request.messages,
@@ -212,17 +291,6 @@ impl<M: Model> Agent<M> {
                     elapsed: start.elapsed(),
                 });
             }
-            let batch = self
-                .tools
-                .dispatch(&response.tool_calls)
-                .options(self.dispatch.clone())
-                .await;
-            request.messages.extend(batch.results.iter().map(Message::tool));
-            rounds.push(Round {
-                model_time,
-                tool_calls: response.tool_calls,
-                batch: Some(batch),
-            });
         }
         Err(AgentError {
             kind: AgentErrorKind::RoundLimit(self.max_rounds),

@@ -4,6 +4,7 @@
 //! Use it through the `toolcall` crate, which re-exports everything here.
 
 mod agent;
+mod assemble;
 mod call;
 mod convert;
 mod dispatch;
@@ -14,6 +15,7 @@ mod openai;
 mod reply;
 pub mod schema;
 mod state;
+mod stream;
 mod tool;
 mod toolset;
 
@@ -23,15 +25,19 @@ mod registry;
 #[doc(hidden)]
 pub mod __private;
 
-pub use agent::{Agent, AgentError, AgentErrorKind, AgentRun, DEFAULT_MAX_ROUNDS, Round};
+pub use agent::{
+    Agent, AgentError, AgentErrorKind, AgentRun, DEFAULT_MAX_ROUNDS, Round, Streaming,
+};
+pub use assemble::CallAssembler;
 pub use call::{CallResult, Outcome, ToolCall};
 pub use convert::{ConvertError, chunk_events};
 pub use dispatch::{Batch, DEFAULT_MAX_ARGUMENT_BYTES, Dispatch, DispatchOptions};
 pub use message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
+pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta, response_events};
 #[cfg(feature = "openai")]
 pub use openai::{OpenAiModel, OpenAiModelBuilder};
-pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta, response_events};
 pub use state::{State, StateMap, StateNeed};
+pub use stream::{StreamDispatch, StreamedTurn, TextSink};
 pub use tool::{BoxFuture, CallError, Tool, ToolFn, ToolFuture, ToolPolicy, ToolReply};
 pub use toolset::{BuildError, ToolDefinition, ToolSet, ToolSetBuilder, is_valid_tool_name};
 

@@ -45,17 +45,24 @@ pub enum Message {
 impl Message {
     /// A system message.
     pub fn system(content: impl Into<String>) -> Self {
-        Message::System { content: content.into() }
+        Message::System {
+            content: content.into(),
+        }
     }
 
     /// A user message.
     pub fn user(content: impl Into<String>) -> Self {
-        Message::User { content: content.into() }
+        Message::User {
+            content: content.into(),
+        }
     }
 
     /// An assistant message.
     pub fn assistant(content: Option<String>, tool_calls: Vec<ToolCall>) -> Self {
-        Message::Assistant { content, tool_calls }
+        Message::Assistant {
+            content,
+            tool_calls,
+        }
     }
 
     /// The tool message answering one call.
@@ -82,7 +89,9 @@ fn text_content<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D:
     Ok(optional_text_content(deserializer)?.unwrap_or_default())
 }
 
-fn optional_text_content<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+fn optional_text_content<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
     match Option::<Value>::deserialize(deserializer)? {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -135,7 +144,9 @@ pub(crate) mod wire_calls {
         }))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<ToolCall>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<ToolCall>, D::Error> {
         let wire = Option::<Vec<WireCall<'_>>>::deserialize(deserializer)?.unwrap_or_default();
         Ok(wire
             .into_iter()
@@ -168,7 +179,8 @@ impl Serialize for ToolChoice {
             ToolChoice::None => serializer.serialize_str("none"),
             ToolChoice::Required => serializer.serialize_str("required"),
             ToolChoice::Function(name) => {
-                serde_json::json!({"type": "function", "function": {"name": name}}).serialize(serializer)
+                serde_json::json!({"type": "function", "function": {"name": name}})
+                    .serialize(serializer)
             }
         }
     }
@@ -216,11 +228,16 @@ struct WireToolFunction {
 mod wire_tools {
     use super::*;
 
-    pub fn serialize<S: Serializer>(tools: &[ToolDefinition], serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        tools: &[ToolDefinition],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         serializer.collect_seq(tools.iter().map(ToolDefinition::to_openai))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<ToolDefinition>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<ToolDefinition>, D::Error> {
         let wire = Option::<Vec<WireTool>>::deserialize(deserializer)?.unwrap_or_default();
         Ok(wire
             .into_iter()
@@ -349,7 +366,10 @@ mod tests {
             Message::system("be brief"),
             Message::user("hi"),
             Message::assistant(None, vec![ToolCall::new("c1", "f", "{}")]),
-            Message::Tool { tool_call_id: "c1".into(), content: "ok".into() },
+            Message::Tool {
+                tool_call_id: "c1".into(),
+                content: "ok".into(),
+            },
         ];
         let wire = serde_json::to_value(&messages).expect("serialise");
         assert_eq!(wire[2]["tool_calls"][0]["function"]["name"], json!("f"));
@@ -366,9 +386,17 @@ mod tests {
 
     #[test]
     fn tool_choice_forms() {
-        for choice in [ToolChoice::Auto, ToolChoice::None, ToolChoice::Required, ToolChoice::Function("f".into())] {
+        for choice in [
+            ToolChoice::Auto,
+            ToolChoice::None,
+            ToolChoice::Required,
+            ToolChoice::Function("f".into()),
+        ] {
             let wire = serde_json::to_value(&choice).expect("serialise");
-            assert_eq!(serde_json::from_value::<ToolChoice>(wire).expect("back"), choice);
+            assert_eq!(
+                serde_json::from_value::<ToolChoice>(wire).expect("back"),
+                choice
+            );
         }
     }
 }

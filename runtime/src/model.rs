@@ -37,7 +37,8 @@ pub enum StreamEvent {
 }
 
 /// A streamed reply.
-pub type EventStream<'a> = std::pin::Pin<Box<dyn Stream<Item = Result<StreamEvent, ModelError>> + Send + 'a>>;
+pub type EventStream<'a> =
+    std::pin::Pin<Box<dyn Stream<Item = Result<StreamEvent, ModelError>> + Send + 'a>>;
 
 /// The events that stream a whole reply at once: what [`Model::stream`]
 /// yields for models that do not stream.
@@ -95,19 +96,35 @@ pub enum ModelError {
 impl std::fmt::Display for ModelError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ModelError::Api { status, message, code: Some(code) } => {
+            ModelError::Api {
+                status,
+                message,
+                code: Some(code),
+            } => {
                 write!(f, "the API answered {status} ({code}): {message}")
             }
-            ModelError::Api { status, message, code: None } => {
+            ModelError::Api {
+                status,
+                message,
+                code: None,
+            } => {
                 write!(f, "the API answered {status}: {message}")
             }
-            ModelError::RateLimited { retry_after: Some(wait), message } => {
+            ModelError::RateLimited {
+                retry_after: Some(wait),
+                message,
+            } => {
                 write!(f, "rate limited (retry after {wait:?}): {message}")
             }
-            ModelError::RateLimited { retry_after: None, message } => write!(f, "rate limited: {message}"),
+            ModelError::RateLimited {
+                retry_after: None,
+                message,
+            } => write!(f, "rate limited: {message}"),
             ModelError::Timeout(limit) => write!(f, "the model did not answer within {limit:?}"),
             ModelError::Transport(msg) => write!(f, "connection failed: {msg}"),
-            ModelError::InvalidResponse(msg) => write!(f, "the model's reply could not be read: {msg}"),
+            ModelError::InvalidResponse(msg) => {
+                write!(f, "the model's reply could not be read: {msg}")
+            }
             ModelError::Config(msg) => write!(f, "model configuration: {msg}"),
         }
     }
@@ -118,14 +135,19 @@ impl std::error::Error for ModelError {}
 /// A chat model: one request in, one reply out.
 pub trait Model: Send + Sync {
     /// Answer one request.
-    fn complete<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse, ModelError>>;
+    fn complete<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<ChatResponse, ModelError>>;
 
     /// Answer one request as a stream of events. The default streams the
     /// whole reply of [`Model::complete`] at once.
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
         Box::pin(
             stream::once(self.complete(request)).flat_map(|reply| match reply {
-                Ok(response) => stream::iter(response_events(response).into_iter().map(Ok)).left_stream(),
+                Ok(response) => {
+                    stream::iter(response_events(response).into_iter().map(Ok)).left_stream()
+                }
                 Err(error) => stream::iter([Err(error)]).right_stream(),
             }),
         )
@@ -133,7 +155,10 @@ pub trait Model: Send + Sync {
 }
 
 impl<M: Model + ?Sized> Model for Arc<M> {
-    fn complete<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
+    fn complete<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         (**self).complete(request)
     }
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
@@ -142,7 +167,10 @@ impl<M: Model + ?Sized> Model for Arc<M> {
 }
 
 impl<M: Model + ?Sized> Model for Box<M> {
-    fn complete<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
+    fn complete<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         (**self).complete(request)
     }
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
@@ -151,7 +179,10 @@ impl<M: Model + ?Sized> Model for Box<M> {
 }
 
 impl<M: Model + ?Sized> Model for &M {
-    fn complete<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
+    fn complete<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         (**self).complete(request)
     }
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {

@@ -110,7 +110,7 @@ pub(crate) struct Entry {
 
 pub(crate) struct Inner {
     pub(crate) entries: Vec<Entry>,
-    pub(crate) index: HashMap<Box<str>, usize>,
+    pub(crate) index: HashMap<Box<str>, usize, rustc_hash::FxBuildHasher>,
     pub(crate) state: StateMap,
     pub(crate) definitions: Vec<ToolDefinition>,
 }
@@ -143,17 +143,26 @@ impl ToolSet {
 
     /// The definitions in OpenAI function-tool format.
     pub fn openai_tools(&self) -> Vec<Value> {
-        self.definitions().iter().map(ToolDefinition::to_openai).collect()
+        self.definitions()
+            .iter()
+            .map(ToolDefinition::to_openai)
+            .collect()
     }
 
     /// The definitions in Anthropic format.
     pub fn anthropic_tools(&self) -> Vec<Value> {
-        self.definitions().iter().map(ToolDefinition::to_anthropic).collect()
+        self.definitions()
+            .iter()
+            .map(ToolDefinition::to_anthropic)
+            .collect()
     }
 
     /// The definitions in MCP format.
     pub fn mcp_tools(&self) -> Vec<Value> {
-        self.definitions().iter().map(ToolDefinition::to_mcp).collect()
+        self.definitions()
+            .iter()
+            .map(ToolDefinition::to_mcp)
+            .collect()
     }
 
     /// The tools' names, in registration order.
@@ -198,6 +207,7 @@ impl ToolSetBuilder {
     }
 
     /// Add a hand-written tool.
+    #[allow(clippy::should_implement_trait)] // a builder step, not arithmetic
     pub fn add(mut self, tool: impl Tool) -> Self {
         self.tools.push(Arc::new(tool));
         self
@@ -243,7 +253,8 @@ impl ToolSetBuilder {
 
     /// Check names, state and schemas, and cache the definitions.
     pub fn build(self) -> Result<ToolSet, BuildError> {
-        let mut index = HashMap::with_capacity(self.tools.len());
+        let mut index =
+            HashMap::with_capacity_and_hasher(self.tools.len(), rustc_hash::FxBuildHasher);
         let mut entries = Vec::with_capacity(self.tools.len());
         let mut definitions = Vec::with_capacity(self.tools.len());
         for tool in self.tools {
@@ -251,7 +262,10 @@ impl ToolSetBuilder {
             if !is_valid_tool_name(&name) {
                 return Err(BuildError::InvalidName(name));
             }
-            if index.insert(name.clone().into_boxed_str(), entries.len()).is_some() {
+            if index
+                .insert(name.clone().into_boxed_str(), entries.len())
+                .is_some()
+            {
                 return Err(BuildError::DuplicateName(name));
             }
             for need in tool.state_needs() {

@@ -21,7 +21,11 @@ struct Replay {
 impl Replay {
     fn new(mut replies: Vec<Result<ChatResponse, ModelError>>) -> Self {
         replies.reverse();
-        Replay { replies: Mutex::new(replies), requests: Mutex::default(), latency: Duration::from_millis(100) }
+        Replay {
+            replies: Mutex::new(replies),
+            requests: Mutex::default(),
+            latency: Duration::from_millis(100),
+        }
     }
 
     fn requests(&self) -> Vec<ChatRequest> {
@@ -30,7 +34,10 @@ impl Replay {
 }
 
 impl Model for Replay {
-    fn complete<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
+    fn complete<'a>(
+        &'a self,
+        request: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         Box::pin(async move {
             self.requests.lock().expect("lock").push(request.clone());
             tokio::time::sleep(self.latency).await;
@@ -41,22 +48,41 @@ impl Model for Replay {
 }
 
 fn call(id: &str, delay_ms: u64) -> ToolCall {
-    ToolCall::new(id, "work", Behaviour { delay_ms, fail: false, panic: false }.arguments())
+    ToolCall::new(
+        id,
+        "work",
+        Behaviour {
+            delay_ms,
+            fail: false,
+            panic: false,
+        }
+        .arguments(),
+    )
 }
 
 fn tools() -> ToolSet {
-    ToolSet::builder().add(Scripted::new("work")).build().expect("tools")
+    ToolSet::builder()
+        .add(Scripted::new("work"))
+        .build()
+        .expect("tools")
 }
 
 fn with_usage(mut r: ChatResponse, total: u32) -> ChatResponse {
-    r.usage = Some(Usage { prompt_tokens: total - 1, completion_tokens: 1, total_tokens: total });
+    r.usage = Some(Usage {
+        prompt_tokens: total - 1,
+        completion_tokens: 1,
+        total_tokens: total,
+    });
     r
 }
 
 #[tokio::test(start_paused = true)]
 async fn rounds_run_until_the_answer_with_tool_messages_in_call_order() {
     let model = Replay::new(vec![
-        Ok(with_usage(ChatResponse::calls(vec![call("a", 200), call("b", 180), call("c", 150)]), 10)),
+        Ok(with_usage(
+            ChatResponse::calls(vec![call("a", 200), call("b", 180), call("c", 150)]),
+            10,
+        )),
         Ok(with_usage(ChatResponse::calls(vec![call("d", 50)]), 20)),
         Ok(with_usage(ChatResponse::text("all done"), 30)),
     ]);
@@ -70,10 +96,23 @@ async fn rounds_run_until_the_answer_with_tool_messages_in_call_order() {
     assert_eq!(run.rounds.len(), 3);
     // Three model rounds of 100 ms, then tools: max(200, 180, 150) and 50.
     assert_eq!(run.elapsed, Duration::from_millis(300 + 200 + 50));
-    assert_eq!(run.rounds[0].elapsed(), Duration::from_millis(300));
+    assert_eq!(run.rounds[0].elapsed, Duration::from_millis(300));
 
     let roles: Vec<&str> = run.transcript.iter().map(Message::role).collect();
-    assert_eq!(roles, ["system", "user", "assistant", "tool", "tool", "tool", "assistant", "tool", "assistant"]);
+    assert_eq!(
+        roles,
+        [
+            "system",
+            "user",
+            "assistant",
+            "tool",
+            "tool",
+            "tool",
+            "assistant",
+            "tool",
+            "assistant"
+        ]
+    );
     let ids: Vec<&str> = run
         .transcript
         .iter()
@@ -97,7 +136,11 @@ async fn rounds_run_until_the_answer_with_tool_messages_in_call_order() {
 #[tokio::test(start_paused = true)]
 async fn sequential_dispatch_costs_the_sum() {
     let model = Replay::new(vec![
-        Ok(ChatResponse::calls(vec![call("a", 200), call("b", 180), call("c", 150)])),
+        Ok(ChatResponse::calls(vec![
+            call("a", 200),
+            call("b", 180),
+            call("c", 150),
+        ])),
         Ok(ChatResponse::text("ok")),
     ]);
     let agent = Agent::new(&model, tools()).dispatch_options(DispatchOptions::sequential());
@@ -107,7 +150,11 @@ async fn sequential_dispatch_costs_the_sum() {
 
 #[tokio::test(start_paused = true)]
 async fn the_round_limit_is_an_error_that_keeps_the_transcript() {
-    let model = Replay::new((0..5).map(|i| Ok(ChatResponse::calls(vec![call(&format!("c{i}"), 1)]))).collect());
+    let model = Replay::new(
+        (0..5)
+            .map(|i| Ok(ChatResponse::calls(vec![call(&format!("c{i}"), 1)])))
+            .collect(),
+    );
     let agent = Agent::new(&model, tools()).max_rounds(3);
     let error = agent.run("loop").await.expect_err("no answer");
     assert_eq!(error.kind, AgentErrorKind::RoundLimit(3));
@@ -120,10 +167,20 @@ async fn the_round_limit_is_an_error_that_keeps_the_transcript() {
 async fn a_model_error_stops_the_run_with_the_transcript() {
     let model = Replay::new(vec![
         Ok(ChatResponse::calls(vec![call("a", 1)])),
-        Err(ModelError::Api { status: 400, message: "bad".into(), code: None }),
+        Err(ModelError::Api {
+            status: 400,
+            message: "bad".into(),
+            code: None,
+        }),
     ]);
-    let error = Agent::new(&model, tools()).run("go").await.expect_err("fails");
-    assert!(matches!(error.kind, AgentErrorKind::Model(ModelError::Api { status: 400, .. })));
+    let error = Agent::new(&model, tools())
+        .run("go")
+        .await
+        .expect_err("fails");
+    assert!(matches!(
+        error.kind,
+        AgentErrorKind::Model(ModelError::Api { status: 400, .. })
+    ));
     assert_eq!(error.rounds.len(), 1);
     assert_eq!(error.transcript.len(), 3);
     assert!(error.to_string().contains("round 2"), "{error}");
@@ -133,7 +190,11 @@ async fn a_model_error_stops_the_run_with_the_transcript() {
 async fn no_tools_means_no_tool_settings_in_the_request() {
     let model = Replay::new(vec![Ok(ChatResponse::text("hi"))]);
     let empty = ToolSet::builder().build().expect("empty");
-    let run = Agent::new(&model, empty).tool_choice(ToolChoice::Required).run("x").await.expect("answer");
+    let run = Agent::new(&model, empty)
+        .tool_choice(ToolChoice::Required)
+        .run("x")
+        .await
+        .expect("answer");
     assert_eq!(run.answer, "hi");
     let request = &model.requests()[0];
     assert!(request.tools.is_empty() && request.tool_choice.is_none());

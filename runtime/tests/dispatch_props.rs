@@ -62,7 +62,11 @@ fn expected_starts(delays: &[u64], k: usize) -> Vec<u64> {
         .collect()
 }
 
-fn check_one_result_per_call_in_order(calls: &[ToolCall], spec: &[(Behaviour, bool)], batch: &Batch) {
+fn check_one_result_per_call_in_order(
+    calls: &[ToolCall],
+    spec: &[(Behaviour, bool)],
+    batch: &Batch,
+) {
     assert_eq!(batch.results.len(), calls.len());
     for ((call, (b, _)), result) in calls.iter().zip(spec).zip(&batch.results) {
         assert_eq!(result.call_id, call.id);

@@ -54,7 +54,11 @@ pub struct Scripted {
 
 impl Scripted {
     pub fn new(name: &'static str) -> Self {
-        Scripted { name, policy: ToolPolicy::DEFAULT, counters: Arc::default() }
+        Scripted {
+            name,
+            policy: ToolPolicy::DEFAULT,
+            counters: Arc::default(),
+        }
     }
 
     pub fn exclusive(mut self) -> Self {
@@ -90,8 +94,8 @@ impl Tool for Scripted {
         })
     }
     fn call(&self, arguments: &str, _: &StateMap) -> Result<ToolFuture, CallError> {
-        let b: Behaviour =
-            serde_json::from_str(arguments).map_err(|e| CallError::InvalidArguments(e.to_string()))?;
+        let b: Behaviour = serde_json::from_str(arguments)
+            .map_err(|e| CallError::InvalidArguments(e.to_string()))?;
         let counters = self.counters.clone();
         Ok(Box::pin(async move {
             counters.started.fetch_add(1, Ordering::SeqCst);
