@@ -1,1 +1,53 @@
-//! Simulator of toolcall (in progress).
+//! Simulator of [toolcall](https://docs.rs/toolcall): a chat model that
+//! follows a script (or calls every offered tool by itself), simulated tools,
+//! seeded latencies and faults, in process or over HTTP speaking the OpenAI
+//! Chat Completions API; all on tokio's clock, so under
+//! `#[tokio::test(start_paused = true)]` a simulated second costs nothing and
+//! timings are exact (to tokio's millisecond timer resolution).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use toolcall_sim::{Script, ScriptedCall, Server, Simulator};
+//! use serde_json::json;
+//!
+//! let script = Script::new()
+//!     .tool_calls([ScriptedCall::new("get_weather", json!({"city": "Paris"}))])
+//!     .text("Sunny in Paris.");
+//! let sim = Simulator::scripted(script);
+//! let server = sim.server().start().await?;   // on this tokio runtime
+//! println!("point an OpenAI client at {}", server.base_url());
+//! let model = sim.model();                     // or use it in process
+//! # drop(model);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The in-process [`SimModel`] and the [`Server`] share one engine, so the
+//! same seed and script give the same transcript through either.
+
+mod auto;
+mod engine;
+mod fault;
+mod journal;
+mod latency;
+mod model;
+mod rng;
+mod script;
+mod server;
+mod simulator;
+mod sse;
+mod tool;
+mod wire;
+
+pub use auto::generate as generate_arguments;
+pub use engine::Chunking;
+pub use fault::{Fault, FaultRates};
+pub use journal::{Answer, Journal, JournalEntry, Transport};
+pub use latency::{Latency, ModelLatency};
+pub use model::SimModel;
+pub use rng::SimRng;
+pub use script::{Reply, Script, ScriptedCall, Turn, TurnError};
+pub use server::{DEFAULT_MAX_BODY_BYTES, Disconnected, Server, ServerBuilder, ServerError};
+pub use simulator::{ScriptError, SimBuilder, Simulator};
+pub use tool::{SimTool, WithLatency, with_latency};
+pub use wire::ApiError;

@@ -1,0 +1,627 @@
+//! Auto mode: arguments generated from a tool's JSON Schema, valid against it.
+//!
+//! Covers what tool schemas use in practice: `type` (one or a list, so
+//! `["integer", "null"]`), objects with `properties`/`required`, `enum`,
+//! `const`, `anyOf`/`oneOf`/`allOf`, `$ref` into `$defs`/`definitions`,
+//! string `format`s, `minLength`/`maxLength`, simple `pattern`s, number
+//! bounds and `multipleOf`, arrays with `items`/`prefixItems`/`minItems`/
+//! `maxItems`/`uniqueItems`.
+
+use serde_json::{Map, Number, Value, json};
+use toolcall_runtime::{ChatRequest, Message, ToolChoice};
+
+use crate::rng::SimRng;
+
+/// Nesting depth past which optional parts are left out, so recursive
+/// schemas (a tree of `$ref`s) still end.
+const DEEP: usize = 8;
+
+/// Generate a value valid against `schema` (a whole schema, whose `$ref`s
+/// resolve against itself).
+pub fn generate(schema: &Value, rng: &mut SimRng) -> Value {
+    Generator { root: schema }.value(schema, rng, 0)
+}
+
+struct Generator<'a> {
+    root: &'a Value,
+}
+
+impl<'a> Generator<'a> {
+    fn resolve(&self, reference: &str) -> Option<&'a Value> {
+        let pointer = reference.strip_prefix('#')?;
+        if pointer.is_empty() {
+            return Some(self.root);
+        }
+        self.root.pointer(pointer)
+    }
+
+    fn value(&self, schema: &Value, rng: &mut SimRng, depth: usize) -> Value {
+        let Some(map) = schema.as_object() else {
+            // `true` allows anything; `false` allows nothing, and null is as good as any.
+            return if schema == &Value::Bool(true) {
+                json!("value")
+            } else {
+                Value::Null
+            };
+        };
+        if depth > 64 {
+            return Value::Null;
+        }
+        if let Some(target) = map
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| self.resolve(r))
+        {
+            return self.value(target, rng, depth + 1);
+        }
+        if let Some(value) = map.get("const") {
+            return value.clone();
+        }
+        if let Some(options) = map
+            .get("enum")
+            .and_then(Value::as_array)
+            .filter(|o| !o.is_empty())
+        {
+            return options[rng.index(options.len())].clone();
+        }
+        if let Some(all) = map.get("allOf").and_then(Value::as_array) {
+            let merged = self.merge_all(map, all);
+            return self.value(&merged, rng, depth + 1);
+        }
+        for key in ["anyOf", "oneOf"] {
+            if let Some(options) = map
+                .get(key)
+                .and_then(Value::as_array)
+                .filter(|o| !o.is_empty())
+            {
+                // Deep in a recursive schema, prefer a branch that ends the recursion.
+                let pick = if depth >= DEEP {
+                    options
+                        .iter()
+                        .position(|o| o.get("$ref").is_none())
+                        .unwrap_or(0)
+                } else {
+                    rng.index(options.len())
+                };
+                return self.value(&options[pick], rng, depth + 1);
+            }
+        }
+        let kind = match map.get("type") {
+            Some(Value::String(t)) => t.as_str(),
+            Some(Value::Array(types)) => {
+                let types: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
+                if types.is_empty() {
+                    "null"
+                } else if depth >= DEEP && types.contains(&"null") {
+                    "null"
+                } else {
+                    types[rng.index(types.len())]
+                }
+            }
+            _ => infer_type(map),
+        };
+        match kind {
+            "null" => Value::Null,
+            "boolean" => Value::Bool(rng.chance(0.5)),
+            "integer" => self.integer(map, rng),
+            "number" => self.number(map, rng),
+            "string" => Value::String(string(map, rng)),
+            "array" => self.array(map, rng, depth),
+            "object" => self.object(map, rng, depth),
+            _ => Value::Null,
+        }
+    }
+
+    fn merge_all(&self, parent: &Map<String, Value>, all: &[Value]) -> Value {
+        let mut merged = parent.clone();
+        merged.remove("allOf");
+        let mut required: Vec<Value> = Vec::new();
+        let mut properties = Map::new();
+        for part in std::iter::once(&Value::Object(parent.clone())).chain(all.iter()) {
+            let part = match part
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| self.resolve(r))
+            {
+                Some(target) => target,
+                None => part,
+            };
+            let Some(part) = part.as_object() else {
+                continue;
+            };
+            for (key, value) in part {
+                match key.as_str() {
+                    "properties" => {
+                        if let Some(props) = value.as_object() {
+                            for (name, schema) in props {
+                                properties
+                                    .entry(name.clone())
+                                    .or_insert_with(|| schema.clone());
+                            }
+                        }
+                    }
+                    "required" => required.extend(value.as_array().into_iter().flatten().cloned()),
+                    "allOf" | "$ref" => {}
+                    _ => {
+                        merged.entry(key.clone()).or_insert_with(|| value.clone());
+                    }
+                }
+            }
+        }
+        if !properties.is_empty() {
+            merged.insert("properties".into(), Value::Object(properties));
+            merged.entry("type").or_insert_with(|| json!("object"));
+        }
+        if !required.is_empty() {
+            merged.insert("required".into(), Value::Array(required));
+        }
+        Value::Object(merged)
+    }
+
+    fn integer(&self, map: &Map<String, Value>, rng: &mut SimRng) -> Value {
+        let (lo, hi) = bounds(map, 1.0);
+        let (mut lo, mut hi) = (lo.ceil(), hi.floor());
+        let step = map
+            .get("multipleOf")
+            .and_then(Value::as_f64)
+            .filter(|m| *m >= 1.0 && m.fract() == 0.0);
+        if let Some(step) = step {
+            lo = (lo / step).ceil();
+            hi = (hi / step).floor();
+        }
+        let lo = lo.clamp(i64::MIN as f64, i64::MAX as f64) as i64;
+        let hi = hi.clamp(i64::MIN as f64, i64::MAX as f64) as i64;
+        let n = rng.range_i64(lo, hi.max(lo));
+        let n = match step {
+            Some(step) => n.saturating_mul(step as i64),
+            None => n,
+        };
+        Value::Number(n.into())
+    }
+
+    fn number(&self, map: &Map<String, Value>, rng: &mut SimRng) -> Value {
+        let (lo, hi) = bounds(map, 0.001);
+        if let Some(step) = map
+            .get("multipleOf")
+            .and_then(Value::as_f64)
+            .filter(|m| *m > 0.0)
+        {
+            let k = rng.range_i64((lo / step).ceil() as i64, (hi / step).floor() as i64);
+            return Number::from_f64(k as f64 * step).map_or(Value::Null, Value::Number);
+        }
+        let raw = lo + (hi - lo) * rng.next_f64();
+        // Two decimals read better, when rounding keeps the value in bounds.
+        let rounded = (raw * 100.0).round() / 100.0;
+        let x = if rounded >= lo && rounded <= hi {
+            rounded
+        } else {
+            raw
+        };
+        Number::from_f64(x).map_or_else(|| json!(0), Value::Number)
+    }
+
+    fn array(&self, map: &Map<String, Value>, rng: &mut SimRng, depth: usize) -> Value {
+        let min = map.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let max = map
+            .get("maxItems")
+            .and_then(Value::as_u64)
+            .map(|m| m as usize);
+        let prefix = map.get("prefixItems").and_then(Value::as_array);
+        let extra = if depth >= DEEP { 0 } else { 3 };
+        let mut len = rng.range_u64(min as u64, (min + extra) as u64) as usize;
+        if let Some(max) = max {
+            len = len.min(max).max(min.min(max));
+        }
+        if map.get("items") == Some(&Value::Bool(false)) {
+            len = len.min(prefix.map_or(0, Vec::len));
+        }
+        let unique = map
+            .get("uniqueItems")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut items: Vec<Value> = Vec::with_capacity(len);
+        let mut tries = 0;
+        while items.len() < len && tries < len * 20 + 20 {
+            tries += 1;
+            let i = items.len();
+            let schema = prefix.and_then(|p| p.get(i)).or_else(|| map.get("items"));
+            let item = match schema {
+                Some(schema) => self.value(schema, rng, depth + 1),
+                None => json!(i),
+            };
+            if unique && items.contains(&item) {
+                continue;
+            }
+            items.push(item);
+        }
+        Value::Array(items)
+    }
+
+    fn object(&self, map: &Map<String, Value>, rng: &mut SimRng, depth: usize) -> Value {
+        let required: Vec<&str> = map
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let mut out = Map::new();
+        if let Some(props) = map.get("properties").and_then(Value::as_object) {
+            for (name, schema) in props {
+                let include =
+                    required.contains(&name.as_str()) || (depth < DEEP && rng.chance(0.5));
+                if include {
+                    out.insert(name.clone(), self.value(schema, rng, depth + 1));
+                }
+            }
+        }
+        // A required name with no property schema still has to be there.
+        for name in required {
+            if !out.contains_key(name) {
+                let schema = map.get("additionalProperties").filter(|s| s.is_object());
+                let value = schema.map_or(Value::Null, |s| self.value(s, rng, depth + 1));
+                out.insert(name.to_owned(), value);
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+/// The type a schema without `type` describes, guessed from its keywords.
+fn infer_type(map: &Map<String, Value>) -> &'static str {
+    if map.contains_key("properties")
+        || map.contains_key("required")
+        || map.contains_key("additionalProperties")
+    {
+        "object"
+    } else if map.contains_key("items")
+        || map.contains_key("prefixItems")
+        || map.contains_key("minItems")
+    {
+        "array"
+    } else if map.contains_key("minimum")
+        || map.contains_key("maximum")
+        || map.contains_key("multipleOf")
+    {
+        "number"
+    } else if map.contains_key("format")
+        || map.contains_key("pattern")
+        || map.contains_key("minLength")
+    {
+        "string"
+    } else {
+        "string"
+    }
+}
+
+/// The inclusive range a number must fall in; `nudge` steps inside exclusive bounds.
+fn bounds(map: &Map<String, Value>, nudge: f64) -> (f64, f64) {
+    let num = |key: &str| map.get(key).and_then(Value::as_f64);
+    let flag = |key: &str| map.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let mut lo = num("minimum");
+    let mut hi = num("maximum");
+    // Draft 2019+: exclusive bounds are numbers; draft 4: flags on minimum/maximum.
+    if let Some(x) = num("exclusiveMinimum") {
+        lo = Some(lo.map_or(x + nudge, |l| l.max(x + nudge)));
+    } else if flag("exclusiveMinimum") {
+        lo = lo.map(|l| l + nudge);
+    }
+    if let Some(x) = num("exclusiveMaximum") {
+        hi = Some(hi.map_or(x - nudge, |h| h.min(x - nudge)));
+    } else if flag("exclusiveMaximum") {
+        hi = hi.map(|h| h - nudge);
+    }
+    match (lo, hi) {
+        (Some(lo), Some(hi)) => (lo, hi.max(lo)),
+        (Some(lo), None) => (lo, lo + 100.0),
+        (None, Some(hi)) => ((hi - 100.0).max(hi.min(0.0)), hi),
+        (None, None) => (0.0, 100.0),
+    }
+}
+
+const WORDS: &[&str] = &[
+    "alpha", "bravo", "cedar", "delta", "ember", "fjord", "granite", "harbor", "indigo", "juniper",
+    "kestrel", "lumen", "meadow", "nimbus", "orchid", "prairie", "quartz", "river", "sierra",
+    "tundra",
+];
+
+fn string(map: &Map<String, Value>, rng: &mut SimRng) -> String {
+    let min = map.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let max = map
+        .get("maxLength")
+        .and_then(Value::as_u64)
+        .map(|m| m as usize);
+    let formatted = map
+        .get("format")
+        .and_then(Value::as_str)
+        .and_then(|f| format(f, rng));
+    let patterned = || {
+        map.get("pattern")
+            .and_then(Value::as_str)
+            .and_then(|p| pattern(p, rng))
+    };
+    let mut text = match formatted.or_else(patterned) {
+        Some(text) => text,
+        None => {
+            let mut text = WORDS[rng.index(WORDS.len())].to_owned();
+            if rng.chance(0.5) {
+                text.push('-');
+                text.push_str(&rng.range_u64(1, 999).to_string());
+            }
+            text
+        }
+    };
+    let count = text.chars().count();
+    if count < min {
+        text.extend(std::iter::repeat_n('x', min - count));
+    }
+    if let Some(max) = max {
+        if text.chars().count() > max {
+            text = text.chars().take(max).collect();
+        }
+    }
+    text
+}
+
+fn format(name: &str, rng: &mut SimRng) -> Option<String> {
+    let year = rng.range_u64(2020, 2026);
+    let month = rng.range_u64(1, 12);
+    let day = rng.range_u64(1, 28);
+    let (h, m, s) = (
+        rng.range_u64(0, 23),
+        rng.range_u64(0, 59),
+        rng.range_u64(0, 59),
+    );
+    let hex = |rng: &mut SimRng, n: usize| -> String {
+        (0..n)
+            .map(|_| char::from_digit(rng.range_u64(0, 15) as u32, 16).unwrap_or('0'))
+            .collect()
+    };
+    Some(match name {
+        "date" => format!("{year:04}-{month:02}-{day:02}"),
+        "date-time" => format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z"),
+        "time" => format!("{h:02}:{m:02}:{s:02}Z"),
+        "duration" => format!("PT{}M", rng.range_u64(1, 90)),
+        "email" | "idn-email" => format!(
+            "{}{}@example.com",
+            WORDS[rng.index(WORDS.len())],
+            rng.range_u64(1, 99)
+        ),
+        "hostname" | "idn-hostname" => format!("{}.example.com", WORDS[rng.index(WORDS.len())]),
+        "uri" | "url" | "iri" | "uri-reference" | "iri-reference" => {
+            format!("https://example.com/{}", WORDS[rng.index(WORDS.len())])
+        }
+        "uuid" => {
+            let variant = ["8", "9", "a", "b"][rng.index(4)];
+            format!(
+                "{}-{}-4{}-{variant}{}-{}",
+                hex(rng, 8),
+                hex(rng, 4),
+                hex(rng, 3),
+                hex(rng, 3),
+                hex(rng, 12)
+            )
+        }
+        "ipv4" => format!(
+            "10.{}.{}.{}",
+            rng.range_u64(0, 255),
+            rng.range_u64(0, 255),
+            rng.range_u64(1, 254)
+        ),
+        "ipv6" => format!("fd00::{}", hex(rng, 4)),
+        _ => return None,
+    })
+}
+
+/// A string matching a simple regular expression: literals, escapes (`\d`,
+/// `\w`, `\s`, `\.`), classes (`[A-Z0-9_-]`), `.`, and the quantifiers `?`,
+/// `*`, `+`, `{n}`, `{n,m}`, anchored. `None` for anything fancier.
+fn pattern(pattern: &str, rng: &mut SimRng) -> Option<String> {
+    let body = pattern.strip_prefix('^').unwrap_or(pattern);
+    let body = body.strip_suffix('$').unwrap_or(body);
+    let chars: Vec<char> = body.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let (choices, next): (Vec<char>, usize) = match chars[i] {
+            '\\' => {
+                let c = *chars.get(i + 1)?;
+                let set = match c {
+                    'd' => ('0'..='9').collect(),
+                    'w' => ('a'..='z').chain('0'..='9').chain(['_']).collect(),
+                    's' => vec![' '],
+                    c if c.is_ascii_alphanumeric() => return None,
+                    c => vec![c],
+                };
+                (set, i + 2)
+            }
+            '[' => {
+                let end = i + chars[i..].iter().position(|&c| c == ']')?;
+                let class = &chars[i + 1..end];
+                if class.first() == Some(&'^') {
+                    return None;
+                }
+                let mut set = Vec::new();
+                let mut j = 0;
+                while j < class.len() {
+                    if class[j] == '\\' {
+                        match class.get(j + 1)? {
+                            'd' => set.extend('0'..='9'),
+                            'w' => set.extend(('a'..='z').chain('0'..='9').chain(['_'])),
+                            c => set.push(*c),
+                        }
+                        j += 2;
+                    } else if j + 2 < class.len() && class[j + 1] == '-' {
+                        set.extend(class[j]..=class[j + 2]);
+                        j += 3;
+                    } else {
+                        set.push(class[j]);
+                        j += 1;
+                    }
+                }
+                (set, end + 1)
+            }
+            '.' => (('a'..='z').collect(), i + 1),
+            '(' | ')' | '|' | '^' | '$' | '*' | '+' | '?' | '{' => return None,
+            c => (vec![c], i + 1),
+        };
+        if choices.is_empty() {
+            return None;
+        }
+        let (min, max, after) = quantifier(&chars, next)?;
+        for _ in 0..rng.range_u64(min, max) {
+            out.push(choices[rng.index(choices.len())]);
+        }
+        i = after;
+    }
+    Some(out)
+}
+
+fn quantifier(chars: &[char], at: usize) -> Option<(u64, u64, usize)> {
+    Some(match chars.get(at) {
+        Some('?') => (0, 1, at + 1),
+        Some('*') => (0, 3, at + 1),
+        Some('+') => (1, 3, at + 1),
+        Some('{') => {
+            let end = at + chars[at..].iter().position(|&c| c == '}')?;
+            let inner: String = chars[at + 1..end].iter().collect();
+            let (lo, hi) = match inner.split_once(',') {
+                Some((lo, "")) => {
+                    let lo = lo.trim().parse().ok()?;
+                    (lo, lo + 3)
+                }
+                Some((lo, hi)) => (lo.trim().parse().ok()?, hi.trim().parse().ok()?),
+                None => {
+                    let n = inner.trim().parse().ok()?;
+                    (n, n)
+                }
+            };
+            (lo, hi, end + 1)
+        }
+        _ => (1, 1, at),
+    })
+}
+
+/// What auto mode says to a request.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum AutoReply {
+    /// Call these tools (name, arguments).
+    Calls(Vec<(String, Value)>),
+    /// Answer with this text.
+    Text(String),
+}
+
+/// Auto mode: call every offered tool at once (or one at a time when
+/// `parallel_tool_calls` is false, or the one `tool_choice` names); once the
+/// results are in, a final text that reports them.
+pub(crate) fn auto_reply(request: &ChatRequest, rng: &mut SimRng) -> AutoReply {
+    let tools = &request.tools;
+    let allowed = !tools.is_empty() && request.tool_choice != Some(ToolChoice::None);
+    let trailing_results = request
+        .messages
+        .iter()
+        .rev()
+        .take_while(|m| matches!(m, Message::Tool { .. }))
+        .count();
+    let one_at_a_time = request.parallel_tool_calls == Some(false);
+    if trailing_results > 0 {
+        let called = called_since_user(request);
+        let next = tools.iter().find(|t| !called.iter().any(|c| c == &t.name));
+        if let (true, true, Some(next)) = (allowed, one_at_a_time, next) {
+            return AutoReply::Calls(vec![(next.name.clone(), generate(&next.parameters, rng))]);
+        }
+        return AutoReply::Text(report(request, trailing_results));
+    }
+    if allowed {
+        let chosen: Vec<_> = match &request.tool_choice {
+            Some(ToolChoice::Function(name)) => tools.iter().filter(|t| &t.name == name).collect(),
+            _ if one_at_a_time => tools.iter().take(1).collect(),
+            _ => tools.iter().collect(),
+        };
+        if !chosen.is_empty() {
+            return AutoReply::Calls(
+                chosen
+                    .into_iter()
+                    .map(|t| (t.name.clone(), generate(&t.parameters, rng)))
+                    .collect(),
+            );
+        }
+    }
+    let said = request.messages.iter().rev().find_map(|m| match m {
+        Message::User { content } => Some(content.as_str()),
+        _ => None,
+    });
+    let said: String = said.unwrap_or("").chars().take(80).collect();
+    AutoReply::Text(format!("This is a simulated reply to: \"{said}\""))
+}
+
+/// The tools called since the last user message.
+fn called_since_user(request: &ChatRequest) -> Vec<String> {
+    let mut called = Vec::new();
+    for message in request.messages.iter().rev() {
+        match message {
+            Message::User { .. } => break,
+            Message::Assistant { tool_calls, .. } => {
+                called.extend(tool_calls.iter().map(|c| c.name.clone()))
+            }
+            _ => {}
+        }
+    }
+    called
+}
+
+/// A final answer that lists the last tool results, each under its tool's name.
+fn report(request: &ChatRequest, results: usize) -> String {
+    let start = request.messages.len() - results;
+    let mut text = String::from("Here is what the tools returned:");
+    for message in &request.messages[start..] {
+        if let Message::Tool {
+            tool_call_id,
+            content,
+        } = message
+        {
+            let name = request.messages[..start]
+                .iter()
+                .rev()
+                .find_map(|m| match m {
+                    Message::Assistant { tool_calls, .. } => {
+                        tool_calls.iter().find(|c| &c.id == tool_call_id)
+                    }
+                    _ => None,
+                })
+                .map_or(tool_call_id.as_str(), |c| c.name.as_str());
+            text.push_str(&format!("\n- {name}: {content}"));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_patterns_are_followed() {
+        let mut rng = SimRng::new(5);
+        for _ in 0..50 {
+            let id = pattern(r"^P-\d{5}$", &mut rng).expect("supported");
+            assert_eq!(id.len(), 7);
+            assert!(
+                id.starts_with("P-") && id[2..].chars().all(|c| c.is_ascii_digit()),
+                "{id}"
+            );
+            let code = pattern("[A-Z]{2}[0-9]?", &mut rng).expect("supported");
+            assert!((2..=3).contains(&code.len()), "{code}");
+        }
+        assert_eq!(pattern("(a|b)", &mut rng), None);
+    }
+
+    #[test]
+    fn all_of_merges_properties() {
+        let schema = json!({"$defs": {"base": {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}},
+            "allOf": [{"$ref": "#/$defs/base"}, {"properties": {"b": {"const": 1}}, "required": ["b"]}]});
+        let v = generate(&schema, &mut SimRng::new(1));
+        assert!(v["a"].is_i64(), "{v}");
+        assert_eq!(v["b"], json!(1));
+    }
+}

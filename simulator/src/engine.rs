@@ -1,0 +1,733 @@
+//! The engine shared by the in-process model and the HTTP server: it checks a
+//! request, picks the reply (script or auto mode), injects faults and draws
+//! the timing of every chunk. All randomness is drawn here, once per request,
+//! so both transports replay the same plan for the same seed.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use toolcall_runtime::{
+    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolCallDelta, Usage,
+};
+
+use crate::auto::{AutoReply, auto_reply};
+use crate::fault::{Fault, FaultRates};
+use crate::journal::{Answer, Journal, JournalEntry, Transport};
+use crate::latency::ModelLatency;
+use crate::rng::SimRng;
+use crate::script::{Reply, Script, Turn};
+use crate::wire::{ApiError, Envelope};
+
+/// How a reply is cut into streamed chunks.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Chunking {
+    /// Fewest characters of `arguments` per fragment.
+    pub min_chars: usize,
+    /// Most characters of `arguments` per fragment.
+    pub max_chars: usize,
+    /// Most characters of text per chunk (text is cut at words first).
+    pub max_text_chars: usize,
+    /// Interleave the fragments of different calls (headers stay in index order).
+    pub interleave: bool,
+}
+
+impl Default for Chunking {
+    fn default() -> Self {
+        Chunking {
+            min_chars: 1,
+            max_chars: 6,
+            max_text_chars: 12,
+            interleave: false,
+        }
+    }
+}
+
+impl Chunking {
+    /// Fragments of `arguments` between `min` and `max` characters.
+    pub fn fragments(mut self, min: usize, max: usize) -> Self {
+        self.min_chars = min.max(1);
+        self.max_chars = max.max(self.min_chars);
+        self
+    }
+
+    /// Interleave the fragments of different calls.
+    pub fn interleaved(mut self, yes: bool) -> Self {
+        self.interleave = yes;
+        self
+    }
+}
+
+/// The settings of a simulator.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Config {
+    pub seed: u64,
+    pub script: Option<Script>,
+    pub model_latency: ModelLatency,
+    pub faults: FaultRates,
+    pub chunking: Chunking,
+    pub models: Vec<String>,
+}
+
+/// A reply, timed: offsets are from the request's arrival.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ReplyPlan {
+    /// The whole reply, with usage.
+    pub response: ChatResponse,
+    /// Silence before anything is sent (a stall).
+    pub stall: Duration,
+    /// When the role chunk goes out.
+    pub role_at: Duration,
+    /// Text and tool-call events and when each goes out.
+    pub chunks: Vec<(Duration, StreamEvent)>,
+    /// When the finish (and usage) chunk goes out.
+    pub end: Duration,
+    /// Chunks sent before the connection drops, for a disconnect.
+    pub disconnect_after: Option<usize>,
+}
+
+impl ReplyPlan {
+    /// When the connection drops, for a disconnect.
+    pub fn drop_at(&self) -> Option<Duration> {
+        let n = self.disconnect_after?;
+        Some(match n.min(self.chunks.len()) {
+            0 => self.role_at,
+            n => self.chunks[n - 1].0,
+        })
+    }
+
+    /// Whether the reply starts with text (the role chunk then carries `content: ""`).
+    pub fn text_first(&self) -> bool {
+        matches!(self.chunks.first(), Some((_, StreamEvent::Text(_))))
+            || self.response.tool_calls.is_empty()
+    }
+}
+
+/// What the engine decided for one request.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Outcome {
+    /// An error status, answered at once.
+    Error(ApiError),
+    /// A reply.
+    Reply(Box<ReplyPlan>),
+}
+
+/// The plan of one request.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Plan {
+    pub arrived: Instant,
+    pub envelope: Envelope,
+    pub outcome: Outcome,
+}
+
+struct ScriptCursor {
+    turns: Vec<Turn>,
+    next: usize,
+    overruns: Vec<usize>,
+}
+
+struct Draws {
+    ids: SimRng,
+    arguments: SimRng,
+    faults: SimRng,
+    latency: SimRng,
+    chunks: SimRng,
+}
+
+struct State {
+    requests: usize,
+    script: Option<ScriptCursor>,
+    draws: Draws,
+}
+
+/// The simulator's engine. One per simulator; shared by its model and server.
+pub(crate) struct Engine {
+    pub config: Config,
+    pub journal: Journal,
+    pub started: Instant,
+    fingerprint: String,
+    state: Mutex<State>,
+}
+
+/// Created timestamps count from here, plus the simulated time, so a
+/// transcript does not depend on the wall clock.
+const CREATED_BASE: u64 = 1_700_000_000;
+
+impl Engine {
+    pub fn new(config: Config) -> Self {
+        let seed = config.seed;
+        let script = config.script.clone().map(|s| ScriptCursor {
+            turns: s.turns,
+            next: 0,
+            overruns: Vec::new(),
+        });
+        let mut fp = SimRng::derive(seed, "fingerprint");
+        Engine {
+            fingerprint: format!("fp_{:010x}", fp.next_u64() & 0xff_ffff_ffff),
+            journal: Journal::default(),
+            started: Instant::now(),
+            state: Mutex::new(State {
+                requests: 0,
+                script,
+                draws: Draws {
+                    ids: SimRng::derive(seed, "ids"),
+                    arguments: SimRng::derive(seed, "arguments"),
+                    faults: SimRng::derive(seed, "faults"),
+                    latency: SimRng::derive(seed, "latency"),
+                    chunks: SimRng::derive(seed, "chunks"),
+                },
+            }),
+            config,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The created timestamp for a request arriving now.
+    pub fn created(&self, at: Instant) -> u64 {
+        CREATED_BASE + at.saturating_duration_since(self.started).as_secs()
+    }
+
+    /// Turns not used yet, and requests that came after the script ran out.
+    pub fn script_status(&self) -> Option<(usize, usize, Vec<usize>)> {
+        let state = self.lock();
+        state
+            .script
+            .as_ref()
+            .map(|s| (s.turns.len(), s.next, s.overruns.clone()))
+    }
+
+    /// Record a request refused before it could be read (HTTP only).
+    pub fn reject(&self, error: &ApiError, model: &str, stream: bool) {
+        let at = Instant::now();
+        let mut state = self.lock();
+        let index = state.requests;
+        state.requests += 1;
+        self.journal.push(JournalEntry {
+            index,
+            at,
+            since_start: at.saturating_duration_since(self.started),
+            transport: Transport::Http,
+            stream,
+            model: model.to_owned(),
+            tools_offered: Vec::new(),
+            tool_choice: None,
+            parallel_tool_calls: None,
+            messages: Vec::new(),
+            tool_message_ids: Vec::new(),
+            script_turn: None,
+            fault: None,
+            answer: error_answer(error),
+        });
+    }
+
+    /// Decide everything about one request, and journal it.
+    pub fn plan(&self, request: &ChatRequest, stream: bool, transport: Transport) -> Plan {
+        let arrived = Instant::now();
+        let mut state = self.lock();
+        let state = &mut *state;
+        let index = state.requests;
+        state.requests += 1;
+        let envelope = Envelope {
+            id: format!("chatcmpl-{}", state.draws.ids.alphanumeric(29)),
+            created: self.created(arrived),
+            model: request.model.clone(),
+            fingerprint: self.fingerprint.clone(),
+        };
+        let mut script_turn = None;
+        let mut fault = None;
+        let outcome = match check_pairing(&request.messages) {
+            Err(error) => Outcome::Error(error),
+            Ok(()) => {
+                // One draw per request whatever the rates, so rates do not shift other draws.
+                let drawn = self.config.faults.draw(&mut state.draws.faults);
+                match drawn {
+                    Some(rejection) if rejection.is_rejection() => {
+                        fault = Some(rejection.clone());
+                        Outcome::Error(rejection_error(&rejection, &request.model))
+                    }
+                    drawn => match self.take_turn(state, index) {
+                        Err(error) => Outcome::Error(error),
+                        Ok(turn) => {
+                            script_turn = turn.as_ref().map(|(i, _)| *i);
+                            let (reply, scripted) = match turn {
+                                Some((_, turn)) => (turn.reply, turn.fault),
+                                None => (Reply::Auto, None),
+                            };
+                            match scripted.or(drawn) {
+                                Some(rejection) if rejection.is_rejection() => {
+                                    fault = Some(rejection.clone());
+                                    Outcome::Error(rejection_error(&rejection, &request.model))
+                                }
+                                injected => {
+                                    let (plan, applied) =
+                                        self.reply(state, request, reply, injected);
+                                    fault = applied;
+                                    Outcome::Reply(Box::new(plan))
+                                }
+                            }
+                        }
+                    },
+                }
+            }
+        };
+        self.journal.push(JournalEntry {
+            index,
+            at: arrived,
+            since_start: arrived.saturating_duration_since(self.started),
+            transport,
+            stream,
+            model: request.model.clone(),
+            tools_offered: request.tools.iter().map(|t| t.name.clone()).collect(),
+            tool_choice: request.tool_choice.clone(),
+            parallel_tool_calls: request.parallel_tool_calls,
+            messages: request.messages.clone(),
+            tool_message_ids: request
+                .messages
+                .iter()
+                .filter_map(|m| match m {
+                    Message::Tool { tool_call_id, .. } => Some(tool_call_id.clone()),
+                    _ => None,
+                })
+                .collect(),
+            script_turn,
+            fault,
+            answer: match &outcome {
+                Outcome::Error(error) => error_answer(error),
+                Outcome::Reply(plan) => Answer::Reply(plan.response.clone()),
+            },
+        });
+        Plan {
+            arrived,
+            envelope,
+            outcome,
+        }
+    }
+
+    /// The next script turn: `Ok(None)` in auto mode, an error past the end.
+    fn take_turn(
+        &self,
+        state: &mut State,
+        index: usize,
+    ) -> Result<Option<(usize, Turn)>, ApiError> {
+        let Some(script) = state.script.as_mut() else {
+            return Ok(None);
+        };
+        match script.turns.get(script.next) {
+            Some(turn) => {
+                let turn = turn.clone();
+                script.next += 1;
+                Ok(Some((script.next - 1, turn)))
+            }
+            None => {
+                script.overruns.push(index);
+                Err(ApiError::script_exhausted(script.turns.len(), index))
+            }
+        }
+    }
+
+    /// Build and time the reply; returns the fault actually applied.
+    fn reply(
+        &self,
+        state: &mut State,
+        request: &ChatRequest,
+        reply: Reply,
+        fault: Option<Fault>,
+    ) -> (ReplyPlan, Option<Fault>) {
+        let draws = &mut state.draws;
+        let new_id = |ids: &mut SimRng| format!("call_{}", ids.alphanumeric(24));
+        let (content, mut calls) = match reply {
+            Reply::Text(text) => (Some(text), Vec::new()),
+            Reply::ToolCalls { text, calls } => (
+                text,
+                calls
+                    .into_iter()
+                    .map(|c| {
+                        let id = c.id.unwrap_or_else(|| new_id(&mut draws.ids));
+                        ToolCall::new(id, c.name, c.arguments)
+                    })
+                    .collect(),
+            ),
+            Reply::Auto => match auto_reply(request, &mut draws.arguments) {
+                AutoReply::Text(text) => (Some(text), Vec::new()),
+                AutoReply::Calls(calls) => (
+                    None,
+                    calls
+                        .into_iter()
+                        .map(|(name, args)| {
+                            ToolCall::new(new_id(&mut draws.ids), name, args.to_string())
+                        })
+                        .collect(),
+                ),
+            },
+        };
+        let applied = match fault {
+            Some(f) => corrupt(&mut calls, f, request),
+            None => None,
+        };
+        let finish = if calls.is_empty() {
+            FinishReason::Stop
+        } else {
+            FinishReason::ToolCalls
+        };
+        let events = split(
+            content.as_deref(),
+            &calls,
+            &self.config.chunking,
+            &mut draws.chunks,
+        );
+
+        let stall = match &applied {
+            Some(Fault::Stall { ms }) => Duration::from_millis(*ms),
+            _ => Duration::ZERO,
+        };
+        let latency = &self.config.model_latency;
+        let role_at = stall + latency.time_to_first_token.sample(&mut draws.latency);
+        let mut at = role_at;
+        let chunks: Vec<(Duration, StreamEvent)> = events
+            .into_iter()
+            .map(|event| {
+                at += latency.per_token.sample(&mut draws.latency);
+                (at, event)
+            })
+            .collect();
+        let disconnect_after = match &applied {
+            Some(Fault::Disconnect { after_chunks }) => {
+                Some(after_chunks.unwrap_or(chunks.len() / 2))
+            }
+            _ => None,
+        };
+        let completion_tokens = chunks.len().max(1) as u32;
+        let prompt_tokens = prompt_tokens(request);
+        let usage = Usage {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
+        };
+        let response = ChatResponse {
+            content,
+            tool_calls: calls,
+            finish_reason: Some(finish),
+            usage: Some(usage),
+        };
+        (
+            ReplyPlan {
+                response,
+                stall,
+                role_at,
+                chunks,
+                end: at,
+                disconnect_after,
+            },
+            applied,
+        )
+    }
+}
+
+fn error_answer(error: &ApiError) -> Answer {
+    Answer::Error {
+        status: error.status,
+        message: error.message.clone(),
+        code: error.code.clone(),
+    }
+}
+
+fn rejection_error(fault: &Fault, model: &str) -> ApiError {
+    match fault {
+        Fault::RateLimited { retry_after_ms } => {
+            ApiError::rate_limited(model, Duration::from_millis(*retry_after_ms))
+        }
+        _ => ApiError::server_error(),
+    }
+}
+
+/// Apply a fault that changes the reply; `None` when it has nothing to change.
+fn corrupt(calls: &mut Vec<ToolCall>, fault: Fault, request: &ChatRequest) -> Option<Fault> {
+    match &fault {
+        Fault::MalformedArguments => {
+            let call = calls.first_mut()?;
+            // Cut before the closing brace: a JSON object that never ends.
+            let keep = call
+                .arguments
+                .len()
+                .saturating_sub(1)
+                .max(1)
+                .min(call.arguments.len());
+            let cut = (0..=keep)
+                .rev()
+                .find(|i| call.arguments.is_char_boundary(*i))
+                .unwrap_or(0);
+            call.arguments.truncate(cut);
+            call.arguments.push_str(",\"");
+        }
+        Fault::UnknownTool => {
+            let call = calls.first_mut()?;
+            let mut name = format!("{}_unknown", call.name);
+            while request.tools.iter().any(|t| t.name == name) {
+                name.push('_');
+            }
+            call.name = name;
+        }
+        Fault::DuplicateIds => match calls.len() {
+            0 => return None,
+            1 => {
+                let copy = calls[0].clone();
+                calls.push(copy);
+            }
+            _ => calls[1].id = calls[0].id.clone(),
+        },
+        Fault::Stall { .. } | Fault::Disconnect { .. } => {}
+        Fault::RateLimited { .. } | Fault::ServerError => return None,
+    }
+    Some(fault)
+}
+
+/// Check the tool-call pairing as the real API does: every tool message
+/// answers an earlier call, and every call is answered before the next
+/// non-tool message.
+fn check_pairing(messages: &[Message]) -> Result<(), ApiError> {
+    let mut known: HashSet<&str> = HashSet::new();
+    let mut pending: Vec<&str> = Vec::new();
+    let mut pending_at = 0;
+    for (i, message) in messages.iter().enumerate() {
+        match message {
+            Message::Tool { tool_call_id, .. } => {
+                if !known.contains(tool_call_id.as_str()) {
+                    return Err(ApiError::invalid_request(
+                        format!(
+                            "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'. No call has the id '{tool_call_id}'."
+                        ),
+                        Some(format!("messages.[{i}].role")),
+                    ));
+                }
+                pending.retain(|id| id != tool_call_id);
+            }
+            other => {
+                if !pending.is_empty() {
+                    return Err(unanswered(pending_at, &pending));
+                }
+                if let Message::Assistant { tool_calls, .. } = other {
+                    pending_at = i;
+                    for call in tool_calls {
+                        known.insert(call.id.as_str());
+                        pending.push(call.id.as_str());
+                    }
+                }
+            }
+        }
+    }
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(unanswered(pending_at, &pending))
+    }
+}
+
+fn unanswered(at: usize, ids: &[&str]) -> ApiError {
+    ApiError::invalid_request(
+        format!(
+            "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: {}",
+            ids.join(", ")
+        ),
+        Some(format!("messages.[{at}].role")),
+    )
+}
+
+/// About four characters a token, plus a few per message.
+fn prompt_tokens(request: &ChatRequest) -> u32 {
+    let mut chars = 0usize;
+    for message in &request.messages {
+        chars += 16;
+        match message {
+            Message::System { content }
+            | Message::User { content }
+            | Message::Tool { content, .. } => chars += content.len(),
+            Message::Assistant {
+                content,
+                tool_calls,
+            } => {
+                chars += content.as_ref().map_or(0, String::len);
+                chars += tool_calls
+                    .iter()
+                    .map(|c| c.name.len() + c.arguments.len() + c.id.len())
+                    .sum::<usize>();
+            }
+        }
+    }
+    for tool in &request.tools {
+        chars += tool.name.len() + tool.description.len() + tool.parameters.to_string().len();
+    }
+    (chars / 4).max(1) as u32
+}
+
+/// Cut the reply into stream events: text by words, then each call's header
+/// and its arguments in seeded fragments.
+fn split(
+    content: Option<&str>,
+    calls: &[ToolCall],
+    chunking: &Chunking,
+    rng: &mut SimRng,
+) -> Vec<StreamEvent> {
+    let mut events: Vec<StreamEvent> = content
+        .map(|text| text_pieces(text, chunking.max_text_chars.max(1)))
+        .unwrap_or_default()
+        .into_iter()
+        .map(StreamEvent::Text)
+        .collect();
+    let min = chunking.min_chars.max(1);
+    let max = chunking.max_chars.max(min);
+    let mut queues: Vec<std::collections::VecDeque<ToolCallDelta>> = calls
+        .iter()
+        .enumerate()
+        .map(|(index, call)| {
+            let index = index as u32;
+            let mut queue = std::collections::VecDeque::new();
+            queue.push_back(ToolCallDelta {
+                index,
+                id: Some(call.id.clone()),
+                name: Some(call.name.clone()),
+                arguments: Some(String::new()),
+            });
+            let chars: Vec<char> = call.arguments.chars().collect();
+            let mut at = 0;
+            while at < chars.len() {
+                let take = (rng.range_u64(min as u64, max as u64) as usize).min(chars.len() - at);
+                queue.push_back(ToolCallDelta {
+                    index,
+                    id: None,
+                    name: None,
+                    arguments: Some(chars[at..at + take].iter().collect()),
+                });
+                at += take;
+            }
+            queue
+        })
+        .collect();
+    if chunking.interleave {
+        let mut headers_sent = 0;
+        loop {
+            // A call may send once its header is due: headers go out in index order.
+            let ready: Vec<usize> = (0..queues.len())
+                .filter(|&i| !queues[i].is_empty() && (i < headers_sent || i == headers_sent))
+                .collect();
+            if ready.is_empty() {
+                break;
+            }
+            let pick = ready[rng.index(ready.len())];
+            if pick == headers_sent {
+                headers_sent += 1;
+            }
+            if let Some(delta) = queues[pick].pop_front() {
+                events.push(StreamEvent::ToolCall(delta));
+            }
+        }
+    } else {
+        events.extend(queues.into_iter().flatten().map(StreamEvent::ToolCall));
+    }
+    events
+}
+
+/// Text pieces as a tokenizer would cut them: a word with its leading
+/// whitespace, long words cut to `max` characters.
+fn text_pieces(text: &str, max: usize) -> Vec<String> {
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    let mut seen_word = false;
+    for c in text.chars() {
+        let starts_gap = c.is_whitespace() && seen_word;
+        if starts_gap || current.chars().count() >= max {
+            pieces.push(std::mem::take(&mut current));
+            seen_word = false;
+        }
+        if !c.is_whitespace() {
+            seen_word = true;
+        }
+        current.push(c);
+    }
+    if !current.is_empty() {
+        pieces.push(current);
+    }
+    pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_pieces_rejoin() {
+        let text = "Here is what\n- a: {\"long_field_name\": 1}";
+        let pieces = text_pieces(text, 8);
+        assert_eq!(pieces.concat(), text);
+        assert!(pieces.iter().all(|p| p.chars().count() <= 8), "{pieces:?}");
+        assert_eq!(pieces[0], "Here");
+        assert_eq!(pieces[1], " is");
+    }
+
+    #[test]
+    fn pairing_rules() {
+        let call = |id: &str| ToolCall::new(id, "f", "{}");
+        let tool = |id: &str| Message::Tool {
+            tool_call_id: id.into(),
+            content: "r".into(),
+        };
+        let ok = vec![
+            Message::user("q"),
+            Message::assistant(None, vec![call("a"), call("b")]),
+            tool("b"),
+            tool("a"),
+        ];
+        assert_eq!(check_pairing(&ok), Ok(()));
+        let stray = vec![Message::user("q"), tool("zz")];
+        assert_eq!(
+            check_pairing(&stray).map_err(|e| e.param),
+            Err(Some("messages.[1].role".into()))
+        );
+        let open = vec![
+            Message::user("q"),
+            Message::assistant(None, vec![call("a"), call("b")]),
+            tool("a"),
+            Message::user("again"),
+        ];
+        let err = check_pairing(&open).expect_err("unanswered");
+        assert!(err.message.ends_with(": b"), "{}", err.message);
+        assert_eq!(err.param.as_deref(), Some("messages.[1].role"));
+    }
+
+    #[test]
+    fn interleaved_fragments_keep_headers_in_order() {
+        let calls: Vec<ToolCall> = (0..3)
+            .map(|i| ToolCall::new(format!("c{i}"), "f", r#"{"a": "some longer text"}"#))
+            .collect();
+        let chunking = Chunking::default().interleaved(true);
+        let events = split(None, &calls, &chunking, &mut SimRng::new(9));
+        let mut headers = Vec::new();
+        let mut args = vec![String::new(); 3];
+        let mut switches = 0;
+        let mut last = None;
+        for event in &events {
+            let StreamEvent::ToolCall(d) = event else {
+                panic!("only calls")
+            };
+            if d.id.is_some() {
+                headers.push(d.index);
+            } else {
+                assert!(headers.contains(&d.index), "fragment before its header");
+            }
+            args[d.index as usize].push_str(d.arguments.as_deref().unwrap_or(""));
+            if last != Some(d.index) {
+                switches += 1;
+            }
+            last = Some(d.index);
+        }
+        assert_eq!(headers, vec![0, 1, 2]);
+        assert!(args.iter().all(|a| a == r#"{"a": "some longer text"}"#));
+        assert!(switches > 3, "interleaved");
+    }
+}

@@ -1,0 +1,524 @@
+//! The HTTP server: the OpenAI Chat Completions API on the caller's tokio
+//! runtime, so a paused clock drives its latencies too.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
+use hyper::body::{Bytes, Frame, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::sleep_until;
+use toolcall_runtime::ChatRequest;
+
+use crate::engine::{Chunking, Engine, Outcome};
+use crate::fault::FaultRates;
+use crate::journal::{Journal, Transport};
+use crate::latency::ModelLatency;
+use crate::script::Script;
+use crate::simulator::{SimBuilder, Simulator};
+use crate::sse;
+use crate::wire::{self, ApiError};
+
+/// The default limit on a request body.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// How long shutdown waits for replies in flight before cutting them.
+const GRACE: Duration = Duration::from_secs(1);
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum ServerError {
+    /// The address could not be bound.
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The system's reason.
+        source: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServerError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServerError::Bind { source, .. } => Some(source),
+        }
+    }
+}
+
+/// Configures a [`Server`]: the simulator's settings (or an existing
+/// simulator), the address and the API key.
+#[derive(Debug)]
+pub struct ServerBuilder {
+    builder: SimBuilder,
+    sim: Option<Simulator>,
+    addr: SocketAddr,
+    api_key: Option<String>,
+    max_body: usize,
+}
+
+impl Default for ServerBuilder {
+    fn default() -> Self {
+        ServerBuilder {
+            builder: SimBuilder::default(),
+            sim: None,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            api_key: None,
+            max_body: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl ServerBuilder {
+    pub(crate) fn with_simulator(sim: Simulator) -> Self {
+        ServerBuilder {
+            sim: Some(sim),
+            ..ServerBuilder::default()
+        }
+    }
+
+    /// The seed (ignored when serving an existing simulator).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.builder = self.builder.seed(seed);
+        self
+    }
+
+    /// Follow this script (ignored when serving an existing simulator).
+    pub fn script(mut self, script: Script) -> Self {
+        self.builder = self.builder.script(script);
+        self
+    }
+
+    /// The model's latency (ignored when serving an existing simulator).
+    pub fn model_latency(mut self, latency: ModelLatency) -> Self {
+        self.builder = self.builder.model_latency(latency);
+        self
+    }
+
+    /// Faults by rate (ignored when serving an existing simulator).
+    pub fn faults(mut self, rates: FaultRates) -> Self {
+        self.builder = self.builder.faults(rates);
+        self
+    }
+
+    /// Stream chunking (ignored when serving an existing simulator).
+    pub fn chunking(mut self, chunking: Chunking) -> Self {
+        self.builder = self.builder.chunking(chunking);
+        self
+    }
+
+    /// Serve this simulator, sharing its script, draws and journal.
+    pub fn simulator(mut self, sim: Simulator) -> Self {
+        self.sim = Some(sim);
+        self
+    }
+
+    /// Listen here (default `127.0.0.1:0`, a free port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Listen on this port of 127.0.0.1.
+    pub fn port(mut self, port: u16) -> Self {
+        self.addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        self
+    }
+
+    /// Require `Authorization: Bearer <key>`; others get 401.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// The largest request body accepted (413 above).
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Bind and start serving on the current tokio runtime.
+    pub async fn start(self) -> Result<Server, ServerError> {
+        let listener = TcpListener::bind(self.addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: self.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: self.addr,
+            source,
+        })?;
+        let sim = self.sim.unwrap_or_else(|| self.builder.build());
+        let context = Arc::new(Context {
+            engine: sim.engine.clone(),
+            api_key: self.api_key,
+            max_body: self.max_body,
+        });
+        let (stop, stopped) = watch::channel(());
+        let task = tokio::spawn(serve(listener, context, stopped));
+        Ok(Server {
+            addr,
+            sim,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+}
+
+/// A running simulated API. Dropping it stops it (replies in flight get a
+/// short grace); `shutdown().await` stops it and waits.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    sim: Simulator,
+    stop: Option<watch::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Configure a server with its own simulator.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL for OpenAI clients: `http://127.0.0.1:PORT/v1`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// The simulator it serves.
+    pub fn simulator(&self) -> &Simulator {
+        &self.sim
+    }
+
+    /// The requests seen so far.
+    pub fn journal(&self) -> Journal {
+        self.sim.journal()
+    }
+
+    /// Panic unless the script was used up exactly.
+    #[track_caller]
+    pub fn assert_consumed(&self) {
+        self.sim.assert_consumed();
+    }
+
+    /// Stop accepting, let replies in flight finish (briefly), and wait.
+    pub async fn shutdown(mut self) {
+        self.stop.take();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the accept loop, which then winds down.
+        self.stop.take();
+    }
+}
+
+struct Context {
+    engine: Arc<Engine>,
+    api_key: Option<String>,
+    max_body: usize,
+}
+
+async fn serve(listener: TcpListener, context: Arc<Context>, mut stopped: watch::Receiver<()>) {
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => {
+                // A failed accept (a reset before accept, no file descriptors) affects one client only.
+                let Ok((stream, _)) = accepted else { continue };
+                let context = context.clone();
+                let service = service_fn(move |request| handle(context.clone(), request));
+                let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                connections.spawn(graceful.watch(connection));
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
+    connections.shutdown().await;
+}
+
+/// The response body: whole, or streamed with pauses.
+type Body = UnsyncBoxBody<Bytes, Disconnected>;
+
+/// A simulated disconnect: hyper closes the connection without finishing the response.
+#[derive(Debug)]
+pub struct Disconnected;
+
+impl std::fmt::Display for Disconnected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("simulated disconnect")
+    }
+}
+
+impl std::error::Error for Disconnected {}
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never: Infallible| match never {})
+        .boxed_unsync()
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+    let mut response = Response::new(full(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn error_response(error: &ApiError) -> Response<Body> {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = json_response(status, &error.body());
+    if let Some(wait) = error.retry_after {
+        let headers = response.headers_mut();
+        // Whole seconds, rounded up, as the header's grammar demands; the
+        // millisecond form is what the official SDKs prefer.
+        let secs = wait.as_millis().div_ceil(1000);
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs as u64));
+        headers.insert("retry-after-ms", HeaderValue::from(wait.as_millis() as u64));
+    }
+    response
+}
+
+enum Route {
+    Chat,
+    Models,
+    Model(String),
+}
+
+async fn handle(
+    context: Arc<Context>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Disconnected> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let trimmed = path.trim_end_matches('/');
+    let route = match trimmed.strip_prefix("/v1").unwrap_or(trimmed) {
+        "/chat/completions" => Route::Chat,
+        "/models" => Route::Models,
+        other => match other.strip_prefix("/models/") {
+            Some(name) if !name.is_empty() => Route::Model(name.to_owned()),
+            _ => return Ok(error_response(&ApiError::not_found(method.as_str(), &path))),
+        },
+    };
+    let (allowed, allowed_name) = match route {
+        Route::Chat => (Method::POST, "POST"),
+        Route::Models | Route::Model(_) => (Method::GET, "GET"),
+    };
+    if method != allowed {
+        let mut response = error_response(&ApiError::method_not_allowed(method.as_str(), &path));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static(allowed_name));
+        return Ok(response);
+    }
+    if let Some(key) = &context.api_key {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let bearer = given.map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
+        if bearer != Some(key.as_str()) {
+            let error = ApiError::unauthorized(bearer);
+            if matches!(route, Route::Chat) {
+                context.engine.reject(&error, "", false);
+            }
+            return Ok(error_response(&error));
+        }
+    }
+    let created = context.engine.created(context.engine.started);
+    match route {
+        Route::Chat => chat(&context, request).await,
+        Route::Models => Ok(json_response(
+            StatusCode::OK,
+            &wire::models(&model_names(&context), created),
+        )),
+        Route::Model(name) => {
+            if model_names(&context).contains(&name) {
+                Ok(json_response(StatusCode::OK, &wire::model(&name, created)))
+            } else {
+                let error =
+                    ApiError::invalid_request(format!("The model `{name}` does not exist"), None);
+                Ok(error_response(&ApiError {
+                    status: 404,
+                    code: Some("model_not_found".into()),
+                    ..error
+                }))
+            }
+        }
+    }
+}
+
+fn model_names(context: &Context) -> Vec<String> {
+    match &context.engine.config.models {
+        names if names.is_empty() => vec!["gpt-4o-mini".to_owned(), "gpt-4o".to_owned()],
+        names => names.clone(),
+    }
+}
+
+/// The body fields the runtime's `ChatRequest` does not carry.
+#[derive(Deserialize, Default)]
+struct StreamFields {
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Deserialize, Default)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: Option<bool>,
+}
+
+async fn chat(
+    context: &Context,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Disconnected> {
+    let engine = &context.engine;
+    let body = match Limited::new(request.into_body(), context.max_body)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+            let error = ApiError::too_large(context.max_body);
+            engine.reject(&error, "", false);
+            return Ok(error_response(&error));
+        }
+        // The client went away while sending: nobody to answer.
+        Err(_) => return Err(Disconnected),
+    };
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(value @ Value::Object(_)) => value,
+        Ok(_) | Err(_) => {
+            let error = ApiError::invalid_json();
+            engine.reject(&error, "", false);
+            return Ok(error_response(&error));
+        }
+    };
+    let fields = StreamFields::deserialize(&value).unwrap_or_default();
+    let stream = fields.stream.unwrap_or(false);
+    let include_usage = fields
+        .stream_options
+        .and_then(|o| o.include_usage)
+        .unwrap_or(false);
+    let model = value
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let missing = if model.is_empty() {
+        Some(ApiError::missing_model())
+    } else if value.get("messages").is_none_or(Value::is_null) {
+        Some(ApiError::missing_messages())
+    } else {
+        None
+    };
+    if let Some(error) = missing {
+        engine.reject(&error, &model, stream);
+        return Ok(error_response(&error));
+    }
+    let chat_request = match ChatRequest::deserialize(&value) {
+        Ok(request) => request,
+        Err(error) => {
+            let error = ApiError::invalid_request(format!("Invalid request body: {error}"), None);
+            engine.reject(&error, &model, stream);
+            return Ok(error_response(&error));
+        }
+    };
+    let plan = engine.plan(&chat_request, stream, Transport::Http);
+    let reply = match plan.outcome {
+        Outcome::Error(error) => return Ok(error_response(&error)),
+        Outcome::Reply(reply) => reply,
+    };
+    // A stall holds back even the headers.
+    sleep_until(plan.arrived + reply.stall).await;
+    if !stream {
+        if let Some(drop) = reply.drop_at() {
+            sleep_until(plan.arrived + drop).await;
+            return Err(Disconnected);
+        }
+        sleep_until(plan.arrived + reply.end).await;
+        let mut response = json_response(
+            StatusCode::OK,
+            &wire::completion(&plan.envelope, &reply.response),
+        );
+        add_request_headers(&mut response, &plan.envelope.id, reply.end);
+        return Ok(response);
+    }
+    let (frames, drop) = sse::frames(&plan.envelope, &reply, include_usage);
+    let mut queue: VecDeque<(Duration, Result<Bytes, Disconnected>)> = frames
+        .into_iter()
+        .map(|(at, bytes)| (at, Ok(bytes)))
+        .collect();
+    if let Some(drop) = drop {
+        queue.push_back((drop, Err(Disconnected)));
+    }
+    let arrived = plan.arrived;
+    let frames = stream::unfold(queue, move |mut queue| async move {
+        let (at, item) = queue.pop_front()?;
+        sleep_until(arrived + at).await;
+        Some((item.map(Frame::data), queue))
+    });
+    let mut response = Response::new(StreamBody::new(frames).boxed_unsync());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    add_request_headers(&mut response, &plan.envelope.id, reply.role_at);
+    Ok(response)
+}
+
+fn add_request_headers(response: &mut Response<Body>, id: &str, processing: Duration) {
+    let headers = response.headers_mut();
+    let request_id = format!("req_{}", id.trim_start_matches("chatcmpl-"));
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-request-id", value);
+    }
+    headers.insert(
+        "openai-processing-ms",
+        HeaderValue::from(processing.as_millis() as u64),
+    );
+}

@@ -1,0 +1,200 @@
+//! The simulator handle and its builder: one engine, shared by any number of
+//! in-process models and HTTP servers.
+
+use std::sync::Arc;
+
+use crate::engine::{Chunking, Config, Engine};
+use crate::fault::FaultRates;
+use crate::journal::Journal;
+use crate::latency::ModelLatency;
+use crate::model::SimModel;
+use crate::script::Script;
+use crate::server::ServerBuilder;
+
+/// A simulated chat API: a script (or auto mode), model latency, faults and
+/// chunking, all from one seed. Cheap to clone: clones share the script
+/// position, the random draws and the journal.
+#[derive(Clone)]
+pub struct Simulator {
+    pub(crate) engine: Arc<Engine>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("seed", &self.engine.config.seed)
+            .field("scripted", &self.engine.config.script.is_some())
+            .field("requests", &self.engine.journal.len())
+            .finish()
+    }
+}
+
+impl Simulator {
+    /// Start configuring a simulator.
+    pub fn builder() -> SimBuilder {
+        SimBuilder::default()
+    }
+
+    /// Auto mode with this seed, no latency, no faults.
+    pub fn auto(seed: u64) -> Self {
+        SimBuilder::default().seed(seed).build()
+    }
+
+    /// This script, no latency, no faults.
+    pub fn scripted(script: Script) -> Self {
+        SimBuilder::default().script(script).build()
+    }
+
+    /// An in-process model over this simulator.
+    pub fn model(&self) -> SimModel {
+        SimModel::new(self.clone())
+    }
+
+    /// An HTTP server over this simulator (configure, then `start().await`).
+    pub fn server(&self) -> ServerBuilder {
+        ServerBuilder::with_simulator(self.clone())
+    }
+
+    /// The requests seen so far, by every model and server of this simulator.
+    pub fn journal(&self) -> Journal {
+        self.engine.journal.clone()
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.engine.config.seed
+    }
+
+    /// Script turns not used yet (0 in auto mode).
+    pub fn remaining_turns(&self) -> usize {
+        self.engine
+            .script_status()
+            .map_or(0, |(turns, next, _)| turns - next)
+    }
+
+    /// Check that every script turn was used and no request came after the
+    /// script ran out; the error says which turns or requests.
+    pub fn check_consumed(&self) -> Result<(), ScriptError> {
+        match self.engine.script_status() {
+            None => Ok(()),
+            Some((_, _, overruns)) if !overruns.is_empty() => {
+                Err(ScriptError::RanOut { requests: overruns })
+            }
+            Some((turns, next, _)) if next < turns => {
+                Err(ScriptError::Unused { used: next, turns })
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Panic (failing the test) unless every script turn was used and no
+    /// request came after the script ran out.
+    #[track_caller]
+    pub fn assert_consumed(&self) {
+        if let Err(error) = self.check_consumed() {
+            panic!("{error}");
+        }
+    }
+}
+
+/// How a script was not followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptError {
+    /// Turns left unused.
+    Unused {
+        /// Turns used.
+        used: usize,
+        /// Turns in the script.
+        turns: usize,
+    },
+    /// Requests that came after the last turn (by index, from 0).
+    RanOut {
+        /// The requests.
+        requests: Vec<usize>,
+    },
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScriptError::Unused { used, turns } => write!(
+                f,
+                "the script was not consumed: {used} of {turns} turn(s) used, turn(s) {}..{} never requested",
+                used + 1,
+                turns
+            ),
+            ScriptError::RanOut { requests } => write!(
+                f,
+                "the script ran out: request(s) {} came after the last turn",
+                requests
+                    .iter()
+                    .map(|r| format!("#{}", r + 1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ScriptError {}
+
+/// Configures a [`Simulator`].
+#[derive(Debug, Clone, Default)]
+pub struct SimBuilder {
+    pub(crate) config: Config,
+}
+
+impl SimBuilder {
+    /// The seed of every random draw (0 by default).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// Follow this script instead of auto mode.
+    pub fn script(mut self, script: Script) -> Self {
+        self.config.script = Some(script);
+        self
+    }
+
+    /// The model's time to first token and time per token.
+    pub fn model_latency(mut self, latency: ModelLatency) -> Self {
+        self.config.model_latency = latency;
+        self
+    }
+
+    /// Faults at random, by rate.
+    pub fn faults(mut self, rates: FaultRates) -> Self {
+        self.config.faults = rates;
+        self
+    }
+
+    /// How replies are cut into streamed chunks.
+    pub fn chunking(mut self, chunking: Chunking) -> Self {
+        self.config.chunking = chunking;
+        self
+    }
+
+    /// The names `GET /v1/models` lists (default: `gpt-4o-mini`, `gpt-4o`).
+    pub fn models(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.config.models = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Build the simulator. Its clock starts now (for journal times).
+    pub fn build(self) -> Simulator {
+        Simulator {
+            engine: Arc::new(Engine::new(self.config)),
+        }
+    }
+
+    /// Build the simulator and an in-process model over it.
+    pub fn model(self) -> SimModel {
+        self.build().model()
+    }
+
+    /// Build the simulator and a server builder over it.
+    pub fn server(self) -> ServerBuilder {
+        self.build().server()
+    }
+}

@@ -1,0 +1,367 @@
+//! The OpenAI Chat Completions wire format: completion and chunk bodies, and
+//! OpenAI-shaped errors, byte-compatible with what the real API sends.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use toolcall_runtime::{ChatResponse, FinishReason, ModelError, StreamEvent, Usage};
+
+/// An error as the API reports it: a status and `{"error": {"message", "type", "param", "code"}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The human-readable message.
+    pub message: String,
+    /// The error's `type` (`invalid_request_error`, `server_error`, `requests`...).
+    pub kind: String,
+    /// The request parameter at fault, if any.
+    pub param: Option<String>,
+    /// The machine-readable code, if any.
+    pub code: Option<String>,
+    /// The `Retry-After` of a 429.
+    pub retry_after: Option<Duration>,
+}
+
+impl ApiError {
+    fn new(status: u16, kind: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            kind: kind.to_owned(),
+            param: None,
+            code: None,
+            retry_after: None,
+        }
+    }
+
+    fn param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+
+    fn code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    /// 400 for a request that is not valid (the message says why).
+    pub fn invalid_request(message: impl Into<String>, param: Option<String>) -> Self {
+        ApiError {
+            param,
+            ..ApiError::new(400, "invalid_request_error", message)
+        }
+    }
+
+    /// 400 for a body that is not JSON, worded as the real API does.
+    pub fn invalid_json() -> Self {
+        ApiError::new(
+            400,
+            "invalid_request_error",
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+        )
+    }
+
+    /// 400 for a request without `model`.
+    pub fn missing_model() -> Self {
+        ApiError::new(
+            400,
+            "invalid_request_error",
+            "you must provide a model parameter",
+        )
+    }
+
+    /// 400 for a request without `messages`.
+    pub fn missing_messages() -> Self {
+        ApiError::new(
+            400,
+            "invalid_request_error",
+            "Missing required parameter: 'messages'.",
+        )
+        .param("messages")
+        .code("missing_required_parameter")
+    }
+
+    /// 401 for a missing or wrong bearer key.
+    pub fn unauthorized(given: Option<&str>) -> Self {
+        match given {
+            None => ApiError::new(
+                401,
+                "invalid_request_error",
+                "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            ),
+            Some(key) => {
+                // Echo only the end of the key, as the real API does.
+                let tail: String = key
+                    .chars()
+                    .rev()
+                    .take(4)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                ApiError::new(
+                    401,
+                    "invalid_request_error",
+                    format!("Incorrect API key provided: ****{tail}."),
+                )
+                .code("invalid_api_key")
+            }
+        }
+    }
+
+    /// 404 for a path the API does not have.
+    pub fn not_found(method: &str, path: &str) -> Self {
+        ApiError::new(
+            404,
+            "invalid_request_error",
+            format!("Invalid URL ({method} {path})"),
+        )
+    }
+
+    /// 405 for a known path with the wrong method.
+    pub fn method_not_allowed(method: &str, path: &str) -> Self {
+        ApiError::new(
+            405,
+            "invalid_request_error",
+            format!("Method {method} is not allowed on {path}"),
+        )
+        .code("method_not_allowed")
+    }
+
+    /// 413 for a body over the size limit.
+    pub fn too_large(limit: usize) -> Self {
+        ApiError::new(
+            413,
+            "invalid_request_error",
+            format!("The request body is larger than {limit} bytes"),
+        )
+    }
+
+    /// 429 asking to retry after `wait`.
+    pub fn rate_limited(model: &str, wait: Duration) -> Self {
+        ApiError {
+            retry_after: Some(wait),
+            ..ApiError::new(
+                429,
+                "requests",
+                format!(
+                    "Rate limit reached for {model} (simulated). Please try again in {:.3}s.",
+                    wait.as_secs_f64()
+                ),
+            )
+            .code("rate_limit_exceeded")
+        }
+    }
+
+    /// 500, worded as the real API does.
+    pub fn server_error() -> Self {
+        ApiError::new(
+            500,
+            "server_error",
+            "The server had an error while processing your request. Sorry about that!",
+        )
+    }
+
+    /// 500 for a request past the end of the script.
+    pub fn script_exhausted(turns: usize, request: usize) -> Self {
+        ApiError::new(
+            500,
+            "server_error",
+            format!(
+                "toolcall-sim: the script ran out: it has {turns} turn(s), all used, and request #{} has no reply; add turns to the script",
+                request + 1
+            ),
+        )
+        .code("script_exhausted")
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        json!({"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}})
+    }
+
+    /// The error as the runtime's model trait reports it.
+    pub fn to_model_error(&self) -> ModelError {
+        if self.status == 429 {
+            ModelError::RateLimited {
+                retry_after: self.retry_after,
+                message: self.message.clone(),
+            }
+        } else {
+            ModelError::Api {
+                status: self.status,
+                message: self.message.clone(),
+                code: self.code.clone(),
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status, self.kind, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// What every body of one completion shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Envelope {
+    pub id: String,
+    pub created: u64,
+    pub model: String,
+    pub fingerprint: String,
+}
+
+fn finish_name(reason: FinishReason) -> &'static str {
+    match reason {
+        FinishReason::Stop => "stop",
+        FinishReason::ToolCalls => "tool_calls",
+        FinishReason::Length => "length",
+        FinishReason::ContentFilter => "content_filter",
+    }
+}
+
+fn usage_json(usage: Usage) -> Value {
+    json!({
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0
+        }
+    })
+}
+
+/// A whole `chat.completion` body.
+pub(crate) fn completion(envelope: &Envelope, response: &ChatResponse) -> Value {
+    let mut message = json!({
+        "role": "assistant",
+        "content": response.content,
+        "refusal": null,
+        "annotations": [],
+    });
+    if !response.tool_calls.is_empty() {
+        message["tool_calls"] = response
+            .tool_calls
+            .iter()
+            .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
+            .collect();
+    }
+    json!({
+        "id": envelope.id,
+        "object": "chat.completion",
+        "created": envelope.created,
+        "model": envelope.model,
+        "choices": [{
+            "index": 0,
+            "message": message,
+            "logprobs": null,
+            "finish_reason": response.finish_reason.map(finish_name),
+        }],
+        "usage": response.usage.map(usage_json),
+        "service_tier": "default",
+        "system_fingerprint": envelope.fingerprint,
+    })
+}
+
+/// One `chat.completion.chunk` with one choice.
+fn chunk(
+    envelope: &Envelope,
+    delta: Value,
+    finish: Option<FinishReason>,
+    with_usage: bool,
+) -> Value {
+    let mut chunk = json!({
+        "id": envelope.id,
+        "object": "chat.completion.chunk",
+        "created": envelope.created,
+        "model": envelope.model,
+        "service_tier": "default",
+        "system_fingerprint": envelope.fingerprint,
+        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish.map(finish_name)}],
+    });
+    // With include_usage, every chunk carries `usage: null` until the last.
+    if with_usage {
+        chunk["usage"] = Value::Null;
+    }
+    chunk
+}
+
+/// The first chunk: the role (content `""` before text, `null` before calls).
+pub(crate) fn role_chunk(envelope: &Envelope, text_first: bool, with_usage: bool) -> Value {
+    let content = if text_first { json!("") } else { Value::Null };
+    chunk(
+        envelope,
+        json!({"role": "assistant", "content": content, "refusal": null}),
+        None,
+        with_usage,
+    )
+}
+
+/// The chunk of one text or tool-call event; `None` for finish and usage.
+pub(crate) fn event_chunk(
+    envelope: &Envelope,
+    event: &StreamEvent,
+    with_usage: bool,
+) -> Option<Value> {
+    let delta = match event {
+        StreamEvent::Text(text) => json!({"content": text}),
+        StreamEvent::ToolCall(delta) => {
+            let mut call = json!({"index": delta.index});
+            if let Some(id) = &delta.id {
+                call["id"] = json!(id);
+                call["type"] = json!("function");
+            }
+            let mut function = serde_json::Map::new();
+            if let Some(name) = &delta.name {
+                function.insert("name".into(), json!(name));
+            }
+            if let Some(arguments) = &delta.arguments {
+                function.insert("arguments".into(), json!(arguments));
+            }
+            call["function"] = Value::Object(function);
+            json!({"tool_calls": [call]})
+        }
+        StreamEvent::Finish(_) | StreamEvent::Usage(_) => return None,
+    };
+    Some(chunk(envelope, delta, None, with_usage))
+}
+
+/// The chunk that says why the model stopped.
+pub(crate) fn finish_chunk(envelope: &Envelope, reason: FinishReason, with_usage: bool) -> Value {
+    chunk(envelope, json!({}), Some(reason), with_usage)
+}
+
+/// The last chunk with `stream_options.include_usage`: no choices, the usage.
+pub(crate) fn usage_chunk(envelope: &Envelope, usage: Usage) -> Value {
+    json!({
+        "id": envelope.id,
+        "object": "chat.completion.chunk",
+        "created": envelope.created,
+        "model": envelope.model,
+        "service_tier": "default",
+        "system_fingerprint": envelope.fingerprint,
+        "choices": [],
+        "usage": usage_json(usage),
+    })
+}
+
+/// The `GET /v1/models` body.
+pub(crate) fn models(names: &[String], created: u64) -> Value {
+    json!({
+        "object": "list",
+        "data": names.iter().map(|n| model(n, created)).collect::<Vec<_>>(),
+    })
+}
+
+/// One model object.
+pub(crate) fn model(name: &str, created: u64) -> Value {
+    json!({"id": name, "object": "model", "created": created, "owned_by": "toolcall-sim"})
+}
