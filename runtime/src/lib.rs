@@ -16,6 +16,7 @@ mod reply;
 pub mod schema;
 mod state;
 mod stream;
+mod timeline;
 mod tool;
 mod toolset;
 
@@ -38,6 +39,7 @@ pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta, resp
 pub use openai::{OpenAiModel, OpenAiModelBuilder};
 pub use state::{State, StateMap, StateNeed};
 pub use stream::{StreamDispatch, StreamedTurn, TextSink};
+pub use timeline::{Timeline, timeline_svg};
 pub use tool::{BoxFuture, CallError, Tool, ToolFn, ToolFuture, ToolPolicy, ToolReply};
 pub use toolset::{BuildError, ToolDefinition, ToolSet, ToolSetBuilder, is_valid_tool_name};
 
