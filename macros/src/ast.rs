@@ -32,10 +32,19 @@ impl ToolFn {
         let mut params = Vec::new();
         for input in &mut item.sig.inputs {
             match input {
-                FnArg::Receiver(receiver) => cx.error_spanned_by(
-                    &*receiver,
-                    "`#[tool]` cannot take `self`: put the fn outside the impl block and take shared state as `State<T>`",
-                ),
+                FnArg::Receiver(receiver) => {
+                    let what = match &receiver.kind {
+                        syn::ReceiverKind::Reference(_, _, Some(_)) => "&mut self",
+                        syn::ReceiverKind::Reference(_, _, None) => "&self",
+                        _ => "self",
+                    };
+                    cx.error_spanned_by(
+                        &*receiver,
+                        format!(
+                            "`#[tool]` fns cannot take `{what}`: make it a free fn outside the impl block and take shared state as a `State<T>` parameter"
+                        ),
+                    );
+                }
                 FnArg::Typed(pat_type) => {
                     let docs = doc_text(&pat_type.attrs);
                     let (field_attrs, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut pat_type.attrs)

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use syn::meta::ParseNestedMeta;
 use syn::parse::Parser;
-use syn::{LitBool, LitStr};
+use syn::{Lit, LitBool, LitStr};
 
 use crate::ctxt::Ctxt;
 
@@ -23,27 +23,34 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
     let mut options = Options::default();
     let mut seen: Vec<String> = Vec::new();
     let parser = syn::meta::parser(|meta| {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let key = path_text(&meta.path);
+        if !KNOWN.contains(&key.as_str()) {
+            let hint = match closest(&key) {
+                Some(known) => format!("did you mean `{known}`? "),
+                None => String::new(),
+            };
+            return Err(meta.error(format!(
+                "unknown `#[tool]` option `{key}`: {hint}expected one of {OPTIONS}"
+            )));
+        }
         if seen.contains(&key) {
-            return Err(meta.error(format!("duplicate `#[tool]` option `{key}`")));
+            return Err(meta.error(format!("duplicate `#[tool]` option `{key}`: give it once")));
         }
         seen.push(key.clone());
         match key.as_str() {
-            "name" => options.name = Some(meta.value()?.parse()?),
-            "description" => options.description = Some(meta.value()?.parse()?),
+            "name" => options.name = Some(string(&meta, "name = \"get_weather\"")?),
+            "description" => {
+                options.description = Some(string(&meta, "description = \"Get the weather.\"")?)
+            }
             "timeout" => {
-                let lit: LitStr = meta.value()?.parse()?;
+                let lit = string(&meta, "timeout = \"30s\"")?;
                 match parse_duration_ms(&lit.value()) {
                     Some(ms) => options.timeout_ms = Some(ms),
                     None => {
                         return Err(syn::Error::new_spanned(
                             &lit,
                             format!(
-                                "invalid timeout `{}`: expected a duration such as `500ms`, `30s` or `2m`",
+                                "invalid timeout `{}`: expected a positive whole number of `ms`, `s` or `m`, such as `500ms`, `30s` or `2m`",
                                 lit.value()
                             ),
                         ));
@@ -52,15 +59,14 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
             }
             "exclusive" => options.exclusive = flag(&meta)?,
             "strict" => options.strict = Some(flag(&meta)?),
-            "crate" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                options.krate = Some(lit.parse()?);
-            }
             _ => {
-                return Err(meta.error(format!(
-                    "unknown `#[tool]` option `{}`; expected one of {OPTIONS}",
-                    path_text(&meta.path)
-                )));
+                let lit = string(&meta, "crate = \"my_crate::toolcall\"")?;
+                options.krate = Some(lit.parse().map_err(|_| {
+                    syn::Error::new_spanned(
+                        &lit,
+                        "`crate` takes the path toolcall is reachable at, such as `crate = \"my_crate::toolcall\"`",
+                    )
+                })?);
             }
         }
         Ok(())
@@ -71,14 +77,68 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
     options
 }
 
+const KNOWN: &[&str] = &[
+    "name",
+    "description",
+    "timeout",
+    "exclusive",
+    "strict",
+    "crate",
+];
+
+/// `key = "..."`; anything else is blamed on the value with an example.
+fn string(meta: &ParseNestedMeta<'_>, example: &str) -> syn::Result<LitStr> {
+    let key = path_text(&meta.path);
+    let value = meta
+        .value()
+        .map_err(|e| syn::Error::new(e.span(), format!("`{key}` takes a string: `{example}`")))?;
+    match value.parse::<Lit>()? {
+        Lit::Str(lit) => Ok(lit),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes a string: `{example}`"),
+        )),
+    }
+}
+
 /// `exclusive` alone, or `exclusive = true|false`.
 fn flag(meta: &ParseNestedMeta<'_>) -> syn::Result<bool> {
-    if meta.input.peek(syn::Token![=]) {
-        let lit: LitBool = meta.value()?.parse()?;
-        Ok(lit.value)
-    } else {
-        Ok(true)
+    let key = path_text(&meta.path);
+    if !meta.input.peek(syn::Token![=]) {
+        return Ok(true);
     }
+    match meta.value()?.parse::<Lit>()? {
+        Lit::Bool(LitBool { value, .. }) => Ok(value),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` takes `true` or `false`, or stands alone: `{key}`"),
+        )),
+    }
+}
+
+/// The known option nearest to a misspelt one, if it is near enough.
+fn closest(key: &str) -> Option<&'static str> {
+    KNOWN
+        .iter()
+        .map(|known| (edit_distance(key, known), *known))
+        .filter(|(distance, _)| *distance <= 2)
+        .min()
+        .map(|(_, known)| known)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(previous + 1).min(row[j] + 1);
+        }
+    }
+    row[b.len()]
 }
 
 fn path_text(path: &syn::Path) -> String {
@@ -103,4 +163,35 @@ pub fn parse_duration_ms(text: &str) -> Option<u64> {
     };
     let value: u64 = digits.trim().parse().ok()?;
     value.checked_mul(factor).filter(|&ms| ms > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration_ms("500ms"), Some(500));
+        assert_eq!(parse_duration_ms("30s"), Some(30_000));
+        assert_eq!(parse_duration_ms(" 2m "), Some(120_000));
+        for bad in [
+            "",
+            "5",
+            "0s",
+            "-1s",
+            "1.5s",
+            "5 minutes",
+            "99999999999999999999m",
+        ] {
+            assert_eq!(parse_duration_ms(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn near_misses_are_suggested() {
+        assert_eq!(closest("nmae"), Some("name"));
+        assert_eq!(closest("timout"), Some("timeout"));
+        assert_eq!(closest("strcit"), Some("strict"));
+        assert_eq!(closest("frobnicate"), None);
+    }
 }

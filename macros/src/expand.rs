@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Item, ItemFn};
+use syn::{GenericArgument, Item, ItemFn, PathArguments, ReturnType, Type};
 
 use crate::ast::{Param, ToolFn};
 use crate::ctxt::Ctxt;
@@ -19,8 +19,15 @@ pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
         Ok(item) => item,
         Err(_) => {
             let what = match syn::parse2::<Item>(input.clone()) {
+                Ok(Item::Verbatim(_)) | Err(_) => {
+                    match syn::parse2::<syn::TraitItemFn>(input.clone()) {
+                        Ok(f) if f.default.is_none() => {
+                            "a fn without a body (`#[tool]` goes on free fns)"
+                        }
+                        _ => "this item",
+                    }
+                }
                 Ok(item) => describe(&item),
-                Err(_) => "this item",
             };
             let error = syn::Error::new(
                 first_token_span(&input),
@@ -118,35 +125,54 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
     let mut call_args = Vec::new();
     for (i, param) in tool.params.iter().enumerate() {
         match param {
-            Param::Arg { ident, ty, docs, field_attrs } => {
+            Param::Arg {
+                ident,
+                ty,
+                docs,
+                field_attrs,
+            } => {
                 let doc = (!docs.is_empty()).then(|| quote!(#[doc = #docs]));
-                // The type's own span, so a missing `JsonSchema` or
-                // `Deserialize` impl is reported on the user's type.
-                fields.push(quote_spanned!(ty.span()=> #doc #(#field_attrs)* #ident: #ty));
+                // A field that is not an `Option` is parsed through
+                // `__toolcall_de`, named with the type's span: a type without
+                // `Deserialize` is then one error on that type, where serde's
+                // own code would blame it three times, once on `#[tool]`.
+                // `Option`s keep serde's handling (a missing key is `None`),
+                // and so does a field with its own `with`.
+                let via = (!is_option(ty) && !has_serde_with(field_attrs)).then(|| {
+                    let path = syn::LitStr::new("__toolcall_de", ty.span());
+                    quote!(#[serde(deserialize_with = #path)])
+                });
+                // The type's own span, so a missing `JsonSchema` impl is
+                // reported on the user's type.
+                fields.push(quote_spanned!(ty.span()=> #doc #(#field_attrs)* #via #ident: #ty));
                 field_names.push(ident.clone());
                 call_args.push(quote!(#ident));
             }
             Param::State { inner } => {
                 let var = format_ident!("__toolcall_state_{}", i);
-                state_lets.push(quote!(let #var: #inner = __toolcall_state.get::<#inner>()?;));
+                // Spanned on `T`, so a `T` that cannot be state is blamed there.
+                state_lets.push(quote_spanned!(inner.span()=>
+                    let #var: #inner = __toolcall_state.get::<#inner>()?;
+                ));
                 state_needs.push(quote!(#private::StateNeed::of::<#inner>()));
                 call_args.push(quote!(#private::State(#var)));
             }
         }
     }
 
+    let reply = reply(&item.sig.output, &private);
     let run = if item.sig.asyncness.is_some() {
         quote! {
             #private::Box::pin(async move {
                 let __toolcall_ret = #ident(#(#call_args),*).await;
-                (&#private::Wrap(&__toolcall_ret)).__toolcall_reply()
+                #reply
             })
         }
     } else {
         quote! {
             #private::Box::pin(#private::run_blocking(move || {
                 let __toolcall_ret = #ident(#(#call_args),*);
-                (&#private::Wrap(&__toolcall_ret)).__toolcall_reply()
+                #reply
             }))
         }
     };
@@ -163,8 +189,69 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
         #vis struct #ident {}
 
         const _: () = {
-            #[allow(unused_imports)]
-            use #private::{ViaResult as _, ViaSerialize as _};
+            /// Parse a parameter, with the bound spanned on its type.
+            #[allow(dead_code)]
+            fn __toolcall_de<'de, D, T>(deserializer: D) -> ::core::result::Result<T, D::Error>
+            where
+                D: #private::serde::Deserializer<'de>,
+                T: #private::serde::Deserialize<'de>,
+            {
+                T::deserialize(deserializer)
+            }
+
+            /// A successful value: serialised, a string as it is.
+            #[allow(dead_code)]
+            fn __toolcall_serialize<T: #private::serde::Serialize + ?::core::marker::Sized>(
+                value: &T,
+            ) -> ::core::result::Result<::std::string::String, ::std::string::String> {
+                // Named in full: the local traits below answer the same method name.
+                #private::ViaSerialize::__toolcall_reply(&&#private::Wrap(value))
+            }
+
+            // Autoref dispatch for return types the macro cannot read (aliases
+            // of `Result`): the receiver `&&Wrap<R>` finds `__toolcall_ViaResult`
+            // first when `R` is a `Result` with `E: Display`, and
+            // `__toolcall_ViaValue` one deref later for any `R`. Its `Serialize`
+            // bound sits on the method, so a type that is neither is blamed
+            // once, on the return type, not as "method not found".
+            #[allow(non_camel_case_types, dead_code)]
+            trait __toolcall_ViaResult {
+                fn __toolcall_reply(&self) -> ::core::result::Result<::std::string::String, ::std::string::String>;
+            }
+            impl<T, E> __toolcall_ViaResult for &#private::Wrap<'_, ::core::result::Result<T, E>>
+            where
+                T: #private::serde::Serialize,
+                E: ::core::fmt::Display,
+            {
+                fn __toolcall_reply(&self) -> ::core::result::Result<::std::string::String, ::std::string::String> {
+                    match self.0 {
+                        ::core::result::Result::Ok(value) => __toolcall_serialize(value),
+                        ::core::result::Result::Err(error) => ::core::result::Result::Err(__toolcall_display(error)),
+                    }
+                }
+            }
+            #[allow(non_camel_case_types, dead_code)]
+            trait __toolcall_ViaValue<T: ?::core::marker::Sized> {
+                fn __toolcall_reply(&self) -> ::core::result::Result<::std::string::String, ::std::string::String>
+                where
+                    T: #private::serde::Serialize;
+            }
+            impl<T: ?::core::marker::Sized> __toolcall_ViaValue<T> for #private::Wrap<'_, T> {
+                fn __toolcall_reply(&self) -> ::core::result::Result<::std::string::String, ::std::string::String>
+                where
+                    T: #private::serde::Serialize,
+                {
+                    __toolcall_serialize(self.0)
+                }
+            }
+
+            /// An error value: its `Display` text.
+            #[allow(dead_code)]
+            fn __toolcall_display<E: ::core::fmt::Display + ?::core::marker::Sized>(
+                error: &E,
+            ) -> ::std::string::String {
+                ::std::string::ToString::to_string(error)
+            }
 
             #[derive(#private::serde::Deserialize, #private::schemars::JsonSchema)]
             #[serde(crate = #serde_path, deny_unknown_fields)]
@@ -207,4 +294,57 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
             #private::register!(#ident);
         };
     }
+}
+
+/// The expression that turns `__toolcall_ret` into the tool's reply.
+///
+/// A return type spelled `Result<T, E>` (any path ending in `Result`, so
+/// `io::Result<T>` too) is matched here, with `T: Serialize` and
+/// `E: Display` required by calls spanned on `T` and `E`: a missing impl is
+/// one error on the type at fault. Any other type goes through the autoref
+/// dispatch of `__toolcall_ViaResult`/`__toolcall_ViaValue`, which also takes
+/// aliases of `Result`.
+fn reply(output: &ReturnType, private: &TokenStream) -> TokenStream {
+    let ty = match output {
+        ReturnType::Default => return quote!(__toolcall_serialize(&__toolcall_ret)),
+        ReturnType::Type(_, ty) => ty,
+    };
+    if let Type::Path(path) = &**ty
+        && path.qself.is_none()
+        && let Some(last) = path.path.segments.last()
+        && last.ident == "Result"
+        && let PathArguments::AngleBracketed(args) = &last.arguments
+        && (1..=2).contains(&args.args.len())
+    {
+        let mut types = args.args.iter().map(|arg| match arg {
+            GenericArgument::Type(t) => t.span(),
+            _ => ty.span(),
+        });
+        let ok_span = types.next().unwrap_or_else(|| ty.span());
+        let err_span = types.next().unwrap_or_else(|| ty.span());
+        let ok = quote_spanned!(ok_span=> __toolcall_serialize(__toolcall_value));
+        let err = quote_spanned!(err_span=> __toolcall_display(__toolcall_error));
+        return quote! {
+            match &__toolcall_ret {
+                ::core::result::Result::Ok(__toolcall_value) => #ok,
+                ::core::result::Result::Err(__toolcall_error) => ::core::result::Result::Err(#err),
+            }
+        };
+    }
+    quote_spanned!(ty.span()=> (&&#private::Wrap(&__toolcall_ret)).__toolcall_reply())
+}
+
+/// Whether a type is spelled `Option<..>` (any path ending in `Option`).
+fn is_option(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
+/// Whether `#[serde(...)]` attributes already say how to deserialize the field.
+fn has_serde_with(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        attr.path().is_ident("serde") && {
+            let text = attr.meta.to_token_stream().to_string();
+            text.contains("with")
+        }
+    })
 }

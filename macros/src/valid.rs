@@ -14,6 +14,12 @@ pub fn check(tool: &ToolFn, name: &str, name_span: &dyn quote::ToTokens, cx: &mu
             "`#[tool]` fns cannot be generic: the schema needs concrete parameter types",
         );
     }
+    if let syn::Safety::Unsafe(unsafety) = &sig.safety {
+        cx.error_spanned_by(
+            unsafety,
+            "`#[tool]` fns cannot be `unsafe`: the model calls them, with no one to uphold their contract",
+        );
+    }
     if let Some(constness) = &sig.constness {
         cx.error_spanned_by(constness, "`#[tool]` fns cannot be `const`");
     }
@@ -26,12 +32,22 @@ pub fn check(tool: &ToolFn, name: &str, name_span: &dyn quote::ToTokens, cx: &mu
     for input in &sig.inputs {
         if let FnArg::Typed(pat_type) = input {
             check_type(&pat_type.ty, cx);
+            if let syn::Pat::Ident(pat) = &*pat_type.pat
+                && pat.ident.to_string().starts_with("__toolcall_")
+            {
+                cx.error_spanned_by(
+                    &pat.ident,
+                    "names starting `__toolcall_` are reserved for the code `#[tool]` generates: rename the parameter",
+                );
+            }
         }
     }
-    if !is_valid_tool_name(name) {
+    if let Some(problem) = tool_name_problem(name) {
         cx.error_spanned_by(
             name_span,
-            format!("invalid tool name `{name}`: a tool name must match ^[a-zA-Z0-9_-]{{1,64}}$"),
+            format!(
+                "invalid tool name `{name}`: {problem}; tool names must match ^[a-zA-Z0-9_-]{{1,64}}$, so pick one with `#[tool(name = \"...\")]`"
+            ),
         );
     }
 }
@@ -57,9 +73,43 @@ fn check_type(ty: &Type, cx: &mut Ctxt) {
     }
 }
 
-pub fn is_valid_tool_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+/// What is wrong with a tool name, if anything.
+pub fn tool_name_problem(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("it is empty".to_owned());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Some(format!("{c:?} is not allowed"));
+    }
+    if name.len() > 64 {
+        return Some(format!(
+            "it is {} characters long, at most 64 are allowed",
+            name.len()
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tool_name_problem;
+
+    #[test]
+    fn tool_names() {
+        assert_eq!(tool_name_problem("get_weather-2"), None);
+        assert_eq!(tool_name_problem(&"a".repeat(64)), None);
+        assert_eq!(
+            tool_name_problem("has space").as_deref(),
+            Some("' ' is not allowed")
+        );
+        assert_eq!(tool_name_problem("").as_deref(), Some("it is empty"));
+        assert_eq!(
+            tool_name_problem(&"a".repeat(65)).as_deref(),
+            Some("it is 65 characters long, at most 64 are allowed")
+        );
+        assert!(tool_name_problem("café").is_some());
+    }
 }
