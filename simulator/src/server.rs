@@ -498,6 +498,11 @@ async fn chat(
     let frames = stream::unfold(queue, move |mut queue| async move {
         let (at, item) = queue.pop_front()?;
         sleep_until(arrived + at).await;
+        if item.is_err() {
+            // Let hyper flush what was sent before the drop: it discards
+            // buffered output when the body fails.
+            tokio::task::yield_now().await;
+        }
         Some((item.map(Frame::data), queue))
     });
     let mut response = Response::new(StreamBody::new(frames).boxed_unsync());
