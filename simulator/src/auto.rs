@@ -90,9 +90,7 @@ impl<'a> Generator<'a> {
             Some(Value::String(t)) => t.as_str(),
             Some(Value::Array(types)) => {
                 let types: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
-                if types.is_empty() {
-                    "null"
-                } else if depth >= DEEP && types.contains(&"null") {
+                if types.is_empty() || (depth >= DEEP && types.contains(&"null")) {
                     "null"
                 } else {
                     types[rng.index(types.len())]
@@ -284,12 +282,9 @@ fn infer_type(map: &Map<String, Value>) -> &'static str {
         || map.contains_key("multipleOf")
     {
         "number"
-    } else if map.contains_key("format")
-        || map.contains_key("pattern")
-        || map.contains_key("minLength")
-    {
-        "string"
     } else {
+        // String keywords (`format`, `pattern`) or none at all: a string is
+        // the safest guess.
         "string"
     }
 }
@@ -355,10 +350,10 @@ fn string(map: &Map<String, Value>, rng: &mut SimRng) -> String {
     if count < min {
         text.extend(std::iter::repeat_n('x', min - count));
     }
-    if let Some(max) = max {
-        if text.chars().count() > max {
-            text = text.chars().take(max).collect();
-        }
+    if let Some(max) = max
+        && text.chars().count() > max
+    {
+        text = text.chars().take(max).collect();
     }
     text
 }

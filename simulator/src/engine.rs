@@ -614,7 +614,7 @@ fn split(
         loop {
             // A call may send once its header is due: headers go out in index order.
             let ready: Vec<usize> = (0..queues.len())
-                .filter(|&i| !queues[i].is_empty() && (i < headers_sent || i == headers_sent))
+                .filter(|&i| !queues[i].is_empty() && i <= headers_sent)
                 .collect();
             if ready.is_empty() {
                 break;

@@ -54,10 +54,8 @@ pub(crate) fn frames(
             frame(&wire::finish_chunk(envelope, reason, include_usage)),
         ));
     }
-    if include_usage {
-        if let Some(usage) = reply.response.usage {
-            frames.push((reply.end, frame(&wire::usage_chunk(envelope, usage))));
-        }
+    if include_usage && let Some(usage) = reply.response.usage {
+        frames.push((reply.end, frame(&wire::usage_chunk(envelope, usage))));
     }
     frames.push((reply.end, Bytes::from_static(DONE)));
     (frames, None)

@@ -22,25 +22,25 @@ fn check(schema: &Value, root: &Value, value: &Value, path: &str) -> Result<(), 
             .ok_or("unresolved $ref")?;
         check(target, root, value, path)?;
     }
-    if let Some(c) = map.get("const") {
-        if c != value {
-            return fail("const".into());
-        }
+    if map.get("const").is_some_and(|c| c != value) {
+        return fail("const".into());
     }
-    if let Some(options) = map.get("enum").and_then(Value::as_array) {
-        if !options.contains(value) {
-            return fail("enum".into());
-        }
+    if map
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|options| !options.contains(value))
+    {
+        return fail("enum".into());
     }
     if let Some(all) = map.get("allOf").and_then(Value::as_array) {
         for s in all {
             check(s, root, value, path)?;
         }
     }
-    if let Some(any) = map.get("anyOf").and_then(Value::as_array) {
-        if !any.iter().any(|s| check(s, root, value, path).is_ok()) {
-            return fail("anyOf".into());
-        }
+    if let Some(any) = map.get("anyOf").and_then(Value::as_array)
+        && !any.iter().any(|s| check(s, root, value, path).is_ok())
+    {
+        return fail("anyOf".into());
     }
     if let Some(one) = map.get("oneOf").and_then(Value::as_array) {
         let n = one
