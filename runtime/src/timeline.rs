@@ -240,12 +240,25 @@ fn bar(svg: &mut String, r: &CallResult, y: f64, scale: f64) {
         start_label = format_ms(start, 0.1),
         end_label = format_ms(start + elapsed, 0.1),
     );
+    // The time (and the outcome when it is not ok) after the bar, or inside
+    // its end when the bar reaches the right edge.
+    let label = match r.outcome {
+        Outcome::Ok => format!("{} ms", format_ms(elapsed, 0.1)),
+        other => format!("{} ms · {other}", format_ms(elapsed, 0.1)),
+    };
+    let label_width = 6.5 * label.chars().count() as f64;
+    let (label_x, anchor, class) = if x + width + 6.0 + label_width <= WIDTH - 4.0 {
+        (x + width + 6.0, "start", "call-time")
+    } else if width >= label_width + 12.0 {
+        (x + width - 6.0, "end", "call-time inside")
+    } else {
+        (x - 6.0, "end", "call-time")
+    };
     let _ = writeln!(
         svg,
-        r#"<text class="call-time" x="{:.2}" y="{:.2}">{name} {} ms</text>"#,
-        x + width + 6.0,
+        r#"<text class="{class}" x="{label_x:.2}" y="{:.2}" text-anchor="{anchor}">{}</text>"#,
         y + 16.0,
-        format_ms(elapsed, 0.1)
+        escape(&label),
     );
 }
 
@@ -267,6 +280,7 @@ const STYLE: &str = "<style>\
 .tick{fill:#6b7280;font-size:11px}\
 .call-name{fill:#111827}\
 .call-time{fill:#374151;font-size:11px}\
+.call-time.inside{fill:#ffffff}\
 .lane-name{fill:#111827}\
 .call{stroke:#1f2937;stroke-opacity:.25}\
 </style>\n";
@@ -584,6 +598,38 @@ mod tests {
         assert_eq!(bars.len(), 1);
         assert_eq!(num(bars[0], "width"), MIN_BAR);
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
+    }
+
+    #[test]
+    fn labels_stay_inside_the_picture() {
+        let batch = Batch {
+            results: vec![
+                result("long", Outcome::TimedOut, 0, 1000),
+                result("short", Outcome::ToolError, 0, 10),
+            ],
+            makespan: Duration::from_millis(1000),
+        };
+        let svg = timeline_svg("edge", &[("one", &batch)]);
+        let tags = parse(&svg).unwrap_or_else(|e| panic!("{e}"));
+        let labels: Vec<_> = tags
+            .iter()
+            .filter(|(n, a)| {
+                n == "text"
+                    && a.iter()
+                        .any(|(k, v)| k == "class" && v.starts_with("call-time"))
+            })
+            .map(|(_, a)| a)
+            .collect();
+        assert_eq!(labels.len(), 2);
+        // The bar spans the whole axis and its label is too long for the
+        // margin: it goes inside the bar's end.
+        assert_eq!(attr(labels[0], "class"), "call-time inside");
+        assert_eq!(attr(labels[0], "text-anchor"), "end");
+        assert!(num(labels[0], "x") < WIDTH - RIGHT);
+        // A short bar's label follows it, with its outcome.
+        assert_eq!(attr(labels[1], "class"), "call-time");
+        assert!(svg.contains(">1000.0 ms · timed_out<"), "{svg}");
+        assert!(svg.contains(">10.0 ms · tool_error<"), "{svg}");
     }
 
     #[test]
