@@ -960,13 +960,34 @@ fn definitions_come_in_every_format() {
 async fn invalid_arguments_name_the_field() {
     let tools = suite();
     for (name, arguments, path) in [
-        ("integers", r#"{"count": -1, "offset": 0, "small": 0, "index": 0, "delta": null}"#, "`count`"),
-        ("integers", r#"{"count": 1, "offset": 0, "small": 0, "index": 0, "delta": "x"}"#, "`delta`"),
-        ("nested", r#"{"customer": {"name": "A", "address": {"street": 1}}}"#, "`customer.address.street`"),
+        (
+            "integers",
+            r#"{"count": -1, "offset": 0, "small": 0, "index": 0, "delta": null}"#,
+            "`count`",
+        ),
+        (
+            "integers",
+            r#"{"count": 1, "offset": 0, "small": 0, "index": 0, "delta": "x"}"#,
+            "`delta`",
+        ),
+        (
+            "nested",
+            r#"{"customer": {"name": "A", "address": {"street": 1}}}"#,
+            "`customer.address.street`",
+        ),
         ("data_enums", r#"{"shape": "hexagon"}"#, "`shape`"),
     ] {
         let reply = tools.call(name, arguments).await;
-        assert_eq!(reply.outcome, Outcome::InvalidArguments, "{name}: {}", reply.content);
-        assert!(reply.content.contains(path), "{name}: {:?} does not name {path}", reply.content);
+        assert_eq!(
+            reply.outcome,
+            Outcome::InvalidArguments,
+            "{name}: {}",
+            reply.content
+        );
+        assert!(
+            reply.content.contains(path),
+            "{name}: {:?} does not name {path}",
+            reply.content
+        );
     }
 }
