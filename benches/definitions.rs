@@ -74,7 +74,7 @@ fn definitions(c: &mut Criterion) {
         b.iter(|| black_box(&tools).openai_tools())
     });
     group.bench_function("openai_tools serialised", |b| {
-        b.iter(|| serde_json::to_string(&black_box(&tools).openai_tools()).expect("JSON"))
+        b.iter(|| serde_json::to_string(black_box(&tools).openai_tools()).expect("JSON"))
     });
     group.bench_function("build (schema generation)", |b| b.iter(build));
     group.finish();

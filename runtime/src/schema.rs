@@ -319,7 +319,7 @@ mod tests {
             }
         });
         let strict = to_strict(schema).expect("strict");
-        assert_eq!(strict["required"], json!(["limit", "page"]));
+        assert_eq!(strict["required"], json!(["page", "limit"]));
         assert_eq!(strict["properties"]["page"], json!({"type": "integer"}));
         assert_eq!(
             strict["properties"]["limit"]["type"],

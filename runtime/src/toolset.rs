@@ -113,6 +113,8 @@ pub(crate) struct Inner {
     pub(crate) index: HashMap<Box<str>, usize, rustc_hash::FxBuildHasher>,
     pub(crate) state: StateMap,
     pub(crate) definitions: Vec<ToolDefinition>,
+    /// `definitions` in OpenAI format, built once: requests send them every round.
+    pub(crate) openai: Vec<Value>,
 }
 
 /// A set of tools with their state, ready to be offered and dispatched.
@@ -141,12 +143,9 @@ impl ToolSet {
         &self.inner.definitions
     }
 
-    /// The definitions in OpenAI function-tool format.
-    pub fn openai_tools(&self) -> Vec<Value> {
-        self.definitions()
-            .iter()
-            .map(ToolDefinition::to_openai)
-            .collect()
+    /// The definitions in OpenAI function-tool format; built once, at build time.
+    pub fn openai_tools(&self) -> &[Value] {
+        &self.inner.openai
     }
 
     /// The definitions in Anthropic format.
@@ -304,6 +303,7 @@ impl ToolSetBuilder {
                 entries,
                 index,
                 state: self.state,
+                openai: definitions.iter().map(ToolDefinition::to_openai).collect(),
                 definitions,
             }),
         })
