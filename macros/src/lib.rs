@@ -20,11 +20,13 @@ mod valid;
 /// field of the arguments object and must be `DeserializeOwned + JsonSchema`.
 /// The fn stays callable as written.
 ///
+/// (The example is compiled and run as part of the `toolcall` crate's docs.)
+///
 /// Options: `name = "..."`, `description = "..."`, `timeout = "500ms"`
 /// (`ms`, `s` or `m`), `exclusive` (the tool runs alone), `strict = false`
 /// (offer a non-strict schema), `crate = "path::to::toolcall"`.
 ///
-/// ```ignore
+/// ```text
 /// /// Get the current weather for a city.
 /// #[tool(timeout = "5s")]
 /// async fn get_weather(

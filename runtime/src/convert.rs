@@ -1,10 +1,15 @@
 //! Conversions between async-openai's chat types and ours, so an async-openai
 //! user can adopt dispatch alone:
 //!
-//! ```ignore
+//! ```no_run
+//! # use async_openai::types::chat::{ChatChoice, ChatCompletionRequestMessage};
+//! # use toolcall_runtime::{ToolCall, ToolSet};
+//! # async fn demo(choice: ChatChoice, tools: ToolSet) {
 //! let calls: Vec<ToolCall> = choice.message.tool_calls.unwrap_or_default().into_iter().map(Into::into).collect();
 //! let batch = tools.dispatch(&calls).await;
 //! let messages: Vec<ChatCompletionRequestMessage> = batch.results.iter().map(Into::into).collect();
+//! # drop(messages);
+//! # }
 //! ```
 
 use async_openai::types::chat as oa;
