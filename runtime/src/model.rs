@@ -154,38 +154,21 @@ pub trait Model: Send + Sync {
     }
 }
 
-impl<M: Model + ?Sized> Model for Arc<M> {
-    fn complete<'a>(
-        &'a self,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
-        (**self).complete(request)
-    }
-    fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
-        (**self).stream(request)
-    }
+/// Models behind a pointer are models.
+macro_rules! forward_model {
+    ($($pointer:ty),*) => {$(
+        impl<M: Model + ?Sized> Model for $pointer {
+            fn complete<'a>(
+                &'a self,
+                request: &'a ChatRequest,
+            ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
+                (**self).complete(request)
+            }
+            fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
+                (**self).stream(request)
+            }
+        }
+    )*};
 }
 
-impl<M: Model + ?Sized> Model for Box<M> {
-    fn complete<'a>(
-        &'a self,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
-        (**self).complete(request)
-    }
-    fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
-        (**self).stream(request)
-    }
-}
-
-impl<M: Model + ?Sized> Model for &M {
-    fn complete<'a>(
-        &'a self,
-        request: &'a ChatRequest,
-    ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
-        (**self).complete(request)
-    }
-    fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
-        (**self).stream(request)
-    }
-}
+forward_model!(Arc<M>, Box<M>, &M);
