@@ -57,12 +57,21 @@ pub async fn get_patient_medications(
     let n = limit.unwrap_or(2) as usize;
     Ok(Medications {
         patient: format!("{}{patient_id}", db.prefix),
-        items: ["a", "b", "c"].iter().take(n).map(|s| s.to_string()).collect(),
+        items: ["a", "b", "c"]
+            .iter()
+            .take(n)
+            .map(|s| s.to_string())
+            .collect(),
     })
 }
 
 /// Says hello.
-#[tool(name = "say-hello", description = "Greets someone.", timeout = "2s", strict = false)]
+#[tool(
+    name = "say-hello",
+    description = "Greets someone.",
+    timeout = "2s",
+    strict = false
+)]
 async fn hello(name: String) -> String {
     format!("hello {name}")
 }
@@ -82,7 +91,9 @@ fn add(a: i64, b: f64, flag: bool, priority: Priority, filters: Vec<Filter>) -> 
 async fn tools_register_and_run() {
     let tools = ToolSet::builder()
         .tools(toolcall::tools![get_patient_medications, hello, ping, add])
-        .state(Db { prefix: "db:".into() })
+        .state(Db {
+            prefix: "db:".into(),
+        })
         .build()
         .expect("build");
     assert_eq!(
@@ -97,7 +108,10 @@ async fn tools_register_and_run() {
     assert_eq!(defs[1].description, "Greets someone.");
     assert!(defs[0].strict && !defs[1].strict);
     let props = &defs[0].parameters["properties"];
-    assert_eq!(props["patient_id"]["description"], "Patient ID (format: P-NNNNN)");
+    assert_eq!(
+        props["patient_id"]["description"],
+        "Patient ID (format: P-NNNNN)"
+    );
     assert!(props.get("db").is_none());
     assert_eq!(tools.policy("ping").map(|p| p.exclusive), Some(true));
     assert_eq!(
@@ -105,12 +119,27 @@ async fn tools_register_and_run() {
         Some(std::time::Duration::from_secs(2))
     );
 
-    let r = tools.call("get_patient_medications", r#"{"patient_id": "P-1", "limit": 1}"#).await;
+    let r = tools
+        .call(
+            "get_patient_medications",
+            r#"{"patient_id": "P-1", "limit": 1}"#,
+        )
+        .await;
     assert_eq!(r.outcome, Outcome::Ok, "{r:?}");
     assert_eq!(r.content, r#"{"patient":"db:P-1","items":["a"]}"#);
-    let r = tools.call("get_patient_medications", r#"{"patient_id": ""}"#).await;
-    assert_eq!((r.outcome, r.content.as_str()), (Outcome::ToolError, "error: empty patient id"));
-    let r = tools.call("get_patient_medications", r#"{"patient_id": "P-1", "limit": "x"}"#).await;
+    let r = tools
+        .call("get_patient_medications", r#"{"patient_id": ""}"#)
+        .await;
+    assert_eq!(
+        (r.outcome, r.content.as_str()),
+        (Outcome::ToolError, "error: empty patient id")
+    );
+    let r = tools
+        .call(
+            "get_patient_medications",
+            r#"{"patient_id": "P-1", "limit": "x"}"#,
+        )
+        .await;
     assert_eq!(r.outcome, Outcome::InvalidArguments);
     assert!(r.content.contains("`limit`"), "{}", r.content);
     let r = tools.call("say-hello", r#"{"name": "Ada"}"#).await;
@@ -118,7 +147,10 @@ async fn tools_register_and_run() {
     let r = tools.call("ping", "").await;
     assert_eq!((r.outcome, r.content.as_str()), (Outcome::Ok, "null"));
     let r = tools
-        .call("add", r#"{"a": 1, "b": 0.5, "flag": true, "priority": "high", "filters": []}"#)
+        .call(
+            "add",
+            r#"{"a": 1, "b": 0.5, "flag": true, "priority": "high", "filters": []}"#,
+        )
         .await;
     assert_eq!(r.content, "1.5");
     let r = tools.call("nope", "{}").await;

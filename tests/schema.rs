@@ -953,7 +953,10 @@ fn definitions_come_in_every_format() {
         "Some text."
     );
     let relaxed = relaxed_suite();
-    assert_eq!(relaxed.openai_tools()[0]["function"]["strict"], json!(false));
+    assert_eq!(
+        relaxed.openai_tools()[0]["function"]["strict"],
+        json!(false)
+    );
 }
 
 #[tokio::test]
