@@ -25,6 +25,7 @@ mod db;
 mod tools;
 
 use std::fmt;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -34,7 +35,7 @@ use toolcall::{
     Agent, AgentError, AgentRun, BuildError, DispatchOptions, Model, ModelError, OpenAiModel,
     Outcome, Streaming, Timeline, ToolCall, ToolSet,
 };
-use toolcall_sim::{ModelLatency, Script, ScriptedCall, SimModel};
+use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, SimModel};
 
 use db::{Db, DbError};
 use tools::{get_active_medications, get_allergies, get_patient_demographics, get_recent_labs};
@@ -65,6 +66,14 @@ independent. Then write a concise summary: who the patient is, active \
 medications, allergies (flag any that conflict with a medication), and \
 abnormal lab results. If a tool returns an error, say so plainly.";
 
+/// `println!` that returns the error instead of panicking (a closed pipe,
+/// as in `... | head`, is not a crash).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout(), $($arg)*).map_err(Error::Output)?
+    };
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let options = match Options::parse(std::env::args().skip(1)) {
@@ -80,6 +89,7 @@ async fn main() -> ExitCode {
     };
     match run(&options).await {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE
@@ -99,12 +109,12 @@ async fn run(options: &Options) -> Result<(), Error> {
         .state(db.clone())
         .build()
         .map_err(Error::Tools)?;
-    let (model, model_name, about_model) = choose_model(&options.patient_id)?;
+    let model = choose_model(&options.patient_id)?;
 
-    println!("Patient summary for {}", options.patient_id);
-    println!("  database  {}", db.location);
-    println!("  model     {about_model}");
-    println!(
+    say!("Patient summary for {}", options.patient_id);
+    say!("  database  {}", db.location);
+    say!("  model     {}", model.about);
+    say!(
         "  dispatch  {}, streaming {}",
         if options.sequential {
             "sequential"
@@ -112,14 +122,14 @@ async fn run(options: &Options) -> Result<(), Error> {
             "parallel"
         },
         if options.stream {
-            "eager (calls start as their arguments complete)"
+            "eager (each call starts as soon as its arguments are complete)"
         } else {
             "off"
         },
     );
 
-    let agent = Agent::new(model, tools.clone())
-        .model_name(model_name)
+    let agent = Agent::new(model.model, tools.clone())
+        .model_name(model.name)
         .system(SYSTEM_PROMPT)
         .dispatch_options(if options.sequential {
             DispatchOptions::sequential()
@@ -139,7 +149,7 @@ async fn run(options: &Options) -> Result<(), Error> {
         .await
         .map_err(|e| Error::Agent(Box::new(e)))?;
 
-    print_rounds(&run);
+    print_rounds(&run)?;
 
     // The round with the most calls, run again both ways: the same calls,
     // the same tools, the same database.
@@ -152,19 +162,30 @@ async fn run(options: &Options) -> Result<(), Error> {
     {
         compare(&tools, calls).await?;
     } else {
-        println!("\nThe model answered without calling a tool: nothing to compare.");
+        say!("\nThe model answered without calling a tool: nothing to compare.");
     }
 
-    println!("\nSummary ({} ms in all):", millis(run.elapsed));
+    say!("\nSummary (the whole run took {} ms):", millis(run.elapsed));
+    if model.simulated {
+        say!("  (the simulator answers by listing the tool results; a real model writes prose)");
+    }
     for line in run.answer.lines() {
-        println!("  {line}");
+        say!("  {line}");
     }
     Ok(())
 }
 
+/// The model, its name in requests, and a line about it.
+struct ChosenModel {
+    model: Box<dyn Model>,
+    name: String,
+    about: String,
+    simulated: bool,
+}
+
 /// The simulator, scripted to call the four tools at once and then answer
 /// from their results; or the real API when `OPENAI_API_KEY` is set.
-fn choose_model(patient_id: &str) -> Result<(Box<dyn Model>, String, String), Error> {
+fn choose_model(patient_id: &str) -> Result<ChosenModel, Error> {
     let key = std::env::var("OPENAI_API_KEY").unwrap_or_default();
     if !key.trim().is_empty() {
         let model = OpenAiModel::from_env().map_err(Error::Model)?;
@@ -173,7 +194,12 @@ fn choose_model(patient_id: &str) -> Result<(Box<dyn Model>, String, String), Er
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| model.default_model().to_owned());
         let about = format!("{name} at {} (OPENAI_API_KEY is set)", model.base_url());
-        return Ok((Box::new(model), name, about));
+        return Ok(ChosenModel {
+            model: Box::new(model),
+            name,
+            about,
+            simulated: false,
+        });
     }
     let id = json!({ "patient_id": patient_id });
     let script = Script::new()
@@ -192,48 +218,62 @@ fn choose_model(patient_id: &str) -> Result<(Box<dyn Model>, String, String), Er
         .seed(7)
         .script(script)
         .model_latency(ModelLatency::new(
-            toolcall_sim::Latency::fixed_ms(350),
-            toolcall_sim::Latency::fixed_ms(4),
+            Latency::fixed_ms(350),
+            Latency::fixed_ms(4),
         ))
         .model();
-    let about = "toolcall-sim, offline: 350 ms to first token, 4 ms per chunk \
-                 (set OPENAI_API_KEY for a real model)"
-        .to_owned();
-    Ok((Box::new(model), "gpt-4o-mini".to_owned(), about))
+    Ok(ChosenModel {
+        model: Box::new(model),
+        name: "gpt-4o-mini".to_owned(),
+        about: "toolcall-sim, offline: 350 ms to first token, 4 ms per chunk \
+                (set OPENAI_API_KEY for a real model)"
+            .to_owned(),
+        simulated: true,
+    })
 }
 
-/// The calls of each round, with their outcome and time.
-fn print_rounds(run: &AgentRun) {
+/// The calls of each round: arguments, start (from the start of the
+/// dispatch, or of the model's reply when streaming), time and outcome.
+fn print_rounds(run: &AgentRun) -> Result<(), Error> {
     for (i, round) in run.rounds.iter().enumerate() {
         let Some(batch) = &round.batch else {
-            println!(
+            say!(
                 "\nRound {}: the model answered in {} ms.",
                 i + 1,
                 millis(round.model_time)
             );
             continue;
         };
-        println!(
-            "\nRound {}: the model asked for {} tool call{} ({} ms), which took {} ms:",
+        say!(
+            "\nRound {}: the model asked for {} tool call{} in {} ms; the round took {} ms.",
             i + 1,
             round.tool_calls.len(),
             if round.tool_calls.len() == 1 { "" } else { "s" },
             millis(round.model_time),
-            millis(batch.makespan),
+            millis(round.elapsed),
+        );
+        say!(
+            "  {:<25} {:<36} {:>9} {:>9}  outcome",
+            "tool",
+            "arguments",
+            "start",
+            "took"
         );
         for (call, result) in round.tool_calls.iter().zip(&batch.results) {
-            println!(
-                "  {:<26} {:<42} {:>8} ms  {}",
+            say!(
+                "  {:<25} {:<36} {:>6} ms {:>6} ms  {}",
                 call.name,
                 call.arguments,
+                millis(result.started),
                 millis(result.elapsed),
                 result.outcome,
             );
             if result.outcome != Outcome::Ok {
-                println!("  {:<26} -> {}", "", result.content);
+                say!("  {:<25} -> {}", "", result.content);
             }
         }
     }
+    Ok(())
 }
 
 /// Run the calls sequentially then in parallel, print both times and the
@@ -245,16 +285,16 @@ async fn compare(tools: &ToolSet, calls: &[ToolCall]) -> Result<(), Error> {
         .await;
     let parallel = tools.dispatch(calls).await;
     let ratio = sequential.makespan.as_secs_f64() / parallel.makespan.as_secs_f64().max(1e-9);
-    println!(
+    say!(
         "\nThe same {} calls, measured again both ways:",
         calls.len()
     );
-    println!(
-        "  sequential  {:>8} ms  (one after another)",
+    say!(
+        "  sequential  {:>7} ms  (one after another)",
         millis(sequential.makespan)
     );
-    println!(
-        "  parallel    {:>8} ms  (all at once; the slowest call alone is {} ms)",
+    say!(
+        "  parallel    {:>7} ms  (all at once; the slowest call alone took {} ms)",
         millis(parallel.makespan),
         millis(
             parallel
@@ -265,8 +305,8 @@ async fn compare(tools: &ToolSet, calls: &[ToolCall]) -> Result<(), Error> {
                 .unwrap_or_default()
         ),
     );
-    println!(
-        "  speed-up    {ratio:>8.2}x    ({} ms saved per turn)",
+    say!(
+        "  speed-up    {ratio:>7.2}x     ({} ms saved per turn)",
         millis(sequential.makespan.saturating_sub(parallel.makespan))
     );
 
@@ -281,7 +321,7 @@ async fn compare(tools: &ToolSet, calls: &[ToolCall]) -> Result<(), Error> {
     .to_svg();
     let path = timeline_path();
     std::fs::write(&path, svg).map_err(|e| Error::Write(path.clone(), e))?;
-    println!("\nTimeline: {}", path.display());
+    say!("\nTimeline: {}", path.display());
     Ok(())
 }
 
@@ -341,6 +381,7 @@ enum Error {
     Model(ModelError),
     Agent(Box<AgentError>),
     Write(PathBuf, std::io::Error),
+    Output(std::io::Error),
 }
 
 impl fmt::Display for Error {
@@ -351,6 +392,7 @@ impl fmt::Display for Error {
             Error::Model(e) => write!(f, "cannot set up the model: {e}"),
             Error::Agent(e) => write!(f, "the agent stopped: {e}"),
             Error::Write(path, e) => write!(f, "cannot write {}: {e}", path.display()),
+            Error::Output(e) => write!(f, "cannot print: {e}"),
         }
     }
 }
