@@ -63,14 +63,16 @@ async fn get_recent_labs(
 const TOKEN: Duration = Duration::from_millis(20);
 const CHARS_PER_TOKEN: usize = 4;
 
-/// The assistant message calling the four tools, streamed token by token.
-fn message() -> EventStream<'static> {
-    let calls = [
-        ("get_patient_demographics", r#"{"patient_id":"P-00001"}"#),
-        ("get_active_medications", r#"{"patient_id":"P-00001"}"#),
-        ("get_allergies", r#"{"patient_id":"P-00001"}"#),
-        ("get_recent_labs", r#"{"patient_id":"P-00001","limit":5}"#),
-    ];
+const CALLS: [(&str, &str); 4] = [
+    ("get_patient_demographics", r#"{"patient_id":"P-00001"}"#),
+    ("get_active_medications", r#"{"patient_id":"P-00001"}"#),
+    ("get_allergies", r#"{"patient_id":"P-00001"}"#),
+    ("get_recent_labs", r#"{"patient_id":"P-00001","limit":5}"#),
+];
+
+/// The assistant message calling the four tools in this order, streamed token by token.
+fn message(order: [usize; 4]) -> EventStream<'static> {
+    let calls = order.map(|i| CALLS[i]);
     let mut events = Vec::new();
     for (i, (name, args)) in calls.iter().enumerate() {
         events.push(StreamEvent::ToolCall(ToolCallDelta {
@@ -108,31 +110,39 @@ fn streamed_turn(c: &mut Criterion) {
         ])
         .build()
         .expect("tools");
-    let mut group = c.benchmark_group("streamed_turn_4_tools_50_tok_s");
-    group
-        .sample_size(10)
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(12));
-    group.bench_function("sequential_after_message", |b| {
-        b.to_async(&rt).iter(|| async {
-            black_box(
-                tools
-                    .dispatch_stream(message())
-                    .eager(false)
-                    .options(DispatchOptions::sequential())
-                    .await,
-            )
+    // The seed's order ends with the slowest tool (labs, 220 ms); the model
+    // may as well call it first, which is where eager dispatch pays most.
+    for (order_name, order) in [
+        ("seed_order", [0, 1, 2, 3]),
+        ("slowest_first", [3, 0, 1, 2]),
+    ] {
+        let mut group = c.benchmark_group(format!("streamed_turn_4_tools_50_tok_s/{order_name}"));
+        group
+            .sample_size(10)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(12));
+        group.bench_function("sequential_after_message", |b| {
+            b.to_async(&rt).iter(|| async {
+                black_box(
+                    tools
+                        .dispatch_stream(message(order))
+                        .eager(false)
+                        .options(DispatchOptions::sequential())
+                        .await,
+                )
+            });
         });
-    });
-    group.bench_function("parallel_after_message", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(tools.dispatch_stream(message()).eager(false).await) });
-    });
-    group.bench_function("eager", |b| {
-        b.to_async(&rt)
-            .iter(|| async { black_box(tools.dispatch_stream(message()).await) });
-    });
-    group.finish();
+        group.bench_function("parallel_after_message", |b| {
+            b.to_async(&rt).iter(|| async {
+                black_box(tools.dispatch_stream(message(order)).eager(false).await)
+            });
+        });
+        group.bench_function("eager", |b| {
+            b.to_async(&rt)
+                .iter(|| async { black_box(tools.dispatch_stream(message(order)).await) });
+        });
+        group.finish();
+    }
 }
 
 criterion_group!(benches, streamed_turn);
