@@ -78,7 +78,26 @@ fn json(text: &str) -> Value {
 #[tokio::test]
 async fn the_tools_read_the_seeded_database() {
     let temp = TempDb::new();
-    let tools = toolset(Db::connect(&temp.url()).await.expect("open"));
+    check_tools(&temp.url()).await;
+}
+
+/// The same tools and queries on PostgreSQL, when
+/// `TOOLCALL_TEST_POSTGRES_URL` names a database this test may create the
+/// example's tables in (skipped otherwise: CI has no PostgreSQL).
+#[tokio::test]
+async fn the_tools_read_a_postgres_database_when_one_is_given() {
+    let Some(url) = std::env::var("TOOLCALL_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        eprintln!("skipped: set TOOLCALL_TEST_POSTGRES_URL=postgres://... to run it");
+        return;
+    };
+    check_tools(&url).await;
+}
+
+async fn check_tools(url: &str) {
+    let tools = toolset(Db::connect(url).await.expect("open"));
     let defs = tools.definitions();
     assert_eq!(defs.len(), 4);
     assert!(defs.iter().all(|d| d.strict && !d.description.is_empty()));
@@ -126,9 +145,31 @@ async fn the_tools_read_the_seeded_database() {
         .await;
     let labs = json(&r.content);
     assert_eq!(labs.as_array().map(Vec::len), Some(2));
+    // (Within a day the order is by test name, in the database's collation.)
     assert_eq!(labs[0]["taken_on"], "2025-05-02");
-    assert_eq!(labs[0]["test"], "HbA1c");
-    assert_eq!(labs[0]["value"], 7.4);
+    assert_eq!(labs[1]["taken_on"], "2025-05-02");
+    let hba1c = json(
+        &tools
+            .call(
+                "get_recent_labs",
+                r#"{"patient_id": "P-00001", "limit": 50}"#,
+            )
+            .await
+            .content,
+    );
+    let hba1c: Vec<(&str, f64)> = hba1c
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|l| l["test"] == "HbA1c")
+        .map(|l| {
+            (
+                l["taken_on"].as_str().unwrap_or(""),
+                l["value"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    assert_eq!(hba1c, [("2025-05-02", 7.4), ("2024-11-18", 7.9)]);
     let r = tools
         .call(
             "get_recent_labs",
@@ -426,6 +467,34 @@ fn usage_errors_and_help() {
     let output = example(&["--help"], &[]);
     assert!(output.status.success());
     assert!(stdout(&output).contains("--sequential"));
+}
+
+#[test]
+fn the_quickstart_runs() {
+    let _one_at_a_time = EXAMPLE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let output = Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "--quiet",
+            "--example",
+            "quickstart",
+            "--manifest-path",
+        ])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .args((!cfg!(debug_assertions)).then_some("--release"))
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .expect("cargo runs");
+    let out = stdout(&output);
+    assert!(output.status.success(), "{out}\n{}", stderr(&output));
+    assert!(
+        out.contains(r#"called get_weather({"city":"Paris"})"#),
+        "{out}"
+    );
+    assert!(out.contains("18°C and sunny in Paris"), "{out}");
+    assert!(out.contains("14:05"), "{out}");
 }
 
 /// One `<rect class="call ...">` of the timeline.
