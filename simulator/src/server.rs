@@ -308,13 +308,10 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
 fn error_response(error: &ApiError) -> Response<Body> {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json_response(status, &error.body());
-    if let Some(wait) = error.retry_after {
+    if let Some((secs, ms)) = error.retry_after_headers() {
         let headers = response.headers_mut();
-        // Whole seconds, rounded up, as the header's grammar demands; the
-        // millisecond form is what the official SDKs prefer.
-        let secs = wait.as_millis().div_ceil(1000);
-        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs as u64));
-        headers.insert("retry-after-ms", HeaderValue::from(wait.as_millis() as u64));
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        headers.insert("retry-after-ms", HeaderValue::from(ms));
     }
     response
 }
@@ -428,43 +425,13 @@ async fn chat(
         // The client went away while sending: nobody to answer.
         Err(_) => return Err(Disconnected),
     };
-    let value: Value = match serde_json::from_slice(&body) {
-        Ok(value @ Value::Object(_)) => value,
-        Ok(_) | Err(_) => {
-            let error = ApiError::invalid_json();
-            engine.reject(&error, "", false);
-            return Ok(error_response(&error));
-        }
-    };
-    let fields = StreamFields::deserialize(&value).unwrap_or_default();
-    let stream = fields.stream.unwrap_or(false);
-    let include_usage = fields
-        .stream_options
-        .and_then(|o| o.include_usage)
-        .unwrap_or(false);
-    let model = value
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let missing = if model.is_empty() {
-        Some(ApiError::missing_model())
-    } else if value.get("messages").is_none_or(Value::is_null) {
-        Some(ApiError::missing_messages())
-    } else {
-        None
-    };
-    if let Some(error) = missing {
-        engine.reject(&error, &model, stream);
-        return Ok(error_response(&error));
-    }
-    let chat_request = match ChatRequest::deserialize(&value) {
-        Ok(request) => request,
-        Err(error) => {
-            let error = ApiError::invalid_request(format!("Invalid request body: {error}"), None);
-            engine.reject(&error, &model, stream);
-            return Ok(error_response(&error));
-        }
+    let ChatBody {
+        request: chat_request,
+        stream,
+        include_usage,
+    } = match read_chat_body(engine, &body) {
+        Ok(read) => read,
+        Err(error) => return Ok(error_response(&error)),
     };
     let plan = engine.plan(&chat_request, stream, Transport::Http);
     let reply = match plan.outcome {
@@ -514,6 +481,65 @@ async fn chat(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     add_request_headers(&mut response, &plan.envelope.id, reply.role_at);
     Ok(response)
+}
+
+/// A chat completion request as read from its body.
+pub(crate) struct ChatBody {
+    /// The request.
+    pub request: ChatRequest,
+    /// `stream: true`.
+    pub stream: bool,
+    /// `stream_options.include_usage: true`.
+    pub include_usage: bool,
+}
+
+/// Read a chat completion request body as the API does. A body it refuses
+/// (not JSON, no `model` or `messages`, not a chat request) is journalled and
+/// comes back as the error to answer. Shared with the wiremock responders.
+pub(crate) fn read_chat_body(engine: &Engine, body: &[u8]) -> Result<ChatBody, ApiError> {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(value @ Value::Object(_)) => value,
+        Ok(_) | Err(_) => {
+            let error = ApiError::invalid_json();
+            engine.reject(&error, "", false);
+            return Err(error);
+        }
+    };
+    let fields = StreamFields::deserialize(&value).unwrap_or_default();
+    let stream = fields.stream.unwrap_or(false);
+    let include_usage = fields
+        .stream_options
+        .and_then(|o| o.include_usage)
+        .unwrap_or(false);
+    let model = value
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let missing = if model.is_empty() {
+        Some(ApiError::missing_model())
+    } else if value.get("messages").is_none_or(Value::is_null) {
+        Some(ApiError::missing_messages())
+    } else {
+        None
+    };
+    if let Some(error) = missing {
+        engine.reject(&error, &model, stream);
+        return Err(error);
+    }
+    let chat_request = match ChatRequest::deserialize(&value) {
+        Ok(request) => request,
+        Err(error) => {
+            let error = ApiError::invalid_request(format!("Invalid request body: {error}"), None);
+            engine.reject(&error, &model, stream);
+            return Err(error);
+        }
+    };
+    Ok(ChatBody {
+        request: chat_request,
+        stream,
+        include_usage,
+    })
 }
 
 fn add_request_headers(response: &mut Response<Body>, id: &str, processing: Duration) {

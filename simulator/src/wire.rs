@@ -176,6 +176,14 @@ impl ApiError {
         .code("script_exhausted")
     }
 
+    /// A 429's `Retry-After` (whole seconds, rounded up, as the header's
+    /// grammar demands) and `retry-after-ms` (what the official SDKs prefer).
+    pub(crate) fn retry_after_headers(&self) -> Option<(u64, u64)> {
+        let wait = self.retry_after?;
+        let ms = wait.as_millis() as u64;
+        Some((ms.div_ceil(1000), ms))
+    }
+
     /// The JSON body.
     pub fn body(&self) -> Value {
         json!({"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}})

@@ -1,0 +1,385 @@
+//! `toolcall-sim serve`: the simulated OpenAI Chat Completions API as a
+//! process, so any OpenAI client (Python, JS, curl) can be tested offline
+//! against the same scripts as the Rust tests. `toolcall-sim --help` says it all.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use toolcall_sim::{ModelLatency, ScriptFile, SimBuilder};
+
+const USAGE: &str = "\
+toolcall-sim: a simulated OpenAI Chat Completions API, for testing
+tool-calling agents offline, with no network and no API key.
+
+Usage:
+  toolcall-sim serve [OPTIONS]
+  toolcall-sim --help | --version
+
+Options of `serve`:
+  --port N               Port to listen on (default 8080; 0 picks a free one)
+  --host ADDR            Address to bind (default 127.0.0.1, this machine only)
+  --script FILE          Follow the script in FILE (.json, .yaml or .yml): its
+                         turns, in order, and the seed, model_latency, faults,
+                         chunking and models it may set. Without a script,
+                         auto mode: the first reply calls every offered tool
+                         at once with arguments generated from its JSON
+                         Schema; once the results are in, a text reports them
+  --seed N               Seed of every random draw: ids, generated arguments,
+                         latencies, faults, chunking (default 0, or the
+                         script file's); the same seed replays the same run
+  --model-latency SPEC   The model's time to first token and, after a `/`,
+                         the wait per streamed chunk: TTFT[/PER_TOKEN]
+                         (default zero), each one of
+                           fixed:200ms (or just 200ms)
+                           uniform:100ms..300ms
+                           normal:200ms,50ms         (mean, std dev)
+                           lognormal:400ms,0.5       (median, sigma)
+                           empirical:120ms,180ms,400ms
+                           zero
+                         with units ms, s or us; or `realistic` (log-normal
+                         TTFT around 400ms, about 50 tokens/s).
+                         Example: --model-latency lognormal:400ms,0.4/20ms
+  --api-key KEY          Require `Authorization: Bearer KEY` (401 otherwise)
+  -h, --help             Print this help
+  -V, --version          Print the version
+
+It prints the base URL (http://127.0.0.1:8080/v1) alone on standard output,
+then serves until Ctrl-C (or SIGTERM) and shuts down gracefully:
+  POST /v1/chat/completions   plain JSON, and SSE with `stream: true`
+  GET  /v1/models             the model list
+
+Exit status: 0 after Ctrl-C, 1 if the address cannot be bound, 2 for a bad
+argument or a bad script file (reported as FILE:LINE:COLUMN: problem).
+
+Example:
+  toolcall-sim serve --port 8080 --script simulator/scripts/weather.json
+  curl http://127.0.0.1:8080/v1/chat/completions -H 'content-type: application/json' \\
+    -d '{\"model\": \"gpt-4o-mini\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}'
+";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Command {
+    Help,
+    Version,
+    Serve(Options),
+}
+
+/// The options of `serve`.
+#[derive(Debug, PartialEq)]
+struct Options {
+    host: IpAddr,
+    port: u16,
+    script: Option<PathBuf>,
+    seed: Option<u64>,
+    model_latency: Option<ModelLatency>,
+    api_key: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8080,
+            script: None,
+            seed: None,
+            model_latency: None,
+            api_key: None,
+        }
+    }
+}
+
+/// Read the arguments (without the program name).
+fn parse(args: &[String]) -> Result<Command, String> {
+    let mut args = args.iter();
+    match args.next().map(String::as_str) {
+        None => Err("no command given: use `toolcall-sim serve`".to_owned()),
+        Some("-h" | "--help" | "help") => Ok(Command::Help),
+        Some("-V" | "--version") => Ok(Command::Version),
+        Some("serve") => {
+            let mut options = Options::default();
+            while let Some(arg) = args.next() {
+                let (flag, inline) = match arg.split_once('=') {
+                    Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
+                    _ => (arg.as_str(), None),
+                };
+                if matches!(flag, "-h" | "--help") {
+                    return Ok(Command::Help);
+                }
+                let known = [
+                    "--port",
+                    "--host",
+                    "--script",
+                    "--seed",
+                    "--model-latency",
+                    "--api-key",
+                ];
+                if !known.contains(&flag) {
+                    return Err(format!("unknown option `{arg}`"));
+                }
+                let value = match inline {
+                    Some(value) => value,
+                    None => args
+                        .next()
+                        .cloned()
+                        .ok_or_else(|| format!("`{flag}` needs a value"))?,
+                };
+                match flag {
+                    "--port" => {
+                        options.port = value
+                            .parse()
+                            .map_err(|_| format!("--port: `{value}` is not a port (0 to 65535)"))?;
+                    }
+                    "--host" => {
+                        options.host = match value.as_str() {
+                            "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+                            _ => value.parse().map_err(|_| {
+                                format!("--host: `{value}` is not an IP address (e.g. 127.0.0.1)")
+                            })?,
+                        };
+                    }
+                    "--script" => options.script = Some(PathBuf::from(value)),
+                    "--seed" => {
+                        options.seed = Some(value.parse().map_err(|_| {
+                            format!("--seed: `{value}` is not a whole number (0 to 2^64-1)")
+                        })?);
+                    }
+                    "--model-latency" => {
+                        options.model_latency =
+                            Some(value.parse().map_err(|e| format!("--model-latency: {e}"))?);
+                    }
+                    _ => options.api_key = Some(value),
+                }
+            }
+            Ok(Command::Serve(options))
+        }
+        Some(other) => Err(format!(
+            "unknown command `{other}`: use `toolcall-sim serve`"
+        )),
+    }
+}
+
+fn main() -> ExitCode {
+    let mut args = Vec::new();
+    for arg in std::env::args_os().skip(1) {
+        match arg.into_string() {
+            Ok(arg) => args.push(arg),
+            Err(arg) => {
+                eprintln!("toolcall-sim: the argument {arg:?} is not UTF-8");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match parse(&args) {
+        Ok(Command::Help) => {
+            print!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Version) => {
+            println!("toolcall-sim {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Serve(options)) => serve(options),
+        Err(problem) => {
+            eprintln!("toolcall-sim: {problem}\nRun `toolcall-sim --help` for the options.");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve(options: Options) -> ExitCode {
+    let file = match &options.script {
+        Some(path) => match ScriptFile::load(path) {
+            Ok(file) => Some(file),
+            Err(error) => {
+                eprintln!("toolcall-sim: {error}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let mut builder = match &file {
+        Some(file) => file.configure(SimBuilder::default()),
+        None => SimBuilder::default(),
+    };
+    if let Some(seed) = options.seed {
+        builder = builder.seed(seed);
+    }
+    if let Some(latency) = options.model_latency {
+        builder = builder.model_latency(latency);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("toolcall-sim: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let sim = builder.build();
+        let mut server = sim
+            .server()
+            .addr(SocketAddr::new(options.host, options.port));
+        if let Some(key) = options.api_key {
+            server = server.api_key(key);
+        }
+        let server = match server.start().await {
+            Ok(server) => server,
+            Err(error) => {
+                eprintln!("toolcall-sim: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("{}", server.base_url());
+        let mode = match &file {
+            Some(file) => format!(
+                "script {} ({} turn(s))",
+                options
+                    .script
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""))
+                    .display(),
+                file.script.len()
+            ),
+            None => "auto mode".to_owned(),
+        };
+        eprintln!(
+            "toolcall-sim: serving {mode}, seed {}, at {}; Ctrl-C to stop",
+            sim.seed(),
+            server.base_url()
+        );
+        if let Err(error) = shutdown_signal().await {
+            eprintln!("toolcall-sim: cannot wait for Ctrl-C ({error}); stopping");
+        }
+        eprintln!("toolcall-sim: shutting down");
+        server.shutdown().await;
+        let requests = sim.journal().len();
+        match sim.check_consumed() {
+            Ok(()) => eprintln!("toolcall-sim: served {requests} request(s)"),
+            Err(problem) => eprintln!("toolcall-sim: served {requests} request(s); {problem}"),
+        }
+        ExitCode::SUCCESS
+    })
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+    use toolcall_sim::Latency;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn serve_defaults_to_localhost_8080_auto_mode() {
+        assert_eq!(
+            parse(&args("serve")),
+            Ok(Command::Serve(Options::default()))
+        );
+    }
+
+    #[test]
+    fn every_option_both_spellings() {
+        let expected = Options {
+            host: "0.0.0.0".parse().expect("an address"),
+            port: 9000,
+            script: Some(PathBuf::from("s.yaml")),
+            seed: Some(42),
+            model_latency: Some(ModelLatency::new(
+                Latency::fixed_ms(200),
+                Latency::fixed_ms(20),
+            )),
+            api_key: Some("sk-test".to_owned()),
+        };
+        let spaced = "serve --port 9000 --host 0.0.0.0 --script s.yaml --seed 42 --model-latency fixed:200ms/20ms --api-key sk-test";
+        let inline = "serve --port=9000 --host=0.0.0.0 --script=s.yaml --seed=42 --model-latency=fixed:200ms/20ms --api-key=sk-test";
+        assert_eq!(parse(&args(spaced)), Ok(Command::Serve(expected)));
+        assert_eq!(parse(&args(spaced)), parse(&args(inline)));
+        let Ok(Command::Serve(options)) = parse(&args("serve --host localhost")) else {
+            panic!("localhost is an address");
+        };
+        assert_eq!(options.host, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let Ok(Command::Serve(options)) = parse(&args("serve --model-latency realistic")) else {
+            panic!("realistic is a latency");
+        };
+        assert_eq!(options.model_latency, Some(ModelLatency::realistic()));
+        let Ok(Command::Serve(options)) = parse(&args("serve --model-latency uniform:1s..2s"))
+        else {
+            panic!("uniform is a latency");
+        };
+        assert_eq!(
+            options.model_latency.map(|m| m.time_to_first_token),
+            Some(Latency::uniform(
+                Duration::from_secs(1),
+                Duration::from_secs(2)
+            ))
+        );
+    }
+
+    #[test]
+    fn help_and_version() {
+        for line in ["--help", "-h", "help", "serve --help", "serve --port 1 -h"] {
+            assert_eq!(parse(&args(line)), Ok(Command::Help), "{line}");
+        }
+        assert_eq!(parse(&args("--version")), Ok(Command::Version));
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        for (line, needle) in [
+            ("", "no command"),
+            ("run", "unknown command `run`"),
+            ("serve --prot 1", "unknown option `--prot`"),
+            ("serve --port", "`--port` needs a value"),
+            ("serve --port 70000", "not a port"),
+            ("serve --host example", "not an IP address"),
+            ("serve --seed -1", "not a whole number"),
+            (
+                "serve --model-latency fast",
+                "--model-latency: invalid latency `fast`",
+            ),
+        ] {
+            let error = parse(&args(line)).expect_err(line);
+            assert!(error.contains(needle), "{line}: {error}");
+        }
+    }
+
+    #[test]
+    fn usage_mentions_every_option() {
+        for flag in [
+            "--port",
+            "--host",
+            "--script",
+            "--seed",
+            "--model-latency",
+            "--api-key",
+            "--help",
+            "--version",
+        ] {
+            assert!(USAGE.contains(flag), "{flag}");
+        }
+    }
+}
