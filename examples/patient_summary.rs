@@ -28,12 +28,13 @@ use std::fmt;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 use toolcall::{
     Agent, AgentError, AgentRun, BuildError, DispatchOptions, Model, ModelError, OpenAiModel,
-    Outcome, Streaming, Timeline, ToolCall, ToolSet,
+    Outcome, Streaming, Timeline, Tool, ToolCall, ToolSet,
 };
 use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, SimModel};
 
@@ -97,15 +98,27 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Add the tool's simulated network latency ([`tools::LATENCY_MS`]).
+fn with_network_latency(tool: Arc<dyn Tool>) -> Arc<dyn Tool> {
+    let ms = tools::LATENCY_MS
+        .iter()
+        .find(|(name, _)| *name == tool.name())
+        .map_or(0, |(_, ms)| *ms);
+    Arc::new(toolcall_sim::with_latency(tool, Latency::fixed_ms(ms)))
+}
+
 async fn run(options: &Options) -> Result<(), Error> {
     let db = Db::open().await.map_err(Error::Database)?;
     let tools = ToolSet::builder()
-        .tools(toolcall::tools![
-            get_patient_demographics,
-            get_active_medications,
-            get_allergies,
-            get_recent_labs,
-        ])
+        .tools(
+            toolcall::tools![
+                get_patient_demographics,
+                get_active_medications,
+                get_allergies,
+                get_recent_labs,
+            ]
+            .map(with_network_latency),
+        )
         .state(db.clone())
         .build()
         .map_err(Error::Tools)?;

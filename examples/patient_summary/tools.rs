@@ -4,14 +4,15 @@
 //! it the database pool without a global.
 
 use std::fmt;
-use std::time::Duration;
 
 use toolcall::{State, tool};
 
 use crate::db::{Allergy, Db, Demographics, LabResult, Medication};
 
 /// Simulated network latency of each tool, as if the records lived behind
-/// a hospital's API; it makes the gain of running the calls at once visible.
+/// a hospital's API; the simulator adds it around the real tools
+/// (`toolcall_sim::with_latency`), so the gain of running the calls at once
+/// shows. The tools themselves stay plain database queries.
 pub const LATENCY_MS: [(&str, u64); 4] = [
     ("get_patient_demographics", 200),
     ("get_active_medications", 180),
@@ -31,7 +32,6 @@ pub async fn get_patient_demographics(
     /// Patient ID (format: P-NNNNN, e.g. P-00001)
     patient_id: String,
 ) -> Result<Demographics, ToolFailure> {
-    network("get_patient_demographics").await;
     check_id(&patient_id)?;
     db.demographics(&patient_id)
         .await?
@@ -46,7 +46,6 @@ pub async fn get_active_medications(
     /// Patient ID (format: P-NNNNN, e.g. P-00001)
     patient_id: String,
 ) -> Result<Vec<Medication>, ToolFailure> {
-    network("get_active_medications").await;
     existing_patient(&db, &patient_id).await?;
     Ok(db.active_medications(&patient_id).await?)
 }
@@ -59,7 +58,6 @@ pub async fn get_allergies(
     /// Patient ID (format: P-NNNNN, e.g. P-00001)
     patient_id: String,
 ) -> Result<Vec<Allergy>, ToolFailure> {
-    network("get_allergies").await;
     existing_patient(&db, &patient_id).await?;
     Ok(db.allergies(&patient_id).await?)
 }
@@ -74,7 +72,6 @@ pub async fn get_recent_labs(
     /// How many results, newest first (default 5, at most 50).
     limit: Option<u32>,
 ) -> Result<Vec<LabResult>, ToolFailure> {
-    network("get_recent_labs").await;
     existing_patient(&db, &patient_id).await?;
     let limit = limit.unwrap_or(DEFAULT_LAB_LIMIT).clamp(1, MAX_LAB_LIMIT);
     Ok(db.recent_labs(&patient_id, limit).await?)
@@ -108,15 +105,6 @@ impl From<sqlx::Error> for ToolFailure {
     fn from(e: sqlx::Error) -> Self {
         ToolFailure::Database(e)
     }
-}
-
-/// Wait the tool's simulated network latency.
-async fn network(tool: &str) {
-    let ms = LATENCY_MS
-        .iter()
-        .find(|(name, _)| *name == tool)
-        .map_or(0, |(_, ms)| *ms);
-    tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
 fn check_id(patient_id: &str) -> Result<(), ToolFailure> {

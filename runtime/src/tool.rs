@@ -84,6 +84,29 @@ pub trait Tool: Send + Sync + 'static {
     fn call(&self, arguments: &str, state: &StateMap) -> Result<ToolFuture, CallError>;
 }
 
+/// A shared tool is a tool, so wrappers (a latency, a log) take `Arc<dyn Tool>`s
+/// as `toolcall::tools![..]` makes them.
+impl<T: Tool + ?Sized> Tool for std::sync::Arc<T> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn description(&self) -> &str {
+        (**self).description()
+    }
+    fn policy(&self) -> ToolPolicy {
+        (**self).policy()
+    }
+    fn parameters(&self, generator: &mut SchemaGenerator) -> Value {
+        (**self).parameters(generator)
+    }
+    fn state_needs(&self) -> Vec<StateNeed> {
+        (**self).state_needs()
+    }
+    fn call(&self, arguments: &str, state: &StateMap) -> Result<ToolFuture, CallError> {
+        (**self).call(arguments, state)
+    }
+}
+
 /// What `#[tool]` implements on the hidden type named after the function;
 /// register it with `ToolSet::builder().tool::<my_fn>()` or `toolcall::tools![my_fn]`.
 pub trait ToolFn: Send + Sync + 'static {
