@@ -22,7 +22,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::sleep_until;
+use tokio::time::{Instant, sleep_until};
 use toolcall_runtime::ChatRequest;
 
 use crate::engine::{Chunking, Engine, Outcome};
@@ -439,13 +439,13 @@ async fn chat(
         Outcome::Reply(reply) => reply,
     };
     // A stall holds back even the headers.
-    sleep_until(plan.arrived + reply.stall).await;
+    wait_until(plan.arrived + reply.stall).await;
     if !stream {
         if let Some(drop) = reply.drop_at() {
-            sleep_until(plan.arrived + drop).await;
+            wait_until(plan.arrived + drop).await;
             return Err(Disconnected);
         }
-        sleep_until(plan.arrived + reply.end).await;
+        wait_until(plan.arrived + reply.end).await;
         let mut response = json_response(
             StatusCode::OK,
             &wire::completion(&plan.envelope, &reply.response),
@@ -464,7 +464,7 @@ async fn chat(
     let arrived = plan.arrived;
     let frames = stream::unfold(queue, move |mut queue| async move {
         let (at, item) = queue.pop_front()?;
-        sleep_until(arrived + at).await;
+        wait_until(arrived + at).await;
         if item.is_err() {
             // Let hyper flush what was sent before the drop: it discards
             // buffered output when the body fails.
@@ -540,6 +540,15 @@ pub(crate) fn read_chat_body(engine: &Engine, body: &[u8]) -> Result<ChatBody, A
         stream,
         include_usage,
     })
+}
+
+/// Wait until `deadline` if it is still ahead. tokio's timer rounds a
+/// deadline up to its next millisecond tick, so sleeping until "now" would
+/// cost up to a millisecond of real time per reply (and per chunk).
+async fn wait_until(deadline: Instant) {
+    if deadline > Instant::now() {
+        sleep_until(deadline).await;
+    }
 }
 
 fn add_request_headers(response: &mut Response<Body>, id: &str, processing: Duration) {
