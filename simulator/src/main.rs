@@ -234,6 +234,15 @@ fn serve(options: Options) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        // Listen before the URL is out: a client may stop us at once.
+        let shutdown = match Shutdown::listen() {
+            Ok(shutdown) => shutdown,
+            Err(error) => {
+                eprintln!("toolcall-sim: cannot listen for Ctrl-C: {error}");
+                server.shutdown().await;
+                return ExitCode::FAILURE;
+            }
+        };
         println!("{}", server.base_url());
         let mode = match &file {
             Some(file) => format!(
@@ -252,9 +261,7 @@ fn serve(options: Options) -> ExitCode {
             sim.seed(),
             server.base_url()
         );
-        if let Err(error) = shutdown_signal().await {
-            eprintln!("toolcall-sim: cannot wait for Ctrl-C ({error}); stopping");
-        }
+        shutdown.wait().await;
         eprintln!("toolcall-sim: shutting down");
         server.shutdown().await;
         let requests = sim.journal().len();
@@ -266,20 +273,50 @@ fn serve(options: Options) -> ExitCode {
     })
 }
 
-/// Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() -> std::io::Result<()> {
+/// Ctrl-C, or SIGTERM on Unix, listened for from its creation on.
+struct Shutdown {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut terminate = signal(SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = terminate.recv() => Ok(()),
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Shutdown {
+    /// Start listening (inside the runtime).
+    fn listen() -> std::io::Result<Shutdown> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Shutdown {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Shutdown {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await
+
+    /// Wait for the signal.
+    async fn wait(self) {
+        #[cfg(unix)]
+        {
+            let Shutdown {
+                mut interrupt,
+                mut terminate,
+            } = self;
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                eprintln!("toolcall-sim: cannot wait for Ctrl-C ({error}); stopping");
+            }
+        }
     }
 }
 

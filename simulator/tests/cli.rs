@@ -240,3 +240,48 @@ fn serve_a_script_file_with_an_api_key() {
         .collect();
     assert_eq!(cities, [json!("Paris"), json!("Oslo")]);
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_shuts_down_gracefully() {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--port", "0", "--script"])
+        .arg(scripts_dir().join("weather.json"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn toolcall-sim serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("the URL");
+    let server = Serving {
+        child,
+        base_url: line.trim().to_owned(),
+    };
+    let (status, _, body) = server.post_chat(&weather_request(), &[]);
+    assert_eq!(status, 200, "{body}");
+    // Ctrl-C is SIGINT, sent to this child by its id.
+    let pid = server.child.id().to_string();
+    let sent = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let mut server = server;
+    let exit = server.child.wait().expect("the server exits");
+    assert_eq!(exit.code(), Some(0));
+    let mut stderr = String::new();
+    server
+        .child
+        .stderr
+        .take()
+        .expect("piped stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    assert!(stderr.contains("shutting down"), "{stderr}");
+    // One of the script's two turns was used: the summary says so.
+    assert!(stderr.contains("served 1 request(s)"), "{stderr}");
+    assert!(stderr.contains("not consumed"), "{stderr}");
+}
