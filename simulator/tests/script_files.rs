@@ -4,10 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use toolcall_sim::{
-    Fault, Latency, ModelLatency, Script, ScriptFile, ScriptFileError, ScriptFormat, ScriptedCall,
-    Turn,
-};
+use toolcall_sim::{Latency, ModelLatency, Script, ScriptFile, ScriptFileError, ScriptedCall};
 
 fn scripts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts")
@@ -56,81 +53,6 @@ fn weather_json_loads_script_and_settings() {
     assert_eq!(sim.remaining_turns(), 2);
 }
 
-#[cfg(feature = "yaml")]
-#[test]
-fn patient_yaml_loads_script_and_settings() {
-    let file = ScriptFile::load(scripts_dir().join("patient.yaml")).expect("patient.yaml loads");
-    let id = json!({"patient_id": "P-001"});
-    assert_eq!(
-        file.script,
-        Script::new()
-            .tool_calls([
-                ScriptedCall::new("get_patient_demographics", id.clone()).id("call_demographics"),
-                ScriptedCall::new("get_active_medications", id.clone()).id("call_medications"),
-                ScriptedCall::new("get_allergies", id).id("call_allergies"),
-                ScriptedCall::new(
-                    "get_recent_labs",
-                    json!({"patient_id": "P-001", "limit": 5})
-                )
-                .id("call_labs"),
-            ])
-            .fault(Fault::RateLimited {
-                retry_after_ms: 1500
-            })
-            .auto()
-    );
-    assert_eq!(file.seed, Some(7));
-    assert_eq!(
-        file.model_latency,
-        Some(ModelLatency {
-            time_to_first_token: Latency::LogNormal {
-                median_ms: 350.0,
-                sigma: 0.3
-            },
-            per_token: Latency::Fixed { ms: 4.0 },
-        })
-    );
-    assert_eq!(
-        Script::from_file(scripts_dir().join("patient.yaml")).expect("loads"),
-        file.script
-    );
-}
-
-#[cfg(feature = "yaml")]
-#[test]
-fn json_and_yaml_of_the_same_script_agree() {
-    let json_text = r#"{"turns": [
-        {"tool_calls": [{"id": "c1", "name": "f", "arguments": {"a": [1, 2]}}], "text": "calling"},
-        {"text": "done", "fault": {"kind": "stall", "ms": 250}}
-    ], "faults": {"server_error": 0.25}}"#;
-    let yaml_text = "
-turns:
-  - text: calling
-    tool_calls:
-      - id: c1
-        name: f
-        arguments: {a: [1, 2]}
-  - text: done
-    fault: {kind: stall, ms: 250}
-faults:
-  server_error: 0.25
-";
-    let from_json = ScriptFile::parse(json_text, ScriptFormat::Json, "a.json").expect("json");
-    let from_yaml = ScriptFile::parse(yaml_text, ScriptFormat::Yaml, "a.yaml").expect("yaml");
-    assert_eq!(from_json, from_yaml);
-    assert_eq!(
-        from_json.script.turns,
-        vec![
-            Turn::tool_calls([ScriptedCall::raw("f", r#"{"a":[1,2]}"#).id("c1")])
-                .with_text("calling"),
-            Turn::text("done").with_fault(Fault::Stall { ms: 250 }),
-        ]
-    );
-    let faults = from_json.faults.expect("faults");
-    assert_eq!(faults.server_error, 0.25);
-    assert_eq!(faults.rate_limited, 0.0);
-}
-
 /// The error of a file, and its text.
 fn load_error(name: &str, text: &str) -> (ScriptFileError, String, PathBuf) {
     let path = write_temp(name, text);
@@ -172,38 +94,6 @@ fn bad_json_names_file_line_column_and_problem() {
     assert!(shown.contains("`tool_calls` is empty"), "{shown}");
 }
 
-#[cfg(feature = "yaml")]
-#[test]
-fn bad_yaml_names_file_line_column_and_problem() {
-    // A wrong type on line 2, column 7.
-    let (error, shown, path) = load_error("wrong_seed.yaml", "turns: []\nseed: soon\n");
-    assert_eq!(error.path(), path);
-    assert_eq!(error.location(), Some((2, 7)), "{shown}");
-    assert!(
-        shown.starts_with(&format!("{}:2:7: ", path.display())),
-        "{shown}"
-    );
-    assert!(shown.contains("invalid type: string \"soon\""), "{shown}");
-
-    // Inside a turn (read whole before it is checked), the place is the
-    // turn's and the message names the path to the field.
-    let (error, shown, _) = load_error(
-        "wrong_type.yaml",
-        "turns:\n  - text: hi\n  - text: late\n    fault: {kind: stall, ms: soon}\n",
-    );
-    assert_eq!(error.location(), Some((3, 5)), "{shown}");
-    assert!(shown.contains("turns[1]: invalid type"), "{shown}");
-
-    // Broken syntax: a tab and an unclosed flow mapping.
-    let (error, shown, _) = load_error("syntax.yml", "turns:\n  - {text: hi\n");
-    assert!(error.location().is_some(), "{shown}");
-    assert!(shown.contains("syntax.yml:"), "{shown}");
-
-    // A missing `turns`.
-    let (_, shown, _) = load_error("no_turns.yaml", "seed: 3\n");
-    assert!(shown.contains("missing field `turns`"), "{shown}");
-}
-
 #[test]
 fn unreadable_and_unknown_files_are_named() {
     let missing = scripts_dir().join("no_such_script.json");
@@ -216,5 +106,130 @@ fn unreadable_and_unknown_files_are_named() {
     assert!(
         error.to_string().contains("script.toml") && error.to_string().contains(".yaml"),
         "{error}"
+    );
+}
+
+/// YAML files (feature `yaml`, on by default).
+#[cfg(feature = "yaml")]
+mod yaml {
+    use super::*;
+    use toolcall_sim::{Fault, ScriptFormat, Turn};
+
+    #[test]
+    fn patient_yaml_loads_script_and_settings() {
+        let file =
+            ScriptFile::load(scripts_dir().join("patient.yaml")).expect("patient.yaml loads");
+        let id = json!({"patient_id": "P-001"});
+        assert_eq!(
+            file.script,
+            Script::new()
+                .tool_calls([
+                    ScriptedCall::new("get_patient_demographics", id.clone())
+                        .id("call_demographics"),
+                    ScriptedCall::new("get_active_medications", id.clone()).id("call_medications"),
+                    ScriptedCall::new("get_allergies", id).id("call_allergies"),
+                    ScriptedCall::new(
+                        "get_recent_labs",
+                        json!({"patient_id": "P-001", "limit": 5})
+                    )
+                    .id("call_labs"),
+                ])
+                .fault(Fault::RateLimited {
+                    retry_after_ms: 1500
+                })
+                .auto()
+        );
+        assert_eq!(file.seed, Some(7));
+        assert_eq!(
+            file.model_latency,
+            Some(ModelLatency {
+                time_to_first_token: Latency::LogNormal {
+                    median_ms: 350.0,
+                    sigma: 0.3
+                },
+                per_token: Latency::Fixed { ms: 4.0 },
+            })
+        );
+        assert_eq!(
+            Script::from_file(scripts_dir().join("patient.yaml")).expect("loads"),
+            file.script
+        );
+    }
+
+    #[test]
+    fn json_and_yaml_of_the_same_script_agree() {
+        let json_text = r#"{"turns": [
+        {"tool_calls": [{"id": "c1", "name": "f", "arguments": {"a": [1, 2]}}], "text": "calling"},
+        {"text": "done", "fault": {"kind": "stall", "ms": 250}}
+    ], "faults": {"server_error": 0.25}}"#;
+        let yaml_text = "
+turns:
+  - text: calling
+    tool_calls:
+      - id: c1
+        name: f
+        arguments: {a: [1, 2]}
+  - text: done
+    fault: {kind: stall, ms: 250}
+faults:
+  server_error: 0.25
+";
+        let from_json = ScriptFile::parse(json_text, ScriptFormat::Json, "a.json").expect("json");
+        let from_yaml = ScriptFile::parse(yaml_text, ScriptFormat::Yaml, "a.yaml").expect("yaml");
+        assert_eq!(from_json, from_yaml);
+        assert_eq!(
+            from_json.script.turns,
+            vec![
+                Turn::tool_calls([ScriptedCall::raw("f", r#"{"a":[1,2]}"#).id("c1")])
+                    .with_text("calling"),
+                Turn::text("done").with_fault(Fault::Stall { ms: 250 }),
+            ]
+        );
+        let faults = from_json.faults.expect("faults");
+        assert_eq!(faults.server_error, 0.25);
+        assert_eq!(faults.rate_limited, 0.0);
+    }
+
+    #[test]
+    fn bad_yaml_names_file_line_column_and_problem() {
+        // A wrong type on line 2, column 7.
+        let (error, shown, path) = load_error("wrong_seed.yaml", "turns: []\nseed: soon\n");
+        assert_eq!(error.path(), path);
+        assert_eq!(error.location(), Some((2, 7)), "{shown}");
+        assert!(
+            shown.starts_with(&format!("{}:2:7: ", path.display())),
+            "{shown}"
+        );
+        assert!(shown.contains("invalid type: string \"soon\""), "{shown}");
+
+        // Inside a turn (read whole before it is checked), the place is the
+        // turn's and the message names the path to the field.
+        let (error, shown, _) = load_error(
+            "wrong_type.yaml",
+            "turns:\n  - text: hi\n  - text: late\n    fault: {kind: stall, ms: soon}\n",
+        );
+        assert_eq!(error.location(), Some((3, 5)), "{shown}");
+        assert!(shown.contains("turns[1]: invalid type"), "{shown}");
+
+        // Broken syntax: a tab and an unclosed flow mapping.
+        let (error, shown, _) = load_error("syntax.yml", "turns:\n  - {text: hi\n");
+        assert!(error.location().is_some(), "{shown}");
+        assert!(shown.contains("syntax.yml:"), "{shown}");
+
+        // A missing `turns`.
+        let (_, shown, _) = load_error("no_turns.yaml", "seed: 3\n");
+        assert!(shown.contains("missing field `turns`"), "{shown}");
+    }
+}
+
+#[cfg(not(feature = "yaml"))]
+#[test]
+fn yaml_without_the_feature_says_so() {
+    let error = ScriptFile::load(scripts_dir().join("patient.yaml")).expect_err("no YAML support");
+    assert!(matches!(error, ScriptFileError::YamlDisabled { .. }));
+    let shown = error.to_string();
+    assert!(
+        shown.contains("patient.yaml") && shown.contains("`yaml` feature"),
+        "{shown}"
     );
 }
