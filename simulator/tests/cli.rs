@@ -75,8 +75,8 @@ fn bad_arguments_exit_2() {
 fn a_bad_script_exits_2_naming_file_line_and_problem() {
     let dir = std::env::temp_dir().join(format!("toolcall-sim-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp folder");
-    let path = dir.join("bad.yaml");
-    std::fs::write(&path, "turns:\n  - text: hi\nseeed: 4\n").expect("write");
+    let path = dir.join("bad.json");
+    std::fs::write(&path, "{\"turns\": [{\"text\": \"hi\"}],\n \"seeed\": 4}\n").expect("write");
     let output = run(&[
         "serve",
         "--port",
@@ -86,8 +86,9 @@ fn a_bad_script_exits_2_naming_file_line_and_problem() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
+    // FILE:LINE:COLUMN: problem, the column at the end of the unknown key.
     assert!(
-        stderr.contains(&format!("{}:3:1: ", path.display())),
+        stderr.contains(&format!("{}:2:8: ", path.display())),
         "file:line:column: {stderr}"
     );
     assert!(stderr.contains("unknown field `seeed`"), "{stderr}");
