@@ -179,6 +179,15 @@ impl ModelLatency {
     }
 }
 
+/// Wait until `deadline` if it is still ahead. tokio's timer rounds a
+/// deadline up to its next millisecond tick, so sleeping until "now" would
+/// cost up to a millisecond of real time per reply (and per chunk).
+pub(crate) async fn wait_until(deadline: tokio::time::Instant) {
+    if deadline > tokio::time::Instant::now() {
+        tokio::time::sleep_until(deadline).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use futures_util::stream;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
+
+use crate::latency::wait_until;
 use toolcall_runtime::{
     BoxFuture, ChatRequest, ChatResponse, EventStream, Model, ModelError, StreamEvent,
 };
@@ -74,10 +76,10 @@ impl Model for SimModel {
                 Outcome::Error(error) => Err(error.to_model_error()),
                 Outcome::Reply(reply) => {
                     if let Some(drop) = reply.drop_at() {
-                        sleep_until(plan.arrived + drop).await;
+                        wait_until(plan.arrived + drop).await;
                         return Err(ModelError::Transport(DISCONNECTED.to_owned()));
                     }
-                    sleep_until(plan.arrived + reply.end).await;
+                    wait_until(plan.arrived + reply.end).await;
                     Ok(reply.response)
                 }
             }
@@ -142,7 +144,7 @@ impl Model for SimModel {
                 };
                 let (at, item) = queue.pop_front()?;
                 // Absolute deadlines: no drift, and the stream ends when `complete` would.
-                sleep_until(arrived + at).await;
+                wait_until(arrived + at).await;
                 Some((item, State::Playing(arrived, queue)))
             },
         ))

@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::latency::wait_until;
 use futures_util::stream;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
@@ -22,7 +23,6 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::{Instant, sleep_until};
 use toolcall_runtime::ChatRequest;
 
 use crate::engine::{Chunking, Engine, Outcome};
@@ -540,15 +540,6 @@ pub(crate) fn read_chat_body(engine: &Engine, body: &[u8]) -> Result<ChatBody, A
         stream,
         include_usage,
     })
-}
-
-/// Wait until `deadline` if it is still ahead. tokio's timer rounds a
-/// deadline up to its next millisecond tick, so sleeping until "now" would
-/// cost up to a millisecond of real time per reply (and per chunk).
-async fn wait_until(deadline: Instant) {
-    if deadline > Instant::now() {
-        sleep_until(deadline).await;
-    }
 }
 
 fn add_request_headers(response: &mut Response<Body>, id: &str, processing: Duration) {
