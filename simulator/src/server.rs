@@ -261,6 +261,8 @@ async fn serve(listener: TcpListener, context: Arc<Context>, mut stopped: watch:
             accepted = listener.accept() => {
                 // A failed accept (a reset before accept, no file descriptors) affects one client only.
                 let Ok((stream, _)) = accepted else { continue };
+                // Replies are small writes a client waits on: Nagle's delay only adds latency.
+                let _ = stream.set_nodelay(true);
                 let context = context.clone();
                 let service = service_fn(move |request| handle(context.clone(), request));
                 let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
