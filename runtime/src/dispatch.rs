@@ -177,7 +177,11 @@ impl<'a> Dispatch<'a> {
         let mut runner = Runner::new(self.tools, self.options, Cow::Borrowed(self.calls));
         stops.start(runner.start);
         loop {
-            runner.fill();
+            poll_fn(|cx| {
+                runner.fill(cx);
+                Poll::Ready(())
+            })
+            .await;
             if runner.is_idle() {
                 return runner.finish();
             }
@@ -374,8 +378,10 @@ impl<'a> Runner<'a> {
         self.refuse(index, outcome, content, self.start.elapsed());
     }
 
-    /// Start every call the cap and exclusivity allow, in call order.
-    pub(crate) fn fill(&mut self) {
+    /// Start every call the cap and exclusivity allow, in call order. Each
+    /// call is polled once here: one that finishes at once (a cache hit, a
+    /// refusal) never costs a task in the running set.
+    pub(crate) fn fill(&mut self, cx: &mut Context<'_>) {
         let tools = self.tools;
         // One clock read for every call this pass starts: they start together.
         let now = Instant::now();
@@ -393,9 +399,16 @@ impl<'a> Runner<'a> {
             if exclusive && !self.running.is_empty() {
                 break;
             }
-            if let Some(future) = self.launch(self.next, entry, now) {
-                self.running.push(future);
-                self.exclusive_running = exclusive;
+            if let Some(mut future) = self.launch(self.next, entry, now) {
+                // Polled with the dispatch's own waker: if it is pending, the
+                // running set polls it again at once with the call's waker.
+                match Pin::new(&mut future).poll(cx) {
+                    Poll::Ready(finished) => self.record(finished),
+                    Poll::Pending => {
+                        self.running.push(future);
+                        self.exclusive_running = exclusive;
+                    }
+                }
             }
             self.next += 1;
         }

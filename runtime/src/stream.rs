@@ -125,7 +125,11 @@ impl<'a> StreamDispatch<'a> {
                 for call in assembler.take_ready() {
                     runner.push(call);
                 }
-                runner.fill();
+                poll_fn(|cx| {
+                    runner.fill(cx);
+                    Poll::Ready(())
+                })
+                .await;
             }
             if message_end.is_some() && runner.is_idle() {
                 break;
