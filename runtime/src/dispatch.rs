@@ -304,8 +304,10 @@ impl Future for CallFuture {
             }
         };
         let elapsed = this.began.elapsed();
-        this.span.record("outcome", outcome.as_str());
-        this.span.record("elapsed_us", elapsed.as_micros() as u64);
+        if !this.span.is_disabled() {
+            this.span.record("outcome", outcome.as_str());
+            this.span.record("elapsed_us", elapsed.as_micros() as u64);
+        }
         Poll::Ready(Finished {
             index: this.index,
             exclusive: this.exclusive,
