@@ -41,6 +41,15 @@ fn api_error(status: u16, message: &str, code: &str) -> ResponseTemplate {
     }))
 }
 
+/// How many requests the server received.
+async fn requests(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .expect("recording is on")
+        .len()
+}
+
 async fn bodies(server: &MockServer) -> Vec<Value> {
     server
         .received_requests()
@@ -255,14 +264,7 @@ async fn rate_limited_with_retry_after_then_ok_is_retried() {
         .await
         .expect("a reply after one retry");
     assert_eq!(reply.content.as_deref(), Some("after the wait"));
-    assert_eq!(
-        server
-            .received_requests()
-            .await
-            .expect("recording is on")
-            .len(),
-        2
-    );
+    assert_eq!(requests(&server).await, 2);
     // The wait came from Retry-After (1 s), not the 1 ms backoff.
     assert!(
         started.elapsed() >= Duration::from_millis(900),
@@ -292,14 +294,7 @@ async fn a_retry_after_beyond_the_limit_is_not_waited_for() {
             message: "Rate limit reached".into()
         }
     );
-    assert_eq!(
-        server
-            .received_requests()
-            .await
-            .expect("recording is on")
-            .len(),
-        1
-    );
+    assert_eq!(requests(&server).await, 1);
 }
 
 #[tokio::test]
@@ -326,14 +321,7 @@ async fn rate_limits_that_persist_end_as_rate_limited() {
             message: "Rate limit reached".into()
         }
     );
-    assert_eq!(
-        server
-            .received_requests()
-            .await
-            .expect("recording is on")
-            .len(),
-        3
-    );
+    assert_eq!(requests(&server).await, 3);
 }
 
 #[tokio::test]
@@ -358,14 +346,7 @@ async fn a_bad_request_is_an_api_error_with_the_api_message() {
     );
     assert!(error.to_string().contains(message), "{error}");
     // Client errors are not retried.
-    assert_eq!(
-        server
-            .received_requests()
-            .await
-            .expect("recording is on")
-            .len(),
-        1
-    );
+    assert_eq!(requests(&server).await, 1);
 }
 
 #[tokio::test]
@@ -391,14 +372,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
             code: None
         }
     );
-    assert_eq!(
-        server
-            .received_requests()
-            .await
-            .expect("recording is on")
-            .len(),
-        3
-    );
+    assert_eq!(requests(&server).await, 3);
 }
 
 #[tokio::test]
@@ -416,14 +390,7 @@ async fn a_server_error_then_ok_succeeds() {
         .await;
     let reply = model(&server).complete(&request()).await.expect("a reply");
     assert_eq!(reply.content.as_deref(), Some("back"));
-    assert_eq!(
-        server
-            .received_requests()
-            .await
-            .expect("recording is on")
-            .len(),
-        3
-    );
+    assert_eq!(requests(&server).await, 3);
 }
 
 #[tokio::test]
@@ -441,14 +408,7 @@ async fn a_slow_answer_times_out_without_retries() {
         .expect("a model");
     let error = model.complete(&request()).await.expect_err("too slow");
     assert_eq!(error, ModelError::Timeout(Duration::from_millis(200)));
-    assert_eq!(
-        server
-            .received_requests()
-            .await
-            .expect("recording is on")
-            .len(),
-        1
-    );
+    assert_eq!(requests(&server).await, 1);
 }
 
 #[tokio::test]
@@ -635,14 +595,7 @@ async fn a_stream_is_retried_before_it_opens() {
             Ok(StreamEvent::Finish(FinishReason::Stop))
         ]
     );
-    assert_eq!(
-        server
-            .received_requests()
-            .await
-            .expect("recording is on")
-            .len(),
-        2
-    );
+    assert_eq!(requests(&server).await, 2);
 }
 
 #[test]
