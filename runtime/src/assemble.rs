@@ -80,8 +80,9 @@ pub struct CallAssembler {
     saw_text: bool,
     finish_reason: Option<FinishReason>,
     usage: Option<Usage>,
-    /// Calls before this one have been handed out by `take_ready`.
-    handed_out: usize,
+    /// The calls handed out by `take_ready`/`take_rest`, as they were then:
+    /// they run, so the reply must report them as run.
+    handed: Vec<ToolCall>,
 }
 
 impl CallAssembler {
@@ -126,6 +127,11 @@ impl CallAssembler {
         } else {
             current.unwrap_or_default()
         };
+        if slot < self.handed.len() {
+            // The call already runs with the arguments it had; a late
+            // fragment cannot change it.
+            return;
+        }
         let call = &mut self.calls[slot];
         if let Some(id) = delta.id
             && call.id.is_empty()
@@ -153,28 +159,33 @@ impl CallAssembler {
         self.calls.len()
     }
 
-    /// The calls whose arguments are complete and that were not handed out
-    /// yet, in call order: a call is handed out only after every earlier one.
+    /// The calls whose arguments are complete and whose id has arrived, not
+    /// handed out yet, in call order: a call is handed out only after every
+    /// earlier one.
     pub fn take_ready(&mut self) -> Vec<ToolCall> {
-        let ready = self.calls[self.handed_out..]
+        let ready = self.calls[self.handed.len()..]
             .iter()
-            .take_while(|c| c.end.closed)
+            .take_while(|c| c.end.closed && !c.id.is_empty())
             .count();
         self.hand_out(ready)
     }
 
     /// Every call not handed out yet, complete or not (the stream has ended).
     pub fn take_rest(&mut self) -> Vec<ToolCall> {
-        self.hand_out(self.calls.len() - self.handed_out)
+        self.hand_out(self.calls.len() - self.handed.len())
     }
 
     fn hand_out(&mut self, n: usize) -> Vec<ToolCall> {
-        let first = self.handed_out;
-        self.handed_out += n;
-        (first..first + n).map(|i| self.call(i)).collect()
+        let first = self.handed.len();
+        let calls: Vec<ToolCall> = (first..first + n).map(|i| self.call(i)).collect();
+        self.handed.extend(calls.iter().cloned());
+        calls
     }
 
     fn call(&self, index: usize) -> ToolCall {
+        if let Some(handed) = self.handed.get(index) {
+            return handed.clone();
+        }
         let partial = &self.calls[index];
         let id = if partial.id.is_empty() {
             // The tool message must answer some id; the server gave none.
@@ -268,6 +279,7 @@ mod tests {
     fn a_missing_id_gets_a_stable_one() {
         let mut a = CallAssembler::new();
         a.push(delta(3, None, Some("f"), "{}"));
-        assert_eq!(a.take_ready()[0].id, "call_0");
+        assert!(a.take_ready().is_empty(), "its id may still come");
+        assert_eq!(a.take_rest()[0].id, "call_0");
     }
 }

@@ -164,3 +164,23 @@ fn a_single_call_in_one_fragment() {
     }));
     assert_eq!(assembler.take_ready().len(), 1);
 }
+
+#[test]
+fn a_call_waits_for_its_id_and_a_late_fragment_cannot_change_a_running_call() {
+    let delta = |id: Option<&str>, args: Option<&str>| {
+        StreamEvent::ToolCall(ToolCallDelta {
+            index: 1,
+            id: id.map(str::to_owned),
+            name: Some("f".into()),
+            arguments: args.map(str::to_owned),
+        })
+    };
+    let mut assembler = CallAssembler::new();
+    assembler.push(delta(None, Some("{}")));
+    assert!(assembler.take_ready().is_empty(), "no id yet");
+    assembler.push(delta(Some("a"), None));
+    let ready = assembler.take_ready();
+    assert_eq!(ready, [ToolCall::new("a", "f", "{}")]);
+    assembler.push(delta(None, Some("garbage")));
+    assert_eq!(assembler.into_response().tool_calls, ready);
+}
