@@ -261,7 +261,7 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                 #(#fields,)*
             }
 
-            impl #private::Tool_ for #ident {
+            impl #private::ToolFn for #ident {
                 const NAME: &'static str = #name;
                 const DESCRIPTION: &'static str = #description;
                 const POLICY: #private::ToolPolicy = #private::ToolPolicy {

@@ -4,20 +4,19 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::tool::{FnTool, Tool, ToolFn, ToolReply};
+use crate::tool::{FnTool, Tool, ToolReply};
 
 pub use crate::tool::CallError;
 
 pub use crate::reply::{ViaResult, ViaSerialize, Wrap};
 pub use crate::schema::parameters_of;
 pub use crate::state::{State, StateMap, StateNeed};
-pub use crate::tool::{ToolFn as Tool_, ToolFuture, ToolPolicy};
+pub use crate::tool::{ToolFn, ToolFuture, ToolPolicy};
 pub use ::schemars;
 pub use ::serde;
 pub use ::serde_json;
 pub use std::boxed::Box;
 pub use std::result::Result;
-pub use std::sync::Arc as Arc_;
 pub use std::time::Duration;
 pub use std::vec::Vec;
 
