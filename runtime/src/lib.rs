@@ -13,6 +13,7 @@ mod model;
 #[cfg(feature = "openai")]
 mod openai;
 mod reply;
+mod runner;
 pub mod schema;
 mod state;
 mod stream;

@@ -12,9 +12,10 @@ use futures_util::StreamExt;
 
 use crate::assemble::CallAssembler;
 use crate::call::{Outcome, ToolCall};
-use crate::dispatch::{Batch, DispatchOptions, Runner, Stops};
+use crate::dispatch::{Batch, DispatchOptions};
 use crate::message::ChatResponse;
 use crate::model::{EventStream, ModelError, StreamEvent};
+use crate::runner::{Runner, Stop, Stops};
 use crate::tool::BoxFuture;
 use crate::toolset::ToolSet;
 
@@ -205,7 +206,7 @@ impl<'a> IntoFuture for StreamDispatch<'a> {
 enum Step {
     Event(Option<Result<StreamEvent, ModelError>>),
     Finished,
-    Stop(crate::dispatch::Stop),
+    Stop(Stop),
 }
 
 /// After the stream broke: complete calls still run, the others get an error

@@ -1,0 +1,455 @@
+//! The machinery behind a batch: the calls running as one set of futures,
+//! each guarded against panics and raced against its timeout, and the batch's
+//! deadline and cancel signal. Shared by static and streamed dispatch.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::BuildHasher;
+use std::num::NonZeroUsize;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use futures_util::future::CatchUnwind;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use rustc_hash::FxBuildHasher;
+use tokio::time::{Instant, Sleep};
+
+use crate::call::{CallResult, Outcome, ToolCall};
+use crate::dispatch::{Batch, DispatchOptions};
+use crate::tool::{BoxFuture, CallError, ToolFuture};
+use crate::toolset::{Entry, ToolSet};
+
+/// Why a batch ended before every call finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    Deadline(Duration),
+    Cancelled,
+}
+
+/// The batch deadline and the cancel signal, polled beside the calls.
+pub(crate) struct Stops<'a> {
+    limit: Option<Duration>,
+    deadline: Option<Pin<Box<Sleep>>>,
+    cancel: Option<BoxFuture<'a, ()>>,
+}
+
+impl<'a> Stops<'a> {
+    pub(crate) fn new(options: &DispatchOptions, cancel: Option<BoxFuture<'a, ()>>) -> Self {
+        Stops {
+            limit: options.batch_timeout,
+            deadline: None,
+            cancel,
+        }
+    }
+
+    /// Arm the deadline from the batch's start.
+    pub(crate) fn start(&mut self, start: Instant) {
+        self.deadline = self
+            .limit
+            .map(|d| Box::pin(tokio::time::sleep_until(start + d)));
+    }
+
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Stop> {
+        if let Some(signal) = self.cancel.as_mut()
+            && signal.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Stop::Cancelled);
+        }
+        if let (Some(sleep), Some(limit)) = (self.deadline.as_mut(), self.limit)
+            && sleep.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(Stop::Deadline(limit));
+        }
+        Poll::Pending
+    }
+}
+
+/// What a call's future yields when it ends.
+struct Finished {
+    index: usize,
+    exclusive: bool,
+    elapsed: Duration,
+    outcome: Outcome,
+    content: String,
+}
+
+/// One running call: the tool's future, guarded against panics, raced
+/// against its timeout. Written by hand so every call future has one type and
+/// no allocation beyond the tool's own.
+struct CallFuture {
+    index: usize,
+    exclusive: bool,
+    began: Instant,
+    tool: CatchUnwind<AssertUnwindSafe<ToolFuture>>,
+    timer: Option<(Duration, Pin<Box<Sleep>>)>,
+    span: tracing::Span,
+}
+
+impl Future for CallFuture {
+    type Output = Finished;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Finished> {
+        let this = &mut *self;
+        let polled = {
+            let _entered = this.span.enter();
+            Pin::new(&mut this.tool).poll(cx)
+        };
+        let (outcome, content) = match polled {
+            Poll::Ready(Ok(Ok(text))) => (Outcome::Ok, text),
+            Poll::Ready(Ok(Err(error))) => (Outcome::ToolError, format!("error: {error}")),
+            Poll::Ready(Err(panic)) => (
+                Outcome::Panicked,
+                format!("the tool panicked: {}", panic_message(&*panic)),
+            ),
+            Poll::Pending => {
+                let Some((limit, sleep)) = &mut this.timer else {
+                    return Poll::Pending;
+                };
+                if sleep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                (
+                    Outcome::TimedOut,
+                    format!("the call timed out after {limit:?}"),
+                )
+            }
+        };
+        let elapsed = this.began.elapsed();
+        if !this.span.is_disabled() {
+            this.span.record("outcome", outcome.as_str());
+            this.span.record("elapsed_us", elapsed.as_micros() as u64);
+        }
+        Poll::Ready(Finished {
+            index: this.index,
+            exclusive: this.exclusive,
+            elapsed,
+            outcome,
+            content,
+        })
+    }
+}
+
+/// The state of one batch: the calls known so far, the ones running, and the
+/// results. Static dispatch knows every call up front; eager streaming
+/// dispatch pushes each call as its arguments complete.
+pub(crate) struct Runner<'a> {
+    tools: &'a ToolSet,
+    options: DispatchOptions,
+    calls: Cow<'a, [ToolCall]>,
+    pub(crate) start: Instant,
+    slots: Vec<Option<CallResult>>,
+    starts: Vec<Duration>,
+    /// Hash of a call id -> the first call with it, to refuse duplicates.
+    ids: HashMap<u64, usize, FxBuildHasher>,
+    running: FuturesUnordered<CallFuture>,
+    next: usize,
+    exclusive_running: bool,
+    cap: usize,
+}
+
+impl<'a> Runner<'a> {
+    pub(crate) fn new(
+        tools: &'a ToolSet,
+        options: DispatchOptions,
+        calls: Cow<'a, [ToolCall]>,
+    ) -> Self {
+        let n = calls.len();
+        let cap = options
+            .max_concurrency
+            .map_or(usize::MAX, NonZeroUsize::get);
+        Runner {
+            tools,
+            options,
+            calls,
+            start: Instant::now(),
+            slots: (0..n).map(|_| None).collect(),
+            starts: vec![Duration::ZERO; n],
+            ids: HashMap::with_capacity_and_hasher(n, FxBuildHasher),
+            running: FuturesUnordered::new(),
+            next: 0,
+            exclusive_running: false,
+            cap,
+        }
+    }
+
+    /// Add a call whose arguments are complete; it starts when the policy allows.
+    pub(crate) fn push(&mut self, call: ToolCall) {
+        self.calls.to_mut().push(call);
+        self.slots.push(None);
+        self.starts.push(Duration::ZERO);
+    }
+
+    /// How many calls the batch has so far.
+    pub(crate) fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Add a call that cannot run, with the result it gets instead.
+    pub(crate) fn push_refused(&mut self, call: ToolCall, outcome: Outcome, content: String) {
+        self.push(call);
+        let index = self.calls.len() - 1;
+        self.refuse(index, outcome, content, self.start.elapsed());
+    }
+
+    /// Start every call the cap and exclusivity allow, in call order. Each
+    /// call is polled once here: one that finishes at once (a cache hit, a
+    /// refusal) never costs a task in the running set.
+    pub(crate) fn fill(&mut self, cx: &mut Context<'_>) {
+        let tools = self.tools;
+        // One clock read for every call this pass starts: they start together.
+        let now = Instant::now();
+        while self.next < self.calls.len()
+            && !self.exclusive_running
+            && self.running.len() < self.cap
+        {
+            if self.slots[self.next].is_some() {
+                // Answered when it was pushed.
+                self.next += 1;
+                continue;
+            }
+            let entry = tools.entry(&self.calls[self.next].name);
+            let exclusive = entry.is_some_and(|e| e.policy.exclusive);
+            if exclusive && !self.running.is_empty() {
+                break;
+            }
+            if let Some(mut future) = self.launch(self.next, entry, now) {
+                // Polled with the dispatch's own waker: if it is pending, the
+                // running set polls it again at once with the call's waker.
+                match Pin::new(&mut future).poll(cx) {
+                    Poll::Ready(finished) => self.record(finished),
+                    Poll::Pending => {
+                        self.running.push(future);
+                        self.exclusive_running = exclusive;
+                    }
+                }
+            }
+            self.next += 1;
+        }
+    }
+
+    /// No call running and none waiting to start.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.running.is_empty() && self.next >= self.calls.len()
+    }
+
+    /// Record the next call to finish; `Ready(false)` when none is running.
+    pub(crate) fn poll_finished(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        match self.running.poll_next_unpin(cx) {
+            Poll::Ready(Some(finished)) => {
+                if finished.exclusive {
+                    self.exclusive_running = false;
+                }
+                self.record(finished);
+                Poll::Ready(true)
+            }
+            Poll::Ready(None) => Poll::Ready(false),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    /// Whether an earlier call already has this id; on a hash collision the
+    /// ids themselves are compared.
+    fn is_duplicate_id(&mut self, index: usize) -> bool {
+        let id = self.calls[index].id.as_str();
+        let hash = FxBuildHasher.hash_one(id);
+        match self.ids.get(&hash) {
+            None => {
+                self.ids.insert(hash, index);
+                false
+            }
+            Some(&first) => {
+                self.calls[first].id == id || self.calls[..index].iter().any(|c| c.id == id)
+            }
+        }
+    }
+
+    /// Start call `index`, or record its result at once when it cannot start.
+    fn launch(
+        &mut self,
+        index: usize,
+        entry: Option<&'a Entry>,
+        began: Instant,
+    ) -> Option<CallFuture> {
+        let offset = began - self.start;
+        self.starts[index] = offset;
+        let duplicate = self.is_duplicate_id(index);
+        let call = &self.calls[index];
+        let rejection = if call.name.is_empty() {
+            Some((
+                Outcome::InvalidArguments,
+                "the call has no tool name".to_owned(),
+            ))
+        } else if duplicate {
+            Some((
+                Outcome::InvalidArguments,
+                format!(
+                    "duplicate call id `{}`: an earlier call in this message has the same id",
+                    call.id
+                ),
+            ))
+        } else if call.arguments.len() > self.options.max_argument_bytes {
+            Some((
+                Outcome::InvalidArguments,
+                format!(
+                    "the arguments are {} bytes, over the limit of {} bytes",
+                    call.arguments.len(),
+                    self.options.max_argument_bytes
+                ),
+            ))
+        } else if entry.is_none() {
+            let names: Vec<&str> = self.tools.names().take(32).collect();
+            Some((
+                Outcome::UnknownTool,
+                format!(
+                    "unknown tool `{}`; the tools are: {}",
+                    call.name,
+                    names.join(", ")
+                ),
+            ))
+        } else {
+            None
+        };
+        let entry = match (rejection, entry) {
+            (None, Some(entry)) => entry,
+            (rejection, _) => {
+                let (outcome, content) = rejection.unwrap_or((Outcome::UnknownTool, String::new()));
+                self.refuse(index, outcome, content, offset);
+                return None;
+            }
+        };
+        let state = &self.tools.inner.state;
+        let started =
+            std::panic::catch_unwind(AssertUnwindSafe(|| entry.tool.call(&call.arguments, state)));
+        let future = match started {
+            Ok(Ok(future)) => future,
+            Ok(Err(CallError::InvalidArguments(message))) => {
+                let content = format!("invalid arguments for `{}`: {message}", call.name);
+                self.refuse(index, Outcome::InvalidArguments, content, offset);
+                return None;
+            }
+            Ok(Err(error)) => {
+                self.refuse(index, Outcome::ToolError, format!("error: {error}"), offset);
+                return None;
+            }
+            Err(panic) => {
+                let content = format!("the tool panicked: {}", panic_message(&*panic));
+                self.refuse(index, Outcome::Panicked, content, offset);
+                return None;
+            }
+        };
+        let timer = entry
+            .policy
+            .timeout
+            .or(self.options.call_timeout)
+            .map(|limit| (limit, Box::pin(tokio::time::sleep_until(began + limit))));
+        let span = tracing::debug_span!(
+            "tool_call",
+            tool = %call.name,
+            call_id = %call.id,
+            outcome = tracing::field::Empty,
+            elapsed_us = tracing::field::Empty,
+        );
+        Some(CallFuture {
+            index,
+            exclusive: entry.policy.exclusive,
+            began,
+            tool: AssertUnwindSafe(future).catch_unwind(),
+            timer,
+            span,
+        })
+    }
+
+    fn refuse(&mut self, index: usize, outcome: Outcome, content: String, at: Duration) {
+        let call = &self.calls[index];
+        tracing::debug!(tool = %call.name, call_id = %call.id, %outcome, "tool call refused");
+        self.slots[index] = Some(CallResult {
+            call_id: call.id.clone(),
+            name: call.name.clone(),
+            outcome,
+            content,
+            started: at,
+            elapsed: Duration::ZERO,
+        });
+    }
+
+    fn record(&mut self, finished: Finished) {
+        let call = &self.calls[finished.index];
+        self.slots[finished.index] = Some(CallResult {
+            call_id: call.id.clone(),
+            name: call.name.clone(),
+            outcome: finished.outcome,
+            content: finished.content,
+            started: self.starts[finished.index],
+            elapsed: finished.elapsed,
+        });
+    }
+
+    /// End the batch early: the running calls are dropped (which cancels
+    /// them) and every call without a result gets one saying why.
+    pub(crate) fn stop(mut self, stop: Stop) -> Batch {
+        self.running = FuturesUnordered::new();
+        let now = self.start.elapsed();
+        let (outcome, cause) = match stop {
+            Stop::Deadline(limit) => (
+                Outcome::TimedOut,
+                format!("the batch deadline of {limit:?} passed"),
+            ),
+            Stop::Cancelled => (Outcome::Cancelled, "the batch was cancelled".to_owned()),
+        };
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            if slot.is_none() {
+                let call = &self.calls[index];
+                let started = index < self.next;
+                let begin = if started { self.starts[index] } else { now };
+                let when = if started { "finished" } else { "started" };
+                *slot = Some(CallResult {
+                    call_id: call.id.clone(),
+                    name: call.name.clone(),
+                    outcome,
+                    content: format!("{cause} before this call {when}"),
+                    started: begin,
+                    elapsed: now.saturating_sub(begin),
+                });
+            }
+        }
+        self.finish()
+    }
+
+    pub(crate) fn finish(self) -> Batch {
+        let makespan = self.start.elapsed();
+        let results = self
+            .slots
+            .into_iter()
+            .zip(self.calls.iter())
+            .map(|(slot, call)| slot.unwrap_or_else(|| unanswered(call, makespan)))
+            .collect();
+        Batch { results, makespan }
+    }
+}
+
+/// The result of a call the dispatcher never answered; unreachable by
+/// construction, but a result is owed to every call whatever happens.
+pub(crate) fn unanswered(call: &ToolCall, at: Duration) -> CallResult {
+    CallResult {
+        call_id: call.id.clone(),
+        name: call.name.clone(),
+        outcome: Outcome::Cancelled,
+        content: "the call was not run".to_owned(),
+        started: at,
+        elapsed: Duration::ZERO,
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(a panic payload that is not text)".to_owned()
+    }
+}
