@@ -20,7 +20,7 @@ pub type ToolReply = Result<String, String>;
 pub type ToolFuture = BoxFuture<'static, ToolReply>;
 
 /// Per-tool policy, set in `#[tool(...)]` and honoured by the dispatcher.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ToolPolicy {
     /// Longest a call may run; overrides the dispatcher's default per-call timeout.
     pub timeout: Option<Duration>,
@@ -28,6 +28,14 @@ pub struct ToolPolicy {
     pub exclusive: bool,
     /// Offer the schema in OpenAI strict mode (the default).
     pub strict: bool,
+}
+
+impl Default for ToolPolicy {
+    /// [`ToolPolicy::DEFAULT`]: strict, as `#[tool]` is unless told otherwise
+    /// (a derived default would have said `strict: false`).
+    fn default() -> Self {
+        ToolPolicy::DEFAULT
+    }
 }
 
 impl ToolPolicy {
