@@ -34,9 +34,9 @@ use std::time::Duration;
 use serde_json::json;
 use toolcall::{
     Agent, AgentError, AgentRun, BuildError, DispatchOptions, Model, ModelError, OpenAiModel,
-    Outcome, Streaming, Timeline, Tool, ToolCall, ToolSet,
+    Outcome, Streaming, Tool, ToolCall, ToolSet,
 };
-use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, SimModel};
+use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, SimModel, Timeline};
 
 use db::{Db, DbError};
 use tools::{get_active_medications, get_allergies, get_patient_demographics, get_recent_labs};

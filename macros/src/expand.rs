@@ -203,7 +203,7 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
             #[allow(dead_code)]
             fn __toolcall_serialize<T: #private::serde::Serialize + ?::core::marker::Sized>(
                 value: &T,
-            ) -> ::core::result::Result<::std::string::String, ::std::string::String> {
+            ) -> #private::ToolReply {
                 // Named in full: the local traits below answer the same method name.
                 #private::ViaSerialize::__toolcall_reply(&&#private::Wrap(value))
             }
@@ -216,28 +216,28 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
             // once, on the return type, not as "method not found".
             #[allow(non_camel_case_types, dead_code)]
             trait __toolcall_ViaResult {
-                fn __toolcall_reply(&self) -> ::core::result::Result<::std::string::String, ::std::string::String>;
+                fn __toolcall_reply(&self) -> #private::ToolReply;
             }
             impl<T, E> __toolcall_ViaResult for &#private::Wrap<'_, ::core::result::Result<T, E>>
             where
                 T: #private::serde::Serialize,
                 E: ::core::fmt::Display,
             {
-                fn __toolcall_reply(&self) -> ::core::result::Result<::std::string::String, ::std::string::String> {
+                fn __toolcall_reply(&self) -> #private::ToolReply {
                     match self.0 {
                         ::core::result::Result::Ok(value) => __toolcall_serialize(value),
-                        ::core::result::Result::Err(error) => ::core::result::Result::Err(__toolcall_display(error)),
+                        ::core::result::Result::Err(error) => ::core::result::Result::Err(#private::ToolError::new(__toolcall_display(error))),
                     }
                 }
             }
             #[allow(non_camel_case_types, dead_code)]
             trait __toolcall_ViaValue<T: ?::core::marker::Sized> {
-                fn __toolcall_reply(&self) -> ::core::result::Result<::std::string::String, ::std::string::String>
+                fn __toolcall_reply(&self) -> #private::ToolReply
                 where
                     T: #private::serde::Serialize;
             }
             impl<T: ?::core::marker::Sized> __toolcall_ViaValue<T> for #private::Wrap<'_, T> {
-                fn __toolcall_reply(&self) -> ::core::result::Result<::std::string::String, ::std::string::String>
+                fn __toolcall_reply(&self) -> #private::ToolReply
                 where
                     T: #private::serde::Serialize,
                 {
@@ -264,11 +264,10 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
             impl #private::ToolFn for #ident {
                 const NAME: &'static str = #name;
                 const DESCRIPTION: &'static str = #description;
-                const POLICY: #private::ToolPolicy = #private::ToolPolicy {
-                    timeout: #timeout,
-                    exclusive: #exclusive,
-                    strict: #strict,
-                };
+                const POLICY: #private::ToolPolicy = #private::ToolPolicy::DEFAULT
+                    .with_timeout(#timeout)
+                    .with_exclusive(#exclusive)
+                    .with_strict(#strict);
 
                 fn parameters(
                     __toolcall_generator: &mut #private::schemars::SchemaGenerator,
@@ -323,7 +322,7 @@ fn reply(output: &ReturnType, private: &TokenStream) -> TokenStream {
         let ok_span = types.next().unwrap_or_else(|| ty.span());
         let err_span = types.next().unwrap_or_else(|| ty.span());
         let ok = quote_spanned!(ok_span=> __toolcall_serialize(__toolcall_value));
-        let err = quote_spanned!(err_span=> __toolcall_display(__toolcall_error));
+        let err = quote_spanned!(err_span=> #private::ToolError::new(__toolcall_display(__toolcall_error)));
         return quote! {
             match &__toolcall_ret {
                 ::core::result::Result::Ok(__toolcall_value) => #ok,

@@ -4,14 +4,15 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use crate::tool::{FnTool, Tool, ToolReply};
+use crate::tool::{FnTool, Tool};
 
-pub use crate::tool::CallError;
+pub use crate::output::{ToolError, ToolOutput};
+pub use crate::tool::{CallError, ToolReply};
 
 pub use crate::reply::{ViaResult, ViaSerialize, Wrap};
 pub use crate::schema::parameters_of;
 pub use crate::state::{State, StateMap, StateNeed};
-pub use crate::tool::{ToolFn, ToolFuture, ToolPolicy};
+pub use crate::tool::{ToolAnnotations, ToolFn, ToolFuture, ToolPolicy};
 pub use ::schemars;
 pub use ::serde;
 pub use ::serde_json;
@@ -50,7 +51,7 @@ where
     match tokio::task::spawn_blocking(f).await {
         Ok(reply) => reply,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(_) => Err("the blocking task was cancelled".to_owned()),
+        Err(_) => Err(ToolError::new("the blocking task was cancelled")),
     }
 }
 

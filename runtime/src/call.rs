@@ -3,6 +3,9 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::output::{ContentPart, ToolError};
 
 /// A tool call from an assistant message: the call id, the tool's name and
 /// its arguments exactly as the model sent them (JSON text, maybe invalid).
@@ -34,6 +37,7 @@ impl ToolCall {
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// The tool ran and returned a value.
     Ok,
@@ -80,6 +84,7 @@ impl std::fmt::Display for Outcome {
 
 /// The one result of one call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CallResult {
     /// The id of the call this answers.
     pub call_id: String,
@@ -90,6 +95,15 @@ pub struct CallResult {
     /// What the model sees in the tool message: the result, or an error text
     /// it can act on.
     pub content: String,
+    /// Whether `content` is the JSON of the tool's structured result.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub json: bool,
+    /// Content beyond the text (images), for the formats that carry it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<ContentPart>,
+    /// The tool's own error, with its cause, when it returned one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ToolError>,
     /// When the call started, from the start of the batch.
     pub started: Duration,
     /// How long it ran.
@@ -97,8 +111,42 @@ pub struct CallResult {
 }
 
 impl CallResult {
+    /// A result with this outcome and text, at offset zero, taking no time.
+    pub fn new(
+        call_id: impl Into<String>,
+        name: impl Into<String>,
+        outcome: Outcome,
+        content: impl Into<String>,
+    ) -> Self {
+        CallResult {
+            call_id: call_id.into(),
+            name: name.into(),
+            outcome,
+            content: content.into(),
+            json: false,
+            parts: Vec::new(),
+            error: None,
+            started: Duration::ZERO,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// The same result, started at `started` (from the batch's start) and running for `elapsed`.
+    pub fn timed(mut self, started: Duration, elapsed: Duration) -> Self {
+        self.started = started;
+        self.elapsed = elapsed;
+        self
+    }
+
     /// When the call ended, from the start of the batch.
     pub fn ended(&self) -> Duration {
         self.started + self.elapsed
+    }
+
+    /// The structured value of a successful result, when the tool returned one.
+    pub fn structured(&self) -> Option<Value> {
+        (self.outcome.is_ok() && self.json)
+            .then(|| serde_json::from_str(&self.content).ok())
+            .flatten()
     }
 }

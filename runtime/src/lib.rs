@@ -6,18 +6,16 @@
 mod agent;
 mod assemble;
 mod call;
-mod convert;
 mod dispatch;
 mod message;
 mod model;
-#[cfg(feature = "openai")]
-mod openai;
+mod output;
+pub mod providers;
 mod reply;
 mod runner;
 pub mod schema;
 mod state;
 mod stream;
-mod timeline;
 mod tool;
 mod toolset;
 
@@ -32,16 +30,19 @@ pub use agent::{
 };
 pub use assemble::CallAssembler;
 pub use call::{CallResult, Outcome, ToolCall};
-pub use convert::{ConvertError, chunk_events};
 pub use dispatch::{Batch, DEFAULT_MAX_ARGUMENT_BYTES, Dispatch, DispatchOptions};
 pub use message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
 pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta, response_events};
+pub use output::{ContentPart, ToolError, ToolOutput};
 #[cfg(feature = "openai")]
-pub use openai::{OpenAiModel, OpenAiModelBuilder};
+pub use providers::openai_chat::convert::{ConvertError, chunk_events};
+#[cfg(feature = "openai")]
+pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
 pub use state::{State, StateMap, StateNeed};
 pub use stream::{StreamDispatch, StreamedTurn, TextSink};
-pub use timeline::{Timeline, timeline_svg};
-pub use tool::{BoxFuture, CallError, Tool, ToolFn, ToolFuture, ToolPolicy, ToolReply};
+pub use tool::{
+    BoxFuture, CallError, Tool, ToolAnnotations, ToolFn, ToolFuture, ToolPolicy, ToolReply,
+};
 pub use toolset::{BuildError, ToolDefinition, ToolSet, ToolSetBuilder, is_valid_tool_name};
 
 /// Tools named by their `#[tool]` fns, for `ToolSetBuilder::tools`:

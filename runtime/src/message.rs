@@ -7,9 +7,12 @@ use serde_json::Value;
 use crate::call::{CallResult, ToolCall};
 use crate::toolset::ToolDefinition;
 
-/// One message of a conversation.
+/// One message of a conversation, provider-neutral: each model converts
+/// it to its wire format at its edge. Serialised, it is the Chat Completions
+/// shape (plus `is_error` on tool messages).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "role", rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Message {
     /// Instructions for the model.
     System {
@@ -39,6 +42,10 @@ pub enum Message {
         /// The result text.
         #[serde(deserialize_with = "text_content")]
         content: String,
+        /// Whether the call failed (Anthropic's `is_error`; other formats
+        /// carry only the text).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        is_error: bool,
     },
 }
 
@@ -70,6 +77,16 @@ impl Message {
         Message::Tool {
             tool_call_id: result.call_id.clone(),
             content: result.content.clone(),
+            is_error: !result.outcome.is_ok(),
+        }
+    }
+
+    /// A tool message answering the call `tool_call_id` with this text.
+    pub fn tool_result(tool_call_id: impl Into<String>, content: impl Into<String>) -> Self {
+        Message::Tool {
+            tool_call_id: tool_call_id.into(),
+            content: content.into(),
+            is_error: false,
         }
     }
 
@@ -161,6 +178,7 @@ pub(crate) mod wire_calls {
 
 /// Which tools the model may or must call.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ToolChoice {
     /// The model decides (the API's default when tools are offered).
     Auto,
@@ -241,11 +259,13 @@ mod wire_tools {
         let wire = Option::<Vec<WireTool>>::deserialize(deserializer)?.unwrap_or_default();
         Ok(wire
             .into_iter()
-            .map(|t| ToolDefinition {
-                name: t.function.name,
-                description: t.function.description,
-                parameters: t.function.parameters,
-                strict: t.function.strict.unwrap_or(false),
+            .map(|t| {
+                ToolDefinition::new(
+                    t.function.name,
+                    t.function.description,
+                    t.function.parameters,
+                )
+                .with_strict(t.function.strict.unwrap_or(false))
             })
             .collect())
     }
@@ -304,6 +324,7 @@ impl std::ops::AddAssign for Usage {
 /// Why the model stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum FinishReason {
     /// A final answer.
     Stop,
@@ -366,10 +387,7 @@ mod tests {
             Message::system("be brief"),
             Message::user("hi"),
             Message::assistant(None, vec![ToolCall::new("c1", "f", "{}")]),
-            Message::Tool {
-                tool_call_id: "c1".into(),
-                content: "ok".into(),
-            },
+            Message::tool_result("c1", "ok"),
         ];
         let wire = serde_json::to_value(&messages).expect("serialise");
         assert_eq!(wire[2]["tool_calls"][0]["function"]["name"], json!("f"));

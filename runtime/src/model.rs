@@ -25,6 +25,7 @@ pub struct ToolCallDelta {
 
 /// One event of a streamed reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StreamEvent {
     /// More text of the answer.
     Text(String),
@@ -65,7 +66,8 @@ pub fn response_events(response: ChatResponse) -> Vec<StreamEvent> {
 }
 
 /// Why a model request failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum ModelError {
     /// The API answered with an error status.
     Api {
@@ -73,7 +75,7 @@ pub enum ModelError {
         status: u16,
         /// The API's message.
         message: String,
-        /// The API's error code, when it gives one.
+        /// The API's error code or type, when it gives one.
         code: Option<String>,
     },
     /// Too many requests, after the retries ran out.
@@ -85,13 +87,94 @@ pub enum ModelError {
     },
     /// The request did not get an answer within its timeout.
     Timeout(Duration),
-    /// The connection failed.
-    Transport(String),
+    /// The connection failed, or broke in the middle of a reply.
+    Transport {
+        /// What failed, with its causes.
+        message: String,
+        /// The underlying error, when there is one.
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
     /// The reply could not be understood.
     InvalidResponse(String),
     /// A configuration problem (no API key, a bad base URL).
     Config(String),
 }
+
+impl ModelError {
+    /// A connection failure caused by `error`, which [`source`](std::error::Error::source) returns.
+    pub fn transport(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ModelError::Transport {
+            message: error_chain(&error),
+            source: Some(Arc::new(error)),
+        }
+    }
+
+    /// A connection failure described by `message` alone.
+    pub fn transport_message(message: impl Into<String>) -> Self {
+        ModelError::Transport {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The HTTP status of an API error (429 for [`ModelError::RateLimited`]).
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ModelError::Api { status, .. } => Some(*status),
+            ModelError::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// Whether the same request may succeed later: rate limits, overload,
+    /// server errors, timeouts and broken connections. The clients already
+    /// retried these within their limits; this is for the program above them.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ModelError::Api { status, .. } => matches!(status, 408 | 409 | 500..=599),
+            ModelError::RateLimited { .. } | ModelError::Timeout(_) => true,
+            ModelError::Transport { .. } => true,
+            ModelError::InvalidResponse(_) | ModelError::Config(_) => false,
+        }
+    }
+}
+
+/// Equal when the kind and the texts are; a transport error's cause is not compared.
+impl PartialEq for ModelError {
+    fn eq(&self, other: &Self) -> bool {
+        use ModelError as E;
+        match (self, other) {
+            (
+                E::Api {
+                    status: a,
+                    message: am,
+                    code: ac,
+                },
+                E::Api {
+                    status: b,
+                    message: bm,
+                    code: bc,
+                },
+            ) => a == b && am == bm && ac == bc,
+            (
+                E::RateLimited {
+                    retry_after: a,
+                    message: am,
+                },
+                E::RateLimited {
+                    retry_after: b,
+                    message: bm,
+                },
+            ) => a == b && am == bm,
+            (E::Timeout(a), E::Timeout(b)) => a == b,
+            (E::Transport { message: a, .. }, E::Transport { message: b, .. }) => a == b,
+            (E::InvalidResponse(a), E::InvalidResponse(b)) | (E::Config(a), E::Config(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ModelError {}
 
 impl std::fmt::Display for ModelError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,7 +204,7 @@ impl std::fmt::Display for ModelError {
                 message,
             } => write!(f, "rate limited: {message}"),
             ModelError::Timeout(limit) => write!(f, "the model did not answer within {limit:?}"),
-            ModelError::Transport(msg) => write!(f, "connection failed: {msg}"),
+            ModelError::Transport { message, .. } => write!(f, "connection failed: {message}"),
             ModelError::InvalidResponse(msg) => {
                 write!(f, "the model's reply could not be read: {msg}")
             }
@@ -130,7 +213,32 @@ impl std::fmt::Display for ModelError {
     }
 }
 
-impl std::error::Error for ModelError {}
+impl std::error::Error for ModelError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ModelError::Transport {
+                source: Some(source),
+                ..
+            } => Some(&**source),
+            _ => None,
+        }
+    }
+}
+
+/// An error and its causes on one line, each cause once.
+pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
 
 /// A chat model: one request in, one reply out.
 pub trait Model: Send + Sync {

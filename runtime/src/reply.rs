@@ -9,6 +9,7 @@ use std::fmt::Display;
 
 use serde::Serialize;
 
+use crate::output::{ToolError, ToolOutput};
 use crate::tool::ToolReply;
 
 /// Wraps a return value for the autoref dispatch below.
@@ -25,7 +26,7 @@ impl<T: Serialize, E: Display> ViaResult for Wrap<'_, Result<T, E>> {
     fn __toolcall_reply(&self) -> ToolReply {
         match self.0 {
             Ok(value) => serialize_reply(value),
-            Err(error) => Err(error.to_string()),
+            Err(error) => Err(ToolError::new(error.to_string())),
         }
     }
 }
@@ -48,12 +49,13 @@ impl<T: Serialize + ?Sized> ViaSerialize for &Wrap<'_, T> {
 
 /// Serialise a successful value; a JSON string is returned unquoted.
 pub fn serialize_reply<T: Serialize + ?Sized>(value: &T) -> ToolReply {
-    let json = serde_json::to_string(value)
-        .map_err(|e| format!("the tool's result could not be serialised: {e}"))?;
-    if json.starts_with('"') {
+    let output = ToolOutput::json(value)?;
+    if output.as_text().starts_with('"') {
         // A string result reaches the model as is, not JSON-quoted.
-        serde_json::from_str::<String>(&json).map_err(|e| e.to_string())
+        serde_json::from_str::<String>(output.as_text())
+            .map(ToolOutput::text)
+            .map_err(|e| ToolError::new(e.to_string()))
     } else {
-        Ok(json)
+        Ok(output)
     }
 }

@@ -20,6 +20,7 @@ use tokio::time::{Instant, Sleep};
 
 use crate::call::{CallResult, Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
+use crate::output::{ToolError, ToolOutput};
 use crate::tool::{BoxFuture, CallError, ToolFuture};
 use crate::toolset::{Entry, ToolSet};
 
@@ -74,7 +75,15 @@ struct Finished {
     exclusive: bool,
     elapsed: Duration,
     outcome: Outcome,
-    content: String,
+    reply: Reply,
+}
+
+/// A finished call's result, before it meets its call.
+enum Reply {
+    Output(ToolOutput),
+    Error(ToolError),
+    /// A failure the dispatcher describes (panic, timeout).
+    Text(String),
 }
 
 /// One running call: the tool's future, guarded against panics, raced
@@ -98,12 +107,12 @@ impl Future for CallFuture {
             let _entered = this.span.enter();
             Pin::new(&mut this.tool).poll(cx)
         };
-        let (outcome, content) = match polled {
-            Poll::Ready(Ok(Ok(text))) => (Outcome::Ok, text),
-            Poll::Ready(Ok(Err(error))) => (Outcome::ToolError, format!("error: {error}")),
+        let (outcome, reply) = match polled {
+            Poll::Ready(Ok(Ok(output))) => (Outcome::Ok, Reply::Output(output)),
+            Poll::Ready(Ok(Err(error))) => (Outcome::ToolError, Reply::Error(error)),
             Poll::Ready(Err(panic)) => (
                 Outcome::Panicked,
-                format!("the tool panicked: {}", panic_message(&*panic)),
+                Reply::Text(format!("the tool panicked: {}", panic_message(&*panic))),
             ),
             Poll::Pending => {
                 let Some((limit, sleep)) = &mut this.timer else {
@@ -114,7 +123,7 @@ impl Future for CallFuture {
                 }
                 (
                     Outcome::TimedOut,
-                    format!("the call timed out after {limit:?}"),
+                    Reply::Text(format!("the call timed out after {limit:?}")),
                 )
             }
         };
@@ -128,7 +137,7 @@ impl Future for CallFuture {
             exclusive: this.exclusive,
             elapsed,
             outcome,
-            content,
+            reply,
         })
     }
 }
@@ -366,26 +375,32 @@ impl<'a> Runner<'a> {
     fn refuse(&mut self, index: usize, outcome: Outcome, content: String, at: Duration) {
         let call = &self.calls[index];
         tracing::debug!(tool = %call.name, call_id = %call.id, %outcome, "tool call refused");
-        self.slots[index] = Some(CallResult {
-            call_id: call.id.clone(),
-            name: call.name.clone(),
-            outcome,
-            content,
-            started: at,
-            elapsed: Duration::ZERO,
-        });
+        self.slots[index] = Some(
+            CallResult::new(call.id.clone(), call.name.clone(), outcome, content)
+                .timed(at, Duration::ZERO),
+        );
     }
 
     fn record(&mut self, finished: Finished) {
         let call = &self.calls[finished.index];
-        self.slots[finished.index] = Some(CallResult {
-            call_id: call.id.clone(),
-            name: call.name.clone(),
-            outcome: finished.outcome,
-            content: finished.content,
-            started: self.starts[finished.index],
-            elapsed: finished.elapsed,
-        });
+        let mut result = CallResult::new(
+            call.id.clone(),
+            call.name.clone(),
+            finished.outcome,
+            String::new(),
+        )
+        .timed(self.starts[finished.index], finished.elapsed);
+        match finished.reply {
+            Reply::Output(output) => {
+                (result.content, result.json, result.parts) = output.into_parts();
+            }
+            Reply::Error(error) => {
+                result.content = format!("error: {error}");
+                result.error = Some(error);
+            }
+            Reply::Text(text) => result.content = text,
+        }
+        self.slots[finished.index] = Some(result);
     }
 
     /// End the batch early: the running calls are dropped (which cancels
@@ -406,14 +421,15 @@ impl<'a> Runner<'a> {
                 let started = index < self.next;
                 let begin = if started { self.starts[index] } else { now };
                 let when = if started { "finished" } else { "started" };
-                *slot = Some(CallResult {
-                    call_id: call.id.clone(),
-                    name: call.name.clone(),
-                    outcome,
-                    content: format!("{cause} before this call {when}"),
-                    started: begin,
-                    elapsed: now.saturating_sub(begin),
-                });
+                *slot = Some(
+                    CallResult::new(
+                        call.id.clone(),
+                        call.name.clone(),
+                        outcome,
+                        format!("{cause} before this call {when}"),
+                    )
+                    .timed(begin, now.saturating_sub(begin)),
+                );
             }
         }
         self.finish()
@@ -434,14 +450,13 @@ impl<'a> Runner<'a> {
 /// The result of a call the dispatcher never answered; unreachable by
 /// construction, but a result is owed to every call whatever happens.
 pub(crate) fn unanswered(call: &ToolCall, at: Duration) -> CallResult {
-    CallResult {
-        call_id: call.id.clone(),
-        name: call.name.clone(),
-        outcome: Outcome::Cancelled,
-        content: "the call was not run".to_owned(),
-        started: at,
-        elapsed: Duration::ZERO,
-    }
+    CallResult::new(
+        call.id.clone(),
+        call.name.clone(),
+        Outcome::Cancelled,
+        "the call was not run",
+    )
+    .timed(at, Duration::ZERO)
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -7,20 +7,23 @@ use std::time::Duration;
 use schemars::SchemaGenerator;
 use serde_json::Value;
 
+use crate::output::{ToolError, ToolOutput};
 use crate::state::{StateMap, StateNeed};
 
 /// A boxed, sendable future, as the object-safe traits of this crate return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What a tool's run produced: `Ok` is the text the model sees, `Err` an error
-/// text the model sees as a failed call.
-pub type ToolReply = Result<String, String>;
+/// What a tool's run produced: an output for the model, or an error the
+/// model reads as a failed call.
+pub type ToolReply = Result<ToolOutput, ToolError>;
 
 /// The future of one running tool call.
 pub type ToolFuture = BoxFuture<'static, ToolReply>;
 
 /// Per-tool policy, set in `#[tool(...)]` and honoured by the dispatcher.
+/// Build one from [`ToolPolicy::DEFAULT`] with its `const` setters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ToolPolicy {
     /// Longest a call may run; overrides the dispatcher's default per-call timeout.
     pub timeout: Option<Duration>,
@@ -45,10 +48,92 @@ impl ToolPolicy {
         exclusive: false,
         strict: true,
     };
+
+    /// With this per-call timeout (`None`: the dispatcher's default).
+    pub const fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Whether the tool must run alone.
+    pub const fn with_exclusive(mut self, exclusive: bool) -> Self {
+        self.exclusive = exclusive;
+        self
+    }
+
+    /// Whether the schema is offered in strict mode.
+    pub const fn with_strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+}
+
+/// Hints about a tool's behaviour for clients that show or gate tools (MCP
+/// `annotations`); none of them changes how toolcall runs the tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ToolAnnotations {
+    /// A human-readable title.
+    pub title: Option<&'static str>,
+    /// The tool does not change its environment.
+    pub read_only: Option<bool>,
+    /// The tool may destroy or overwrite data (meaningful when not read-only).
+    pub destructive: Option<bool>,
+    /// Calling it again with the same arguments has no further effect.
+    pub idempotent: Option<bool>,
+    /// The tool reaches an open world (the web) rather than a closed domain.
+    pub open_world: Option<bool>,
+}
+
+impl ToolAnnotations {
+    /// No hints.
+    pub const NONE: ToolAnnotations = ToolAnnotations {
+        title: None,
+        read_only: None,
+        destructive: None,
+        idempotent: None,
+        open_world: None,
+    };
+
+    /// With this title.
+    pub const fn with_title(mut self, title: &'static str) -> Self {
+        self.title = Some(title);
+        self
+    }
+
+    /// Whether the tool only reads.
+    pub const fn with_read_only(mut self, yes: bool) -> Self {
+        self.read_only = Some(yes);
+        self
+    }
+
+    /// Whether the tool may destroy data.
+    pub const fn with_destructive(mut self, yes: bool) -> Self {
+        self.destructive = Some(yes);
+        self
+    }
+
+    /// Whether repeating a call has no further effect.
+    pub const fn with_idempotent(mut self, yes: bool) -> Self {
+        self.idempotent = Some(yes);
+        self
+    }
+
+    /// Whether the tool reaches an open world.
+    pub const fn with_open_world(mut self, yes: bool) -> Self {
+        self.open_world = Some(yes);
+        self
+    }
+
+    /// Whether no hint is set.
+    pub fn is_empty(&self) -> bool {
+        *self == ToolAnnotations::NONE
+    }
 }
 
 /// Why a call could not start: the dispatcher turns it into the call's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CallError {
     /// The arguments are not JSON or do not fit the tool's parameters;
     /// the text is serde's message, with the path of the offending field.
@@ -81,9 +166,19 @@ pub trait Tool: Send + Sync + 'static {
     fn policy(&self) -> ToolPolicy {
         ToolPolicy::DEFAULT
     }
+    /// Hints for clients that show or gate tools (MCP annotations).
+    fn annotations(&self) -> ToolAnnotations {
+        ToolAnnotations::NONE
+    }
     /// The JSON Schema of the arguments object, as generated (before strict
     /// mode is applied). Called once, when the `ToolSet` is built.
     fn parameters(&self, generator: &mut SchemaGenerator) -> Value;
+    /// The JSON Schema of a successful result's structured value, when the
+    /// tool returns one (MCP `outputSchema`). Called once, at build.
+    fn output_schema(&self, generator: &mut SchemaGenerator) -> Option<Value> {
+        let _ = generator;
+        None
+    }
     /// The state types the tool takes from the `ToolSet`, checked at build time.
     fn state_needs(&self) -> Vec<StateNeed> {
         Vec::new()
@@ -104,8 +199,14 @@ impl<T: Tool + ?Sized> Tool for std::sync::Arc<T> {
     fn policy(&self) -> ToolPolicy {
         (**self).policy()
     }
+    fn annotations(&self) -> ToolAnnotations {
+        (**self).annotations()
+    }
     fn parameters(&self, generator: &mut SchemaGenerator) -> Value {
         (**self).parameters(generator)
+    }
+    fn output_schema(&self, generator: &mut SchemaGenerator) -> Option<Value> {
+        (**self).output_schema(generator)
     }
     fn state_needs(&self) -> Vec<StateNeed> {
         (**self).state_needs()
@@ -124,8 +225,15 @@ pub trait ToolFn: Send + Sync + 'static {
     const DESCRIPTION: &'static str;
     /// The tool's policy.
     const POLICY: ToolPolicy;
+    /// The tool's annotations.
+    const ANNOTATIONS: ToolAnnotations = ToolAnnotations::NONE;
     /// The arguments schema.
     fn parameters(generator: &mut SchemaGenerator) -> Value;
+    /// The result's schema, when the result is a structured value.
+    fn output_schema(generator: &mut SchemaGenerator) -> Option<Value> {
+        let _ = generator;
+        None
+    }
     /// The state the tool takes.
     fn state_needs() -> Vec<StateNeed>;
     /// Parse and start a call.
@@ -151,8 +259,14 @@ impl<T: ToolFn> Tool for FnTool<T> {
     fn policy(&self) -> ToolPolicy {
         T::POLICY
     }
+    fn annotations(&self) -> ToolAnnotations {
+        T::ANNOTATIONS
+    }
     fn parameters(&self, generator: &mut SchemaGenerator) -> Value {
         T::parameters(generator)
+    }
+    fn output_schema(&self, generator: &mut SchemaGenerator) -> Option<Value> {
+        T::output_schema(generator)
     }
     fn state_needs(&self) -> Vec<StateNeed> {
         T::state_needs()

@@ -9,11 +9,12 @@ use serde_json::{Value, json};
 
 use crate::schema::{self, StrictError};
 use crate::state::StateMap;
-use crate::tool::{FnTool, Tool, ToolFn, ToolPolicy};
+use crate::tool::{FnTool, Tool, ToolAnnotations, ToolFn, ToolPolicy};
 
 /// A tool as offered to a model: name, description and arguments schema,
 /// computed once when the `ToolSet` is built.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ToolDefinition {
     /// The tool's name.
     pub name: String,
@@ -23,9 +24,35 @@ pub struct ToolDefinition {
     pub parameters: Value,
     /// Whether `parameters` is offered in OpenAI strict mode.
     pub strict: bool,
+    /// The JSON Schema of a successful result's structured value, when the
+    /// tool returns one (MCP `outputSchema`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<Value>,
+    /// Hints for clients that show or gate tools.
+    #[serde(skip)]
+    pub annotations: ToolAnnotations,
 }
 
 impl ToolDefinition {
+    /// A definition with this name, description and arguments schema; not
+    /// strict, no output schema, no annotations.
+    pub fn new(name: impl Into<String>, description: impl Into<String>, parameters: Value) -> Self {
+        ToolDefinition {
+            name: name.into(),
+            description: description.into(),
+            parameters,
+            strict: false,
+            output_schema: None,
+            annotations: ToolAnnotations::NONE,
+        }
+    }
+
+    /// The same definition, offered in strict mode or not.
+    pub fn with_strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
     /// OpenAI Chat Completions function-tool format.
     pub fn to_openai(&self) -> Value {
         json!({
@@ -46,12 +73,35 @@ impl ToolDefinition {
 
     /// Model Context Protocol tool format (`inputSchema`).
     pub fn to_mcp(&self) -> Value {
-        json!({"name": self.name, "description": self.description, "inputSchema": self.parameters})
+        let mut tool = json!({"name": self.name, "description": self.description, "inputSchema": self.parameters});
+        if let Some(schema) = &self.output_schema {
+            tool["outputSchema"] = schema.clone();
+        }
+        let a = &self.annotations;
+        if !a.is_empty() {
+            let mut hints = serde_json::Map::new();
+            for (key, value) in [
+                ("readOnlyHint", a.read_only),
+                ("destructiveHint", a.destructive),
+                ("idempotentHint", a.idempotent),
+                ("openWorldHint", a.open_world),
+            ] {
+                if let Some(value) = value {
+                    hints.insert(key.into(), value.into());
+                }
+            }
+            if let Some(title) = a.title {
+                hints.insert("title".into(), title.into());
+            }
+            tool["annotations"] = Value::Object(hints);
+        }
+        tool
     }
 }
 
 /// Why a `ToolSet` could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BuildError {
     /// Two tools share a name.
     DuplicateName(String),
@@ -276,7 +326,9 @@ impl ToolSetBuilder {
                 }
             }
             let mut policy = tool.policy();
-            let generated = tool.parameters(&mut schema::generator());
+            let mut generator = schema::generator();
+            let generated = tool.parameters(&mut generator);
+            let output_schema = tool.output_schema(&mut generator);
             let parameters = if policy.strict && !self.all_relaxed {
                 match schema::to_strict(generated.clone()) {
                     Ok(strict) => strict,
@@ -295,6 +347,8 @@ impl ToolSetBuilder {
                 description: tool.description().to_owned(),
                 parameters,
                 strict: policy.strict,
+                output_schema,
+                annotations: tool.annotations(),
             });
             entries.push(Entry { tool, policy });
         }

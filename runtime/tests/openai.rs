@@ -65,14 +65,7 @@ fn request() -> ChatRequest {
 }
 
 fn result(id: &str, content: &str) -> CallResult {
-    CallResult {
-        call_id: id.into(),
-        name: "get_weather".into(),
-        outcome: Outcome::Ok,
-        content: content.into(),
-        started: Duration::ZERO,
-        elapsed: Duration::ZERO,
-    }
+    CallResult::new(id, "get_weather", Outcome::Ok, content).timed(Duration::ZERO, Duration::ZERO)
 }
 
 #[tokio::test]
@@ -105,18 +98,14 @@ async fn request_body_carries_tools_choice_and_tool_call_ids_in_order() {
         ],
     );
     request.tools = vec![
-        ToolDefinition {
-            name: "get_weather".into(),
-            description: "Weather in a city.".into(),
-            parameters: weather_schema.clone(),
-            strict: true,
-        },
-        ToolDefinition {
-            name: "get_time".into(),
-            description: "The time.".into(),
-            parameters: json!({"type": "object", "properties": {}}),
-            strict: false,
-        },
+        ToolDefinition::new("get_weather", "Weather in a city.", weather_schema.clone())
+            .with_strict(true),
+        ToolDefinition::new(
+            "get_time",
+            "The time.",
+            json!({"type": "object", "properties": {}}),
+        )
+        .with_strict(false),
     ];
     request.tool_choice = Some(ToolChoice::Required);
     request.parallel_tool_calls = Some(true);
@@ -429,7 +418,7 @@ async fn a_refused_connection_is_a_transport_error_after_retries() {
         .complete(&request())
         .await
         .expect_err("nothing listens");
-    assert!(matches!(error, ModelError::Transport(_)), "{error:?}");
+    assert!(matches!(error, ModelError::Transport { .. }), "{error:?}");
     assert!(!error.to_string().contains(KEY));
 }
 
@@ -636,7 +625,7 @@ impl toolcall_runtime::Tool for Echo {
         let args: Value = serde_json::from_str(arguments)
             .map_err(|e| toolcall_runtime::CallError::InvalidArguments(e.to_string()))?;
         let text = args["text"].as_str().unwrap_or_default().to_owned();
-        Ok(Box::pin(async move { Ok(text) }))
+        Ok(Box::pin(async move { Ok(text.into()) }))
     }
 }
 

@@ -201,12 +201,12 @@ async fn a_disconnect_mid_call_gives_that_call_an_error_result() {
             1,
             Ok(fragment(1, Some("b"), Some("work"), "{\"delay_ms\":")),
         ),
-        (1, Err(ModelError::Transport("connection reset".into()))),
+        (1, Err(ModelError::transport_message("connection reset"))),
     ];
     let turn = tools.dispatch_stream(timed(events)).await;
     assert_eq!(
         turn.error,
-        Some(ModelError::Transport("connection reset".into()))
+        Some(ModelError::transport_message("connection reset"))
     );
     let results = &turn.batch.results;
     assert_eq!(

@@ -573,6 +573,7 @@ fn report(request: &ChatRequest, results: usize) -> String {
         if let Message::Tool {
             tool_call_id,
             content,
+            ..
         } = message
         {
             let name = request.messages[..start]

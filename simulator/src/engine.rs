@@ -227,15 +227,22 @@ impl Engine {
         });
     }
 
-    /// Decide everything about one request, and journal it.
-    pub fn plan(&self, request: &ChatRequest, stream: bool, transport: Transport) -> Plan {
+    /// Decide everything about one request, and journal it; the reply's id
+    /// starts with `id_prefix`.
+    pub fn plan(
+        &self,
+        request: &ChatRequest,
+        stream: bool,
+        transport: Transport,
+        id_prefix: &str,
+    ) -> Plan {
         let arrived = Instant::now();
         let mut state = self.lock();
         let state = &mut *state;
         let index = state.requests;
         state.requests += 1;
         let envelope = Envelope {
-            id: format!("chatcmpl-{}", state.draws.ids.alphanumeric(29)),
+            id: format!("{id_prefix}{}", state.draws.ids.alphanumeric(29)),
             created: self.created(arrived),
             model: request.model.clone(),
             fingerprint: self.fingerprint.clone(),
@@ -558,6 +565,7 @@ fn prompt_tokens(request: &ChatRequest) -> u32 {
                     .map(|c| c.name.len() + c.arguments.len() + c.id.len())
                     .sum::<usize>();
             }
+            _ => {}
         }
     }
     for tool in &request.tools {
@@ -673,10 +681,7 @@ mod tests {
     #[test]
     fn pairing_rules() {
         let call = |id: &str| ToolCall::new(id, "f", "{}");
-        let tool = |id: &str| Message::Tool {
-            tool_call_id: id.into(),
-            content: "r".into(),
-        };
+        let tool = |id: &str| Message::tool_result(id, "r");
         let ok = vec![
             Message::user("q"),
             Message::assistant(None, vec![call("a"), call("b")]),

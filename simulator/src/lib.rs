@@ -39,7 +39,7 @@ mod script;
 mod script_file;
 mod server;
 mod simulator;
-mod sse;
+mod timeline;
 mod tool;
 mod wire;
 
@@ -55,5 +55,6 @@ pub use script::{Reply, Script, ScriptedCall, Turn, TurnError};
 pub use script_file::{ScriptFile, ScriptFileError, ScriptFormat};
 pub use server::{DEFAULT_MAX_BODY_BYTES, Disconnected, Server, ServerBuilder, ServerError};
 pub use simulator::{ScriptError, SimBuilder, Simulator};
+pub use timeline::{Timeline, timeline_svg};
 pub use tool::{SimTool, WithLatency, with_latency};
 pub use wire::ApiError;

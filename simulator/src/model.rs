@@ -62,6 +62,9 @@ impl SimModel {
     }
 }
 
+/// In process, replies carry Chat Completions ids.
+const ID_PREFIX: &str = "chatcmpl-";
+
 const DISCONNECTED: &str =
     "toolcall-sim: the connection closed in the middle of the reply (simulated disconnect)";
 
@@ -71,13 +74,16 @@ impl Model for SimModel {
         request: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         Box::pin(async move {
-            let plan = self.sim.engine.plan(request, false, Transport::InProcess);
+            let plan = self
+                .sim
+                .engine
+                .plan(request, false, Transport::InProcess, ID_PREFIX);
             match plan.outcome {
                 Outcome::Error(error) => Err(error.to_model_error()),
                 Outcome::Reply(reply) => {
                     if let Some(drop) = reply.drop_at() {
                         wait_until(plan.arrived + drop).await;
-                        return Err(ModelError::Transport(DISCONNECTED.to_owned()));
+                        return Err(ModelError::transport_message(DISCONNECTED));
                     }
                     wait_until(plan.arrived + reply.end).await;
                     Ok(reply.response)
@@ -102,7 +108,7 @@ impl Model for SimModel {
                 let (arrived, mut queue) = match state {
                     State::Playing(arrived, queue) => (arrived, queue),
                     State::Start(request) => {
-                        let plan = engine.plan(request, true, Transport::InProcess);
+                        let plan = engine.plan(request, true, Transport::InProcess, ID_PREFIX);
                         let mut queue = VecDeque::new();
                         match plan.outcome {
                             Outcome::Error(error) => {
@@ -120,7 +126,7 @@ impl Model for SimModel {
                                 match reply.drop_at() {
                                     Some(drop) => queue.push_back((
                                         drop,
-                                        Err(ModelError::Transport(DISCONNECTED.to_owned())),
+                                        Err(ModelError::transport_message(DISCONNECTED)),
                                     )),
                                     None => {
                                         if let Some(reason) = reply.response.finish_reason {

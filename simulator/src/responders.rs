@@ -51,10 +51,9 @@ use wiremock::{Request, Respond, ResponseTemplate};
 use crate::engine::Outcome;
 use crate::journal::{Journal, Transport};
 use crate::script::{Script, ScriptedCall, Turn};
-use crate::server::read_chat_body;
 use crate::simulator::{ScriptError, SimBuilder, Simulator};
-use crate::sse;
-use crate::wire::{self, ApiError};
+use crate::wire::chat::{self, Chat, read_chat_body};
+use crate::wire::{ApiError, Format};
 
 /// The content type of a buffered stream, as the real API sends it.
 const EVENT_STREAM: &str = "text/event-stream; charset=utf-8";
@@ -86,13 +85,13 @@ fn answer(
         Err(error) => return error_template(&error),
     };
     let stream = body.stream || always_stream;
-    let plan = engine.plan(&body.request, stream, Transport::Http);
+    let plan = engine.plan(&body.request, stream, Transport::Http, Chat.id_prefix());
     let reply = match plan.outcome {
         Outcome::Error(error) => return error_template(&error),
         Outcome::Reply(reply) => reply,
     };
     let (template, took) = if stream {
-        let (frames, dropped) = sse::frames(&plan.envelope, &reply, body.include_usage);
+        let (frames, dropped) = chat::frames(&plan.envelope, &reply, body.options.include_usage);
         let bytes: Vec<u8> = frames
             .iter()
             .flat_map(|(_, frame)| frame.iter().copied())
@@ -102,7 +101,7 @@ fn answer(
             .insert_header("cache-control", "no-cache");
         (template, dropped.unwrap_or(reply.end))
     } else {
-        let mut text = wire::completion(&plan.envelope, &reply.response).to_string();
+        let mut text = chat::completion(&plan.envelope, &reply.response).to_string();
         let took = match reply.drop_at() {
             Some(dropped) => {
                 // No way to cut the connection: cut the body instead.

@@ -1,4 +1,4 @@
-//! The HTTP server: the OpenAI Chat Completions API on the caller's tokio
+//! The HTTP server: every wire format on one port, on the caller's tokio
 //! runtime, so a paused clock drives its latencies too.
 
 use std::collections::VecDeque;
@@ -18,12 +18,10 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
-use toolcall_runtime::ChatRequest;
 
 use crate::engine::{Chunking, Engine, Outcome};
 use crate::fault::FaultRates;
@@ -31,8 +29,8 @@ use crate::journal::{Journal, Transport};
 use crate::latency::ModelLatency;
 use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
-use crate::sse;
-use crate::wire::{self, ApiError};
+use crate::wire::chat::{self, Chat};
+use crate::wire::{ApiError, Format};
 
 /// The default limit on a request body.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -307,9 +305,11 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
     response
 }
 
-fn error_response(error: &ApiError) -> Response<Body> {
+/// An error in `format`'s shape; a 429 carries `Retry-After` (whole
+/// seconds) and `retry-after-ms`.
+fn error_response<F: Format>(format: &F, error: &ApiError) -> Response<Body> {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = json_response(status, &error.body());
+    let mut response = json_response(status, &format.error_body(error));
     if let Some((secs, ms)) = error.retry_after_headers() {
         let headers = response.headers_mut();
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -336,7 +336,12 @@ async fn handle(
         "/models" => Route::Models,
         other => match other.strip_prefix("/models/") {
             Some(name) if !name.is_empty() => Route::Model(name.to_owned()),
-            _ => return Ok(error_response(&ApiError::not_found(method.as_str(), &path))),
+            _ => {
+                return Ok(error_response(
+                    &Chat,
+                    &ApiError::not_found(method.as_str(), &path),
+                ));
+            }
         },
     };
     let (allowed, allowed_name) = match route {
@@ -344,46 +349,46 @@ async fn handle(
         Route::Models | Route::Model(_) => (Method::GET, "GET"),
     };
     if method != allowed {
-        let mut response = error_response(&ApiError::method_not_allowed(method.as_str(), &path));
+        let mut response =
+            error_response(&Chat, &ApiError::method_not_allowed(method.as_str(), &path));
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static(allowed_name));
         return Ok(response);
     }
-    if let Some(key) = &context.api_key {
-        let given = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let bearer = given.map(|v| v.strip_prefix("Bearer ").unwrap_or(v).trim());
-        if bearer != Some(key.as_str()) {
-            let error = ApiError::unauthorized(bearer);
-            if matches!(route, Route::Chat) {
-                context.engine.reject(&error, "", false);
+    match route {
+        Route::Chat => answer(&context, &Chat, request).await,
+        Route::Models | Route::Model(_) => {
+            if let Some(key) = &context.api_key
+                && let Err(error) = Chat.authorize(request.headers(), key)
+            {
+                return Ok(error_response(&Chat, &error));
             }
-            return Ok(error_response(&error));
+            Ok(models_response(&context, route))
         }
     }
+}
+
+fn models_response(context: &Context, route: Route) -> Response<Body> {
     let created = context.engine.created(context.engine.started);
     match route {
-        Route::Chat => chat(&context, request).await,
-        Route::Models => Ok(json_response(
-            StatusCode::OK,
-            &wire::models(&model_names(&context), created),
-        )),
-        Route::Model(name) => {
-            if model_names(&context).contains(&name) {
-                Ok(json_response(StatusCode::OK, &wire::model(&name, created)))
-            } else {
-                let error =
-                    ApiError::invalid_request(format!("The model `{name}` does not exist"), None);
-                Ok(error_response(&ApiError {
+        Route::Model(name) if !model_names(context).contains(&name) => {
+            let error =
+                ApiError::invalid_request(format!("The model `{name}` does not exist"), None);
+            error_response(
+                &Chat,
+                &ApiError {
                     status: 404,
                     code: Some("model_not_found".into()),
                     ..error
-                }))
-            }
+                },
+            )
         }
+        Route::Model(name) => json_response(StatusCode::OK, &chat::model(&name, created)),
+        _ => json_response(
+            StatusCode::OK,
+            &chat::models(&model_names(context), created),
+        ),
     }
 }
 
@@ -394,26 +399,20 @@ fn model_names(context: &Context) -> Vec<String> {
     }
 }
 
-/// The body fields the runtime's `ChatRequest` does not carry.
-#[derive(Deserialize, Default)]
-struct StreamFields {
-    #[serde(default)]
-    stream: Option<bool>,
-    #[serde(default)]
-    stream_options: Option<StreamOptions>,
-}
-
-#[derive(Deserialize, Default)]
-struct StreamOptions {
-    #[serde(default)]
-    include_usage: Option<bool>,
-}
-
-async fn chat(
+/// Answer one model request in `format`: check the key, read the body,
+/// plan the reply, and send it whole or as timed frames.
+async fn answer<F: Format>(
     context: &Context,
+    format: &F,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Disconnected> {
     let engine = &context.engine;
+    if let Some(key) = &context.api_key
+        && let Err(error) = format.authorize(request.headers(), key)
+    {
+        engine.reject(&error, "", false);
+        return Ok(error_response(format, &error));
+    }
     let body = match Limited::new(request.into_body(), context.max_body)
         .collect()
         .await
@@ -422,27 +421,28 @@ async fn chat(
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
             let error = ApiError::too_large(context.max_body);
             engine.reject(&error, "", false);
-            return Ok(error_response(&error));
+            return Ok(error_response(format, &error));
         }
         // The client went away while sending: nobody to answer.
         Err(_) => return Err(Disconnected),
     };
-    let ChatBody {
-        request: chat_request,
-        stream,
-        include_usage,
-    } = match read_chat_body(engine, &body) {
-        Ok(read) => read,
-        Err(error) => return Ok(error_response(&error)),
+    let parsed = match format.parse(engine, &body) {
+        Ok(parsed) => parsed,
+        Err(error) => return Ok(error_response(format, &error)),
     };
-    let plan = engine.plan(&chat_request, stream, Transport::Http);
+    let plan = engine.plan(
+        &parsed.request,
+        parsed.stream,
+        Transport::Http,
+        format.id_prefix(),
+    );
     let reply = match plan.outcome {
-        Outcome::Error(error) => return Ok(error_response(&error)),
+        Outcome::Error(error) => return Ok(error_response(format, &error)),
         Outcome::Reply(reply) => reply,
     };
     // A stall holds back even the headers.
     wait_until(plan.arrived + reply.stall).await;
-    if !stream {
+    if !parsed.stream {
         if let Some(drop) = reply.drop_at() {
             wait_until(plan.arrived + drop).await;
             return Err(Disconnected);
@@ -450,12 +450,12 @@ async fn chat(
         wait_until(plan.arrived + reply.end).await;
         let mut response = json_response(
             StatusCode::OK,
-            &wire::completion(&plan.envelope, &reply.response),
+            &format.reply(&plan.envelope, &reply, &parsed.options),
         );
-        add_request_headers(&mut response, &plan.envelope.id, reply.end);
+        format.reply_headers(&plan.envelope, reply.end, response.headers_mut());
         return Ok(response);
     }
-    let (frames, drop) = sse::frames(&plan.envelope, &reply, include_usage);
+    let (frames, drop) = format.frames(&plan.envelope, &reply, &parsed.options);
     let mut queue: VecDeque<(Duration, Result<Bytes, Disconnected>)> = frames
         .into_iter()
         .map(|(at, bytes)| (at, Ok(bytes)))
@@ -481,77 +481,6 @@ async fn chat(
         HeaderValue::from_static("text/event-stream; charset=utf-8"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    add_request_headers(&mut response, &plan.envelope.id, reply.role_at);
+    format.reply_headers(&plan.envelope, reply.role_at, headers);
     Ok(response)
-}
-
-/// A chat completion request as read from its body.
-pub(crate) struct ChatBody {
-    /// The request.
-    pub request: ChatRequest,
-    /// `stream: true`.
-    pub stream: bool,
-    /// `stream_options.include_usage: true`.
-    pub include_usage: bool,
-}
-
-/// Read a chat completion request body as the API does. A body it refuses
-/// (not JSON, no `model` or `messages`, not a chat request) is journalled and
-/// comes back as the error to answer. Shared with the wiremock responders.
-pub(crate) fn read_chat_body(engine: &Engine, body: &[u8]) -> Result<ChatBody, ApiError> {
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(value @ Value::Object(_)) => value,
-        Ok(_) | Err(_) => {
-            let error = ApiError::invalid_json();
-            engine.reject(&error, "", false);
-            return Err(error);
-        }
-    };
-    let fields = StreamFields::deserialize(&value).unwrap_or_default();
-    let stream = fields.stream.unwrap_or(false);
-    let include_usage = fields
-        .stream_options
-        .and_then(|o| o.include_usage)
-        .unwrap_or(false);
-    let model = value
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let missing = if model.is_empty() {
-        Some(ApiError::missing_model())
-    } else if value.get("messages").is_none_or(Value::is_null) {
-        Some(ApiError::missing_messages())
-    } else {
-        None
-    };
-    if let Some(error) = missing {
-        engine.reject(&error, &model, stream);
-        return Err(error);
-    }
-    let chat_request = match ChatRequest::deserialize(&value) {
-        Ok(request) => request,
-        Err(error) => {
-            let error = ApiError::invalid_request(format!("Invalid request body: {error}"), None);
-            engine.reject(&error, &model, stream);
-            return Err(error);
-        }
-    };
-    Ok(ChatBody {
-        request: chat_request,
-        stream,
-        include_usage,
-    })
-}
-
-fn add_request_headers(response: &mut Response<Body>, id: &str, processing: Duration) {
-    let headers = response.headers_mut();
-    let request_id = format!("req_{}", id.trim_start_matches("chatcmpl-"));
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        headers.insert("x-request-id", value);
-    }
-    headers.insert(
-        "openai-processing-ms",
-        HeaderValue::from(processing.as_millis() as u64),
-    );
 }

@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 
 use schemars::SchemaGenerator;
 use serde_json::{Value, json};
-use toolcall_runtime::{CallError, StateMap, StateNeed, Tool, ToolFuture, ToolPolicy};
+use toolcall_runtime::{
+    CallError, StateMap, StateNeed, Tool, ToolError, ToolFuture, ToolOutput, ToolPolicy,
+};
 
 use crate::latency::Latency;
 use crate::rng::SimRng;
@@ -69,10 +71,7 @@ impl SimTool {
             latency: Latency::Zero,
             behaviour: Behaviour::Echo,
             failure_rate: 0.0,
-            policy: ToolPolicy {
-                strict: false,
-                ..ToolPolicy::DEFAULT
-            },
+            policy: ToolPolicy::DEFAULT.with_strict(false),
         }
     }
 
@@ -180,16 +179,20 @@ impl Tool for SimTool {
             (self.latency.sample(&mut rng), rng.chance(self.failure_rate))
         };
         let reply = if failed {
-            Err(format!("{}: simulated failure", self.name))
+            Err(ToolError::new(format!("{}: simulated failure", self.name)))
         } else {
             match &self.behaviour {
-                Behaviour::Echo => Ok(json!({"tool": self.name, "arguments": args}).to_string()),
-                Behaviour::Text(text) => Ok(text.clone()),
-                Behaviour::Responder(f) => f(&args).map(|v| match v {
-                    Value::String(text) => text,
-                    other => other.to_string(),
-                }),
-                Behaviour::Fail(message) => Err(message.clone()),
+                Behaviour::Echo => Ok(ToolOutput::json_text(
+                    json!({"tool": self.name, "arguments": args}).to_string(),
+                )),
+                Behaviour::Text(text) => Ok(ToolOutput::text(text.clone())),
+                Behaviour::Responder(f) => f(&args)
+                    .map(|v| match v {
+                        Value::String(text) => ToolOutput::text(text),
+                        other => ToolOutput::json_text(other.to_string()),
+                    })
+                    .map_err(ToolError::new),
+                Behaviour::Fail(message) => Err(ToolError::new(message.clone())),
             }
         };
         Ok(Box::pin(async move {

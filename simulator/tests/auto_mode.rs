@@ -395,12 +395,7 @@ async fn auto_mode_respects_tool_choice_and_parallel_flag() {
     );
 
     let mut request = ChatRequest::new("m", vec![Message::user("hi")]);
-    request.tools = vec![ToolDefinition {
-        name: "a".into(),
-        description: String::new(),
-        parameters: json!({}),
-        strict: false,
-    }];
+    request.tools = vec![ToolDefinition::new("a", String::new(), json!({})).with_strict(false)];
     request.tool_choice = Some(toolcall_runtime::ToolChoice::None);
     let reply = Simulator::auto(0)
         .model()

@@ -58,12 +58,12 @@ async fn disconnect_mid_stream_ends_in_a_transport_error() {
     assert_eq!(events.len(), 3, "{events:?}");
     assert!(matches!(&events[0], Ok(StreamEvent::ToolCall(d)) if d.id.is_some()));
     assert!(matches!(&events[1], Ok(StreamEvent::ToolCall(d)) if d.id.is_none()));
-    assert!(matches!(&events[2], Err(ModelError::Transport(_))));
+    assert!(matches!(&events[2], Err(ModelError::Transport { .. })));
     assert_eq!(start.elapsed(), Duration::from_millis(120));
     let start = Instant::now();
     assert!(matches!(
         model.complete(&request()).await,
-        Err(ModelError::Transport(_))
+        Err(ModelError::Transport { .. })
     ));
     assert_eq!(start.elapsed(), Duration::from_millis(120));
 }

@@ -182,7 +182,7 @@ async fn streamed_tool_calls_have_headers_then_fragments_on_time() {
             }
             StreamEvent::Finish(reason) => assert_eq!(reason, FinishReason::ToolCalls),
             StreamEvent::Usage(_) => {}
-            StreamEvent::Text(t) => panic!("no text expected, got {t:?}"),
+            other => panic!("no other event expected, got {other:?}"),
         }
     }
     assert_eq!(

@@ -107,9 +107,9 @@ impl Tool for Scripted {
                 panic!("deliberate test panic");
             }
             if b.fail {
-                Err(format!("failed after {} ms", b.delay_ms))
+                Err(format!("failed after {} ms", b.delay_ms).into())
             } else {
-                Ok(format!("done after {} ms", b.delay_ms))
+                Ok(format!("done after {} ms", b.delay_ms).into())
             }
         }))
     }

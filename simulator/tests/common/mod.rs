@@ -157,7 +157,7 @@ impl Model for HttpModel {
                 .map_err(|e| ModelError::InvalidResponse(e.to_string()))?;
             let reply = post_chat(self.addr, &body)
                 .await
-                .map_err(ModelError::Transport)?;
+                .map_err(ModelError::transport_message)?;
             let value = reply.json();
             if reply.status != 200 {
                 return Err(ModelError::Api {

@@ -228,6 +228,7 @@ impl From<Message> for oa::ChatCompletionRequestMessage {
             Message::Tool {
                 tool_call_id,
                 content,
+                ..
             } => oa::ChatCompletionRequestMessage::Tool(oa::ChatCompletionRequestToolMessage {
                 content: oa::ChatCompletionRequestToolMessageContent::Text(content),
                 tool_call_id,
@@ -323,6 +324,7 @@ impl TryFrom<oa::ChatCompletionRequestMessage> for Message {
                     .collect(),
             },
             M::Tool(m) => Message::Tool {
+                is_error: false,
                 tool_call_id: m.tool_call_id,
                 content: match m.content {
                     oa::ChatCompletionRequestToolMessageContent::Text(text) => text,
@@ -364,15 +366,14 @@ impl From<&ToolDefinition> for oa::ChatCompletionTools {
 impl From<oa::ChatCompletionTool> for ToolDefinition {
     fn from(tool: oa::ChatCompletionTool) -> Self {
         let f = tool.function;
-        ToolDefinition {
-            name: f.name,
-            description: f.description.unwrap_or_default(),
+        ToolDefinition::new(
+            f.name,
+            f.description.unwrap_or_default(),
             // The API reads a missing `parameters` as "no arguments".
-            parameters: f
-                .parameters
+            f.parameters
                 .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
-            strict: f.strict.unwrap_or(false),
-        }
+        )
+        .with_strict(f.strict.unwrap_or(false))
     }
 }
 
@@ -528,14 +529,7 @@ mod tests {
     use crate::call::Outcome;
 
     fn result(id: &str, content: &str) -> CallResult {
-        CallResult {
-            call_id: id.into(),
-            name: "f".into(),
-            outcome: Outcome::Ok,
-            content: content.into(),
-            started: Duration::ZERO,
-            elapsed: Duration::ZERO,
-        }
+        CallResult::new(id, "f", Outcome::Ok, content).timed(Duration::ZERO, Duration::ZERO)
     }
 
     #[test]
@@ -592,14 +586,8 @@ mod tests {
                     ToolCall::new("b", "g", "{\"x\":1}"),
                 ],
             ),
-            Message::Tool {
-                tool_call_id: "a".into(),
-                content: "1".into(),
-            },
-            Message::Tool {
-                tool_call_id: "b".into(),
-                content: "2".into(),
-            },
+            Message::tool_result("a", "1"),
+            Message::tool_result("b", "2"),
             Message::assistant(Some("done".into()), Vec::new()),
         ];
         let theirs: Vec<oa::ChatCompletionRequestMessage> =
@@ -647,12 +635,7 @@ mod tests {
 
     #[test]
     fn tool_definitions_round_trip_with_strict() {
-        let def = ToolDefinition {
-            name: "get_weather".into(),
-            description: "Weather in a city.".into(),
-            parameters: json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false}),
-            strict: true,
-        };
+        let def = ToolDefinition::new("get_weather", "Weather in a city.", json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": false})).with_strict(true);
         let theirs: oa::ChatCompletionTools = (&def).into();
         assert_eq!(
             serde_json::to_value(&theirs).expect("serialise"),
@@ -691,12 +674,14 @@ mod tests {
             (None, None, None)
         );
 
-        request.tools.push(ToolDefinition {
-            name: "f".into(),
-            description: String::new(),
-            parameters: json!({"type": "object", "properties": {}}),
-            strict: false,
-        });
+        request.tools.push(
+            ToolDefinition::new(
+                "f",
+                String::new(),
+                json!({"type": "object", "properties": {}}),
+            )
+            .with_strict(false),
+        );
         let wire = serde_json::to_value(oa::CreateChatCompletionRequest::from(&request))
             .expect("serialise");
         assert_eq!(wire["model"], json!("m"));

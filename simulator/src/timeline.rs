@@ -9,7 +9,8 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use toolcall_runtime::{Batch, Timeline};
+//! use toolcall_runtime::Batch;
+//! use toolcall_sim::Timeline;
 //!
 //! let batch = Batch { results: Vec::new(), makespan: Duration::ZERO };
 //! let svg = Timeline::new("One turn").lane("parallel", &batch).to_svg();
@@ -19,8 +20,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use crate::call::{CallResult, Outcome};
-use crate::dispatch::Batch;
+use toolcall_runtime::{Batch, CallResult, Outcome};
 
 /// Width of the whole picture, in SVG user units (pixels).
 const WIDTH: f64 = 960.0;
@@ -294,7 +294,7 @@ fn colour(outcome: Outcome) -> &'static str {
         Outcome::UnknownTool => "#8e5cc4",
         Outcome::TimedOut => "#d64545",
         Outcome::Panicked => "#8b1a1a",
-        Outcome::Cancelled => "#9aa1ab",
+        _ => "#9aa1ab",
     }
 }
 
@@ -345,14 +345,10 @@ mod tests {
     use super::*;
 
     fn result(name: &str, outcome: Outcome, started_ms: u64, elapsed_ms: u64) -> CallResult {
-        CallResult {
-            call_id: format!("call_{name}"),
-            name: name.to_owned(),
-            outcome,
-            content: String::new(),
-            started: Duration::from_millis(started_ms),
-            elapsed: Duration::from_millis(elapsed_ms),
-        }
+        CallResult::new(format!("call_{name}"), name, outcome, String::new()).timed(
+            Duration::from_millis(started_ms),
+            Duration::from_millis(elapsed_ms),
+        )
     }
 
     fn sequential() -> Batch {

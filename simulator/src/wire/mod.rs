@@ -1,0 +1,100 @@
+//! The wire formats the server speaks, one module each, over one engine: a
+//! format reads its request body into the neutral `ChatRequest`, and writes
+//! the engine's timed reply (whole or streamed) and its errors in its own
+//! shapes.
+
+pub(crate) mod chat;
+mod error;
+
+use std::time::Duration;
+
+use hyper::HeaderMap;
+use hyper::body::Bytes;
+use serde_json::Value;
+use toolcall_runtime::ChatRequest;
+
+use crate::engine::{Engine, ReplyPlan};
+
+pub use error::ApiError;
+
+/// What every body of one reply shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Envelope {
+    /// The reply's id, with its format's prefix.
+    pub id: String,
+    /// Seconds since the epoch (simulated).
+    pub created: u64,
+    /// The model named in the request.
+    pub model: String,
+    /// The backend fingerprint of this simulator.
+    pub fingerprint: String,
+}
+
+/// A request body read by a format.
+pub(crate) struct Parsed<O> {
+    /// The neutral request the engine plans from.
+    pub request: ChatRequest,
+    /// Whether the reply streams.
+    pub stream: bool,
+    /// What else the request asked of its reply's shape.
+    pub options: O,
+}
+
+/// Frames of a streamed reply, each with its offset from the request's
+/// arrival, and when the connection drops (a simulated disconnect).
+pub(crate) type Frames = (Vec<(Duration, Bytes)>, Option<Duration>);
+
+/// One wire format of the simulated API.
+pub(crate) trait Format: Send + Sync + 'static {
+    /// What a request asks of its reply beyond the neutral request.
+    type Options: Send + Sync;
+
+    /// The prefix of reply ids (`chatcmpl-`, `msg_`, `resp_`).
+    fn id_prefix(&self) -> &'static str;
+
+    /// Whether the request's credentials match `key`; the error to answer if not.
+    fn authorize(&self, headers: &HeaderMap, key: &str) -> Result<(), ApiError>;
+
+    /// Read a request body as the API does. A refused body is journalled
+    /// (`engine.reject`) and comes back as the error to answer.
+    fn parse(&self, engine: &Engine, body: &[u8]) -> Result<Parsed<Self::Options>, ApiError>;
+
+    /// The whole reply's JSON body.
+    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &Self::Options) -> Value;
+
+    /// The streamed reply's frames.
+    fn frames(&self, envelope: &Envelope, plan: &ReplyPlan, options: &Self::Options) -> Frames;
+
+    /// The JSON body of an error.
+    fn error_body(&self, error: &ApiError) -> Value;
+
+    /// Headers a reply carries besides the content type (request id, timing).
+    fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap);
+}
+
+/// A `data: {json}` frame.
+pub(crate) fn data_frame(value: &Value) -> Bytes {
+    frame(None, value)
+}
+
+/// An `event: NAME` + `data: {json}` frame.
+#[allow(dead_code)] // for the formats that name their events (Anthropic, Responses)
+pub(crate) fn event_frame(event: &str, value: &Value) -> Bytes {
+    frame(Some(event), value)
+}
+
+fn frame(event: Option<&str>, value: &Value) -> Bytes {
+    let mut bytes = Vec::with_capacity(256);
+    if let Some(event) = event {
+        bytes.extend_from_slice(b"event: ");
+        bytes.extend_from_slice(event.as_bytes());
+        bytes.push(b'\n');
+    }
+    bytes.extend_from_slice(b"data: ");
+    // Serialising a `Value` cannot fail; an empty object is the safe fallback.
+    if serde_json::to_writer(&mut bytes, value).is_err() {
+        bytes.extend_from_slice(b"{}");
+    }
+    bytes.extend_from_slice(b"\n\n");
+    Bytes::from(bytes)
+}
