@@ -4,7 +4,8 @@
 //! argument text split anywhere; fragments of several calls may interleave by
 //! `index`. Some OpenAI-compatible servers send every call at index 0: a new
 //! id at a known index starts a new call. A call is complete when its
-//! argument text closes a JSON object or array, or when the stream ends. The
+//! format says so (`StreamEvent::ToolCallDone`), when its argument text
+//! closes a JSON object or array, or when the stream ends. The
 //! "next index started" signal is not used: on a stream that interleaves
 //! indexes it would start a call whose arguments are still arriving.
 
@@ -67,6 +68,14 @@ struct Partial {
     name: String,
     arguments: String,
     end: JsonEnd,
+    /// The stream said the arguments are complete (`ToolCallDone`).
+    done: bool,
+}
+
+impl Partial {
+    fn is_complete(&self) -> bool {
+        self.done || self.end.closed
+    }
 }
 
 /// Assembles a streamed reply: text, tool calls in the order they began,
@@ -99,6 +108,11 @@ impl CallAssembler {
                 self.text.push_str(&text);
             }
             StreamEvent::ToolCall(delta) => self.push_delta(delta),
+            StreamEvent::ToolCallDone(index) => {
+                if let Some(&slot) = self.by_index.get(&index) {
+                    self.calls[slot].done = true;
+                }
+            }
             StreamEvent::Finish(reason) => self.finish_reason = Some(reason),
             StreamEvent::Usage(usage) => self.usage = Some(usage),
         }
@@ -120,6 +134,7 @@ impl CallAssembler {
                 name: String::new(),
                 arguments: String::new(),
                 end: JsonEnd::default(),
+                done: false,
             });
             let slot = self.calls.len() - 1;
             self.by_index.insert(delta.index, slot);
@@ -165,7 +180,7 @@ impl CallAssembler {
     pub fn take_ready(&mut self) -> Vec<ToolCall> {
         let ready = self.calls[self.handed.len()..]
             .iter()
-            .take_while(|c| c.end.closed && !c.id.is_empty())
+            .take_while(|c| c.is_complete() && !c.id.is_empty())
             .count();
         self.hand_out(ready)
     }
@@ -196,9 +211,9 @@ impl CallAssembler {
         ToolCall::new(id, partial.name.clone(), partial.arguments.clone())
     }
 
-    /// Whether call `index`'s arguments closed a JSON value.
+    /// Whether call `index`'s arguments are complete.
     pub fn is_complete(&self, index: usize) -> bool {
-        self.calls.get(index).is_some_and(|c| c.end.closed)
+        self.calls.get(index).is_some_and(Partial::is_complete)
     }
 
     /// The whole reply.
@@ -235,6 +250,24 @@ mod tests {
         let ready = a.take_ready();
         assert_eq!(ready, [ToolCall::new("a", "f", "{\"x\": \"}\\\"\"}")]);
         assert!(a.take_ready().is_empty());
+    }
+
+    #[test]
+    fn a_call_is_ready_when_its_format_says_so() {
+        let mut a = CallAssembler::new();
+        // A tool without arguments streams no argument text at all.
+        a.push(delta(0, Some("a"), Some("now"), ""));
+        a.push(delta(1, Some("b"), Some("f"), "{\"x\": 1"));
+        assert!(a.take_ready().is_empty());
+        a.push(StreamEvent::ToolCallDone(0));
+        assert_eq!(a.take_ready(), [ToolCall::new("a", "now", "")]);
+        // Done is the format's word even when the text never closed.
+        a.push(StreamEvent::ToolCallDone(1));
+        assert_eq!(a.take_ready(), [ToolCall::new("b", "f", "{\"x\": 1")]);
+        assert!(a.is_complete(1));
+        // Done for an index no call has is ignored.
+        a.push(StreamEvent::ToolCallDone(7));
+        assert_eq!(a.calls_begun(), 2);
     }
 
     #[test]

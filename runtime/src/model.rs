@@ -31,6 +31,10 @@ pub enum StreamEvent {
     Text(String),
     /// A fragment of a tool call.
     ToolCall(ToolCallDelta),
+    /// The format says the arguments of the call at this index are complete
+    /// (Anthropic `content_block_stop`, Responses
+    /// `function_call_arguments.done`): it may start now.
+    ToolCallDone(u32),
     /// Why the model stopped.
     Finish(FinishReason),
     /// Token counts (with `stream_options.include_usage`).
