@@ -35,7 +35,8 @@ async fn get_local_time(
     }
 }
 
-async fn run() -> Result<String, Box<dyn std::error::Error>> {
+/// Build the tools, run the agent, and return its answer.
+pub async fn run() -> Result<String, Box<dyn std::error::Error>> {
     let tools = ToolSet::builder()
         .tools(toolcall::tools![get_weather, get_local_time])
         .build()?;

@@ -1,22 +1,26 @@
 //! The patient_summary example: its tools on a real SQLite database (found,
-//! missing, malformed ids), its database errors, and the example itself run
-//! as a user runs it (`cargo run --example patient_summary`): it completes,
-//! shows error results for a missing patient, fails cleanly on a bad
-//! `DATABASE_URL`, and writes a well-formed SVG timeline with one bar per call.
-//!
-//! Nothing here asserts on wall-clock times: the example prints them, the
-//! tests check content and exit codes.
+//! missing, malformed ids), its database errors, and the example's own logic
+//! (`examples/patient_summary/app.rs`, what `main` runs) in process, on a
+//! fresh database each: it completes, shows error results for a missing
+//! patient, fails cleanly on a bad `DATABASE_URL`, and writes a well-formed
+//! SVG timeline with one bar per call. It runs on the real clock: sqlx's
+//! SQLite worker threads answer in real time, which a paused clock would
+//! jump past. Nothing asserts on times. CI runs the example itself too.
 
+#[path = "../examples/patient_summary/app.rs"]
+#[allow(dead_code)]
+mod app;
 #[path = "../examples/patient_summary/db.rs"]
 #[allow(dead_code)]
 mod db;
+#[path = "../examples/quickstart.rs"]
+#[allow(dead_code)]
+mod quickstart;
 #[path = "../examples/patient_summary/tools.rs"]
 #[allow(dead_code)]
 mod tools;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Mutex;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use quick_xml::Reader;
@@ -277,59 +281,47 @@ fn urls_are_printed_without_passwords() {
     assert_eq!(db::redact("not a url"), "not a url");
 }
 
-// ---- The example, run as a user runs it. ----
+// ---- The example's logic, in process. ----
 
-/// The example runs write the same SQLite file and SVG: one at a time.
-static EXAMPLE: Mutex<()> = Mutex::new(());
+/// What one run of the example printed, and how it ended.
+struct Run {
+    out: String,
+    result: Result<(), app::Error>,
+    timeline: PathBuf,
+    /// Keeps the run's database and timeline until the test ends.
+    _temp: TempDb,
+}
 
-/// `cargo run --example patient_summary -- ARGS` with these extra
-/// environment variables, offline (the simulator, never the real API).
-fn example(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let _one_at_a_time = EXAMPLE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
-    let mut command = Command::new(env!("CARGO"));
-    command
-        .args([
-            "run",
-            "--quiet",
-            "--example",
-            "patient_summary",
-            "--manifest-path",
-        ])
-        .arg(&manifest);
-    if !cfg!(debug_assertions) {
-        command.arg("--release");
+/// Run the example with these arguments on a fresh SQLite database (or
+/// `database_url`), offline, writing its timeline beside the database.
+async fn example(args: &[&str], database_url: Option<&str>) -> Run {
+    let temp = TempDb::new();
+    let options = match app::Options::parse(args.iter().map(|a| (*a).to_owned())) {
+        Ok(app::Parsed::Run(options)) => options,
+        Ok(app::Parsed::Help) => panic!("--help is not a run"),
+        Err(e) => panic!("bad arguments {args:?}: {e}"),
+    };
+    let env = app::Env {
+        database_url: Some(database_url.map_or_else(|| temp.url(), str::to_owned)),
+        openai_api_key: None,
+        openai_model: None,
+        timeline: temp.dir.join("timeline.svg"),
+    };
+    let mut out = Vec::new();
+    let result = app::run(&options, &env, &mut out).await;
+    Run {
+        out: String::from_utf8(out).expect("UTF-8 output"),
+        result,
+        timeline: env.timeline,
+        _temp: temp,
     }
-    command
-        .arg("--")
-        .args(args)
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("DATABASE_URL")
-        .envs(env.iter().copied());
-    let output = command.output().expect("cargo runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !stderr.contains("panicked"),
-        "the example panicked:\n{stderr}"
-    );
-    output
 }
 
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-#[test]
-fn the_example_runs_and_writes_a_timeline() {
-    let output = example(&[], &[]);
-    let out = stdout(&output);
-    assert!(output.status.success(), "{out}\n{}", stderr(&output));
+#[tokio::test]
+async fn the_example_runs_and_writes_a_timeline() {
+    let run = example(&[], None).await;
+    let out = &run.out;
+    assert!(run.result.is_ok(), "{out}\n{:?}", run.result.err());
     assert!(out.contains("Patient summary for P-00001"), "{out}");
     assert!(out.contains("model     toolcall-sim"), "{out}");
     for tool in [
@@ -372,7 +364,7 @@ fn the_example_runs_and_writes_a_timeline() {
         .lines()
         .find_map(|l| l.strip_prefix("Timeline: "))
         .unwrap_or_else(|| panic!("no timeline path:\n{out}"));
-    assert!(path.ends_with("patient_summary_timeline.svg"), "{path}");
+    assert_eq!(path, run.timeline.display().to_string());
     let svg = std::fs::read_to_string(path).expect("the timeline file");
     let bars = svg_bars(&svg);
     let names = [
@@ -399,11 +391,11 @@ fn the_example_runs_and_writes_a_timeline() {
     }
 }
 
-#[test]
-fn a_missing_patient_still_completes_with_error_results() {
-    let output = example(&["P-99999"], &[]);
-    let out = stdout(&output);
-    assert!(output.status.success(), "{out}\n{}", stderr(&output));
+#[tokio::test]
+async fn a_missing_patient_still_completes_with_error_results() {
+    let run = example(&["P-99999"], None).await;
+    let out = &run.out;
+    assert!(run.result.is_ok(), "{out}\n{:?}", run.result.err());
     assert_eq!(
         out.matches("-> error: no patient with id P-99999").count(),
         4,
@@ -417,11 +409,11 @@ fn a_missing_patient_still_completes_with_error_results() {
     assert!(summary.contains("no patient with id P-99999"), "{summary}");
 }
 
-#[test]
-fn sequential_and_streaming_flags_are_honoured() {
-    let output = example(&["P-00002", "--sequential", "--stream"], &[]);
-    let out = stdout(&output);
-    assert!(output.status.success(), "{out}\n{}", stderr(&output));
+#[tokio::test]
+async fn sequential_and_streaming_flags_are_honoured() {
+    let run = example(&["P-00002", "--sequential", "--stream"], None).await;
+    let out = &run.out;
+    assert!(run.result.is_ok(), "{out}\n{:?}", run.result.err());
     assert!(
         out.contains("dispatch  sequential, streaming eager"),
         "{out}"
@@ -429,72 +421,46 @@ fn sequential_and_streaming_flags_are_honoured() {
     assert!(out.contains("Jonas Lindqvist"), "{out}");
 }
 
-#[test]
-fn a_bad_database_url_fails_with_a_clear_message() {
-    let output = example(
-        &[],
-        &[("DATABASE_URL", "postgres://nouser@127.0.0.1:1/nodb")],
-    );
-    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
-    let err = stderr(&output);
+#[tokio::test]
+async fn a_bad_database_url_fails_with_a_clear_message() {
+    let run = example(&[], Some("postgres://nouser@127.0.0.1:1/nodb")).await;
+    let err = run.result.expect_err("no database").to_string();
     assert!(
-        err.contains("error: cannot connect to the database at postgres://nouser@127.0.0.1:1/nodb"),
+        err.contains("cannot connect to the database at postgres://nouser@127.0.0.1:1/nodb"),
         "{err}"
     );
-    assert!(!stdout(&output).contains("Summary"));
+    assert!(!run.out.contains("Summary"));
 
-    let output = example(
-        &[],
-        &[("DATABASE_URL", "mysql://me:s3cret@localhost/clinic")],
-    );
-    assert_eq!(output.status.code(), Some(1));
-    let err = stderr(&output);
+    let run = example(&[], Some("mysql://me:s3cret@localhost/clinic")).await;
+    let err = run.result.expect_err("unsupported").to_string();
     assert!(err.contains("is not supported"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
 }
 
 #[test]
 fn usage_errors_and_help() {
-    let output = example(&["--frobnicate"], &[]);
-    assert_eq!(output.status.code(), Some(2));
-    let err = stderr(&output);
+    let err = app::Options::parse(["--frobnicate".to_owned()])
+        .err()
+        .expect("an unknown option");
     assert!(err.contains("unknown option `--frobnicate`"), "{err}");
-    assert!(
-        err.contains("usage: cargo run --example patient_summary"),
-        "{err}"
-    );
-
-    let output = example(&["--help"], &[]);
-    assert!(output.status.success());
-    assert!(stdout(&output).contains("--sequential"));
+    let err = app::Options::parse(["--provider".to_owned(), "nope".to_owned()])
+        .err()
+        .expect("an unknown provider");
+    assert!(err.contains("unknown provider `nope`"), "{err}");
+    assert!(app::Options::parse(["--provider".to_owned()]).is_err());
+    assert!(matches!(
+        app::Options::parse(["--help".to_owned()]),
+        Ok(app::Parsed::Help)
+    ));
+    assert!(app::USAGE.contains("usage: cargo run --example patient_summary"));
+    assert!(app::USAGE.contains("--sequential"));
 }
 
-#[test]
-fn the_quickstart_runs() {
-    let _one_at_a_time = EXAMPLE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let output = Command::new(env!("CARGO"))
-        .args([
-            "run",
-            "--quiet",
-            "--example",
-            "quickstart",
-            "--manifest-path",
-        ])
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .args((!cfg!(debug_assertions)).then_some("--release"))
-        .env_remove("OPENAI_API_KEY")
-        .output()
-        .expect("cargo runs");
-    let out = stdout(&output);
-    assert!(output.status.success(), "{out}\n{}", stderr(&output));
-    assert!(
-        out.contains(r#"called get_weather({"city":"Paris"})"#),
-        "{out}"
-    );
-    assert!(out.contains("18°C and sunny in Paris"), "{out}");
-    assert!(out.contains("14:05"), "{out}");
+#[tokio::test]
+async fn the_quickstart_runs() {
+    let answer = quickstart::run().await.expect("the quickstart runs");
+    assert!(answer.contains("18°C and sunny in Paris"), "{answer}");
+    assert!(answer.contains("14:05"), "{answer}");
 }
 
 /// One `<rect class="call ...">` of the timeline.

@@ -61,15 +61,13 @@ impl fmt::Display for DbError {
 impl std::error::Error for DbError {}
 
 impl Db {
-    /// Open the database `DATABASE_URL` names, or the embedded SQLite file
-    /// `target/patient_summary.sqlite3`; create and seed its tables if absent.
-    pub async fn open() -> Result<Db, DbError> {
-        let configured = std::env::var("DATABASE_URL")
-            .ok()
-            .filter(|url| !url.trim().is_empty());
+    /// Open the database `configured` names (`DATABASE_URL`), or the
+    /// embedded SQLite file `target/patient_summary.sqlite3`; create and seed
+    /// its tables if absent.
+    pub async fn open(configured: Option<&str>) -> Result<Db, DbError> {
         let url = match configured {
-            Some(url) if is_postgres(&url) || url.starts_with("sqlite:") => url,
-            Some(url) => return Err(DbError::Unsupported(redact(&url))),
+            Some(url) if is_postgres(url) || url.starts_with("sqlite:") => url.to_owned(),
+            Some(url) => return Err(DbError::Unsupported(redact(url))),
             None => {
                 let dir = target_dir();
                 std::fs::create_dir_all(&dir).map_err(|e| DbError::Directory(dir.clone(), e))?;

@@ -1,0 +1,478 @@
+//! The example's logic, apart from `main`: the command line, the model
+//! choice, the run, and what it prints. Tests run it in process.
+
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use toolcall::{
+    Agent, AgentError, AgentRun, BuildError, DispatchOptions, Model, ModelError, OpenAiModel,
+    Outcome, Streaming, Tool, ToolCall, ToolSet,
+};
+use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, SimModel, Timeline};
+
+use crate::db::{Db, DbError};
+use crate::tools::{
+    self, get_active_medications, get_allergies, get_patient_demographics, get_recent_labs,
+};
+
+pub const USAGE: &str = "\
+Summarize a patient's record with an LLM that calls four database tools at once.
+
+usage: cargo run --example patient_summary -- [PATIENT_ID] [--sequential] [--stream]
+                                              [--provider NAME]
+
+  PATIENT_ID       the patient to summarize (default P-00001; the database has
+                   P-00001, P-00002 and P-00003; any other id shows an error result)
+  --sequential     the agent runs the model's tool calls one after another
+  --stream         the agent streams the model's reply and starts each call as
+                   soon as its arguments are complete
+  --provider NAME  the wire format the model speaks: openai-chat (default)
+  -h, --help       this text
+
+environment:
+  DATABASE_URL    postgres://user:password@host/db to use PostgreSQL instead of
+                  the embedded SQLite file under target/
+  OPENAI_API_KEY  use the OpenAI API (or OPENAI_BASE_URL) instead of the simulator
+  OPENAI_MODEL    the model name with OPENAI_API_KEY (default gpt-4o-mini)";
+
+const SYSTEM_PROMPT: &str = "\
+You are a clinical assistant preparing a patient summary for a physician. \
+Call get_patient_demographics, get_active_medications, get_allergies and \
+get_recent_labs for the patient, all four in one turn since they are \
+independent. Then write a concise summary: who the patient is, active \
+medications, allergies (flag any that conflict with a medication), and \
+abnormal lab results. If a tool returns an error, say so plainly.";
+
+/// `writeln!` to the example's output that returns the error instead of
+/// panicking (a closed pipe, as in `... | head`, is not a crash).
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {
+        writeln!($out, $($arg)*).map_err(Error::Output)?
+    };
+}
+
+/// Add the tool's simulated network latency ([`tools::LATENCY_MS`]).
+fn with_network_latency(tool: Arc<dyn Tool>) -> Arc<dyn Tool> {
+    let ms = tools::LATENCY_MS
+        .iter()
+        .find(|(name, _)| *name == tool.name())
+        .map_or(0, |(_, ms)| *ms);
+    Arc::new(toolcall_sim::with_latency(tool, Latency::fixed_ms(ms)))
+}
+
+/// Where the example finds what the environment says; `main` fills it from
+/// the process's environment, tests fill it themselves.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// `DATABASE_URL`: PostgreSQL (or an SQLite URL) instead of the embedded file.
+    pub database_url: Option<String>,
+    /// `OPENAI_API_KEY`: use the real API instead of the simulator.
+    pub openai_api_key: Option<String>,
+    /// `OPENAI_MODEL`: the model name with the real API.
+    pub openai_model: Option<String>,
+    /// Where to write the SVG timeline.
+    pub timeline: PathBuf,
+}
+
+impl Env {
+    /// The process's environment, and the timeline under `target/`.
+    pub fn from_process() -> Env {
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
+        Env {
+            database_url: var("DATABASE_URL"),
+            openai_api_key: var("OPENAI_API_KEY"),
+            openai_model: var("OPENAI_MODEL"),
+            timeline: crate::db::target_dir().join("patient_summary_timeline.svg"),
+        }
+    }
+}
+
+/// Run the example: open the database, build the tools, run the agent,
+/// compare sequential and parallel, write the timeline, print to `out`.
+pub async fn run(options: &Options, env: &Env, out: &mut dyn Write) -> Result<(), Error> {
+    let db = Db::open(env.database_url.as_deref())
+        .await
+        .map_err(Error::Database)?;
+    let tools = ToolSet::builder()
+        .tools(
+            toolcall::tools![
+                get_patient_demographics,
+                get_active_medications,
+                get_allergies,
+                get_recent_labs,
+            ]
+            .map(with_network_latency),
+        )
+        .state(db.clone())
+        .build()
+        .map_err(Error::Tools)?;
+    let model = choose_model(options, env)?;
+
+    say!(out, "Patient summary for {}", options.patient_id);
+    say!(out, "  database  {}", db.location);
+    say!(out, "  model     {}", model.about);
+    say!(
+        out,
+        "  dispatch  {}, streaming {}",
+        if options.sequential {
+            "sequential"
+        } else {
+            "parallel"
+        },
+        if options.stream {
+            "eager (each call starts as soon as its arguments are complete)"
+        } else {
+            "off"
+        },
+    );
+
+    let agent = Agent::new(model.model, tools.clone())
+        .model_name(model.name)
+        .system(SYSTEM_PROMPT)
+        .dispatch_options(if options.sequential {
+            DispatchOptions::sequential()
+        } else {
+            DispatchOptions::parallel()
+        })
+        .streaming(if options.stream {
+            Streaming::Eager
+        } else {
+            Streaming::Off
+        });
+    let run = agent
+        .run(format!(
+            "Summarize patient {} for the dashboard.",
+            options.patient_id
+        ))
+        .await
+        .map_err(|e| Error::Agent(Box::new(e)))?;
+
+    print_rounds(&run, out)?;
+
+    // The round with the most calls, run again both ways: the same calls,
+    // the same tools, the same database.
+    if let Some(calls) = run
+        .rounds
+        .iter()
+        .map(|r| &r.tool_calls)
+        .max_by_key(|calls| calls.len())
+        .filter(|calls| !calls.is_empty())
+    {
+        compare(&tools, calls, &env.timeline, out).await?;
+    } else {
+        say!(
+            out,
+            "\nThe model answered without calling a tool: nothing to compare."
+        );
+    }
+
+    say!(
+        out,
+        "\nSummary (the whole run took {} ms):",
+        millis(run.elapsed)
+    );
+    if model.simulated {
+        say!(
+            out,
+            "  (the simulator answers by listing the tool results; a real model writes prose)"
+        );
+    }
+    for line in run.answer.lines() {
+        say!(out, "  {line}");
+    }
+    Ok(())
+}
+
+/// The model, its name in requests, and a line about it.
+pub struct ChosenModel {
+    model: Box<dyn Model>,
+    name: String,
+    about: String,
+    simulated: bool,
+}
+
+/// The model for `--provider`: the real API when its key is set, else the
+/// simulator, scripted to call the four tools at once and then answer from
+/// their results.
+fn choose_model(options: &Options, env: &Env) -> Result<ChosenModel, Error> {
+    match options.provider {
+        Provider::OpenAiChat => openai_chat(&options.patient_id, env),
+    }
+}
+
+/// The script the simulator follows: the four calls at once, then an answer
+/// from their results (as its auto mode does).
+fn script(patient_id: &str) -> Script {
+    let id = json!({ "patient_id": patient_id });
+    Script::new()
+        .tool_calls([
+            ScriptedCall::new("get_patient_demographics", id.clone()),
+            ScriptedCall::new("get_active_medications", id.clone()),
+            ScriptedCall::new("get_allergies", id),
+            ScriptedCall::new(
+                "get_recent_labs",
+                json!({ "patient_id": patient_id, "limit": 5 }),
+            ),
+        ])
+        .auto()
+}
+
+/// The simulated model's latency: 350 ms to the first token, 4 ms a chunk.
+fn simulated_latency() -> ModelLatency {
+    ModelLatency::new(Latency::fixed_ms(350), Latency::fixed_ms(4))
+}
+
+/// OpenAI Chat Completions: the real API with `OPENAI_API_KEY`, else the
+/// simulator in process.
+fn openai_chat(patient_id: &str, env: &Env) -> Result<ChosenModel, Error> {
+    if let Some(key) = &env.openai_api_key {
+        let model = OpenAiModel::builder()
+            .api_key(key)
+            .build()
+            .map_err(Error::Model)?;
+        let name = env
+            .openai_model
+            .clone()
+            .unwrap_or_else(|| model.default_model().to_owned());
+        let about = format!("{name} at {} (OPENAI_API_KEY is set)", model.base_url());
+        return Ok(ChosenModel {
+            model: Box::new(model),
+            name,
+            about,
+            simulated: false,
+        });
+    }
+    let model = SimModel::builder()
+        .seed(7)
+        .script(script(patient_id))
+        .model_latency(simulated_latency())
+        .model();
+    Ok(ChosenModel {
+        model: Box::new(model),
+        name: "gpt-4o-mini".to_owned(),
+        about: "toolcall-sim, offline: 350 ms to first token, 4 ms per chunk \
+                (set OPENAI_API_KEY for a real model)"
+            .to_owned(),
+        simulated: true,
+    })
+}
+
+/// The calls of each round: arguments, start (from the start of the
+/// dispatch, or of the model's reply when streaming), time and outcome.
+fn print_rounds(run: &AgentRun, out: &mut dyn Write) -> Result<(), Error> {
+    for (i, round) in run.rounds.iter().enumerate() {
+        let Some(batch) = &round.batch else {
+            say!(
+                out,
+                "\nRound {}: the model answered in {} ms.",
+                i + 1,
+                millis(round.model_time)
+            );
+            continue;
+        };
+        say!(
+            out,
+            "\nRound {}: the model asked for {} tool call{} in {} ms; the round took {} ms.",
+            i + 1,
+            round.tool_calls.len(),
+            if round.tool_calls.len() == 1 { "" } else { "s" },
+            millis(round.model_time),
+            millis(round.elapsed),
+        );
+        say!(
+            out,
+            "  {:<25} {:<36} {:>9} {:>9}  outcome",
+            "tool",
+            "arguments",
+            "start",
+            "took"
+        );
+        for (call, result) in round.tool_calls.iter().zip(&batch.results) {
+            say!(
+                out,
+                "  {:<25} {:<36} {:>6} ms {:>6} ms  {}",
+                call.name,
+                call.arguments,
+                millis(result.started),
+                millis(result.elapsed),
+                result.outcome,
+            );
+            if result.outcome != Outcome::Ok {
+                say!(out, "  {:<25} -> {}", "", result.content);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Run the calls sequentially then in parallel, print both times and the
+/// speed-up, and write the timeline.
+async fn compare(
+    tools: &ToolSet,
+    calls: &[ToolCall],
+    timeline: &std::path::Path,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let sequential = tools
+        .dispatch(calls)
+        .options(DispatchOptions::sequential())
+        .await;
+    let parallel = tools.dispatch(calls).await;
+    let ratio = sequential.makespan.as_secs_f64() / parallel.makespan.as_secs_f64().max(1e-9);
+    say!(
+        out,
+        "\nThe same {} calls, measured again both ways:",
+        calls.len()
+    );
+    say!(
+        out,
+        "  sequential  {:>7} ms  (one after another)",
+        millis(sequential.makespan)
+    );
+    say!(
+        out,
+        "  parallel    {:>7} ms  (all at once; the slowest call alone took {} ms)",
+        millis(parallel.makespan),
+        millis(
+            parallel
+                .results
+                .iter()
+                .map(|r| r.elapsed)
+                .max()
+                .unwrap_or_default()
+        ),
+    );
+    say!(
+        out,
+        "  speed-up    {ratio:>7.2}x     ({} ms saved per turn)",
+        millis(sequential.makespan.saturating_sub(parallel.makespan))
+    );
+
+    let svg = Timeline::new(format!(
+        "{} tool calls: sequential {} ms vs parallel {} ms ({ratio:.2}x)",
+        calls.len(),
+        millis(sequential.makespan),
+        millis(parallel.makespan),
+    ))
+    .lane("sequential", &sequential)
+    .lane("parallel", &parallel)
+    .to_svg();
+    std::fs::write(timeline, svg).map_err(|e| Error::Write(timeline.to_owned(), e))?;
+    say!(out, "\nTimeline: {}", timeline.display());
+    Ok(())
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+/// The wire format the model speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Provider {
+    /// OpenAI Chat Completions.
+    #[default]
+    OpenAiChat,
+}
+
+impl Provider {
+    const NAMES: &str = "openai-chat";
+
+    fn parse(name: &str) -> Result<Provider, String> {
+        match name {
+            "openai-chat" => Ok(Provider::OpenAiChat),
+            other => Err(format!(
+                "unknown provider `{other}`: expected one of {}",
+                Provider::NAMES
+            )),
+        }
+    }
+}
+
+/// The command line.
+#[derive(Debug, PartialEq)]
+pub struct Options {
+    /// The patient to summarize.
+    pub patient_id: String,
+    /// Run the calls one after another.
+    pub sequential: bool,
+    /// Stream the replies and start each call eagerly.
+    pub stream: bool,
+    /// The wire format.
+    pub provider: Provider,
+}
+
+/// What the command line asks for.
+pub enum Parsed {
+    /// Run with these options.
+    Run(Options),
+    /// Print the usage.
+    Help,
+}
+
+impl Options {
+    /// Read the arguments (without the program name).
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, String> {
+        let mut options = Options {
+            patient_id: "P-00001".to_owned(),
+            sequential: false,
+            stream: false,
+            provider: Provider::default(),
+        };
+        let mut id_given = false;
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "-h" | "--help" => return Ok(Parsed::Help),
+                "--sequential" => options.sequential = true,
+                "--stream" => options.stream = true,
+                "--provider" => {
+                    let name = args
+                        .next()
+                        .ok_or_else(|| format!("`--provider` takes a name: {}", Provider::NAMES))?;
+                    options.provider = Provider::parse(&name)?;
+                }
+                flag if flag.starts_with('-') => return Err(format!("unknown option `{flag}`")),
+                _ if id_given => {
+                    return Err(format!("one patient id only (got a second: `{arg}`)"));
+                }
+                _ => {
+                    options.patient_id = arg;
+                    id_given = true;
+                }
+            }
+        }
+        Ok(Parsed::Run(options))
+    }
+}
+
+/// What stops the example, printed on stderr with a non-zero exit code.
+#[derive(Debug)]
+pub enum Error {
+    Database(DbError),
+    Tools(BuildError),
+    Model(ModelError),
+    Agent(Box<AgentError>),
+    Write(PathBuf, std::io::Error),
+    Output(std::io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Database(e) => write!(f, "{e}"),
+            Error::Tools(e) => write!(f, "the tool set is invalid: {e}"),
+            Error::Model(e) => write!(f, "cannot set up the model: {e}"),
+            Error::Agent(e) => write!(f, "the agent stopped: {e}"),
+            Error::Write(path, e) => write!(f, "cannot write {}: {e}", path.display()),
+            Error::Output(e) => write!(f, "cannot print: {e}"),
+        }
+    }
+}
