@@ -14,6 +14,7 @@ use crate::toolset::ToolSet;
 
 /// Whether the agent streams the model's replies, and when calls start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Streaming {
     /// Whole replies; calls start when the reply is in (the default).
     #[default]
@@ -25,9 +26,35 @@ pub enum Streaming {
 }
 
 /// The default limit on model rounds in one run.
-pub const DEFAULT_MAX_ROUNDS: usize = 8;
+const DEFAULT_MAX_ROUNDS: usize = 8;
 
-/// Runs a model with a tool set until it answers.
+/// Runs a model with a tool set until it answers: model, tool calls (all
+/// of a message's calls at once), tool results, model... up to a round limit.
+///
+/// ```
+/// use toolcall_runtime::{Agent, BoxFuture, ChatRequest, ChatResponse, Message, Model, ModelError, ToolSet};
+///
+/// /// A model that answers at once (use `OpenAiModel` or the simulator).
+/// struct Canned;
+///
+/// impl Model for Canned {
+///     fn complete<'a>(&'a self, _: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
+///         Box::pin(async { Ok(ChatResponse::text("42")) })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let agent = Agent::new(Canned, ToolSet::builder().build()?)
+///     .system("Answer briefly.")
+///     .max_rounds(4);
+/// let run = agent.run("The answer?").await?;
+/// assert_eq!(run.answer, "42");
+/// assert_eq!(run.rounds.len(), 1);
+/// assert!(matches!(run.transcript.last(), Some(Message::Assistant { .. })));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct Agent<M> {
     model: M,
@@ -44,6 +71,7 @@ pub struct Agent<M> {
 
 /// One round: a model request and, if it asked for tools, their batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Round {
     /// How long the model took.
     pub model_time: Duration,
@@ -59,6 +87,7 @@ pub struct Round {
 
 /// A finished run.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AgentRun {
     /// The model's final answer.
     pub answer: String,
@@ -74,6 +103,7 @@ pub struct AgentRun {
 
 /// Why a run stopped without an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AgentErrorKind {
     /// The model failed.
     Model(ModelError),
@@ -83,6 +113,7 @@ pub enum AgentErrorKind {
 
 /// A run that stopped without an answer, with everything that happened before.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AgentError {
     /// Why it stopped.
     pub kind: AgentErrorKind,
@@ -155,7 +186,7 @@ impl<M: Model> Agent<M> {
         self
     }
 
-    /// The most model requests in one run.
+    /// The most model requests in one run (default 8).
     pub fn max_rounds(mut self, rounds: usize) -> Self {
         self.max_rounds = rounds;
         self

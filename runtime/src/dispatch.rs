@@ -16,11 +16,10 @@ use crate::runner::{Runner, Stops, unanswered};
 use crate::tool::BoxFuture;
 use crate::toolset::ToolSet;
 
-/// The default limit on one call's argument text.
-pub const DEFAULT_MAX_ARGUMENT_BYTES: usize = 1 << 20;
-
-/// How a batch of calls is run.
+/// How a batch of calls is run. Start from [`DispatchOptions::parallel`]
+/// or [`DispatchOptions::sequential`] and set what differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DispatchOptions {
     /// At most this many calls run at once (`None`: all of them; 1: sequential).
     pub max_concurrency: Option<NonZeroUsize>,
@@ -38,12 +37,15 @@ impl Default for DispatchOptions {
             max_concurrency: None,
             call_timeout: None,
             batch_timeout: None,
-            max_argument_bytes: DEFAULT_MAX_ARGUMENT_BYTES,
+            max_argument_bytes: DispatchOptions::DEFAULT_MAX_ARGUMENT_BYTES,
         }
     }
 }
 
 impl DispatchOptions {
+    /// The default limit on one call's argument text: 1 MiB.
+    pub const DEFAULT_MAX_ARGUMENT_BYTES: usize = 1 << 20;
+
     /// All calls at once (the default).
     pub fn parallel() -> Self {
         Self::default()
@@ -86,6 +88,7 @@ impl DispatchOptions {
 
 /// The results of one batch, one per call in call order, with its timing.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Batch {
     /// One result per call, in the order of the calls.
     pub results: Vec<CallResult>,
@@ -94,6 +97,11 @@ pub struct Batch {
 }
 
 impl Batch {
+    /// A batch of these results that took `makespan` (to replay or draw one).
+    pub fn new(results: Vec<CallResult>, makespan: Duration) -> Self {
+        Batch { results, makespan }
+    }
+
     /// The sum of the calls' times: what running them one after another costs.
     pub fn total_call_time(&self) -> Duration {
         self.results.iter().map(|r| r.elapsed).sum()
@@ -134,6 +142,29 @@ impl ToolSet {
 }
 
 /// A batch about to run; `.await` it.
+///
+/// ```
+/// use std::time::Duration;
+/// use toolcall_runtime::{DispatchOptions, Outcome, ToolCall, ToolSet};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), toolcall_runtime::BuildError> {
+/// let tools = ToolSet::builder().build()?;
+/// let calls = [
+///     ToolCall::new("call_1", "nope", "{}"),
+///     ToolCall::new("call_2", "", "{}"),
+/// ];
+/// let batch = tools
+///     .dispatch(&calls)
+///     .options(DispatchOptions::parallel().max_concurrency(4).call_timeout(Duration::from_secs(5)))
+///     .await;
+/// // Exactly one result per call, in call order, whatever went wrong.
+/// assert_eq!(batch.results[0].call_id, "call_1");
+/// assert_eq!(batch.results[0].outcome, Outcome::UnknownTool);
+/// assert_eq!(batch.results[1].outcome, Outcome::InvalidArguments);
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "a dispatch does nothing until awaited"]
 pub struct Dispatch<'a> {
     tools: &'a ToolSet,

@@ -2,6 +2,9 @@
 //! concurrent dispatch of a model's tool calls, and the agent loop.
 //!
 //! Use it through the `toolcall` crate, which re-exports everything here.
+//! The root holds what an application needs; [`stream`] the pieces of
+//! streamed dispatch, [`schema`] the schema rewrite, and [`providers`] each
+//! wire format's model and conversions.
 
 mod agent;
 mod assemble;
@@ -15,7 +18,7 @@ mod reply;
 mod runner;
 pub mod schema;
 mod state;
-mod stream;
+pub mod stream;
 mod tool;
 mod toolset;
 
@@ -25,25 +28,20 @@ mod registry;
 #[doc(hidden)]
 pub mod __private;
 
-pub use agent::{
-    Agent, AgentError, AgentErrorKind, AgentRun, DEFAULT_MAX_ROUNDS, Round, Streaming,
-};
-pub use assemble::CallAssembler;
+pub use agent::{Agent, AgentError, AgentErrorKind, AgentRun, Round, Streaming};
 pub use call::{CallResult, Outcome, ToolCall};
-pub use dispatch::{Batch, DEFAULT_MAX_ARGUMENT_BYTES, Dispatch, DispatchOptions};
+pub use dispatch::{Batch, Dispatch, DispatchOptions};
 pub use message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
-pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta, response_events};
+pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta};
 pub use output::{ContentPart, ToolError, ToolOutput};
-#[cfg(feature = "openai")]
-pub use providers::openai_chat::convert::{ConvertError, chunk_events};
 #[cfg(feature = "openai")]
 pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
 pub use state::{State, StateMap, StateNeed};
-pub use stream::{StreamDispatch, StreamedTurn, TextSink};
+pub use stream::TextSink;
 pub use tool::{
     BoxFuture, CallError, Tool, ToolAnnotations, ToolFn, ToolFuture, ToolPolicy, ToolReply,
 };
-pub use toolset::{BuildError, ToolDefinition, ToolSet, ToolSetBuilder, is_valid_tool_name};
+pub use toolset::{BuildError, ToolDefinition, ToolSet, ToolSetBuilder};
 
 /// Tools named by their `#[tool]` fns, for `ToolSetBuilder::tools`:
 /// `ToolSet::builder().tools(tools![get_weather, get_time])`.

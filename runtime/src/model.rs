@@ -244,7 +244,36 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// A chat model: one request in, one reply out.
+/// A chat model: one request in, one reply out. The agent loop runs the
+/// same against any implementation: the HTTP clients of each wire format,
+/// the simulator, or a test double like this one.
+///
+/// ```
+/// use toolcall_runtime::{BoxFuture, ChatRequest, ChatResponse, Model, ModelError};
+///
+/// /// Answers every request with the last user message, shouted.
+/// struct Echo;
+///
+/// impl Model for Echo {
+///     fn complete<'a>(
+///         &'a self,
+///         request: &'a ChatRequest,
+///     ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
+///         let last = request.messages.iter().rev().find_map(|m| match m {
+///             toolcall_runtime::Message::User { content } => Some(content.to_uppercase()),
+///             _ => None,
+///         });
+///         Box::pin(async move { Ok(ChatResponse::text(last.unwrap_or_default())) })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let request = ChatRequest::new("any", vec![toolcall_runtime::Message::user("hi")]);
+/// let reply = Echo.complete(&request).await.expect("a reply");
+/// assert_eq!(reply.content.as_deref(), Some("HI"));
+/// # }
+/// ```
 pub trait Model: Send + Sync {
     /// Answer one request.
     fn complete<'a>(

@@ -1,6 +1,6 @@
-//! Eager dispatch of a streamed reply: each call starts the moment its
+//! Streamed replies: eager dispatch (each call starts the moment its
 //! arguments are complete, before the message ends; results still come back
-//! in call order.
+//! in call order), and the assembly of tool-call fragments it rests on.
 
 use std::borrow::Cow;
 use std::future::{Future, IntoFuture, poll_fn};
@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::assemble::CallAssembler;
+pub use crate::assemble::CallAssembler;
 use crate::call::{Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
 use crate::message::ChatResponse;
+pub use crate::model::response_events;
 use crate::model::{EventStream, ModelError, StreamEvent};
 use crate::runner::{Runner, Stop, Stops};
 use crate::tool::BoxFuture;
@@ -42,6 +43,7 @@ impl std::fmt::Debug for TextSink {
 
 /// A streamed reply and the results of its calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StreamedTurn {
     /// The assembled reply.
     pub response: ChatResponse,

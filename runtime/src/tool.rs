@@ -157,6 +157,46 @@ impl std::error::Error for CallError {}
 
 /// A tool as the registry holds it. `#[tool]` implements it for you; implement
 /// it by hand for tools known only at run time.
+///
+/// ```
+/// use schemars::SchemaGenerator;
+/// use serde_json::{Value, json};
+/// use toolcall_runtime::{CallError, StateMap, Tool, ToolFuture, ToolOutput, ToolSet};
+///
+/// /// Adds two numbers; its schema is written by hand.
+/// struct Add;
+///
+/// impl Tool for Add {
+///     fn name(&self) -> &str {
+///         "add"
+///     }
+///     fn description(&self) -> &str {
+///         "Add two numbers."
+///     }
+///     fn parameters(&self, _: &mut SchemaGenerator) -> Value {
+///         json!({
+///             "type": "object",
+///             "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+///             "required": ["a", "b"],
+///             "additionalProperties": false
+///         })
+///     }
+///     fn call(&self, arguments: &str, _: &StateMap) -> Result<ToolFuture, CallError> {
+///         let args: Value = serde_json::from_str(arguments)
+///             .map_err(|e| CallError::InvalidArguments(e.to_string()))?;
+///         let sum = args["a"].as_f64().unwrap_or(0.0) + args["b"].as_f64().unwrap_or(0.0);
+///         Ok(Box::pin(async move { ToolOutput::json(&sum) }))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), toolcall_runtime::BuildError> {
+/// let tools = ToolSet::builder().add(Add).build()?;
+/// let result = tools.call("add", r#"{"a": 1.5, "b": 2}"#).await;
+/// assert_eq!(result.content, "3.5");
+/// # Ok(())
+/// # }
+/// ```
 pub trait Tool: Send + Sync + 'static {
     /// The name the model calls it by (`^[a-zA-Z0-9_-]{1,64}$`).
     fn name(&self) -> &str;

@@ -47,6 +47,12 @@ impl ToolDefinition {
         }
     }
 
+    /// Whether `name` is a valid tool name: `^[a-zA-Z0-9_-]{1,64}$`, what
+    /// every wire format accepts.
+    pub fn is_valid_name(name: &str) -> bool {
+        is_valid_tool_name(name)
+    }
+
     /// The same definition, offered in strict mode or not.
     pub fn with_strict(mut self, strict: bool) -> Self {
         self.strict = strict;
@@ -146,7 +152,7 @@ impl std::fmt::Display for BuildError {
 impl std::error::Error for BuildError {}
 
 /// Whether a name is a valid tool name for the OpenAI API.
-pub fn is_valid_tool_name(name: &str) -> bool {
+pub(crate) fn is_valid_tool_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .bytes()

@@ -6,7 +6,8 @@ mod common;
 use common::{Scripted, paused_runtime};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use toolcall_runtime::{CallAssembler, EventStream, StreamEvent, ToolCall, ToolCallDelta, ToolSet};
+use toolcall_runtime::stream::CallAssembler;
+use toolcall_runtime::{EventStream, StreamEvent, ToolCall, ToolCallDelta, ToolSet};
 
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![

@@ -12,7 +12,7 @@
 //! use toolcall_runtime::Batch;
 //! use toolcall_sim::Timeline;
 //!
-//! let batch = Batch { results: Vec::new(), makespan: Duration::ZERO };
+//! let batch = Batch::new(Vec::new(), Duration::ZERO);
 //! let svg = Timeline::new("One turn").lane("parallel", &batch).to_svg();
 //! assert!(svg.starts_with("<svg"));
 //! ```
@@ -352,27 +352,27 @@ mod tests {
     }
 
     fn sequential() -> Batch {
-        Batch {
-            results: vec![
+        Batch::new(
+            vec![
                 result("demographics", Outcome::Ok, 0, 200),
                 result("medications", Outcome::Ok, 200, 180),
                 result("allergies", Outcome::ToolError, 380, 150),
                 result("labs", Outcome::Ok, 530, 220),
             ],
-            makespan: Duration::from_millis(750),
-        }
+            Duration::from_millis(750),
+        )
     }
 
     fn parallel() -> Batch {
-        Batch {
-            results: vec![
+        Batch::new(
+            vec![
                 result("demographics", Outcome::Ok, 0, 200),
                 result("medications", Outcome::Ok, 0, 180),
                 result("allergies", Outcome::ToolError, 0, 150),
                 result("labs", Outcome::Ok, 0, 220),
             ],
-            makespan: Duration::from_millis(220),
-        }
+            Duration::from_millis(220),
+        )
     }
 
     /// A start tag: its name and attributes.
@@ -574,20 +574,17 @@ mod tests {
 
     #[test]
     fn empty_and_instant_batches_still_render() {
-        let empty = Batch {
-            results: Vec::new(),
-            makespan: Duration::ZERO,
-        };
+        let empty = Batch::new(Vec::new(), Duration::ZERO);
         let svg = Timeline::new("nothing").to_svg();
         assert!(bars(&parse(&svg).unwrap_or_else(|e| panic!("{e}"))).is_empty());
         let svg = timeline_svg("empty", &[("empty", &empty)]);
         assert!(bars(&parse(&svg).unwrap_or_else(|e| panic!("{e}"))).is_empty());
         assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
 
-        let instant = Batch {
-            results: vec![result("nope", Outcome::UnknownTool, 0, 0)],
-            makespan: Duration::from_micros(3),
-        };
+        let instant = Batch::new(
+            vec![result("nope", Outcome::UnknownTool, 0, 0)],
+            Duration::from_micros(3),
+        );
         let svg = timeline_svg("instant", &[("one", &instant)]);
         let tags = parse(&svg).unwrap_or_else(|e| panic!("{e}"));
         let bars = bars(&tags);
@@ -598,13 +595,13 @@ mod tests {
 
     #[test]
     fn labels_stay_inside_the_picture() {
-        let batch = Batch {
-            results: vec![
+        let batch = Batch::new(
+            vec![
                 result("long", Outcome::TimedOut, 0, 1000),
                 result("short", Outcome::ToolError, 0, 10),
             ],
-            makespan: Duration::from_millis(1000),
-        };
+            Duration::from_millis(1000),
+        );
         let svg = timeline_svg("edge", &[("one", &batch)]);
         let tags = parse(&svg).unwrap_or_else(|e| panic!("{e}"));
         let labels: Vec<_> = tags

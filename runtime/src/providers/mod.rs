@@ -1,7 +1,7 @@
 //! One module per wire format a model speaks, each behind its feature, over
 //! the provider-neutral transcript (`Message`, `ToolCall`, `CallResult`).
 
-#[cfg(feature = "openai")]
+#[cfg(feature = "http")]
 pub(crate) mod http;
 #[cfg(feature = "openai")]
 pub mod openai_chat;

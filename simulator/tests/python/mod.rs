@@ -1,0 +1,165 @@
+//! Runs the official Python SDKs against our servers: a venv under the
+//! target directory with the pinned SDKs of `requirements.txt`, made once and
+//! shared by every test binary.
+//!
+//! Where there is no `python3`, or the SDKs cannot be installed (no network),
+//! the tests that need them skip with a message, unless
+//! `TOOLCALL_REQUIRE_PYTHON_SDKS=1` (set by CI) makes that a failure. A Rust
+//! test makes the same checks in every case.
+#![allow(dead_code)]
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The folder of the SDK scripts and `requirements.txt`.
+pub fn scripts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python")
+}
+
+/// The venv's python with the pinned SDKs installed, or `None` (after
+/// printing why) when they cannot be had here.
+pub fn sdk_python() -> Option<PathBuf> {
+    match prepare() {
+        Ok(python) => Some(python),
+        Err(why) if required() => panic!("the Python SDKs are required here: {why}"),
+        Err(why) => {
+            eprintln!("skipped: the official Python SDKs are not available: {why}");
+            None
+        }
+    }
+}
+
+fn required() -> bool {
+    std::env::var("TOOLCALL_REQUIRE_PYTHON_SDKS").is_ok_and(|v| v == "1")
+}
+
+fn prepare() -> Result<PathBuf, String> {
+    let requirements = scripts_dir().join("requirements.txt");
+    let wanted = fs::read_to_string(&requirements).map_err(|e| format!("{requirements:?}: {e}"))?;
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")), Path::to_path_buf)
+        .join("python-sdks");
+    fs::create_dir_all(&root).map_err(|e| format!("{root:?}: {e}"))?;
+    // One installer at a time across test binaries and processes.
+    let lock = File::create(root.join("lock")).map_err(|e| format!("lock: {e}"))?;
+    lock.lock().map_err(|e| format!("lock: {e}"))?;
+    let venv = root.join("venv");
+    let python = venv.join("bin/python");
+    let stamp = root.join("installed.txt");
+    if python.exists() && fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        return Ok(python);
+    }
+    let system = which_python().ok_or("no python3 on PATH")?;
+    let _ = fs::remove_dir_all(&venv);
+    run(Command::new(&system).args(["-m", "venv"]).arg(&venv), "python3 -m venv")?;
+    run(
+        Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+            .arg(&requirements),
+        "pip install -r requirements.txt",
+    )?;
+    fs::write(&stamp, &wanted).map_err(|e| format!("{stamp:?}: {e}"))?;
+    Ok(python)
+}
+
+fn which_python() -> Option<PathBuf> {
+    let ok = |name: &str| {
+        Command::new(name)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    ["python3", "python"].into_iter().find(|n| ok(n)).map(PathBuf::from)
+}
+
+fn run(command: &mut Command, what: &str) -> Result<(), String> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{what}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// Run `script` (a file of [`scripts_dir`]) with `args`; panics with its
+/// output unless it exits 0, and returns its stdout.
+pub fn run_script(python: &Path, script: &str, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let output: Output = Command::new(python)
+        .arg(scripts_dir().join(script))
+        .args(args)
+        .envs(envs.iter().copied())
+        // The SDKs must talk to our server only.
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .env_remove("ANTHROPIC_BASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{script} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    stdout
+}
+
+/// A `toolcall-sim serve` (or any server that prints its base URL as its
+/// first line) running as its own process; killed on drop.
+pub struct Serving {
+    child: std::process::Child,
+    /// `http://127.0.0.1:PORT/v1`.
+    pub base_url: String,
+}
+
+impl Serving {
+    /// Start `program serve --port 0 ARGS` and wait for its URL.
+    pub fn start(program: &str, args: &[&str]) -> Serving {
+        use std::io::BufRead;
+        let mut child = Command::new(program)
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        let read = std::io::BufReader::new(stdout).read_line(&mut line);
+        let serving = Serving {
+            child,
+            base_url: line.trim().to_owned(),
+        };
+        assert!(
+            matches!(read, Ok(n) if n > 0) && serving.base_url.starts_with("http://"),
+            "the server printed no URL: {read:?} {line:?}"
+        );
+        serving
+    }
+
+    /// The server's root, without `/v1` (what the Anthropic SDK takes).
+    pub fn root_url(&self) -> &str {
+        self.base_url.strip_suffix("/v1").unwrap_or(&self.base_url)
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
