@@ -74,10 +74,10 @@ impl Model for SimModel {
         request: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         Box::pin(async move {
-            let plan = self
-                .sim
-                .engine
-                .plan(request, false, Transport::InProcess, ID_PREFIX);
+            let plan =
+                self.sim
+                    .engine
+                    .plan(request, false, Transport::InProcess, (ID_PREFIX, "call_"));
             match plan.outcome {
                 Outcome::Error(error) => Err(error.to_model_error()),
                 Outcome::Reply(reply) => {
@@ -108,7 +108,8 @@ impl Model for SimModel {
                 let (arrived, mut queue) = match state {
                     State::Playing(arrived, queue) => (arrived, queue),
                     State::Start(request) => {
-                        let plan = engine.plan(request, true, Transport::InProcess, ID_PREFIX);
+                        let plan =
+                            engine.plan(request, true, Transport::InProcess, (ID_PREFIX, "call_"));
                         let mut queue = VecDeque::new();
                         match plan.outcome {
                             Outcome::Error(error) => {
