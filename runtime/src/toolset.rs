@@ -72,9 +72,20 @@ impl ToolDefinition {
         })
     }
 
-    /// Anthropic Messages API tool format (`input_schema`).
+    /// Anthropic Messages API tool format (`input_schema`). A strict
+    /// definition is offered with `strict: true` and its schema rewritten as
+    /// Anthropic's strict tool use accepts it ([`crate::schema::anthropic_strict`]).
     pub fn to_anthropic(&self) -> Value {
-        json!({"name": self.name, "description": self.description, "input_schema": self.parameters})
+        if self.strict {
+            json!({
+                "name": self.name,
+                "description": self.description,
+                "input_schema": schema::anthropic_strict(&self.parameters),
+                "strict": true,
+            })
+        } else {
+            json!({"name": self.name, "description": self.description, "input_schema": self.parameters})
+        }
     }
 
     /// Model Context Protocol tool format (`inputSchema`).
