@@ -161,14 +161,20 @@ pub fn anthropic_strict(schema: &Value) -> Value {
         ty = None;
     }
     if rest.get("const").is_some_and(primitive) {
-        out.insert("const".into(), rest.shift_remove("const").unwrap_or_default());
+        out.insert(
+            "const".into(),
+            rest.shift_remove("const").unwrap_or_default(),
+        );
         ty = None;
     }
     let all = |v: Value| match v {
         Value::Array(items) => Value::Array(items.iter().map(anthropic_strict).collect()),
         other => other,
     };
-    if let Some(any) = rest.shift_remove("anyOf").or_else(|| rest.shift_remove("oneOf")) {
+    if let Some(any) = rest
+        .shift_remove("anyOf")
+        .or_else(|| rest.shift_remove("oneOf"))
+    {
         out.insert("anyOf".into(), all(any));
     } else if let Some(every) = rest.shift_remove("allOf") {
         out.insert("allOf".into(), all(every));
@@ -523,13 +529,19 @@ mod anthropic_tests {
         let p = &out["properties"];
         assert_eq!(out["additionalProperties"], false);
         assert_eq!(out["required"], strict["required"]);
-        assert_eq!(p["small"], json!({"type": "integer", "description": "A byte.\n\n{minimum: 0, maximum: 255}"}));
+        assert_eq!(
+            p["small"],
+            json!({"type": "integer", "description": "A byte.\n\n{minimum: 0, maximum: 255}"})
+        );
         assert_eq!(
             p["limit"],
             json!({"anyOf": [{"type": "integer", "description": "{minimum: 0}"}, {"type": "null"}], "description": "At most."})
         );
         assert_eq!(p["color"], json!({"enum": ["red", null]}));
-        assert_eq!(p["code"], json!({"type": "string", "format": "date", "description": "{minLength: 2}"}));
+        assert_eq!(
+            p["code"],
+            json!({"type": "string", "format": "date", "description": "{minLength: 2}"})
+        );
         assert_eq!(p["tags"]["items"], json!({"type": "string"}));
         assert_eq!(p["tags"]["description"], "{minItems: 3}");
     }
