@@ -428,7 +428,10 @@ async fn the_anthropic_provider_speaks_the_messages_format_offline() {
     let run = example(&["P-00003", "--provider", "anthropic", "--stream"], None).await;
     let out = &run.out;
     assert!(run.result.is_ok(), "{out}\n{:?}", run.result.err());
-    assert!(out.contains("/v1/messages (toolcall-sim's server, offline"), "{out}");
+    assert!(
+        out.contains("/v1/messages (toolcall-sim's server, offline"),
+        "{out}"
+    );
     assert!(out.contains("asked for 4 tool calls"), "{out}");
     assert!(out.contains("speed-up"), "{out}");
     assert!(run.timeline.exists());
