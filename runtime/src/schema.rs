@@ -95,6 +95,16 @@ pub fn to_strict(mut schema: Value) -> Result<Value, StrictError> {
     Ok(schema)
 }
 
+/// Whether a schema refers to a definition anywhere (after inlining, only
+/// recursive types do).
+pub fn has_ref(schema: &Value) -> bool {
+    match schema {
+        Value::Object(map) => map.contains_key("$ref") || map.values().any(has_ref),
+        Value::Array(items) => items.iter().any(has_ref),
+        _ => false,
+    }
+}
+
 /// String formats Anthropic's strict tool use accepts.
 const ANTHROPIC_FORMATS: [&str; 10] = [
     "date-time",

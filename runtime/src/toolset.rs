@@ -74,9 +74,11 @@ impl ToolDefinition {
 
     /// Anthropic Messages API tool format (`input_schema`). A strict
     /// definition is offered with `strict: true` and its schema rewritten as
-    /// Anthropic's strict tool use accepts it ([`crate::schema::anthropic_strict`]).
+    /// Anthropic's strict tool use accepts it ([`crate::schema::anthropic_strict`]),
+    /// unless it is recursive (a `$ref` is left only by recursion), which
+    /// Anthropic's strict mode does not support: that one is offered as is.
     pub fn to_anthropic(&self) -> Value {
-        if self.strict {
+        if self.strict && !schema::has_ref(&self.parameters) {
             json!({
                 "name": self.name,
                 "description": self.description,

@@ -345,3 +345,161 @@ async fn eager_after_message_and_sequential_times_are_exact() {
         "{eager:?} {after:?} {sequential:?}"
     );
 }
+
+/// A simulator that streams text, then four calls with interleaved
+/// fragments, at 300 ms to the first token and 20 ms a chunk.
+fn streaming_simulator() -> toolcall_sim::Simulator {
+    let p = json!({"patient_id": "P-00042"});
+    toolcall_sim::Simulator::builder()
+        .seed(11)
+        .script(
+            Script::new()
+                .turn(
+                    toolcall_sim::Turn::tool_calls(NAMES.map(|n| ScriptedCall::new(n, p.clone())))
+                        .with_text("Looking it up."),
+                )
+                .text("done"),
+        )
+        .chunking(toolcall_sim::Chunking::default().interleaved(true))
+        .model_latency(ModelLatency::new(
+            Latency::fixed_ms(300),
+            Latency::fixed_ms(20),
+        ))
+        .build()
+}
+
+/// The in-process model in Anthropic's format yields exactly what
+/// `AnthropicModel` reads off the server for the same simulator: the same
+/// events at the same times, so an Anthropic agent is testable without a
+/// socket.
+#[tokio::test(start_paused = true)]
+async fn the_in_process_model_in_anthropic_format_matches_the_wire() {
+    use futures_util::StreamExt;
+    async fn timed(model: &dyn Model, request: &ChatRequest) -> Vec<(Duration, StreamEvent)> {
+        let start = tokio::time::Instant::now();
+        let mut stream = model.stream(request);
+        let mut events = Vec::new();
+        while let Some(event) = stream.next().await {
+            events.push((start.elapsed(), event.expect("an event")));
+        }
+        events
+    }
+    let request = question(&tools([0; 4]));
+
+    let sim = streaming_simulator();
+    let server = sim.server().api_key(KEY).start().await.expect("server");
+    let over_http = timed(&model(&server), &request).await;
+    let in_process = timed(
+        &streaming_simulator()
+            .model()
+            .wire(toolcall_sim::Wire::Anthropic),
+        &request,
+    )
+    .await;
+    assert_eq!(in_process, over_http);
+    let done: Vec<u32> = in_process
+        .iter()
+        .filter_map(|(_, e)| match e {
+            StreamEvent::ToolCallDone(i) => Some(*i),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        done,
+        [1, 2, 3, 4],
+        "after the text block, one done per call"
+    );
+    assert!(matches!(&in_process[0].1, StreamEvent::Text(_)));
+
+    // The agent's rounds take the same virtual time both ways.
+    let tools = tools([220, 200, 180, 150]);
+    let in_process = Agent::new(
+        streaming_simulator()
+            .model()
+            .wire(toolcall_sim::Wire::Anthropic),
+        tools.clone(),
+    )
+    .streaming(Streaming::Eager)
+    .run("summarise")
+    .await
+    .expect("an answer");
+    let server = streaming_simulator()
+        .server()
+        .api_key(KEY)
+        .start()
+        .await
+        .expect("server");
+    let over_http = Agent::new(model(&server), tools)
+        .streaming(Streaming::Eager)
+        .run("summarise")
+        .await
+        .expect("an answer");
+    let elapsed =
+        |run: &toolcall_runtime::AgentRun| run.rounds.iter().map(|r| r.elapsed).collect::<Vec<_>>();
+    assert_eq!(elapsed(&in_process), elapsed(&over_http));
+    assert_eq!(in_process.answer, over_http.answer);
+}
+
+#[tokio::test(start_paused = true)]
+async fn overload_reads_as_each_format_reports_it() {
+    let overloaded =
+        || toolcall_sim::Simulator::scripted(Script::new().fault(Fault::Overloaded)).model();
+    let request = ChatRequest::new("m", vec![Message::user("hi")]);
+    let anthropic = overloaded()
+        .wire(toolcall_sim::Wire::Anthropic)
+        .complete(&request)
+        .await;
+    assert!(
+        matches!(anthropic, Err(ModelError::Api { status: 529, .. })),
+        "{anthropic:?}"
+    );
+    let chat = overloaded().complete(&request).await;
+    assert!(
+        matches!(chat, Err(ModelError::Api { status: 503, .. })),
+        "{chat:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_cut_stream_is_an_error_and_malformed_input_an_invalid_arguments_result() {
+    use futures_util::StreamExt;
+    let p = json!({"patient_id": "P-1"});
+    let calls = || NAMES.map(|n| ScriptedCall::new(n, p.clone()));
+    let server = Server::builder()
+        .api_key(KEY)
+        .script(
+            Script::new()
+                .turn(
+                    toolcall_sim::Turn::tool_calls(calls()).with_fault(Fault::disconnect_after(5)),
+                )
+                .turn(toolcall_sim::Turn::tool_calls(calls()).with_fault(Fault::MalformedArguments))
+                .text("done"),
+        )
+        .start()
+        .await
+        .expect("server");
+    let model = model(&server);
+    let request = question(&tools([0; 4]));
+    let events: Vec<_> = model.stream(&request).collect().await;
+    assert!(
+        matches!(events.last(), Some(Err(ModelError::Transport { .. }))),
+        "a cut stream ends in an error: {events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Ok(StreamEvent::Finish(_))))
+    );
+
+    let run = Agent::new(model, tools([0; 4]))
+        .run("again")
+        .await
+        .expect("an answer");
+    let batch = run.rounds[0].batch.as_ref().expect("a batch");
+    assert_eq!(
+        batch.results[0].outcome,
+        toolcall_runtime::Outcome::InvalidArguments
+    );
+    assert!(batch.results[1..].iter().all(|r| r.outcome.is_ok()));
+    assert_eq!(run.answer, "done");
+}
