@@ -105,20 +105,6 @@ pub fn has_ref(schema: &Value) -> bool {
     }
 }
 
-/// String formats Anthropic's strict tool use accepts.
-const ANTHROPIC_FORMATS: [&str; 10] = [
-    "date-time",
-    "time",
-    "date",
-    "duration",
-    "email",
-    "hostname",
-    "uri",
-    "ipv4",
-    "ipv6",
-    "uuid",
-];
-
 /// A strict schema (see [`to_strict`]) as Anthropic's strict tool use
 /// accepts it, the rewrite its official SDKs apply: a nullable type list
 /// becomes `anyOf` with `null`; keywords it does not support (numeric and
@@ -214,9 +200,10 @@ pub fn anthropic_strict(schema: &Value) -> Value {
         }
         Some("string") => {
             if let Some(format) = rest.shift_remove("format") {
+                // Anthropic's strict formats: OpenAI's, and `uri`.
                 if format
                     .as_str()
-                    .is_some_and(|f| ANTHROPIC_FORMATS.contains(&f))
+                    .is_some_and(|f| f == "uri" || STRICT_FORMATS.contains(&f))
                 {
                     out.insert("format".into(), format);
                 } else {
