@@ -36,6 +36,8 @@ pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta};
 pub use output::{ContentPart, ToolError, ToolOutput};
 #[cfg(feature = "openai")]
 pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
+#[cfg(feature = "openai-responses")]
+pub use providers::openai_responses::{OpenAiResponsesModel, OpenAiResponsesModelBuilder};
 pub use state::{State, StateMap, StateNeed};
 pub use stream::TextSink;
 pub use tool::{
