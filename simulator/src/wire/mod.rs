@@ -5,6 +5,7 @@
 
 pub(crate) mod chat;
 mod error;
+pub(crate) mod responses;
 
 use std::time::Duration;
 
@@ -70,6 +71,10 @@ pub(crate) trait Format: Send + Sync + 'static {
 
     /// Headers a reply carries besides the content type (request id, timing).
     fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap);
+
+    /// Keep a planned reply, for a format whose server stores responses
+    /// (Responses: `previous_response_id`, `GET /v1/responses/{id}`).
+    fn remember(&self, _envelope: &Envelope, _plan: &ReplyPlan, _options: &Self::Options) {}
 }
 
 /// A `data: {json}` frame.
@@ -78,7 +83,6 @@ pub(crate) fn data_frame(value: &Value) -> Bytes {
 }
 
 /// An `event: NAME` + `data: {json}` frame.
-#[allow(dead_code)] // for the formats that name their events (Anthropic, Responses)
 pub(crate) fn event_frame(event: &str, value: &Value) -> Bytes {
     frame(Some(event), value)
 }
