@@ -39,7 +39,10 @@ fn prepare() -> Result<PathBuf, String> {
     let wanted = fs::read_to_string(&requirements).map_err(|e| format!("{requirements:?}: {e}"))?;
     let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
-        .map_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")), Path::to_path_buf)
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
+            Path::to_path_buf,
+        )
         .join("python-sdks");
     fs::create_dir_all(&root).map_err(|e| format!("{root:?}: {e}"))?;
     // One installer at a time across test binaries and processes.
@@ -53,10 +56,20 @@ fn prepare() -> Result<PathBuf, String> {
     }
     let system = which_python().ok_or("no python3 on PATH")?;
     let _ = fs::remove_dir_all(&venv);
-    run(Command::new(&system).args(["-m", "venv"]).arg(&venv), "python3 -m venv")?;
+    run(
+        Command::new(&system).args(["-m", "venv"]).arg(&venv),
+        "python3 -m venv",
+    )?;
     run(
         Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
             .arg(&requirements),
         "pip install -r requirements.txt",
     )?;
@@ -73,7 +86,10 @@ fn which_python() -> Option<PathBuf> {
             .status()
             .is_ok_and(|s| s.success())
     };
-    ["python3", "python"].into_iter().find(|n| ok(n)).map(PathBuf::from)
+    ["python3", "python"]
+        .into_iter()
+        .find(|n| ok(n))
+        .map(PathBuf::from)
 }
 
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
