@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::json;
 use toolcall::{
-    Agent, AgentError, AgentRun, BuildError, DispatchOptions, Model, ModelError, OpenAiModel,
-    OpenAiResponsesModel, Outcome, Streaming, Tool, ToolCall, ToolSet,
+    Agent, AgentError, AgentRun, AnthropicModel, BuildError, DispatchOptions, Model, ModelError,
+    OpenAiModel, OpenAiResponsesModel, Outcome, Streaming, Tool, ToolCall, ToolSet,
 };
 use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, Server, SimModel, Timeline};
 
@@ -31,14 +31,19 @@ usage: cargo run --example patient_summary -- [PATIENT_ID] [--sequential] [--str
   --stream         the agent streams the model's reply and starts each call as
                    soon as its arguments are complete
   --provider NAME  the wire format the model speaks: openai-chat (default),
-                   openai-responses (offline: the simulator over HTTP)
+                   openai-responses (OpenAI Responses), or anthropic (Anthropic
+                   Messages); offline, the last two go over HTTP to the
+                   simulator's server on 127.0.0.1
   -h, --help       this text
 
 environment:
   DATABASE_URL    postgres://user:password@host/db to use PostgreSQL instead of
                   the embedded SQLite file under target/
   OPENAI_API_KEY  use the OpenAI API (or OPENAI_BASE_URL) instead of the simulator
-  OPENAI_MODEL    the model name with OPENAI_API_KEY (default gpt-4o-mini)";
+  OPENAI_MODEL    the model name with OPENAI_API_KEY (default gpt-4o-mini)
+  ANTHROPIC_API_KEY  with --provider anthropic: use the Anthropic API (or
+                  ANTHROPIC_BASE_URL) instead of the simulator
+  ANTHROPIC_MODEL the model name with ANTHROPIC_API_KEY (default claude-sonnet-5-5)";
 
 const SYSTEM_PROMPT: &str = "\
 You are a clinical assistant preparing a patient summary for a physician. \
@@ -75,6 +80,10 @@ pub struct Env {
     pub openai_api_key: Option<String>,
     /// `OPENAI_MODEL`: the model name with the real API.
     pub openai_model: Option<String>,
+    /// `ANTHROPIC_API_KEY`: with `--provider anthropic`, the real API.
+    pub anthropic_api_key: Option<String>,
+    /// `ANTHROPIC_MODEL`: the model name with the real Anthropic API.
+    pub anthropic_model: Option<String>,
     /// Where to write the SVG timeline.
     pub timeline: PathBuf,
 }
@@ -91,6 +100,8 @@ impl Env {
             database_url: var("DATABASE_URL"),
             openai_api_key: var("OPENAI_API_KEY"),
             openai_model: var("OPENAI_MODEL"),
+            anthropic_api_key: var("ANTHROPIC_API_KEY"),
+            anthropic_model: var("ANTHROPIC_MODEL"),
             timeline: crate::db::target_dir().join("patient_summary_timeline.svg"),
         }
     }
@@ -198,7 +209,7 @@ pub struct ChosenModel {
     name: String,
     about: String,
     simulated: bool,
-    /// The simulated API the model talks to over HTTP, kept up for the run.
+    /// The simulator's server the model talks to, kept running.
     _server: Option<Server>,
 }
 
@@ -209,7 +220,51 @@ async fn choose_model(options: &Options, env: &Env) -> Result<ChosenModel, Error
     match options.provider {
         Provider::OpenAiChat => openai_chat(&options.patient_id, env),
         Provider::OpenAiResponses => openai_responses(&options.patient_id, env).await,
+        Provider::Anthropic => anthropic(&options.patient_id, env).await,
     }
+}
+
+/// Anthropic Messages: the real API with `ANTHROPIC_API_KEY`, else the
+/// simulator's HTTP server on 127.0.0.1, spoken to in Anthropic's wire
+/// format by the same `AnthropicModel`.
+async fn anthropic(patient_id: &str, env: &Env) -> Result<ChosenModel, Error> {
+    let (builder, server, about) = match &env.anthropic_api_key {
+        Some(key) => (
+            AnthropicModel::builder().api_key(key),
+            None,
+            "(ANTHROPIC_API_KEY is set)".to_owned(),
+        ),
+        None => {
+            let server = Server::builder()
+                .seed(7)
+                .script(script(patient_id))
+                .model_latency(simulated_latency())
+                .api_key("sk-ant-sim")
+                .start()
+                .await
+                .map_err(|e| Error::Model(ModelError::transport(e)))?;
+            let builder = AnthropicModel::builder()
+                .base_url(format!("http://{}", server.addr()))
+                .api_key("sk-ant-sim");
+            let about = "(toolcall-sim's server, offline: 350 ms to first token, 4 ms per chunk; \
+                         set ANTHROPIC_API_KEY for a real model)"
+                .to_owned();
+            (builder, Some(server), about)
+        }
+    };
+    let builder = match &env.anthropic_model {
+        Some(name) => builder.model(name),
+        None => builder,
+    };
+    let model = builder.build().map_err(Error::Model)?;
+    let name = model.default_model().to_owned();
+    Ok(ChosenModel {
+        about: format!("{name} at {} {about}", model.messages_url()),
+        name,
+        model: Box::new(model),
+        simulated: server.is_some(),
+        _server: server,
+    })
 }
 
 /// The script the simulator follows: the four calls at once, then an answer
@@ -436,15 +491,18 @@ pub enum Provider {
     OpenAiChat,
     /// OpenAI Responses.
     OpenAiResponses,
+    /// Anthropic Messages.
+    Anthropic,
 }
 
 impl Provider {
-    const NAMES: &str = "openai-chat, openai-responses";
+    const NAMES: &str = "openai-chat, openai-responses, anthropic";
 
     fn parse(name: &str) -> Result<Provider, String> {
         match name {
             "openai-chat" => Ok(Provider::OpenAiChat),
             "openai-responses" => Ok(Provider::OpenAiResponses),
+            "anthropic" => Ok(Provider::Anthropic),
             other => Err(format!(
                 "unknown provider `{other}`: expected one of {}",
                 Provider::NAMES

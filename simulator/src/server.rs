@@ -29,6 +29,7 @@ use crate::journal::{Journal, Transport};
 use crate::latency::ModelLatency;
 use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
+use crate::wire::anthropic::Anthropic;
 use crate::wire::chat::{self, Chat};
 use crate::wire::responses::Responses;
 use crate::wire::{ApiError, Format};
@@ -312,7 +313,8 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
 /// An error in `format`'s shape; a 429 carries `Retry-After` (whole
 /// seconds) and `retry-after-ms`.
 fn error_response<F: Format>(format: &F, error: &ApiError) -> Response<Body> {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(format.status(error)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json_response(status, &format.error_body(error));
     if let Some((secs, ms)) = error.retry_after_headers() {
         let headers = response.headers_mut();
@@ -326,6 +328,7 @@ enum Route {
     Chat,
     Responses,
     Response(String),
+    Messages,
     Models,
     Model(String),
 }
@@ -340,6 +343,7 @@ async fn handle(
     let route = match trimmed.strip_prefix("/v1").unwrap_or(trimmed) {
         "/chat/completions" => Route::Chat,
         "/responses" => Route::Responses,
+        "/messages" => Route::Messages,
         "/models" => Route::Models,
         other => match (
             other.strip_prefix("/models/"),
@@ -356,12 +360,15 @@ async fn handle(
         },
     };
     let (allowed, allowed_name) = match route {
-        Route::Chat | Route::Responses => (Method::POST, "POST"),
+        Route::Chat | Route::Responses | Route::Messages => (Method::POST, "POST"),
         Route::Response(_) | Route::Models | Route::Model(_) => (Method::GET, "GET"),
     };
     if method != allowed {
-        let mut response =
-            error_response(&Chat, &ApiError::method_not_allowed(method.as_str(), &path));
+        let error = ApiError::method_not_allowed(method.as_str(), &path);
+        let mut response = match route {
+            Route::Messages => error_response(&Anthropic, &error),
+            _ => error_response(&Chat, &error),
+        };
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static(allowed_name));
@@ -382,6 +389,7 @@ async fn handle(
                 Err(error) => error_response(responses, &error),
             })
         }
+        Route::Messages => answer(&context, &Anthropic, request).await,
         Route::Models | Route::Model(_) => {
             if let Some(key) = &context.api_key
                 && let Err(error) = Chat.authorize(request.headers(), key)
@@ -458,7 +466,7 @@ async fn answer<F: Format>(
         &parsed.request,
         parsed.stream,
         Transport::Http,
-        format.id_prefix(),
+        (format.id_prefix(), format.call_id_prefix()),
     );
     let reply = match plan.outcome {
         Outcome::Error(error) => return Ok(error_response(format, &error)),
