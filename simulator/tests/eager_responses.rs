@@ -14,7 +14,9 @@ use toolcall_runtime::{
     Agent, ChatRequest, DispatchOptions, Message, Model, OpenAiResponsesModel, StreamEvent,
     Streaming, ToolSet,
 };
-use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, Server, SimTool, Simulator};
+use toolcall_sim::{
+    Chunking, Latency, ModelLatency, Script, ScriptedCall, Server, SimTool, Simulator, Turn, Wire,
+};
 
 // The slowest tool is called first, so starting it early pays off.
 const LATENCIES: [(&str, u64); 4] = [
@@ -154,4 +156,94 @@ async fn eager_after_message_and_sequential_end_exactly_when_they_should() {
     assert_eq!(sequential, end + latency.iter().sum::<Duration>());
 
     assert!(eager < after && after < sequential);
+}
+
+/// Text before the calls, and the calls' fragments interleaved in the plan.
+fn interleaved_simulator() -> Simulator {
+    let p = json!({"patient_id": "P-00042", "note": "a longer argument to cut"});
+    let calls = LATENCIES.map(|(name, _)| ScriptedCall::new(name, p.clone()));
+    Simulator::builder()
+        .seed(11)
+        .script(
+            Script::new()
+                .turn(Turn::tool_calls(calls).with_text("Let me look that up."))
+                .text("done"),
+        )
+        .model_latency(ModelLatency::new(
+            Latency::fixed_ms(300),
+            Latency::fixed_ms(20),
+        ))
+        .chunking(Chunking::default().interleaved(true))
+        .build()
+}
+
+async fn timed(model: &dyn Model, request: &ChatRequest) -> Vec<(Duration, StreamEvent)> {
+    let start = Instant::now();
+    let mut stream = model.stream(request);
+    let mut events = Vec::new();
+    while let Some(event) = stream.next().await {
+        events.push((start.elapsed(), event.expect("an event")));
+    }
+    events
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_in_process_responses_model_streams_what_the_http_model_reads() {
+    let request = request();
+    let server = interleaved_simulator()
+        .server()
+        .start()
+        .await
+        .expect("server");
+    let over_http = timed(&model(&server), &request).await;
+    let in_process = timed(
+        &interleaved_simulator().model().wire(Wire::Responses),
+        &request,
+    )
+    .await;
+    assert_eq!(in_process, over_http);
+    assert!(matches!(&over_http[0].1, StreamEvent::Text(_)));
+    // Output items one after another, as the API sends them: after the
+    // message (output 0), each call's header, fragments and done in turn.
+    let mut calls = Vec::new();
+    for (_, event) in &over_http {
+        match event {
+            StreamEvent::ToolCall(delta) if delta.id.is_some() => calls.push((delta.index, false)),
+            StreamEvent::ToolCall(delta) => {
+                assert_eq!(calls.last(), Some(&(delta.index, false)), "{over_http:?}");
+            }
+            StreamEvent::ToolCallDone(index) => {
+                let last = calls.last_mut().expect("a call");
+                assert_eq!(last.0, *index);
+                last.1 = true;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(calls, [(1, true), (2, true), (3, true), (4, true)]);
+
+    // The agent's rounds take the same virtual time both ways.
+    let in_process = Agent::new(
+        interleaved_simulator().model().wire(Wire::Responses),
+        tools(),
+    )
+    .streaming(Streaming::Eager)
+    .run("summarise")
+    .await
+    .expect("an answer");
+    let server = interleaved_simulator()
+        .server()
+        .start()
+        .await
+        .expect("server");
+    let over_http = Agent::new(model(&server), tools())
+        .streaming(Streaming::Eager)
+        .run("summarise")
+        .await
+        .expect("an answer");
+    let elapsed =
+        |run: &toolcall_runtime::AgentRun| run.rounds.iter().map(|r| r.elapsed).collect::<Vec<_>>();
+    assert_eq!(elapsed(&in_process), elapsed(&over_http));
+    assert_eq!(in_process.transcript.len(), over_http.transcript.len());
+    assert_eq!(over_http.answer, "done");
 }

@@ -64,9 +64,11 @@ const CHAIN_LINKS: usize = 32;
 ///   header, `response.function_call_arguments.delta` to its fragments and
 ///   `.done` to [`StreamEvent::ToolCallDone`], so eager dispatch starts each
 ///   call there; `response.completed` gives the finish reason and usage.
-/// - Retries, timeouts and errors as [`OpenAiModel`](crate::providers::openai_chat::OpenAiModel)'s
-///   (when that feature is on): 429 and 5xx answers and failed connections
-///   are retried with bounded backoff honouring `Retry-After`.
+/// - Retries, timeouts and errors as the Chat Completions model's (one shared
+///   client): 429 and 5xx answers and failed connections are retried with
+///   bounded backoff honouring `Retry-After` / `retry-after-ms`; each attempt
+///   has a timeout (for streams: until the response starts, then between
+///   events).
 /// - Optionally chains requests with `previous_response_id` (see the module
 ///   docs).
 /// - The API key is never printed by `Debug` nor logged.

@@ -20,9 +20,13 @@ use toolcall_runtime::{
     ChatRequest, Message, StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
 };
 
+use super::anthropic::{block_events, kept};
 use super::chat::Chat;
 use super::{ApiError, Envelope, Format, Frames, Parsed, event_frame};
 use crate::engine::{Engine, ReplyPlan, Unpaired, check_pairing};
+
+/// The prefix of response ids.
+pub(crate) const ID_PREFIX: &str = "resp_";
 
 /// How many responses the server keeps for `previous_response_id` and `GET`.
 pub(crate) const STORED_RESPONSES: usize = 1024;
@@ -85,7 +89,7 @@ impl Format for Responses {
     type Options = ResponsesOptions;
 
     fn id_prefix(&self) -> &'static str {
-        "resp_"
+        ID_PREFIX
     }
 
     fn authorize(&self, headers: &HeaderMap, key: &str) -> Result<(), ApiError> {
@@ -585,16 +589,12 @@ impl Events {
     }
 }
 
-/// The open message item of a streamed reply: its text so far.
-struct OpenText {
-    text: String,
-}
-
 /// The events of a reply: `response.created` and `.in_progress`, then per
-/// output item its `added`, deltas, `done` events, and at the end
-/// `response.completed`. A call's `function_call_arguments.done` goes out
-/// with its last fragment. A disconnect cuts the events after the chunks
-/// it keeps.
+/// output item its `added`, deltas and `done` events, one item after
+/// another (as the API sends them, and as `block_events` orders the
+/// plan's chunks), and at the end `response.completed`. A call's
+/// `function_call_arguments.done` goes out with its last fragment. A
+/// disconnect cuts the events after the chunks it keeps.
 fn frames(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> Frames {
     let layout = Layout::of(envelope, plan);
     let mut events = Events {
@@ -612,46 +612,39 @@ fn frames(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> 
         "response.in_progress",
         json!({"response": snapshot}),
     );
-    // The chunk that ends each call's arguments.
-    let mut last_chunk = vec![None; plan.response.tool_calls.len()];
-    for (k, (_, event)) in plan.chunks.iter().enumerate() {
-        if let StreamEvent::ToolCall(delta) = event
-            && let Some(slot) = last_chunk.get_mut(delta.index as usize)
-        {
-            *slot = Some(k);
-        }
-    }
+    let items = block_events(plan);
+    let keep = kept(&items, plan.disconnect_after.unwrap_or(usize::MAX));
+    let first_call = layout.first_call as u32;
     let mut arguments = vec![String::new(); plan.response.tool_calls.len()];
-    let mut text: Option<OpenText> = None;
-    let keep = plan.disconnect_after.unwrap_or(usize::MAX);
-    for (k, (at, event)) in plan.chunks.iter().enumerate().take(keep) {
+    // The text of the open message item, if one is open.
+    let mut text: Option<String> = None;
+    for (at, event) in &items[..keep] {
+        let at = *at;
         match event {
             StreamEvent::Text(delta) => {
                 let open = text.get_or_insert_with(|| {
-                    open_message(&mut events, &layout, *at);
-                    OpenText {
-                        text: String::new(),
-                    }
+                    open_message(&mut events, &layout, at);
+                    String::new()
                 });
-                open.text.push_str(delta);
+                open.push_str(delta);
                 events.push(
-                    *at,
+                    at,
                     "response.output_text.delta",
                     json!({"item_id": layout.message_id, "output_index": 0, "content_index": 0, "delta": delta, "logprobs": []}),
                 );
             }
             StreamEvent::ToolCall(delta) => {
-                let i = delta.index as usize;
+                let output_index = delta.index;
+                let i = output_index.saturating_sub(first_call) as usize;
                 let Some(call) = plan.response.tool_calls.get(i) else {
                     continue;
                 };
-                let output_index = layout.first_call + i;
                 if let Some(open) = text.take() {
-                    close_message(&mut events, &layout, *at, &open.text);
+                    close_message(&mut events, &layout, at, &open);
                 }
                 if delta.id.is_some() {
                     events.push(
-                        *at,
+                        at,
                         "response.output_item.added",
                         json!({"output_index": output_index, "item": layout.call(i, call, "", "in_progress")}),
                     );
@@ -659,23 +652,27 @@ fn frames(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> 
                 if let Some(fragment) = delta.arguments.as_deref().filter(|a| !a.is_empty()) {
                     arguments[i].push_str(fragment);
                     events.push(
-                        *at,
+                        at,
                         "response.function_call_arguments.delta",
                         json!({"item_id": layout.call_ids[i], "output_index": output_index, "delta": fragment}),
                     );
                 }
-                if last_chunk[i] == Some(k) {
-                    events.push(
-                        *at,
-                        "response.function_call_arguments.done",
-                        json!({"item_id": layout.call_ids[i], "output_index": output_index, "arguments": arguments[i]}),
-                    );
-                    events.push(
-                        *at,
-                        "response.output_item.done",
-                        json!({"output_index": output_index, "item": layout.call(i, call, &arguments[i], "completed")}),
-                    );
-                }
+            }
+            StreamEvent::ToolCallDone(output_index) => {
+                let i = output_index.saturating_sub(first_call) as usize;
+                let Some(call) = plan.response.tool_calls.get(i) else {
+                    continue;
+                };
+                events.push(
+                    at,
+                    "response.function_call_arguments.done",
+                    json!({"item_id": layout.call_ids[i], "output_index": output_index, "arguments": arguments[i]}),
+                );
+                events.push(
+                    at,
+                    "response.output_item.done",
+                    json!({"output_index": output_index, "item": layout.call(i, call, &arguments[i], "completed")}),
+                );
             }
             _ => {}
         }
@@ -684,7 +681,7 @@ fn frames(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> 
         return (events.frames, Some(drop));
     }
     if let Some(open) = text.take() {
-        close_message(&mut events, &layout, plan.end, &open.text);
+        close_message(&mut events, &layout, plan.end, &open);
     }
     let body = response_body(
         envelope,
