@@ -1,5 +1,5 @@
 //! The OpenAI-compatible chat model over HTTP, on async-openai's client
-//! (see [`super::openai_client`] for its transport and retries).
+//! (see `providers/openai_client.rs` for its transport and retries).
 
 use std::fmt;
 use std::time::Duration;
