@@ -424,6 +424,35 @@ async fn sequential_and_streaming_flags_are_honoured() {
 }
 
 #[tokio::test]
+async fn the_responses_provider_runs_over_the_simulated_api() {
+    let run = example(
+        &["P-00003", "--provider", "openai-responses", "--stream"],
+        None,
+    )
+    .await;
+    let out = &run.out;
+    assert!(run.result.is_ok(), "{out}\n{:?}", run.result.err());
+    let model_line = out
+        .lines()
+        .find(|l| l.starts_with("  model "))
+        .unwrap_or_else(|| panic!("no model line:\n{out}"));
+    assert!(
+        model_line.contains("toolcall-sim at http://127.0.0.1:")
+            && model_line.contains("/v1/responses"),
+        "{model_line}"
+    );
+    assert!(out.contains("the model asked for 4 tool calls"), "{out}");
+    assert!(!out.contains("tool_error"), "{out}");
+    let summary = out
+        .split("\nSummary")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no summary:\n{out}"));
+    for fact in ["Mei Tanaka", "Levothyroxine", "TSH"] {
+        assert!(summary.contains(fact), "{fact} missing:\n{summary}");
+    }
+}
+
+#[tokio::test]
 async fn the_anthropic_provider_speaks_the_messages_format_offline() {
     let run = example(&["P-00003", "--provider", "anthropic", "--stream"], None).await;
     let out = &run.out;

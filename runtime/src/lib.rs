@@ -38,6 +38,8 @@ pub use output::{ContentPart, ToolError, ToolOutput};
 pub use providers::anthropic::{AnthropicModel, AnthropicModelBuilder};
 #[cfg(feature = "openai")]
 pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
+#[cfg(feature = "openai-responses")]
+pub use providers::openai_responses::{OpenAiResponsesModel, OpenAiResponsesModelBuilder};
 pub use state::{State, StateMap, StateNeed};
 pub use stream::TextSink;
 pub use tool::{

@@ -250,7 +250,7 @@ impl Engine {
         };
         let mut script_turn = None;
         let mut fault = None;
-        let outcome = match check_pairing(&request.messages) {
+        let outcome = match check_pairing(&request.messages).map_err(Unpaired::chat_error) {
             Err(error) => Outcome::Error(error),
             Ok(()) => {
                 // One draw per request whatever the rates, so rates do not shift other draws.
@@ -498,23 +498,67 @@ fn corrupt(calls: &mut Vec<ToolCall>, fault: Fault, request: &ChatRequest) -> Op
     Some(fault)
 }
 
-/// Check the tool-call pairing as the real API does: every tool message
+/// A transcript whose tool calls and results do not pair up; each wire
+/// format words it in its own way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Unpaired {
+    /// The result at message `at` answers no earlier call.
+    Stray {
+        /// Where the result is.
+        at: usize,
+        /// The id it answers.
+        id: String,
+    },
+    /// The calls of the assistant message at `at` with no result before the
+    /// next message that is not a result.
+    Unanswered {
+        /// Where the assistant message is.
+        at: usize,
+        /// The ids without a result, in call order.
+        ids: Vec<String>,
+    },
+}
+
+impl Unpaired {
+    /// The Chat Completions error.
+    fn chat_error(self) -> ApiError {
+        match self {
+            Unpaired::Stray { at, id } => ApiError::invalid_request(
+                format!(
+                    "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'. No call has the id '{id}'."
+                ),
+                Some(format!("messages.[{at}].role")),
+            ),
+            Unpaired::Unanswered { at, ids } => ApiError::invalid_request(
+                format!(
+                    "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: {}",
+                    ids.join(", ")
+                ),
+                Some(format!("messages.[{at}].role")),
+            ),
+        }
+    }
+}
+
+/// Check the tool-call pairing as the real APIs do: every tool message
 /// answers an earlier call, and every call is answered before the next
 /// non-tool message.
-fn check_pairing(messages: &[Message]) -> Result<(), ApiError> {
+pub(crate) fn check_pairing(messages: &[Message]) -> Result<(), Unpaired> {
     let mut known: HashSet<&str> = HashSet::new();
     let mut pending: Vec<&str> = Vec::new();
     let mut pending_at = 0;
+    let unanswered = |at: usize, ids: &[&str]| Unpaired::Unanswered {
+        at,
+        ids: ids.iter().map(|id| (*id).to_owned()).collect(),
+    };
     for (i, message) in messages.iter().enumerate() {
         match message {
             Message::Tool { tool_call_id, .. } => {
                 if !known.contains(tool_call_id.as_str()) {
-                    return Err(ApiError::invalid_request(
-                        format!(
-                            "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'. No call has the id '{tool_call_id}'."
-                        ),
-                        Some(format!("messages.[{i}].role")),
-                    ));
+                    return Err(Unpaired::Stray {
+                        at: i,
+                        id: tool_call_id.clone(),
+                    });
                 }
                 pending.retain(|id| id != tool_call_id);
             }
@@ -537,16 +581,6 @@ fn check_pairing(messages: &[Message]) -> Result<(), ApiError> {
     } else {
         Err(unanswered(pending_at, &pending))
     }
-}
-
-fn unanswered(at: usize, ids: &[&str]) -> ApiError {
-    ApiError::invalid_request(
-        format!(
-            "An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: {}",
-            ids.join(", ")
-        ),
-        Some(format!("messages.[{at}].role")),
-    )
 }
 
 /// About four characters a token, plus a few per message.
@@ -694,7 +728,7 @@ mod tests {
         assert_eq!(check_pairing(&ok), Ok(()));
         let stray = vec![Message::user("q"), tool("zz")];
         assert_eq!(
-            check_pairing(&stray).map_err(|e| e.param),
+            check_pairing(&stray).map_err(|e| e.chat_error().param),
             Err(Some("messages.[1].role".into()))
         );
         let open = vec![
@@ -703,7 +737,7 @@ mod tests {
             tool("a"),
             Message::user("again"),
         ];
-        let err = check_pairing(&open).expect_err("unanswered");
+        let err = check_pairing(&open).expect_err("unanswered").chat_error();
         assert!(err.message.ends_with(": b"), "{}", err.message);
         assert_eq!(err.param.as_deref(), Some("messages.[1].role"));
     }

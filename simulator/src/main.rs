@@ -47,6 +47,10 @@ Options of `serve`:
 It prints the base URL (http://127.0.0.1:8080/v1) alone on standard output,
 then serves until Ctrl-C (or SIGTERM) and shuts down gracefully:
   POST /v1/chat/completions   plain JSON, and SSE with `stream: true`
+  POST /v1/responses          the Responses API: plain JSON, and typed SSE
+                              events with `stream: true`; `previous_response_id`
+                              continues one of the last 1024 responses
+  GET  /v1/responses/{id}     a kept response
   GET  /v1/models             the model list
 
 Exit status: 0 after Ctrl-C, 1 if the address cannot be bound, 2 for a bad

@@ -18,6 +18,7 @@ use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
 use crate::wire::anthropic::{self, Anthropic};
 use crate::wire::chat::Chat;
+use crate::wire::responses;
 use crate::wire::{ApiError, Format};
 
 /// A simulated chat model, in process. Its timings follow tokio's clock, so
@@ -41,6 +42,9 @@ pub enum Wire {
     /// Anthropic Messages: `msg_`/`toolu_` ids, blocks one after another,
     /// each call done at its block's stop, 529 when overloaded.
     Anthropic,
+    /// OpenAI Responses: `resp_`/`call_` ids, output items one after
+    /// another, each call done at its `function_call_arguments.done`.
+    Responses,
 }
 
 impl SimModel {
@@ -63,12 +67,13 @@ impl SimModel {
         match self.wire {
             Wire::Chat => (Chat.id_prefix(), Chat.call_id_prefix()),
             Wire::Anthropic => (Anthropic.id_prefix(), Anthropic.call_id_prefix()),
+            Wire::Responses => (responses::ID_PREFIX, Chat.call_id_prefix()),
         }
     }
 
     fn error(&self, error: &ApiError) -> ModelError {
         let status = match self.wire {
-            Wire::Chat => Chat.status(error),
+            Wire::Chat | Wire::Responses => Chat.status(error),
             Wire::Anthropic => Anthropic.status(error),
         };
         ApiError {
@@ -119,7 +124,7 @@ impl SimModel {
     fn events(&self, reply: &ReplyPlan, keep: usize) -> Vec<(Duration, StreamEvent)> {
         match self.wire {
             Wire::Chat => reply.chunks.iter().take(keep).cloned().collect(),
-            Wire::Anthropic => {
+            Wire::Anthropic | Wire::Responses => {
                 let mut events = anthropic::block_events(reply);
                 events.truncate(anthropic::kept(&events, keep));
                 events

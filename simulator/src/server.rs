@@ -31,6 +31,7 @@ use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
 use crate::wire::anthropic::Anthropic;
 use crate::wire::chat::{self, Chat};
+use crate::wire::responses::Responses;
 use crate::wire::{ApiError, Format};
 
 /// The default limit on a request body.
@@ -175,6 +176,7 @@ impl ServerBuilder {
             engine: sim.engine.clone(),
             api_key: self.api_key,
             max_body: self.max_body,
+            responses: Responses::default(),
         });
         let (stop, stopped) = watch::channel(());
         let task = tokio::spawn(serve(listener, context, stopped));
@@ -249,6 +251,8 @@ struct Context {
     engine: Arc<Engine>,
     api_key: Option<String>,
     max_body: usize,
+    /// The Responses format and the responses it keeps.
+    responses: Responses,
 }
 
 async fn serve(listener: TcpListener, context: Arc<Context>, mut stopped: watch::Receiver<()>) {
@@ -322,6 +326,8 @@ fn error_response<F: Format>(format: &F, error: &ApiError) -> Response<Body> {
 
 enum Route {
     Chat,
+    Responses,
+    Response(String),
     Messages,
     Models,
     Model(String),
@@ -336,10 +342,15 @@ async fn handle(
     let trimmed = path.trim_end_matches('/');
     let route = match trimmed.strip_prefix("/v1").unwrap_or(trimmed) {
         "/chat/completions" => Route::Chat,
+        "/responses" => Route::Responses,
         "/messages" => Route::Messages,
         "/models" => Route::Models,
-        other => match other.strip_prefix("/models/") {
-            Some(name) if !name.is_empty() => Route::Model(name.to_owned()),
+        other => match (
+            other.strip_prefix("/models/"),
+            other.strip_prefix("/responses/"),
+        ) {
+            (Some(name), _) if !name.is_empty() => Route::Model(name.to_owned()),
+            (_, Some(id)) if !id.is_empty() && !id.contains('/') => Route::Response(id.to_owned()),
             _ => {
                 return Ok(error_response(
                     &Chat,
@@ -349,8 +360,8 @@ async fn handle(
         },
     };
     let (allowed, allowed_name) = match route {
-        Route::Chat | Route::Messages => (Method::POST, "POST"),
-        Route::Models | Route::Model(_) => (Method::GET, "GET"),
+        Route::Chat | Route::Responses | Route::Messages => (Method::POST, "POST"),
+        Route::Response(_) | Route::Models | Route::Model(_) => (Method::GET, "GET"),
     };
     if method != allowed {
         let error = ApiError::method_not_allowed(method.as_str(), &path);
@@ -365,6 +376,19 @@ async fn handle(
     }
     match route {
         Route::Chat => answer(&context, &Chat, request).await,
+        Route::Responses => answer(&context, &context.responses, request).await,
+        Route::Response(id) => {
+            let responses = &context.responses;
+            if let Some(key) = &context.api_key
+                && let Err(error) = responses.authorize(request.headers(), key)
+            {
+                return Ok(error_response(responses, &error));
+            }
+            Ok(match responses.retrieve(&id) {
+                Ok(body) => json_response(StatusCode::OK, &body),
+                Err(error) => error_response(responses, &error),
+            })
+        }
         Route::Messages => answer(&context, &Anthropic, request).await,
         Route::Models | Route::Model(_) => {
             if let Some(key) = &context.api_key
@@ -448,6 +472,7 @@ async fn answer<F: Format>(
         Outcome::Error(error) => return Ok(error_response(format, &error)),
         Outcome::Reply(reply) => reply,
     };
+    format.remember(&plan.envelope, &reply, &parsed.options);
     // A stall holds back even the headers.
     wait_until(plan.arrived + reply.stall).await;
     if !parsed.stream {

@@ -7,3 +7,7 @@ pub mod anthropic;
 pub(crate) mod http;
 #[cfg(feature = "openai")]
 pub mod openai_chat;
+#[cfg(feature = "openai-client")]
+pub(crate) mod openai_client;
+#[cfg(feature = "openai-responses")]
+pub mod openai_responses;

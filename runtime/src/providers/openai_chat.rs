@@ -1,44 +1,20 @@
-//! The OpenAI-compatible chat model over HTTP, on async-openai's client.
-//!
-//! async-openai's default client retries on its own (3 times, `Retry-After`
-//! in seconds only, unbounded) and its errors drop the response headers. So
-//! the client here runs on our own transport ([`Transport`], a tower service
-//! installed with `Client::with_http_service`): it does no retries, and turns
-//! an error status into an [`HttpFailure`] that keeps the status, the
-//! `Retry-After` and the body. The retries are the shared ones of
-//! [`super::http`].
+//! The OpenAI-compatible chat model over HTTP, on async-openai's client
+//! (see `providers/openai_client.rs` for its transport and retries).
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use async_openai::Client;
-use async_openai::config::OpenAIConfig;
-use async_openai::error::{OpenAIError, StreamError, WrappedError};
-use async_openai::middleware::HttpRequestFactory;
 use async_openai::types::chat as oa;
 use futures_util::stream::{self, Stream, StreamExt};
-use reqwest::header::HeaderValue;
 
 pub mod convert;
 
 use self::convert::chunk_events;
-use super::http::{
-    Failure, HttpFailure, HttpSettings, Provider, RetryPolicy, env_var, excerpt,
-    http_builder_methods, with_retries,
-};
+use super::http::{HttpSettings, http_builder_methods};
+use super::openai_client::{OpenAiClient, classify};
 use crate::message::{ChatRequest, ChatResponse};
-use crate::model::{EventStream, Model, ModelError, StreamEvent, error_chain};
+use crate::model::{EventStream, Model, ModelError, StreamEvent};
 use crate::tool::BoxFuture;
-
-const PROVIDER: Provider = Provider {
-    base_url_var: "OPENAI_BASE_URL",
-    api_key_var: "OPENAI_API_KEY",
-    default_base_url: "https://api.openai.com/v1",
-    default_model: "gpt-4o-mini",
-};
 
 /// A chat model served by the OpenAI Chat Completions API, or any server
 /// speaking it (the simulator, vLLM, Ollama...), through async-openai.
@@ -56,22 +32,14 @@ const PROVIDER: Provider = Provider {
 ///   then between chunks). Timeouts are not retried.
 /// - The API key is never printed by `Debug` nor logged.
 pub struct OpenAiModel {
-    client: Client<OpenAIConfig>,
-    base_url: String,
-    default_model: String,
-    timeout: Duration,
-    retry: RetryPolicy,
+    inner: OpenAiClient,
 }
 
 impl fmt::Debug for OpenAiModel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenAiModel")
-            .field("base_url", &self.base_url)
-            .field("model", &self.default_model)
-            .field("api_key", &"<redacted>")
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .finish()
+        let mut debug = f.debug_struct("OpenAiModel");
+        self.inner.debug_fields(&mut debug);
+        debug.finish()
     }
 }
 
@@ -92,28 +60,8 @@ impl OpenAiModelBuilder {
     /// The model, or [`ModelError::Config`] when there is no API key, the
     /// base URL is not an http(s) URL, or a header value is not valid.
     pub fn build(self) -> Result<OpenAiModel, ModelError> {
-        let resolved = self.settings.resolve(&PROVIDER)?;
-        // async-openai unwraps these header values when it sends a request:
-        // refuse them here rather than panic there.
-        for name in ["OPENAI_ORG_ID", "OPENAI_PROJECT_ID"] {
-            if env_var(name).is_some_and(|v| HeaderValue::from_str(&v).is_err()) {
-                return Err(ModelError::Config(format!(
-                    "`{name}` has characters not allowed in an HTTP header"
-                )));
-            }
-        }
-        let config = OpenAIConfig::new()
-            .with_api_base(&resolved.base_url)
-            .with_api_key(resolved.api_key);
-        let client = Client::build(resolved.http.clone(), config).with_http_service(Transport {
-            http: resolved.http,
-        });
         Ok(OpenAiModel {
-            client,
-            base_url: resolved.base_url,
-            default_model: resolved.model,
-            timeout: self.settings.timeout,
-            retry: self.settings.retry,
+            inner: OpenAiClient::build(&self.settings)?,
         })
     }
 }
@@ -132,25 +80,25 @@ impl OpenAiModel {
 
     /// The API's base URL.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        &self.inner.base_url
     }
 
     /// The model name used when a request leaves its own empty.
     pub fn default_model(&self) -> &str {
-        &self.default_model
+        &self.inner.default_model
     }
 
     /// The underlying async-openai client, for the API calls this type does
     /// not cover. Its requests go through the same transport but are not
     /// retried.
-    pub fn client(&self) -> &Client<OpenAIConfig> {
-        &self.client
+    pub fn client(&self) -> &async_openai::Client<async_openai::config::OpenAIConfig> {
+        &self.inner.client
     }
 
     fn request_body(&self, request: &ChatRequest, stream: bool) -> oa::CreateChatCompletionRequest {
         let mut body = oa::CreateChatCompletionRequest::from(request);
         if body.model.is_empty() {
-            body.model.clone_from(&self.default_model);
+            body.model.clone_from(&self.inner.default_model);
         }
         if stream {
             body.stream = Some(true);
@@ -160,20 +108,6 @@ impl OpenAiModel {
             });
         }
         body
-    }
-
-    /// Runs `attempt` with the shared retries, classifying async-openai's errors.
-    async fn send<T, F, Fut>(&self, mut attempt: F) -> Result<T, ModelError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, OpenAIError>>,
-    {
-        let timeout = self.timeout;
-        with_retries(&self.retry, timeout, || {
-            let attempt = attempt();
-            async move { attempt.await.map_err(|e| classify(e, timeout)) }
-        })
-        .await
     }
 }
 
@@ -185,9 +119,10 @@ impl Model for OpenAiModel {
         Box::pin(async move {
             let body = self.request_body(request, false);
             let response = self
+                .inner
                 .send(|| {
                     let body = body.clone();
-                    async move { self.client.chat().create(body).await }
+                    async move { self.inner.client.chat().create(body).await }
                 })
                 .await?;
             Ok(ChatResponse::try_from(response)?)
@@ -197,13 +132,14 @@ impl Model for OpenAiModel {
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
         let body = self.request_body(request, true);
         let opened = async move {
-            self.send(|| {
-                let body = body.clone();
-                async move { self.client.chat().create_stream(body).await }
-            })
-            .await
+            self.inner
+                .send(|| {
+                    let body = body.clone();
+                    async move { self.inner.client.chat().create_stream(body).await }
+                })
+                .await
         };
-        let timeout = self.timeout;
+        let timeout = self.inner.timeout;
         Box::pin(stream::once(opened).flat_map(move |opened| match opened {
             Ok(chunks) => chunk_stream(chunks, timeout).left_stream(),
             Err(error) => stream::iter([Err(error)]).right_stream(),
@@ -232,172 +168,9 @@ fn chunk_stream(
     .flat_map(stream::iter)
 }
 
-// ---- errors -----------------------------------------------------------------
-
-fn classify(error: OpenAIError, timeout: Duration) -> Failure {
-    match error {
-        OpenAIError::Boxed(boxed) => match boxed.downcast::<HttpFailure>() {
-            Ok(failure) => from_status(&failure),
-            Err(other) => Failure::fatal(ModelError::Transport {
-                message: error_chain(&*other),
-                source: Some(other.into()),
-            }),
-        },
-        OpenAIError::Reqwest(e) => Failure::transport(e, timeout),
-        // Only when a status bypassed our transport; there are no headers.
-        OpenAIError::ApiError(response) => {
-            let body = serde_json::to_string(&WrappedError {
-                error: response.api_error,
-            })
-            .unwrap_or_default();
-            from_status(&HttpFailure {
-                status: response.status_code.as_u16(),
-                retry_after: None,
-                should_retry: None,
-                body,
-            })
-        }
-        OpenAIError::JSONDeserialize(e, content) => {
-            // An error event inside a stream reads as a chunk that does not parse.
-            let error = match serde_json::from_str::<WrappedError>(&content) {
-                Ok(wrapped) => format!("the API reported an error: {}", wrapped.error.message),
-                Err(_) => format!("{e} in `{}`", excerpt(&content)),
-            };
-            Failure::fatal(ModelError::InvalidResponse(error))
-        }
-        OpenAIError::StreamError(e) => Failure::fatal(match *e {
-            StreamError::EventStream(msg) => ModelError::transport_message(msg),
-            other => ModelError::InvalidResponse(other.to_string()),
-        }),
-        OpenAIError::InvalidArgument(msg) => Failure::fatal(ModelError::Config(msg)),
-        other => Failure::fatal(ModelError::transport(other)),
-    }
-}
-
-/// 429 and 5xx are retried (unless the server says `x-should-retry:
-/// false`), except a 429 for an exhausted quota, which waiting does not fix.
-fn from_status(failure: &HttpFailure) -> Failure {
-    let api = serde_json::from_str::<WrappedError>(&failure.body)
-        .ok()
-        .map(|w| w.error);
-    let message = failure.message_or(api.as_ref().map(|a| a.message.as_str()));
-    let code = api.and_then(|api| api.code.or(api.r#type));
-    let status = failure.status;
-    let retry_after = failure.retry_after;
-    let api_error = |code| ModelError::Api {
-        status,
-        message: message.clone(),
-        code,
-    };
-    match status {
-        429 if code.as_deref() == Some("insufficient_quota") => Failure::fatal(api_error(code)),
-        429 => Failure {
-            error: ModelError::RateLimited {
-                retry_after,
-                message: message.clone(),
-            },
-            retryable: failure.retryable(true),
-            retry_after,
-        },
-        _ => Failure {
-            error: api_error(code),
-            retryable: failure.retryable(matches!(status, 500..=599)),
-            retry_after,
-        },
-    }
-}
-
-// ---- transport ----------------------------------------------------------------
-
-/// Sends each request once with reqwest; an error status becomes an
-/// [`HttpFailure`] boxed in async-openai's error.
-#[derive(Clone)]
-struct Transport {
-    http: reqwest::Client,
-}
-
-type TransportFuture = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
-
-impl tower_service::Service<HttpRequestFactory> for Transport {
-    type Response = reqwest::Response;
-    type Error = OpenAIError;
-    type Future = TransportFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), OpenAIError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, factory: HttpRequestFactory) -> TransportFuture {
-        let http = self.http.clone();
-        Box::pin(async move {
-            let request = factory.build().await?;
-            let response = http.execute(request).await.map_err(OpenAIError::Reqwest)?;
-            if response.status().is_success() {
-                return Ok(response);
-            }
-            let failure = HttpFailure::read(response)
-                .await
-                .map_err(OpenAIError::Reqwest)?;
-            Err(OpenAIError::Boxed(Box::new(failure)))
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn failure(status: u16, body: &str, retry_after: Option<Duration>) -> HttpFailure {
-        HttpFailure {
-            status,
-            retry_after,
-            should_retry: None,
-            body: body.to_owned(),
-        }
-    }
-
-    #[test]
-    fn statuses_are_classified() {
-        let body = r#"{"error": {"message": "slow down", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}"#;
-        let f = from_status(&failure(429, body, Some(Duration::from_secs(1))));
-        assert!(f.retryable);
-        assert_eq!(
-            f.error,
-            ModelError::RateLimited {
-                retry_after: Some(Duration::from_secs(1)),
-                message: "slow down".into()
-            }
-        );
-
-        let quota = r#"{"error": {"message": "no money", "type": "insufficient_quota", "param": null, "code": null}}"#;
-        let f = from_status(&failure(429, quota, None));
-        assert!(!f.retryable);
-        assert!(
-            matches!(f.error, ModelError::Api { status: 429, ref code, .. } if code.as_deref() == Some("insufficient_quota"))
-        );
-
-        let f = from_status(&failure(503, "upstream down", None));
-        assert!(f.retryable);
-        assert_eq!(
-            f.error,
-            ModelError::Api {
-                status: 503,
-                message: "upstream down".into(),
-                code: None
-            }
-        );
-
-        let f = from_status(&failure(404, "", None));
-        assert!(!f.retryable);
-        assert_eq!(
-            f.error,
-            ModelError::Api {
-                status: 404,
-                message: "Not Found".into(),
-                code: None
-            }
-        );
-    }
 
     #[test]
     fn configuration_errors() {

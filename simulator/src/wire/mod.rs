@@ -6,6 +6,7 @@
 pub(crate) mod anthropic;
 pub(crate) mod chat;
 mod error;
+pub(crate) mod responses;
 
 use std::time::Duration;
 
@@ -81,6 +82,10 @@ pub(crate) trait Format: Send + Sync + 'static {
 
     /// Headers a reply carries besides the content type (request id, timing).
     fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap);
+
+    /// Keep a planned reply, for a format whose server stores responses
+    /// (Responses: `previous_response_id`, `GET /v1/responses/{id}`).
+    fn remember(&self, _envelope: &Envelope, _plan: &ReplyPlan, _options: &Self::Options) {}
 }
 
 /// A `data: {json}` frame.

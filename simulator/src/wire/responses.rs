@@ -1,0 +1,786 @@
+//! The OpenAI Responses wire format (`POST /v1/responses`, `GET
+//! /v1/responses/{id}`): input items read into the neutral transcript,
+//! response bodies and their typed SSE events (with `sequence_number`), as
+//! the API reference and the official SDK's `types/responses` define them.
+//!
+//! The server keeps the last [`STORED_RESPONSES`] responses (unless a
+//! request says `store: false`), each with the conversation it ended, so a
+//! request with `previous_response_id` is read as that conversation plus its
+//! new input: the engine sees, pairs and journals the whole transcript.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use hyper::HeaderMap;
+use hyper::body::Bytes;
+use hyper::header::HeaderValue;
+use serde_json::{Map, Value, json};
+use toolcall_runtime::{
+    ChatRequest, Message, StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
+};
+
+use super::anthropic::{block_events, kept};
+use super::chat::Chat;
+use super::{ApiError, Envelope, Format, Frames, Parsed, event_frame};
+use crate::engine::{Engine, ReplyPlan, Unpaired, check_pairing};
+
+/// The prefix of response ids.
+pub(crate) const ID_PREFIX: &str = "resp_";
+
+/// How many responses the server keeps for `previous_response_id` and `GET`.
+pub(crate) const STORED_RESPONSES: usize = 1024;
+
+/// `POST /v1/responses`, with the responses it keeps.
+#[derive(Debug, Default)]
+pub(crate) struct Responses {
+    store: Mutex<VecDeque<Stored>>,
+}
+
+/// A kept response: its body, and the conversation it ended (without the
+/// instructions, which the API does not carry over).
+#[derive(Debug, Clone)]
+struct Stored {
+    id: String,
+    conversation: Vec<Message>,
+    body: Value,
+}
+
+/// What a Responses request asks of its reply beyond the neutral request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ResponsesOptions {
+    /// The conversation before this request's input (from
+    /// `previous_response_id`) and the input, without the instructions.
+    conversation: Vec<Message>,
+    instructions: Option<String>,
+    previous_response_id: Option<String>,
+    store: bool,
+    /// The request's function tools and settings, echoed in the response.
+    tools: Vec<Value>,
+    tool_choice: Value,
+    parallel_tool_calls: bool,
+}
+
+impl Responses {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Stored>> {
+        self.store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The body of a kept response (`GET /v1/responses/{id}`).
+    pub(crate) fn retrieve(&self, id: &str) -> Result<Value, ApiError> {
+        self.lock()
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.body.clone())
+            .ok_or_else(|| response_not_found(id))
+    }
+
+    fn conversation(&self, id: &str) -> Option<Vec<Message>> {
+        self.lock()
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.conversation.clone())
+    }
+}
+
+impl Format for Responses {
+    type Options = ResponsesOptions;
+
+    fn id_prefix(&self) -> &'static str {
+        ID_PREFIX
+    }
+
+    fn authorize(&self, headers: &HeaderMap, key: &str) -> Result<(), ApiError> {
+        Chat.authorize(headers, key)
+    }
+
+    fn parse(&self, engine: &Engine, body: &[u8]) -> Result<Parsed<ResponsesOptions>, ApiError> {
+        let value: Value = match serde_json::from_slice(body) {
+            Ok(value @ Value::Object(_)) => value,
+            Ok(_) | Err(_) => {
+                let error = ApiError::invalid_json();
+                engine.reject(&error, "", false);
+                return Err(error);
+            }
+        };
+        let stream = value.get("stream").and_then(Value::as_bool) == Some(true);
+        let model = value
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        match self.read(&value, model.clone(), stream) {
+            Ok(parsed) => Ok(parsed),
+            Err(error) => {
+                engine.reject(&error, &model, stream);
+                Err(error)
+            }
+        }
+    }
+
+    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> Value {
+        let layout = Layout::of(envelope, plan);
+        let output = layout.output(plan);
+        response_body(envelope, options, "completed", output, plan.response.usage)
+    }
+
+    fn frames(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> Frames {
+        frames(envelope, plan, options)
+    }
+
+    fn error_body(&self, error: &ApiError) -> Value {
+        error.body()
+    }
+
+    fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap) {
+        let request_id = format!("req_{}", envelope.id.trim_start_matches("resp_"));
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            headers.insert("x-request-id", value);
+        }
+        headers.insert(
+            "openai-processing-ms",
+            HeaderValue::from(processing.as_millis() as u64),
+        );
+    }
+
+    fn remember(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) {
+        // A reply cut short by a disconnect never completes.
+        if !options.store || plan.drop_at().is_some() {
+            return;
+        }
+        let mut conversation = options.conversation.clone();
+        conversation.push(plan.response.to_message());
+        let body = self.reply(envelope, plan, options);
+        let mut store = self.lock();
+        if store.len() >= STORED_RESPONSES {
+            store.pop_front();
+        }
+        store.push_back(Stored {
+            id: envelope.id.clone(),
+            conversation,
+            body,
+        });
+    }
+}
+
+// ---- requests ---------------------------------------------------------------------
+
+fn invalid(message: impl Into<String>, param: &str) -> ApiError {
+    ApiError::invalid_request(message, Some(param.to_owned()))
+}
+
+/// 400 for a `previous_response_id` the server does not have.
+fn previous_not_found(id: &str) -> ApiError {
+    ApiError {
+        code: Some("previous_response_not_found".into()),
+        ..invalid(
+            format!("Previous response with id '{id}' not found."),
+            "previous_response_id",
+        )
+    }
+}
+
+/// 404 for `GET /v1/responses/{id}` of a response the server does not have.
+fn response_not_found(id: &str) -> ApiError {
+    ApiError {
+        status: 404,
+        ..ApiError::invalid_request(format!("Response with id '{id}' not found."), None)
+    }
+}
+
+/// The Responses wording of a transcript whose calls and outputs do not pair.
+fn pairing_error(unpaired: Unpaired) -> ApiError {
+    match unpaired {
+        Unpaired::Stray { id, .. } => invalid(
+            format!("No tool call found for function call output with call_id {id}."),
+            "input",
+        ),
+        Unpaired::Unanswered { ids, .. } => invalid(
+            format!(
+                "No tool output found for function call {}.",
+                ids.first().map_or("", String::as_str)
+            ),
+            "input",
+        ),
+    }
+}
+
+/// The text of a content field: a string, or the `text` of its parts
+/// (`input_text`, `output_text`; a refusal's `refusal`).
+fn text_of(content: &Value, param: &str) -> Result<String, ApiError> {
+    match content {
+        Value::String(text) => Ok(text.clone()),
+        Value::Null => Ok(String::new()),
+        Value::Array(parts) => {
+            let mut text = String::new();
+            for (i, part) in parts.iter().enumerate() {
+                match part.get("type").and_then(Value::as_str) {
+                    Some("input_text" | "output_text" | "text") => {
+                        text.push_str(part.get("text").and_then(Value::as_str).unwrap_or(""));
+                    }
+                    Some("refusal") => {
+                        text.push_str(part.get("refusal").and_then(Value::as_str).unwrap_or(""));
+                    }
+                    other => {
+                        return Err(invalid(
+                            format!(
+                                "toolcall-sim reads text content only, not a `{}` part",
+                                other.unwrap_or("untyped")
+                            ),
+                            &format!("{param}[{i}].type"),
+                        ));
+                    }
+                }
+            }
+            Ok(text)
+        }
+        other => Err(invalid(
+            format!(
+                "Invalid type for '{param}': expected a string or an array of content parts, but got {other}."
+            ),
+            param,
+        )),
+    }
+}
+
+fn string_field(item: &Value, field: &str, param: &str) -> Result<String, ApiError> {
+    item.get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            invalid(
+                format!("Missing required parameter: '{param}.{field}'."),
+                &format!("{param}.{field}"),
+            )
+        })
+}
+
+/// The input items as neutral messages: consecutive `function_call` items
+/// (after an assistant message, if any) are one assistant message with
+/// several calls; each `function_call_output` a tool message.
+fn read_input(input: Option<&Value>) -> Result<Vec<Message>, ApiError> {
+    let items = match input {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::String(text)) => return Ok(vec![Message::user(text.clone())]),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            return Err(invalid(
+                format!(
+                    "Invalid type for 'input': expected a string or an array of input items, but got {other}."
+                ),
+                "input",
+            ));
+        }
+    };
+    let mut messages: Vec<Message> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let param = format!("input[{i}]");
+        let kind = item.get("type").and_then(Value::as_str);
+        match kind {
+            Some("message") | None if item.get("role").is_some() => {
+                let role = item.get("role").and_then(Value::as_str).unwrap_or("");
+                let text = text_of(
+                    item.get("content").unwrap_or(&Value::Null),
+                    &format!("{param}.content"),
+                )?;
+                messages.push(match role {
+                    "user" => Message::user(text),
+                    "system" | "developer" => Message::system(text),
+                    "assistant" => Message::assistant(Some(text), Vec::new()),
+                    other => {
+                        return Err(invalid(
+                            format!("Invalid value: '{other}'. Supported values are: 'user', 'assistant', 'system', and 'developer'."),
+                            &format!("{param}.role"),
+                        ));
+                    }
+                });
+            }
+            Some("function_call") => {
+                let call = ToolCall::new(
+                    string_field(item, "call_id", &param)?,
+                    string_field(item, "name", &param)?,
+                    item.get("arguments")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                );
+                match messages.last_mut() {
+                    Some(Message::Assistant { tool_calls, .. }) => tool_calls.push(call),
+                    _ => messages.push(Message::assistant(None, vec![call])),
+                }
+            }
+            Some("function_call_output") => {
+                let call_id = string_field(item, "call_id", &param)?;
+                let output = text_of(
+                    item.get("output").unwrap_or(&Value::Null),
+                    &format!("{param}.output"),
+                )?;
+                messages.push(Message::tool_result(call_id, output));
+            }
+            // A reasoning model's thoughts: nothing the simulator reads.
+            Some("reasoning") => {}
+            other => {
+                return Err(invalid(
+                    format!(
+                        "Invalid value: '{}'. toolcall-sim supports the input item types 'message', 'function_call', 'function_call_output' and 'reasoning'.",
+                        other.unwrap_or("none")
+                    ),
+                    &format!("{param}.type"),
+                ));
+            }
+        }
+    }
+    Ok(messages)
+}
+
+/// The function tools (hosted tools are not simulated and left out), and
+/// their echo in the response.
+fn read_tools(tools: Option<&Value>) -> Result<(Vec<ToolDefinition>, Vec<Value>), ApiError> {
+    let mut definitions = Vec::new();
+    let mut echo = Vec::new();
+    let Some(Value::Array(tools)) = tools else {
+        return Ok((definitions, echo));
+    };
+    for (i, tool) in tools.iter().enumerate() {
+        if tool.get("type").and_then(Value::as_str) != Some("function") {
+            continue;
+        }
+        let param = format!("tools[{i}]");
+        let name = string_field(tool, "name", &param)?;
+        let description = tool.get("description").and_then(Value::as_str);
+        let parameters = tool
+            .get("parameters")
+            .cloned()
+            .filter(|p| !p.is_null())
+            .unwrap_or_else(|| json!({"type": "object", "properties": {}}));
+        // The Responses API makes function tools strict unless told otherwise.
+        let strict = tool.get("strict").and_then(Value::as_bool).unwrap_or(true);
+        echo.push(json!({
+            "type": "function",
+            "name": name,
+            "description": description,
+            "parameters": parameters,
+            "strict": strict,
+        }));
+        definitions.push(
+            ToolDefinition::new(name, description.unwrap_or(""), parameters).with_strict(strict),
+        );
+    }
+    Ok((definitions, echo))
+}
+
+fn read_tool_choice(choice: Option<&Value>) -> Option<ToolChoice> {
+    match choice? {
+        Value::String(mode) => match mode.as_str() {
+            "none" => Some(ToolChoice::None),
+            "required" => Some(ToolChoice::Required),
+            _ => Some(ToolChoice::Auto),
+        },
+        Value::Object(choice) if choice.get("type").and_then(Value::as_str) == Some("function") => {
+            choice
+                .get("name")
+                .and_then(Value::as_str)
+                .map(|name| ToolChoice::Function(name.to_owned()))
+        }
+        _ => Some(ToolChoice::Auto),
+    }
+}
+
+impl Responses {
+    /// Read a request body (an object) into the neutral request.
+    fn read(
+        &self,
+        value: &Value,
+        model: String,
+        stream: bool,
+    ) -> Result<Parsed<ResponsesOptions>, ApiError> {
+        if model.is_empty() {
+            return Err(ApiError::missing_model());
+        }
+        let previous_response_id = match value.get("previous_response_id") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(id)) => Some(id.clone()),
+            Some(other) => {
+                return Err(invalid(
+                    format!(
+                        "Invalid type for 'previous_response_id': expected a string, but got {other}."
+                    ),
+                    "previous_response_id",
+                ));
+            }
+        };
+        let mut conversation = match &previous_response_id {
+            Some(id) => self
+                .conversation(id)
+                .ok_or_else(|| previous_not_found(id))?,
+            None => Vec::new(),
+        };
+        conversation.extend(read_input(value.get("input"))?);
+        let instructions = value
+            .get("instructions")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let (tools, tool_echo) = read_tools(value.get("tools"))?;
+        let tool_choice = read_tool_choice(value.get("tool_choice"));
+        let parallel_tool_calls = value.get("parallel_tool_calls").and_then(Value::as_bool);
+        let mut messages = Vec::with_capacity(conversation.len() + 1);
+        messages.extend(instructions.clone().map(Message::system));
+        messages.extend(conversation.iter().cloned());
+        check_pairing(&messages).map_err(pairing_error)?;
+        let request = ChatRequest {
+            model,
+            messages,
+            tools,
+            tool_choice: tool_choice.clone(),
+            parallel_tool_calls,
+        };
+        Ok(Parsed {
+            request,
+            stream,
+            options: ResponsesOptions {
+                conversation,
+                instructions,
+                previous_response_id,
+                store: value.get("store").and_then(Value::as_bool) != Some(false),
+                tools: tool_echo,
+                tool_choice: value
+                    .get("tool_choice")
+                    .cloned()
+                    .filter(|c| !c.is_null())
+                    .unwrap_or_else(|| json!("auto")),
+                parallel_tool_calls: parallel_tool_calls.unwrap_or(true),
+            },
+        })
+    }
+}
+
+// ---- responses ----------------------------------------------------------------------
+
+fn usage_json(usage: Usage) -> Value {
+    json!({
+        "input_tokens": usage.prompt_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": usage.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": usage.total_tokens,
+    })
+}
+
+/// A response object; `status` is `in_progress` (then no output nor usage
+/// yet) or `completed`.
+fn response_body(
+    envelope: &Envelope,
+    options: &ResponsesOptions,
+    status: &str,
+    output: Vec<Value>,
+    usage: Option<Usage>,
+) -> Value {
+    let completed = status == "completed";
+    json!({
+        "id": envelope.id,
+        "object": "response",
+        "created_at": envelope.created,
+        "status": status,
+        "background": false,
+        "completed_at": completed.then_some(envelope.created),
+        "error": null,
+        "incomplete_details": null,
+        "instructions": options.instructions,
+        "max_output_tokens": null,
+        "max_tool_calls": null,
+        "model": envelope.model,
+        "output": output,
+        "parallel_tool_calls": options.parallel_tool_calls,
+        "previous_response_id": options.previous_response_id,
+        "reasoning": {"effort": null, "summary": null},
+        "service_tier": "default",
+        "store": options.store,
+        "temperature": 1.0,
+        "text": {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": options.tool_choice,
+        "tools": options.tools,
+        "top_logprobs": 0,
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": if completed { usage.map(usage_json) } else { None },
+        "user": null,
+        "metadata": {},
+    })
+}
+
+/// Where each part of a reply goes in `output`: the message (when there is
+/// text) first, then one item per call; and the ids of those items.
+struct Layout {
+    message_id: String,
+    call_ids: Vec<String>,
+    /// The output index of call 0.
+    first_call: usize,
+}
+
+impl Layout {
+    fn of(envelope: &Envelope, plan: &ReplyPlan) -> Self {
+        let suffix = envelope.id.trim_start_matches("resp_");
+        Layout {
+            message_id: format!("msg_{suffix}"),
+            call_ids: (0..plan.response.tool_calls.len())
+                .map(|i| format!("fc_{suffix}_{i}"))
+                .collect(),
+            first_call: usize::from(plan.response.content.is_some()),
+        }
+    }
+
+    fn message(&self, text: &str, status: &str) -> Value {
+        let content = if status == "completed" {
+            json!([text_part(text)])
+        } else {
+            json!([])
+        };
+        json!({"id": self.message_id, "type": "message", "status": status, "content": content, "role": "assistant"})
+    }
+
+    fn call(&self, index: usize, call: &ToolCall, arguments: &str, status: &str) -> Value {
+        json!({
+            "id": self.call_ids[index],
+            "type": "function_call",
+            "status": status,
+            "arguments": arguments,
+            "call_id": call.id,
+            "name": call.name,
+        })
+    }
+
+    /// The whole `output` of a finished reply.
+    fn output(&self, plan: &ReplyPlan) -> Vec<Value> {
+        let mut output = Vec::new();
+        if let Some(text) = &plan.response.content {
+            output.push(self.message(text, "completed"));
+        }
+        for (i, call) in plan.response.tool_calls.iter().enumerate() {
+            output.push(self.call(i, call, &call.arguments, "completed"));
+        }
+        output
+    }
+}
+
+fn text_part(text: &str) -> Value {
+    json!({"type": "output_text", "annotations": [], "logprobs": [], "text": text})
+}
+
+/// Numbered SSE events at their times.
+struct Events {
+    frames: Vec<(Duration, Bytes)>,
+    sequence: u64,
+}
+
+impl Events {
+    /// An event `kind` with these fields, then its `sequence_number`.
+    fn push(&mut self, at: Duration, kind: &str, fields: Value) {
+        let mut event = Map::new();
+        event.insert("type".into(), json!(kind));
+        if let Value::Object(fields) = fields {
+            event.extend(fields);
+        }
+        event.insert("sequence_number".into(), json!(self.sequence));
+        self.sequence += 1;
+        self.frames
+            .push((at, event_frame(kind, &Value::Object(event))));
+    }
+}
+
+/// The events of a reply: `response.created` and `.in_progress`, then per
+/// output item its `added`, deltas and `done` events, one item after
+/// another (as the API sends them, and as `block_events` orders the
+/// plan's chunks), and at the end `response.completed`. A call's
+/// `function_call_arguments.done` goes out with its last fragment. A
+/// disconnect cuts the events after the chunks it keeps.
+fn frames(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> Frames {
+    let layout = Layout::of(envelope, plan);
+    let mut events = Events {
+        frames: Vec::with_capacity(plan.chunks.len() * 2 + 8),
+        sequence: 0,
+    };
+    let snapshot = response_body(envelope, options, "in_progress", Vec::new(), None);
+    events.push(
+        plan.role_at,
+        "response.created",
+        json!({"response": snapshot}),
+    );
+    events.push(
+        plan.role_at,
+        "response.in_progress",
+        json!({"response": snapshot}),
+    );
+    let items = block_events(plan);
+    let keep = kept(&items, plan.disconnect_after.unwrap_or(usize::MAX));
+    let first_call = layout.first_call as u32;
+    let mut arguments = vec![String::new(); plan.response.tool_calls.len()];
+    // The text of the open message item, if one is open.
+    let mut text: Option<String> = None;
+    for (at, event) in &items[..keep] {
+        let at = *at;
+        match event {
+            StreamEvent::Text(delta) => {
+                let open = text.get_or_insert_with(|| {
+                    open_message(&mut events, &layout, at);
+                    String::new()
+                });
+                open.push_str(delta);
+                events.push(
+                    at,
+                    "response.output_text.delta",
+                    json!({"item_id": layout.message_id, "output_index": 0, "content_index": 0, "delta": delta, "logprobs": []}),
+                );
+            }
+            StreamEvent::ToolCall(delta) => {
+                let output_index = delta.index;
+                let i = output_index.saturating_sub(first_call) as usize;
+                let Some(call) = plan.response.tool_calls.get(i) else {
+                    continue;
+                };
+                if let Some(open) = text.take() {
+                    close_message(&mut events, &layout, at, &open);
+                }
+                if delta.id.is_some() {
+                    events.push(
+                        at,
+                        "response.output_item.added",
+                        json!({"output_index": output_index, "item": layout.call(i, call, "", "in_progress")}),
+                    );
+                }
+                if let Some(fragment) = delta.arguments.as_deref().filter(|a| !a.is_empty()) {
+                    arguments[i].push_str(fragment);
+                    events.push(
+                        at,
+                        "response.function_call_arguments.delta",
+                        json!({"item_id": layout.call_ids[i], "output_index": output_index, "delta": fragment}),
+                    );
+                }
+            }
+            StreamEvent::ToolCallDone(output_index) => {
+                let i = output_index.saturating_sub(first_call) as usize;
+                let Some(call) = plan.response.tool_calls.get(i) else {
+                    continue;
+                };
+                events.push(
+                    at,
+                    "response.function_call_arguments.done",
+                    json!({"item_id": layout.call_ids[i], "output_index": output_index, "arguments": arguments[i]}),
+                );
+                events.push(
+                    at,
+                    "response.output_item.done",
+                    json!({"output_index": output_index, "item": layout.call(i, call, &arguments[i], "completed")}),
+                );
+            }
+            _ => {}
+        }
+    }
+    if let Some(drop) = plan.drop_at() {
+        return (events.frames, Some(drop));
+    }
+    if let Some(open) = text.take() {
+        close_message(&mut events, &layout, plan.end, &open);
+    }
+    let body = response_body(
+        envelope,
+        options,
+        "completed",
+        layout.output(plan),
+        plan.response.usage,
+    );
+    events.push(plan.end, "response.completed", json!({"response": body}));
+    (events.frames, None)
+}
+
+fn open_message(events: &mut Events, layout: &Layout, at: Duration) {
+    events.push(
+        at,
+        "response.output_item.added",
+        json!({"output_index": 0, "item": layout.message("", "in_progress")}),
+    );
+    events.push(
+        at,
+        "response.content_part.added",
+        json!({"item_id": layout.message_id, "output_index": 0, "content_index": 0, "part": text_part("")}),
+    );
+}
+
+fn close_message(events: &mut Events, layout: &Layout, at: Duration, text: &str) {
+    events.push(
+        at,
+        "response.output_text.done",
+        json!({"item_id": layout.message_id, "output_index": 0, "content_index": 0, "text": text, "logprobs": []}),
+    );
+    events.push(
+        at,
+        "response.content_part.done",
+        json!({"item_id": layout.message_id, "output_index": 0, "content_index": 0, "part": text_part(text)}),
+    );
+    events.push(
+        at,
+        "response.output_item.done",
+        json!({"output_index": 0, "item": layout.message(text, "completed")}),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_items_group_calls_into_one_assistant_message() {
+        let input = json!([
+            {"role": "user", "content": "hi"},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Looking."}]},
+            {"type": "function_call", "call_id": "a", "name": "f", "arguments": "{}"},
+            {"type": "function_call", "call_id": "b", "name": "g", "arguments": "{}"},
+            {"type": "reasoning", "id": "rs_1", "summary": []},
+            {"type": "function_call_output", "call_id": "a", "output": "1"},
+            {"type": "function_call_output", "call_id": "b", "output": [{"type": "input_text", "text": "2"}]},
+        ]);
+        let messages = read_input(Some(&input)).expect("read");
+        assert_eq!(
+            messages,
+            vec![
+                Message::user("hi"),
+                Message::assistant(
+                    Some("Looking.".into()),
+                    vec![ToolCall::new("a", "f", "{}"), ToolCall::new("b", "g", "{}")]
+                ),
+                Message::tool_result("a", "1"),
+                Message::tool_result("b", "2"),
+            ]
+        );
+        let bad = read_input(Some(
+            &json!([{"type": "computer_call_output", "call_id": "x"}]),
+        ))
+        .expect_err("unsupported");
+        assert_eq!(bad.param.as_deref(), Some("input[0].type"));
+    }
+
+    #[test]
+    fn pairing_errors_are_worded_as_the_responses_api_does() {
+        let stray = pairing_error(Unpaired::Stray {
+            at: 1,
+            id: "call_x".into(),
+        });
+        assert_eq!(
+            (stray.status, stray.message.as_str(), stray.param.as_deref()),
+            (
+                400,
+                "No tool call found for function call output with call_id call_x.",
+                Some("input")
+            )
+        );
+        let open = pairing_error(Unpaired::Unanswered {
+            at: 1,
+            ids: vec!["call_y".into(), "call_z".into()],
+        });
+        assert_eq!(
+            open.message,
+            "No tool output found for function call call_y."
+        );
+    }
+}
