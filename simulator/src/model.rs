@@ -16,10 +16,10 @@ use crate::engine::{Outcome, ReplyPlan};
 use crate::journal::{Journal, Transport};
 use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
-use crate::wire::anthropic::{self, Anthropic};
+use crate::wire::anthropic::Anthropic;
 use crate::wire::chat::Chat;
 use crate::wire::responses;
-use crate::wire::{ApiError, Format};
+use crate::wire::{self, ApiError, Format};
 
 /// A simulated chat model, in process. Its timings follow tokio's clock, so
 /// under a paused clock they are exact and cost no real time.
@@ -125,8 +125,8 @@ impl SimModel {
         match self.wire {
             Wire::Chat => reply.chunks.iter().take(keep).cloned().collect(),
             Wire::Anthropic | Wire::Responses => {
-                let mut events = anthropic::block_events(reply);
-                events.truncate(anthropic::kept(&events, keep));
+                let mut events = wire::block_events(reply);
+                events.truncate(wire::kept(&events, keep));
                 events
             }
         }

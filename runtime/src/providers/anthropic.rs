@@ -4,9 +4,9 @@
 //! own HTTP stack and types that trail the API; what a tool-calling agent
 //! needs of the API is a request body, a reply and eight stream events. So
 //! this is a small typed client over the reqwest client and the bounded
-//! retries every provider here shares ([`super::http`]), with the wire
-//! shapes in [`wire`], checked against the simulator, which the official
-//! Python SDK checks in turn.
+//! retries every provider here shares (`providers/http.rs`), with the wire
+//! shapes in `anthropic/wire.rs`, checked against the simulator, which the
+//! official Python SDK checks in turn.
 
 use std::fmt;
 use std::time::Duration;

@@ -13,11 +13,11 @@ use hyper::HeaderMap;
 use hyper::header::{self, HeaderValue};
 use serde_json::{Value, json};
 use toolcall_runtime::{
-    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolCallDelta,
-    ToolChoice, ToolDefinition, Usage,
+    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolChoice,
+    ToolDefinition, Usage,
 };
 
-use super::{ApiError, Envelope, Format, Frames, Parsed, event_frame};
+use super::{ApiError, Envelope, Format, Frames, Parsed, block_events, event_frame, kept};
 use crate::engine::{Engine, ReplyPlan};
 
 /// `POST /v1/messages`.
@@ -551,63 +551,6 @@ impl Blocks<'_> {
             );
         }
     }
-}
-
-/// The reply's events as a Messages client reads them: a block is whole
-/// before the next starts (the fragments of interleaved calls go call by
-/// call, on the same clock ticks), a call's index is its block's (after a
-/// text block, one more), and its block's stop, [`StreamEvent::ToolCallDone`],
-/// comes with its last fragment: that is when a client may run it. Both the
-/// SSE frames and the in-process model in this format are drawn from these.
-pub(crate) fn block_events(reply: &ReplyPlan) -> Vec<(Duration, StreamEvent)> {
-    let mut events: Vec<&StreamEvent> = reply.chunks.iter().map(|(_, e)| e).collect();
-    events.sort_by_key(|event| match event {
-        StreamEvent::ToolCall(delta) => 1 + u64::from(delta.index),
-        _ => 0,
-    });
-    let shift = u32::from(matches!(events.first(), Some(StreamEvent::Text(_))));
-    let mut out = Vec::with_capacity(events.len() + reply.response.tool_calls.len());
-    for (i, (at, event)) in reply
-        .chunks
-        .iter()
-        .map(|(at, _)| *at)
-        .zip(&events)
-        .enumerate()
-    {
-        match event {
-            StreamEvent::ToolCall(delta) => {
-                let index = delta.index + shift;
-                out.push((
-                    at,
-                    StreamEvent::ToolCall(ToolCallDelta {
-                        index,
-                        ..delta.clone()
-                    }),
-                ));
-                let last = !matches!(events.get(i + 1), Some(StreamEvent::ToolCall(next)) if next.index == delta.index);
-                if last {
-                    out.push((at, StreamEvent::ToolCallDone(index)));
-                }
-            }
-            other => out.push((at, (*other).clone())),
-        }
-    }
-    out
-}
-
-/// The events sent before a disconnect after `keep` of the plan's chunks
-/// (a block's stop goes with its last fragment).
-pub(crate) fn kept(events: &[(Duration, StreamEvent)], keep: usize) -> usize {
-    let mut sent = 0;
-    events
-        .iter()
-        .position(|(_, e)| {
-            if !matches!(e, StreamEvent::ToolCallDone(_)) {
-                sent += 1;
-            }
-            sent > keep
-        })
-        .unwrap_or(events.len())
 }
 
 /// The frames of a streamed reply, each with its offset from the request's

@@ -13,7 +13,7 @@ use std::time::Duration;
 use hyper::HeaderMap;
 use hyper::body::Bytes;
 use serde_json::Value;
-use toolcall_runtime::ChatRequest;
+use toolcall_runtime::{ChatRequest, StreamEvent, ToolCallDelta};
 
 use crate::engine::{Engine, ReplyPlan};
 
@@ -112,4 +112,62 @@ fn frame(event: Option<&str>, value: &Value) -> Bytes {
     }
     bytes.extend_from_slice(b"\n\n");
     Bytes::from(bytes)
+}
+
+/// The reply's events as the formats that send one block (Anthropic) or
+/// output item (Responses) after another present them: a block is whole
+/// before the next starts (the fragments of interleaved calls go call by
+/// call, on the same clock ticks), a call's index is its block's (after a
+/// text block, one more), and its block's stop, [`StreamEvent::ToolCallDone`],
+/// comes with its last fragment: that is when a client may run it. Both the
+/// SSE frames and the in-process model in those formats are drawn from these.
+pub(crate) fn block_events(reply: &ReplyPlan) -> Vec<(Duration, StreamEvent)> {
+    let mut events: Vec<&StreamEvent> = reply.chunks.iter().map(|(_, e)| e).collect();
+    events.sort_by_key(|event| match event {
+        StreamEvent::ToolCall(delta) => 1 + u64::from(delta.index),
+        _ => 0,
+    });
+    let shift = u32::from(matches!(events.first(), Some(StreamEvent::Text(_))));
+    let mut out = Vec::with_capacity(events.len() + reply.response.tool_calls.len());
+    for (i, (at, event)) in reply
+        .chunks
+        .iter()
+        .map(|(at, _)| *at)
+        .zip(&events)
+        .enumerate()
+    {
+        match event {
+            StreamEvent::ToolCall(delta) => {
+                let index = delta.index + shift;
+                out.push((
+                    at,
+                    StreamEvent::ToolCall(ToolCallDelta {
+                        index,
+                        ..delta.clone()
+                    }),
+                ));
+                let last = !matches!(events.get(i + 1), Some(StreamEvent::ToolCall(next)) if next.index == delta.index);
+                if last {
+                    out.push((at, StreamEvent::ToolCallDone(index)));
+                }
+            }
+            other => out.push((at, (*other).clone())),
+        }
+    }
+    out
+}
+
+/// The events sent before a disconnect after `keep` of the plan's chunks
+/// (a block's stop goes with its last fragment).
+pub(crate) fn kept(events: &[(Duration, StreamEvent)], keep: usize) -> usize {
+    let mut sent = 0;
+    events
+        .iter()
+        .position(|(_, e)| {
+            if !matches!(e, StreamEvent::ToolCallDone(_)) {
+                sent += 1;
+            }
+            sent > keep
+        })
+        .unwrap_or(events.len())
 }

@@ -20,9 +20,8 @@ use toolcall_runtime::{
     ChatRequest, Message, StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
 };
 
-use super::anthropic::{block_events, kept};
 use super::chat::Chat;
-use super::{ApiError, Envelope, Format, Frames, Parsed, event_frame};
+use super::{ApiError, Envelope, Format, Frames, Parsed, block_events, event_frame, kept};
 use crate::engine::{Engine, ReplyPlan, Unpaired, check_pairing};
 
 /// The prefix of response ids.
