@@ -719,3 +719,32 @@ async fn an_async_openai_user_can_adopt_dispatch_alone() {
     assert_eq!(second["tools"][0]["function"]["name"], json!("echo"));
     assert_eq!(second["tools"][0]["function"]["strict"], json!(true));
 }
+
+/// A stream that closes cleanly but early (text, then no finish_reason and
+/// no `[DONE]`) is an error, never a final answer.
+#[tokio::test]
+async fn a_stream_cut_short_is_an_error_not_an_answer() {
+    let server = MockServer::start().await;
+    let body = [
+        chunk(
+            json!({"role": "assistant", "content": "The dose"}),
+            Value::Null,
+        ),
+        chunk(json!({"content": " is 5"}), Value::Null),
+    ]
+    .concat();
+    completions().respond_with(sse(body)).mount(&server).await;
+    let events: Vec<_> = model(&server).stream(&request()).collect().await;
+    assert!(
+        matches!(events.last(), Some(Err(ModelError::Transport { .. }))),
+        "{events:?}"
+    );
+    let run = toolcall_runtime::Agent::new(
+        model(&server),
+        toolcall_runtime::ToolSet::builder().build().expect("tools"),
+    )
+    .streaming(toolcall_runtime::Streaming::Eager)
+    .run("dose?")
+    .await;
+    assert!(run.is_err(), "a cut stream was taken as an answer: {run:?}");
+}

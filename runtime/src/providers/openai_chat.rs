@@ -148,21 +148,34 @@ impl Model for OpenAiModel {
 }
 
 /// The events of an open stream; a chunk that does not come within `idle`,
-/// or any error, ends it with that error.
+/// or any error, ends it with that error. So does an end before any
+/// `finish_reason`: a stream cut short (no finish, no `[DONE]`) is not an
+/// answer, however much text it had.
 fn chunk_stream(
     chunks: oa::ChatCompletionResponseStream,
     idle: Duration,
 ) -> impl Stream<Item = Result<StreamEvent, ModelError>> + Send {
-    stream::unfold(Some(chunks), move |chunks| async move {
-        let mut chunks = chunks?;
+    stream::unfold(Some((chunks, false)), move |state| async move {
+        let (mut chunks, finished) = state?;
         match tokio::time::timeout(idle, chunks.next()).await {
             Err(_) => Some((vec![Err(ModelError::Timeout(idle))], None)),
-            Ok(None) => None,
-            Ok(Some(Err(error))) => Some((vec![Err(classify(error, idle).error)], None)),
-            Ok(Some(Ok(chunk))) => Some((
-                chunk_events(chunk).into_iter().map(Ok).collect::<Vec<_>>(),
-                Some(chunks),
+            Ok(None) if finished => None,
+            Ok(None) => Some((
+                vec![Err(ModelError::transport_message(
+                    "the stream ended before a finish_reason: the reply is incomplete",
+                ))],
+                None,
             )),
+            Ok(Some(Err(error))) => Some((vec![Err(classify(error, idle).error)], None)),
+            Ok(Some(Ok(chunk))) => {
+                let events = chunk_events(chunk);
+                let finished =
+                    finished || events.iter().any(|e| matches!(e, StreamEvent::Finish(_)));
+                Some((
+                    events.into_iter().map(Ok).collect::<Vec<_>>(),
+                    Some((chunks, finished)),
+                ))
+            }
         }
     })
     .flat_map(stream::iter)
