@@ -25,6 +25,9 @@ mod toolset;
 #[cfg(feature = "auto-register")]
 mod registry;
 
+#[cfg(feature = "mcp")]
+pub mod mcp;
+
 #[doc(hidden)]
 pub mod __private;
 
