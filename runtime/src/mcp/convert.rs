@@ -44,7 +44,13 @@ pub(crate) fn listed_tool(definition: &ToolDefinition) -> Result<rmcp::model::To
 /// `isError` for every outcome but success.
 pub(crate) fn call_tool_result(result: CallResult, structured: Structured) -> CallToolResult {
     if !result.outcome.is_ok() {
-        return CallToolResult::error(vec![ContentBlock::text(result.content)]);
+        // `isError` says it failed: the tool's own message, without the
+        // `error: ` the chat formats put before it.
+        let text = match result.error {
+            Some(error) => error.message().to_owned(),
+            None => result.content,
+        };
+        return CallToolResult::error(vec![ContentBlock::text(text)]);
     }
     let value = match structured {
         Structured::No => None,

@@ -281,8 +281,7 @@ async fn until<F: Future>(cancelled: &CancellationToken, future: F) -> Option<F:
 
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
-        let mut config =
-            ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
         config.server_info = self.inner.implementation.clone();
         config.instructions = self.inner.instructions.clone();
         config
