@@ -13,6 +13,7 @@ mod dispatch;
 mod message;
 mod model;
 mod output;
+mod output_schema;
 pub mod providers;
 mod reply;
 mod runner;

@@ -12,9 +12,17 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The folder of the SDK scripts and `requirements.txt`.
+/// The folder of the SDK scripts and `requirements.txt`: this file's own,
+/// whether the simulator's tests include it or the workspace root's (the
+/// MCP server's test, `#[path = "../simulator/tests/python/mod.rs"]`).
 pub fn scripts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let own = manifest.join("tests/python");
+    if own.join("requirements.txt").exists() {
+        own
+    } else {
+        manifest.join("simulator/tests/python")
+    }
 }
 
 /// The venv's python with the pinned SDKs installed, or `None` (after
@@ -39,7 +47,10 @@ fn prepare() -> Result<PathBuf, String> {
     let wanted = fs::read_to_string(&requirements).map_err(|e| format!("{requirements:?}: {e}"))?;
     let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
-        .map_or_else(|| PathBuf::from(env!("CARGO_TARGET_TMPDIR")), Path::to_path_buf)
+        .map_or_else(
+            || PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
+            Path::to_path_buf,
+        )
         .join("python-sdks");
     fs::create_dir_all(&root).map_err(|e| format!("{root:?}: {e}"))?;
     // One installer at a time across test binaries and processes.
@@ -53,10 +64,20 @@ fn prepare() -> Result<PathBuf, String> {
     }
     let system = which_python().ok_or("no python3 on PATH")?;
     let _ = fs::remove_dir_all(&venv);
-    run(Command::new(&system).args(["-m", "venv"]).arg(&venv), "python3 -m venv")?;
+    run(
+        Command::new(&system).args(["-m", "venv"]).arg(&venv),
+        "python3 -m venv",
+    )?;
     run(
         Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
             .arg(&requirements),
         "pip install -r requirements.txt",
     )?;
@@ -73,7 +94,10 @@ fn which_python() -> Option<PathBuf> {
             .status()
             .is_ok_and(|s| s.success())
     };
-    ["python3", "python"].into_iter().find(|n| ok(n)).map(PathBuf::from)
+    ["python3", "python"]
+        .into_iter()
+        .find(|n| ok(n))
+        .map(PathBuf::from)
 }
 
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
