@@ -61,7 +61,8 @@ impl<T: ?Sized> NoOutput for OutputType<T> {
 
 /// The schema of `T` as it serialises (the generator's settings, with the
 /// serialisation contract), without `$schema` and title; `None` for a
-/// string, which the model gets as plain text.
+/// string, which the model gets as plain text, and for a schema that allows
+/// any value (`serde_json::Value`), which describes nothing.
 pub fn output_schema_of<T: JsonSchema + ?Sized>(generator: &SchemaGenerator) -> Option<Value> {
     let mut settings = generator.settings().clone();
     settings.contract = Contract::Serialize;
@@ -73,5 +74,9 @@ pub fn output_schema_of<T: JsonSchema + ?Sized>(generator: &SchemaGenerator) -> 
         root.remove("$schema");
         root.remove("title");
     }
-    Some(schema)
+    match &schema {
+        Value::Bool(true) => None,
+        Value::Object(root) if root.is_empty() => None,
+        _ => Some(schema),
+    }
 }
