@@ -305,6 +305,8 @@ async fn example(args: &[&str], database_url: Option<&str>) -> Run {
         database_url: Some(database_url.map_or_else(|| temp.url(), str::to_owned)),
         openai_api_key: None,
         openai_model: None,
+        anthropic_api_key: None,
+        anthropic_model: None,
         timeline: temp.dir.join("timeline.svg"),
     };
     let mut out = Vec::new();
@@ -419,6 +421,20 @@ async fn sequential_and_streaming_flags_are_honoured() {
         "{out}"
     );
     assert!(out.contains("Jonas Lindqvist"), "{out}");
+}
+
+#[tokio::test]
+async fn the_anthropic_provider_speaks_the_messages_format_offline() {
+    let run = example(&["P-00003", "--provider", "anthropic", "--stream"], None).await;
+    let out = &run.out;
+    assert!(run.result.is_ok(), "{out}\n{:?}", run.result.err());
+    assert!(
+        out.contains("/v1/messages (toolcall-sim's server, offline"),
+        "{out}"
+    );
+    assert!(out.contains("asked for 4 tool calls"), "{out}");
+    assert!(out.contains("speed-up"), "{out}");
+    assert!(run.timeline.exists());
 }
 
 #[tokio::test]

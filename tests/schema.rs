@@ -938,10 +938,13 @@ fn definitions_come_in_every_format() {
                 "name": d.name, "description": d.description, "parameters": d.parameters, "strict": true
             }})
         );
-        assert_eq!(
-            anthropic[i],
+        let expected = if d.name == "recursive" {
             json!({"name": d.name, "description": d.description, "input_schema": d.parameters})
-        );
+        } else {
+            json!({"name": d.name, "description": d.description,
+                "input_schema": toolcall::schema::anthropic_strict(&d.parameters), "strict": true})
+        };
+        assert_eq!(anthropic[i], expected);
         assert_eq!(
             mcp[i],
             json!({"name": d.name, "description": d.description, "inputSchema": d.parameters})
@@ -992,5 +995,90 @@ async fn invalid_arguments_name_the_field() {
             "{name}: {:?} does not name {path}",
             reply.content
         );
+    }
+}
+
+/// Anthropic's strict tool use accepts a subset of JSON Schema: every
+/// definition offered strict keeps to it, and is still valid JSON Schema.
+#[test]
+fn anthropic_strict_tools_keep_to_the_supported_subset() {
+    const ALLOWED: [&str; 15] = [
+        "type",
+        "enum",
+        "const",
+        "anyOf",
+        "allOf",
+        "$ref",
+        "$defs",
+        "description",
+        "title",
+        "properties",
+        "additionalProperties",
+        "required",
+        "items",
+        "minItems",
+        "format",
+    ];
+    fn walk(node: &Value, at: &str, problems: &mut Vec<String>) {
+        match node {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    let here = format!("{at}/{key}");
+                    let container = at.ends_with("/properties") || at.ends_with("/$defs");
+                    if !container && !ALLOWED.contains(&key.as_str()) {
+                        problems.push(format!("{here}: `{key}` is not supported"));
+                    }
+                    if !container && key == "type" && !value.is_string() {
+                        problems.push(format!("{here}: a list of types"));
+                    }
+                    if !container && key == "minItems" && value != 0 && value != 1 {
+                        problems.push(format!("{here}: minItems above 1"));
+                    }
+                    walk(value, &here, problems);
+                }
+                if map.get("type").and_then(Value::as_str) == Some("object")
+                    && map.get("additionalProperties") != Some(&Value::Bool(false))
+                {
+                    problems.push(format!("{at}: an object not closed"));
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{at}/{i}"), problems);
+                }
+            }
+            _ => {}
+        }
+    }
+    for definition in suite().definitions() {
+        let tool = definition.to_anthropic();
+        if definition.name == "recursive" {
+            // Recursion is beyond Anthropic's strict mode: offered as is.
+            assert!(tool.get("strict").is_none());
+            assert_eq!(tool["input_schema"], definition.parameters);
+            continue;
+        }
+        assert_eq!(tool["strict"], true, "{}", definition.name);
+        let schema = &tool["input_schema"];
+        if let Err(error) = jsonschema::draft202012::meta::validate(schema) {
+            panic!(
+                "`{}`: not valid JSON Schema: {error}\n{schema:#}",
+                definition.name
+            );
+        }
+        let mut problems = Vec::new();
+        walk(schema, "", &mut problems);
+        assert!(
+            problems.is_empty(),
+            "`{}` breaks Anthropic's strict subset:\n{}\n{schema:#}",
+            definition.name,
+            problems.join("\n")
+        );
+    }
+    // A relaxed tool is offered as written, without `strict`.
+    for definition in relaxed_suite().definitions() {
+        let tool = definition.to_anthropic();
+        assert!(tool.get("strict").is_none());
+        assert_eq!(tool["input_schema"], definition.parameters);
     }
 }

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use serde_json::json;
 use toolcall::{
-    Agent, AgentError, AgentRun, BuildError, DispatchOptions, Model, ModelError, OpenAiModel,
-    Outcome, Streaming, ToolCall, ToolSet,
+    Agent, AgentError, AgentRun, AnthropicModel, BuildError, DispatchOptions, Model, ModelError,
+    OpenAiModel, Outcome, Streaming, ToolCall, ToolSet,
 };
-use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, SimModel, Timeline};
+use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, Server, SimModel, Timeline};
 
 use crate::db::{Db, DbError};
 use crate::tools;
@@ -27,14 +27,19 @@ usage: cargo run --example patient_summary -- [PATIENT_ID] [--sequential] [--str
   --sequential     the agent runs the model's tool calls one after another
   --stream         the agent streams the model's reply and starts each call as
                    soon as its arguments are complete
-  --provider NAME  the wire format the model speaks: openai-chat (default)
+  --provider NAME  the wire format the model speaks: openai-chat (default), or
+                   anthropic (Anthropic Messages; offline, over HTTP to the
+                   simulator's server on 127.0.0.1)
   -h, --help       this text
 
 environment:
   DATABASE_URL    postgres://user:password@host/db to use PostgreSQL instead of
                   the embedded SQLite file under target/
   OPENAI_API_KEY  use the OpenAI API (or OPENAI_BASE_URL) instead of the simulator
-  OPENAI_MODEL    the model name with OPENAI_API_KEY (default gpt-4o-mini)";
+  OPENAI_MODEL    the model name with OPENAI_API_KEY (default gpt-4o-mini)
+  ANTHROPIC_API_KEY  with --provider anthropic: use the Anthropic API (or
+                  ANTHROPIC_BASE_URL) instead of the simulator
+  ANTHROPIC_MODEL the model name with ANTHROPIC_API_KEY (default claude-sonnet-5-5)";
 
 const SYSTEM_PROMPT: &str = "\
 You are a clinical assistant preparing a patient summary for a physician. \
@@ -62,6 +67,10 @@ pub struct Env {
     pub openai_api_key: Option<String>,
     /// `OPENAI_MODEL`: the model name with the real API.
     pub openai_model: Option<String>,
+    /// `ANTHROPIC_API_KEY`: with `--provider anthropic`, the real API.
+    pub anthropic_api_key: Option<String>,
+    /// `ANTHROPIC_MODEL`: the model name with the real Anthropic API.
+    pub anthropic_model: Option<String>,
     /// Where to write the SVG timeline.
     pub timeline: PathBuf,
 }
@@ -78,6 +87,8 @@ impl Env {
             database_url: var("DATABASE_URL"),
             openai_api_key: var("OPENAI_API_KEY"),
             openai_model: var("OPENAI_MODEL"),
+            anthropic_api_key: var("ANTHROPIC_API_KEY"),
+            anthropic_model: var("ANTHROPIC_MODEL"),
             timeline: crate::db::target_dir().join("patient_summary_timeline.svg"),
         }
     }
@@ -94,7 +105,7 @@ pub async fn run(options: &Options, env: &Env, out: &mut dyn Write) -> Result<()
         .state(db.clone())
         .build()
         .map_err(Error::Tools)?;
-    let model = choose_model(options, env)?;
+    let model = choose_model(options, env).await?;
 
     say!(out, "Patient summary for {}", options.patient_id);
     say!(out, "  database  {}", db.location);
@@ -177,15 +188,61 @@ pub struct ChosenModel {
     name: String,
     about: String,
     simulated: bool,
+    /// The simulator's server the model talks to, kept running.
+    _server: Option<Server>,
 }
 
 /// The model for `--provider`: the real API when its key is set, else the
 /// simulator, scripted to call the four tools at once and then answer from
 /// their results.
-fn choose_model(options: &Options, env: &Env) -> Result<ChosenModel, Error> {
+async fn choose_model(options: &Options, env: &Env) -> Result<ChosenModel, Error> {
     match options.provider {
         Provider::OpenAiChat => openai_chat(&options.patient_id, env),
+        Provider::Anthropic => anthropic(&options.patient_id, env).await,
     }
+}
+
+/// Anthropic Messages: the real API with `ANTHROPIC_API_KEY`, else the
+/// simulator's HTTP server on 127.0.0.1, spoken to in Anthropic's wire
+/// format by the same `AnthropicModel`.
+async fn anthropic(patient_id: &str, env: &Env) -> Result<ChosenModel, Error> {
+    let (builder, server, about) = match &env.anthropic_api_key {
+        Some(key) => (
+            AnthropicModel::builder().api_key(key),
+            None,
+            "(ANTHROPIC_API_KEY is set)".to_owned(),
+        ),
+        None => {
+            let server = Server::builder()
+                .seed(7)
+                .script(script(patient_id))
+                .model_latency(simulated_latency())
+                .api_key("sk-ant-sim")
+                .start()
+                .await
+                .map_err(|e| Error::Model(ModelError::transport(e)))?;
+            let builder = AnthropicModel::builder()
+                .base_url(format!("http://{}", server.addr()))
+                .api_key("sk-ant-sim");
+            let about = "(toolcall-sim's server, offline: 350 ms to first token, 4 ms per chunk; \
+                         set ANTHROPIC_API_KEY for a real model)"
+                .to_owned();
+            (builder, Some(server), about)
+        }
+    };
+    let builder = match &env.anthropic_model {
+        Some(name) => builder.model(name),
+        None => builder,
+    };
+    let model = builder.build().map_err(Error::Model)?;
+    let name = model.default_model().to_owned();
+    Ok(ChosenModel {
+        about: format!("{name} at {} {about}", model.messages_url()),
+        name,
+        model: Box::new(model),
+        simulated: server.is_some(),
+        _server: server,
+    })
 }
 
 /// The script the simulator follows: the four calls at once, then an answer
@@ -228,6 +285,7 @@ fn openai_chat(patient_id: &str, env: &Env) -> Result<ChosenModel, Error> {
             name,
             about,
             simulated: false,
+            _server: None,
         });
     }
     let model = SimModel::builder()
@@ -242,6 +300,7 @@ fn openai_chat(patient_id: &str, env: &Env) -> Result<ChosenModel, Error> {
                 (set OPENAI_API_KEY for a real model)"
             .to_owned(),
         simulated: true,
+        _server: None,
     })
 }
 
@@ -360,14 +419,17 @@ pub enum Provider {
     /// OpenAI Chat Completions.
     #[default]
     OpenAiChat,
+    /// Anthropic Messages.
+    Anthropic,
 }
 
 impl Provider {
-    const NAMES: &str = "openai-chat";
+    const NAMES: &str = "openai-chat, anthropic";
 
     fn parse(name: &str) -> Result<Provider, String> {
         match name {
             "openai-chat" => Ok(Provider::OpenAiChat),
+            "anthropic" => Ok(Provider::Anthropic),
             other => Err(format!(
                 "unknown provider `{other}`: expected one of {}",
                 Provider::NAMES

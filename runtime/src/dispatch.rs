@@ -198,6 +198,10 @@ impl<'a> Dispatch<'a> {
         let mut stops = Stops::new(&self.options, self.cancel);
         let mut runner = Runner::new(self.tools, self.options, Cow::Borrowed(self.calls));
         stops.start(runner.start);
+        if let Some(stop) = stops.poll_now() {
+            // Cancelled before it began: no call starts.
+            return runner.stop(stop);
+        }
         loop {
             poll_fn(|cx| {
                 runner.fill(cx);
@@ -207,11 +211,13 @@ impl<'a> Dispatch<'a> {
             if runner.is_idle() {
                 return runner.finish();
             }
+            // Calls first: one that finishes at the batch deadline made it,
+            // as one that finishes at its own timeout does.
             let stop = poll_fn(|cx| {
-                if let Poll::Ready(stop) = stops.poll(cx) {
-                    return Poll::Ready(Some(stop));
+                if runner.poll_finished(cx).is_ready() {
+                    return Poll::Ready(None);
                 }
-                runner.poll_finished(cx).map(|_| None)
+                stops.poll(cx).map(Some)
             })
             .await;
             if let Some(stop) = stop {

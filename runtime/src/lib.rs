@@ -38,6 +38,8 @@ pub use dispatch::{Batch, Dispatch, DispatchOptions};
 pub use message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
 pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta};
 pub use output::{ContentPart, ToolError, ToolOutput};
+#[cfg(feature = "anthropic")]
+pub use providers::anthropic::{AnthropicModel, AnthropicModelBuilder};
 #[cfg(feature = "openai")]
 pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
 pub use state::{State, StateMap, StateNeed};

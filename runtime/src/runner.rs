@@ -47,11 +47,23 @@ impl<'a> Stops<'a> {
         }
     }
 
-    /// Arm the deadline from the batch's start.
+    /// Arm the deadline from the batch's start. A limit too far away to
+    /// be an instant is no limit.
     pub(crate) fn start(&mut self, start: Instant) {
         self.deadline = self
             .limit
-            .map(|d| Box::pin(tokio::time::sleep_until(start + d)));
+            .and_then(|d| start.checked_add(d))
+            .map(|at| Box::pin(tokio::time::sleep_until(at)));
+    }
+
+    /// Whether the batch is stopped already (a cancel signal that fired
+    /// before it started, a zero deadline): then no call starts.
+    pub(crate) fn poll_now(&mut self) -> Option<Stop> {
+        let waker = futures_util::task::noop_waker();
+        match self.poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(stop) => Some(stop),
+            Poll::Pending => None,
+        }
     }
 
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Stop> {
@@ -93,9 +105,29 @@ struct CallFuture {
     index: usize,
     exclusive: bool,
     began: Instant,
-    tool: CatchUnwind<AssertUnwindSafe<ToolFuture>>,
+    /// `None` once finished: dropped then, or when the call is cancelled,
+    /// with a panic in its `Drop` caught like any other.
+    tool: Option<CatchUnwind<AssertUnwindSafe<ToolFuture>>>,
     timer: Option<(Duration, Pin<Box<Sleep>>)>,
     span: tracing::Span,
+}
+
+impl CallFuture {
+    /// Drop the tool's future; a panic in its `Drop` is caught and described.
+    fn drop_tool(&mut self) -> Option<String> {
+        let tool = self.tool.take()?;
+        std::panic::catch_unwind(AssertUnwindSafe(move || drop(tool)))
+            .err()
+            .map(|panic| panic_message(&*panic))
+    }
+}
+
+impl Drop for CallFuture {
+    fn drop(&mut self) {
+        // Cancelled (batch deadline, cancel signal, dispatch dropped): a
+        // panicking `Drop` must not take the other calls' results with it.
+        let _ = self.drop_tool();
+    }
 }
 
 impl Future for CallFuture {
@@ -103,9 +135,12 @@ impl Future for CallFuture {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Finished> {
         let this = &mut *self;
+        let Some(tool) = this.tool.as_mut() else {
+            return Poll::Pending;
+        };
         let polled = {
             let _entered = this.span.enter();
-            Pin::new(&mut this.tool).poll(cx)
+            Pin::new(tool).poll(cx)
         };
         let (outcome, reply) = match polled {
             Poll::Ready(Ok(Ok(output))) => (Outcome::Ok, Reply::Output(output)),
@@ -121,12 +156,14 @@ impl Future for CallFuture {
                 if sleep.as_mut().poll(cx).is_pending() {
                     return Poll::Pending;
                 }
-                (
-                    Outcome::TimedOut,
-                    Reply::Text(format!("the call timed out after {limit:?}")),
-                )
+                let mut text = format!("the call timed out after {limit:?}");
+                if let Some(panic) = this.drop_tool() {
+                    text.push_str(&format!(" (and panicked when cancelled: {panic})"));
+                }
+                (Outcome::TimedOut, Reply::Text(text))
             }
         };
+        let _ = this.drop_tool();
         let elapsed = this.began.elapsed();
         if !this.span.is_disabled() {
             this.span.record("outcome", outcome.as_str());
@@ -297,7 +334,7 @@ impl<'a> Runner<'a> {
                 Outcome::InvalidArguments,
                 format!(
                     "duplicate call id `{}`: an earlier call in this message has the same id",
-                    call.id
+                    echo(&call.id)
                 ),
             ))
         } else if call.arguments.len() > self.options.max_argument_bytes {
@@ -315,7 +352,7 @@ impl<'a> Runner<'a> {
                 Outcome::UnknownTool,
                 format!(
                     "unknown tool `{}`; the tools are: {}",
-                    call.name,
+                    echo(&call.name),
                     names.join(", ")
                 ),
             ))
@@ -336,7 +373,11 @@ impl<'a> Runner<'a> {
         let future = match started {
             Ok(Ok(future)) => future,
             Ok(Err(CallError::InvalidArguments(message))) => {
-                let content = format!("invalid arguments for `{}`: {message}", call.name);
+                let content = format!(
+                    "invalid arguments for `{}`: {}",
+                    call.name,
+                    echo_at_most(&message, MAX_ECHO_MESSAGE)
+                );
                 self.refuse(index, Outcome::InvalidArguments, content, offset);
                 return None;
             }
@@ -350,11 +391,20 @@ impl<'a> Runner<'a> {
                 return None;
             }
         };
+        // A call's timeout counts from its own launch: an earlier call's
+        // slow synchronous start in the same pass does not use it up. A
+        // limit too far away to be an instant is no limit.
+        let began = match entry.policy.timeout.or(self.options.call_timeout) {
+            Some(_) => Instant::now(),
+            None => began,
+        };
+        self.starts[index] = began.saturating_duration_since(self.start);
         let timer = entry
             .policy
             .timeout
             .or(self.options.call_timeout)
-            .map(|limit| (limit, Box::pin(tokio::time::sleep_until(began + limit))));
+            .and_then(|limit| Some((limit, began.checked_add(limit)?)))
+            .map(|(limit, at)| (limit, Box::pin(tokio::time::sleep_until(at))));
         let span = tracing::debug_span!(
             "tool_call",
             tool = %call.name,
@@ -366,7 +416,7 @@ impl<'a> Runner<'a> {
             index,
             exclusive: entry.policy.exclusive,
             began,
-            tool: AssertUnwindSafe(future).catch_unwind(),
+            tool: Some(AssertUnwindSafe(future).catch_unwind()),
             timer,
             span,
         })
@@ -457,6 +507,28 @@ pub(crate) fn unanswered(call: &ToolCall, at: Duration) -> CallResult {
         "the call was not run",
     )
     .timed(at, Duration::ZERO)
+}
+
+/// The most of a model's own text (a tool name, a call id) echoed back in a
+/// result: a 10 MiB name must not become a 10 MiB tool message.
+const MAX_ECHO: usize = 256;
+/// The most of a parser's message, which may quote the arguments.
+const MAX_ECHO_MESSAGE: usize = 2048;
+
+/// `text`, cut to [`MAX_ECHO`] bytes at a character boundary, saying so.
+pub(crate) fn echo(text: &str) -> Cow<'_, str> {
+    echo_at_most(text, MAX_ECHO)
+}
+
+fn echo_at_most(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let cut = (0..=max)
+        .rev()
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(0);
+    Cow::Owned(format!("{}... ({} bytes)", &text[..cut], text.len()))
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

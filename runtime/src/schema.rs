@@ -95,6 +95,150 @@ pub fn to_strict(mut schema: Value) -> Result<Value, StrictError> {
     Ok(schema)
 }
 
+/// Whether a schema refers to a definition anywhere (after inlining, only
+/// recursive types do).
+pub fn has_ref(schema: &Value) -> bool {
+    match schema {
+        Value::Object(map) => map.contains_key("$ref") || map.values().any(has_ref),
+        Value::Array(items) => items.iter().any(has_ref),
+        _ => false,
+    }
+}
+
+/// A strict schema (see [`to_strict`]) as Anthropic's strict tool use
+/// accepts it, the rewrite its official SDKs apply: a nullable type list
+/// becomes `anyOf` with `null`; keywords it does not support (numeric and
+/// length bounds, patterns, other formats, `minItems` above 1) move into
+/// the description as `{minimum: 0, ...}`, where the model still reads them.
+pub fn anthropic_strict(schema: &Value) -> Value {
+    let Value::Object(node) = schema else {
+        return schema.clone();
+    };
+    let mut rest = node.clone();
+    let mut out = Map::new();
+    if let Some(Value::Object(defs)) = rest.shift_remove("$defs") {
+        let defs = defs
+            .iter()
+            .map(|(k, v)| (k.clone(), anthropic_strict(v)))
+            .collect();
+        out.insert("$defs".into(), Value::Object(defs));
+    }
+    if let Some(reference) = rest.shift_remove("$ref") {
+        out.insert("$ref".into(), reference);
+        return Value::Object(out);
+    }
+    let primitive = |v: &Value| !v.is_object() && !v.is_array();
+    let literal_enum = matches!(rest.get("enum"), Some(Value::Array(e)) if !e.is_empty() && e.iter().all(primitive));
+    if let Some(Value::Array(types)) = rest.get("type").cloned()
+        && !literal_enum
+    {
+        let description = rest.shift_remove("description");
+        let variants: Vec<Value> = types
+            .into_iter()
+            .map(|t| {
+                if t == "null" {
+                    serde_json::json!({"type": "null"})
+                } else {
+                    let mut variant = rest.clone();
+                    variant.insert("type".into(), t);
+                    anthropic_strict(&Value::Object(variant))
+                }
+            })
+            .collect();
+        out.insert("anyOf".into(), Value::Array(variants));
+        if let Some(description) = description {
+            out.insert("description".into(), description);
+        }
+        return Value::Object(out);
+    }
+    let mut ty = rest.shift_remove("type");
+    if literal_enum {
+        out.insert("enum".into(), rest.shift_remove("enum").unwrap_or_default());
+        ty = None;
+    }
+    if rest.get("const").is_some_and(primitive) {
+        out.insert(
+            "const".into(),
+            rest.shift_remove("const").unwrap_or_default(),
+        );
+        ty = None;
+    }
+    let all = |v: Value| match v {
+        Value::Array(items) => Value::Array(items.iter().map(anthropic_strict).collect()),
+        other => other,
+    };
+    if let Some(any) = rest
+        .shift_remove("anyOf")
+        .or_else(|| rest.shift_remove("oneOf"))
+    {
+        out.insert("anyOf".into(), all(any));
+    } else if let Some(every) = rest.shift_remove("allOf") {
+        out.insert("allOf".into(), all(every));
+    } else if let Some(ty) = &ty {
+        out.insert("type".into(), ty.clone());
+    }
+    for key in ["description", "title"] {
+        if let Some(value) = rest.shift_remove(key) {
+            out.insert(key.into(), value);
+        }
+    }
+    match ty.as_ref().and_then(Value::as_str) {
+        Some("object") => {
+            let properties = match rest.shift_remove("properties") {
+                Some(Value::Object(p)) => p
+                    .iter()
+                    .map(|(k, v)| (k.clone(), anthropic_strict(v)))
+                    .collect(),
+                _ => Map::new(),
+            };
+            out.insert("properties".into(), Value::Object(properties));
+            rest.shift_remove("additionalProperties");
+            out.insert("additionalProperties".into(), Value::Bool(false));
+            if let Some(required) = rest.shift_remove("required") {
+                out.insert("required".into(), required);
+            }
+        }
+        Some("string") => {
+            if let Some(format) = rest.shift_remove("format") {
+                // Anthropic's strict formats: OpenAI's, and `uri`.
+                if format
+                    .as_str()
+                    .is_some_and(|f| f == "uri" || STRICT_FORMATS.contains(&f))
+                {
+                    out.insert("format".into(), format);
+                } else {
+                    rest.insert("format".into(), format);
+                }
+            }
+        }
+        Some("array") => {
+            if let Some(items) = rest.shift_remove("items") {
+                out.insert("items".into(), anthropic_strict(&items));
+            }
+            if let Some(min) = rest.shift_remove("minItems") {
+                if min == 0 || min == 1 {
+                    out.insert("minItems".into(), min);
+                } else {
+                    rest.insert("minItems".into(), min);
+                }
+            }
+        }
+        _ => {}
+    }
+    if !rest.is_empty() {
+        let extra: Vec<String> = rest.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let before = match out.get("description").and_then(Value::as_str) {
+            Some(text) => format!("{text}\n\n"),
+            None => String::new(),
+        };
+        out.insert(
+            "description".into(),
+            Value::String(format!("{before}{{{}}}", extra.join(", "))),
+        );
+    }
+    Value::Object(out)
+}
+
 fn is_object_type(node: &Map<String, Value>) -> bool {
     match node.get("type") {
         Some(Value::String(t)) => t == "object",
@@ -356,5 +500,46 @@ mod tests {
     fn a_non_object_root_is_refused() {
         let err = to_strict(json!({"type": "string"})).expect_err("root");
         assert!(err.problem.contains("root"));
+    }
+}
+
+#[cfg(test)]
+mod anthropic_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn anthropic_strict_moves_bounds_into_descriptions_and_nullables_into_any_of() {
+        let strict = json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "small": {"type": "integer", "minimum": 0, "maximum": 255, "description": "A byte."},
+                "limit": {"type": ["integer", "null"], "minimum": 0, "description": "At most."},
+                "color": {"type": ["string", "null"], "enum": ["red", null]},
+                "code": {"type": "string", "minLength": 2, "format": "date"},
+                "tags": {"type": "array", "items": {"type": "string"}, "minItems": 3}
+            },
+            "required": ["small", "limit", "color", "code", "tags"]
+        });
+        let out = anthropic_strict(&strict);
+        let p = &out["properties"];
+        assert_eq!(out["additionalProperties"], false);
+        assert_eq!(out["required"], strict["required"]);
+        assert_eq!(
+            p["small"],
+            json!({"type": "integer", "description": "A byte.\n\n{minimum: 0, maximum: 255}"})
+        );
+        assert_eq!(
+            p["limit"],
+            json!({"anyOf": [{"type": "integer", "description": "{minimum: 0}"}, {"type": "null"}], "description": "At most."})
+        );
+        assert_eq!(p["color"], json!({"enum": ["red", null]}));
+        assert_eq!(
+            p["code"],
+            json!({"type": "string", "format": "date", "description": "{minLength: 2}"})
+        );
+        assert_eq!(p["tags"]["items"], json!({"type": "string"}));
+        assert_eq!(p["tags"]["description"], "{minItems: 3}");
     }
 }

@@ -138,17 +138,18 @@ impl<'a> StreamDispatch<'a> {
                 break;
             }
             let streaming = message_end.is_none();
+            // Calls first: one that finishes at the batch deadline made it.
             let step = poll_fn(|cx| {
+                if let Poll::Ready(true) = runner.poll_finished(cx) {
+                    return Poll::Ready(Step::Finished);
+                }
                 if let Poll::Ready(stop) = stops.poll(cx) {
                     return Poll::Ready(Step::Stop(stop));
                 }
                 if streaming && let Poll::Ready(item) = events.poll_next_unpin(cx) {
                     return Poll::Ready(Step::Event(item));
                 }
-                match runner.poll_finished(cx) {
-                    Poll::Ready(true) => Poll::Ready(Step::Finished),
-                    _ => Poll::Pending,
-                }
+                Poll::Pending
             })
             .await;
             match step {

@@ -72,9 +72,22 @@ impl ToolDefinition {
         })
     }
 
-    /// Anthropic Messages API tool format (`input_schema`).
+    /// Anthropic Messages API tool format (`input_schema`). A strict
+    /// definition is offered with `strict: true` and its schema rewritten as
+    /// Anthropic's strict tool use accepts it ([`crate::schema::anthropic_strict`]),
+    /// unless it is recursive (a `$ref` is left only by recursion), which
+    /// Anthropic's strict mode does not support: that one is offered as is.
     pub fn to_anthropic(&self) -> Value {
-        json!({"name": self.name, "description": self.description, "input_schema": self.parameters})
+        if self.strict && !schema::has_ref(&self.parameters) {
+            json!({
+                "name": self.name,
+                "description": self.description,
+                "input_schema": schema::anthropic_strict(&self.parameters),
+                "strict": true,
+            })
+        } else {
+            json!({"name": self.name, "description": self.description, "input_schema": self.parameters})
+        }
     }
 
     /// Model Context Protocol tool format (`inputSchema`, and `outputSchema`

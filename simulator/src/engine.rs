@@ -228,14 +228,15 @@ impl Engine {
     }
 
     /// Decide everything about one request, and journal it; the reply's id
-    /// starts with `id_prefix`.
+    /// starts with `ids.0`, its calls' ids with `ids.1`.
     pub fn plan(
         &self,
         request: &ChatRequest,
         stream: bool,
         transport: Transport,
-        id_prefix: &str,
+        ids: (&str, &str),
     ) -> Plan {
+        let (id_prefix, call_prefix) = ids;
         let arrived = Instant::now();
         let mut state = self.lock();
         let state = &mut *state;
@@ -274,7 +275,7 @@ impl Engine {
                                 }
                                 injected => {
                                     let (plan, applied) =
-                                        self.reply(state, request, reply, injected);
+                                        self.reply(state, request, reply, injected, call_prefix);
                                     fault = applied;
                                     Outcome::Reply(Box::new(plan))
                                 }
@@ -346,9 +347,10 @@ impl Engine {
         request: &ChatRequest,
         reply: Reply,
         fault: Option<Fault>,
+        call_prefix: &str,
     ) -> (ReplyPlan, Option<Fault>) {
         let draws = &mut state.draws;
-        let new_id = |ids: &mut SimRng| format!("call_{}", ids.alphanumeric(24));
+        let new_id = |ids: &mut SimRng| format!("{call_prefix}{}", ids.alphanumeric(24));
         let (content, mut calls) = match reply {
             Reply::Text(text) => (Some(text), Vec::new()),
             Reply::ToolCalls { text, calls } => (
@@ -450,6 +452,7 @@ fn rejection_error(fault: &Fault, model: &str) -> ApiError {
         Fault::RateLimited { retry_after_ms } => {
             ApiError::rate_limited(model, Duration::from_millis(*retry_after_ms))
         }
+        Fault::Overloaded => ApiError::overloaded(),
         _ => ApiError::server_error(),
     }
 }
@@ -490,7 +493,7 @@ fn corrupt(calls: &mut Vec<ToolCall>, fault: Fault, request: &ChatRequest) -> Op
             _ => calls[1].id = calls[0].id.clone(),
         },
         Fault::Stall { .. } | Fault::Disconnect { .. } => {}
-        Fault::RateLimited { .. } | Fault::ServerError => return None,
+        Fault::RateLimited { .. } | Fault::ServerError | Fault::Overloaded => return None,
     }
     Some(fault)
 }

@@ -20,6 +20,9 @@ pub enum Fault {
     },
     /// 500 Internal Server Error; like a 429, not processed.
     ServerError,
+    /// The API is overloaded: 529 `overloaded_error` in Anthropic's format,
+    /// 503 in OpenAI's; like a 429, not processed.
+    Overloaded,
     /// The first tool call's `arguments` are cut short, so they are not JSON.
     MalformedArguments,
     /// A tool call names a tool that was not offered.
@@ -68,7 +71,10 @@ impl Fault {
 
     /// Whether the request is refused outright (429, 500): nothing is generated.
     pub fn is_rejection(&self) -> bool {
-        matches!(self, Fault::RateLimited { .. } | Fault::ServerError)
+        matches!(
+            self,
+            Fault::RateLimited { .. } | Fault::ServerError | Fault::Overloaded
+        )
     }
 
     /// The fault's name, as in the journal and in scripts.
@@ -76,6 +82,7 @@ impl Fault {
         match self {
             Fault::RateLimited { .. } => "rate_limited",
             Fault::ServerError => "server_error",
+            Fault::Overloaded => "overloaded",
             Fault::MalformedArguments => "malformed_arguments",
             Fault::UnknownTool => "unknown_tool",
             Fault::DuplicateIds => "duplicate_ids",
@@ -110,6 +117,8 @@ pub struct FaultRates {
     pub stall: f64,
     /// Chance of a mid-reply disconnect.
     pub disconnect: f64,
+    /// Chance of an overloaded API (529 in Anthropic's format, 503 in OpenAI's).
+    pub overloaded: f64,
     /// `Retry-After` of drawn 429s, in milliseconds.
     pub retry_after_ms: u64,
     /// Length of drawn stalls, in milliseconds.
@@ -126,6 +135,7 @@ impl Default for FaultRates {
             duplicate_ids: 0.0,
             stall: 0.0,
             disconnect: 0.0,
+            overloaded: 0.0,
             retry_after_ms: default_retry_after_ms(),
             stall_ms: 30_000,
         }
@@ -181,12 +191,18 @@ impl FaultRates {
         self
     }
 
+    /// Set the chance of an overloaded API.
+    pub fn overloaded(mut self, p: f64) -> Self {
+        self.overloaded = p;
+        self
+    }
+
     /// Whether any rate is above zero.
     pub fn any(&self) -> bool {
         self.table().iter().any(|(p, _)| *p > 0.0)
     }
 
-    fn table(&self) -> [(f64, Fault); 7] {
+    fn table(&self) -> [(f64, Fault); 8] {
         [
             (
                 self.rate_limited,
@@ -200,6 +216,8 @@ impl FaultRates {
             (self.duplicate_ids, Fault::DuplicateIds),
             (self.stall, Fault::Stall { ms: self.stall_ms }),
             (self.disconnect, Fault::Disconnect { after_chunks: None }),
+            // Last, so that adding it shifted no earlier draw.
+            (self.overloaded, Fault::Overloaded),
         ]
     }
 

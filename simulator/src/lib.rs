@@ -49,7 +49,7 @@ pub use fault::{Fault, FaultRates};
 pub use journal::{Answer, Journal, JournalEntry, Transport};
 pub use latency::{Latency, ModelLatency};
 pub use latency_spec::LatencySpecError;
-pub use model::SimModel;
+pub use model::{SimModel, Wire};
 pub use rng::SimRng;
 pub use script::{Reply, Script, ScriptedCall, Turn, TurnError};
 pub use script_file::{ScriptFile, ScriptFileError, ScriptFormat};

@@ -12,22 +12,70 @@ use toolcall_runtime::{
     BoxFuture, ChatRequest, ChatResponse, EventStream, Model, ModelError, StreamEvent,
 };
 
-use crate::engine::Outcome;
+use crate::engine::{Outcome, ReplyPlan};
 use crate::journal::{Journal, Transport};
 use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
+use crate::wire::anthropic::{self, Anthropic};
+use crate::wire::chat::Chat;
+use crate::wire::{ApiError, Format};
 
 /// A simulated chat model, in process. Its timings follow tokio's clock, so
 /// under a paused clock they are exact and cost no real time.
 #[derive(Debug, Clone)]
 pub struct SimModel {
     sim: Simulator,
+    wire: Wire,
+}
+
+/// The wire format an in-process [`SimModel`] behaves as: its ids, the order
+/// and kind of its stream events, and its error statuses are what that
+/// format's model of the runtime yields against the HTTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Wire {
+    /// OpenAI Chat Completions (the default): `chatcmpl-`/`call_` ids, a
+    /// call complete when its arguments close.
+    #[default]
+    Chat,
+    /// Anthropic Messages: `msg_`/`toolu_` ids, blocks one after another,
+    /// each call done at its block's stop, 529 when overloaded.
+    Anthropic,
 }
 
 impl SimModel {
     /// A model over this simulator.
     pub fn new(sim: Simulator) -> Self {
-        SimModel { sim }
+        SimModel {
+            sim,
+            wire: Wire::Chat,
+        }
+    }
+
+    /// Behave as this wire format's model does (default [`Wire::Chat`]).
+    pub fn wire(mut self, wire: Wire) -> Self {
+        self.wire = wire;
+        self
+    }
+
+    /// The prefixes of reply and call ids, and how an error's status reads.
+    fn ids(&self) -> (&'static str, &'static str) {
+        match self.wire {
+            Wire::Chat => (Chat.id_prefix(), Chat.call_id_prefix()),
+            Wire::Anthropic => (Anthropic.id_prefix(), Anthropic.call_id_prefix()),
+        }
+    }
+
+    fn error(&self, error: &ApiError) -> ModelError {
+        let status = match self.wire {
+            Wire::Chat => Chat.status(error),
+            Wire::Anthropic => Anthropic.status(error),
+        };
+        ApiError {
+            status,
+            ..error.clone()
+        }
+        .to_model_error()
     }
 
     /// Configure a simulator for a model: `SimModel::builder().seed(1).model()`.
@@ -62,11 +110,23 @@ impl SimModel {
     }
 }
 
-/// In process, replies carry Chat Completions ids.
-const ID_PREFIX: &str = "chatcmpl-";
-
 const DISCONNECTED: &str =
     "toolcall-sim: the connection closed in the middle of the reply (simulated disconnect)";
+
+impl SimModel {
+    /// The stream events of a reply in this format, up to a disconnect
+    /// after `keep` of its chunks.
+    fn events(&self, reply: &ReplyPlan, keep: usize) -> Vec<(Duration, StreamEvent)> {
+        match self.wire {
+            Wire::Chat => reply.chunks.iter().take(keep).cloned().collect(),
+            Wire::Anthropic => {
+                let mut events = anthropic::block_events(reply);
+                events.truncate(anthropic::kept(&events, keep));
+                events
+            }
+        }
+    }
+}
 
 impl Model for SimModel {
     fn complete<'a>(
@@ -77,9 +137,9 @@ impl Model for SimModel {
             let plan = self
                 .sim
                 .engine
-                .plan(request, false, Transport::InProcess, ID_PREFIX);
+                .plan(request, false, Transport::InProcess, self.ids());
             match plan.outcome {
-                Outcome::Error(error) => Err(error.to_model_error()),
+                Outcome::Error(error) => Err(self.error(&error)),
                 Outcome::Reply(reply) => {
                     if let Some(drop) = reply.drop_at() {
                         wait_until(plan.arrived + drop).await;
@@ -108,20 +168,18 @@ impl Model for SimModel {
                 let (arrived, mut queue) = match state {
                     State::Playing(arrived, queue) => (arrived, queue),
                     State::Start(request) => {
-                        let plan = engine.plan(request, true, Transport::InProcess, ID_PREFIX);
+                        let plan = engine.plan(request, true, Transport::InProcess, self.ids());
                         let mut queue = VecDeque::new();
                         match plan.outcome {
                             Outcome::Error(error) => {
-                                queue.push_back((Duration::ZERO, Err(error.to_model_error())))
+                                queue.push_back((Duration::ZERO, Err(self.error(&error))))
                             }
                             Outcome::Reply(reply) => {
                                 let keep = reply.disconnect_after.unwrap_or(usize::MAX);
                                 queue.extend(
-                                    reply
-                                        .chunks
-                                        .iter()
-                                        .take(keep)
-                                        .map(|(at, e)| (*at, Ok(e.clone()))),
+                                    self.events(&reply, keep)
+                                        .into_iter()
+                                        .map(|(at, e)| (at, Ok(e))),
                                 );
                                 match reply.drop_at() {
                                     Some(drop) => queue.push_back((

@@ -85,7 +85,12 @@ fn answer(
         Err(error) => return error_template(&error),
     };
     let stream = body.stream || always_stream;
-    let plan = engine.plan(&body.request, stream, Transport::Http, Chat.id_prefix());
+    let plan = engine.plan(
+        &body.request,
+        stream,
+        Transport::Http,
+        (Chat.id_prefix(), Chat.call_id_prefix()),
+    );
     let reply = match plan.outcome {
         Outcome::Error(error) => return error_template(&error),
         Outcome::Reply(reply) => reply,

@@ -29,6 +29,7 @@ use crate::journal::{Journal, Transport};
 use crate::latency::ModelLatency;
 use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
+use crate::wire::anthropic::Anthropic;
 use crate::wire::chat::{self, Chat};
 use crate::wire::{ApiError, Format};
 
@@ -308,7 +309,8 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
 /// An error in `format`'s shape; a 429 carries `Retry-After` (whole
 /// seconds) and `retry-after-ms`.
 fn error_response<F: Format>(format: &F, error: &ApiError) -> Response<Body> {
-    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status =
+        StatusCode::from_u16(format.status(error)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json_response(status, &format.error_body(error));
     if let Some((secs, ms)) = error.retry_after_headers() {
         let headers = response.headers_mut();
@@ -320,6 +322,7 @@ fn error_response<F: Format>(format: &F, error: &ApiError) -> Response<Body> {
 
 enum Route {
     Chat,
+    Messages,
     Models,
     Model(String),
 }
@@ -333,6 +336,7 @@ async fn handle(
     let trimmed = path.trim_end_matches('/');
     let route = match trimmed.strip_prefix("/v1").unwrap_or(trimmed) {
         "/chat/completions" => Route::Chat,
+        "/messages" => Route::Messages,
         "/models" => Route::Models,
         other => match other.strip_prefix("/models/") {
             Some(name) if !name.is_empty() => Route::Model(name.to_owned()),
@@ -345,12 +349,15 @@ async fn handle(
         },
     };
     let (allowed, allowed_name) = match route {
-        Route::Chat => (Method::POST, "POST"),
+        Route::Chat | Route::Messages => (Method::POST, "POST"),
         Route::Models | Route::Model(_) => (Method::GET, "GET"),
     };
     if method != allowed {
-        let mut response =
-            error_response(&Chat, &ApiError::method_not_allowed(method.as_str(), &path));
+        let error = ApiError::method_not_allowed(method.as_str(), &path);
+        let mut response = match route {
+            Route::Messages => error_response(&Anthropic, &error),
+            _ => error_response(&Chat, &error),
+        };
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static(allowed_name));
@@ -358,6 +365,7 @@ async fn handle(
     }
     match route {
         Route::Chat => answer(&context, &Chat, request).await,
+        Route::Messages => answer(&context, &Anthropic, request).await,
         Route::Models | Route::Model(_) => {
             if let Some(key) = &context.api_key
                 && let Err(error) = Chat.authorize(request.headers(), key)
@@ -434,7 +442,7 @@ async fn answer<F: Format>(
         &parsed.request,
         parsed.stream,
         Transport::Http,
-        format.id_prefix(),
+        (format.id_prefix(), format.call_id_prefix()),
     );
     let reply = match plan.outcome {
         Outcome::Error(error) => return Ok(error_response(format, &error)),

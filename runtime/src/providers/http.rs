@@ -142,7 +142,7 @@ impl HttpSettings {
 /// `settings: HttpSettings` field.
 macro_rules! http_builder_methods {
     ($default_base:literal, $base_var:literal, $key_var:literal, $default_model:literal) => {
-        #[doc = concat!("The API's base URL, up to and including the version (`", $default_base, "`). Default: `", $base_var, "`, else that.")]
+        #[doc = concat!("The API's base URL (`", $default_base, "`). Default: `", $base_var, "`, else that.")]
         pub fn base_url(mut self, url: impl Into<String>) -> Self {
             self.settings.base_url = Some(url.into());
             self

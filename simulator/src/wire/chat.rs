@@ -56,6 +56,15 @@ impl Format for Chat {
         frames(envelope, plan, options.include_usage)
     }
 
+    fn status(&self, error: &ApiError) -> u16 {
+        // OpenAI says "overloaded" with a 503.
+        if error.status == 529 {
+            503
+        } else {
+            error.status
+        }
+    }
+
     fn error_body(&self, error: &ApiError) -> Value {
         error.body()
     }

@@ -163,6 +163,11 @@ impl ApiError {
         )
     }
 
+    /// 529 `overloaded_error` (Anthropic's status; OpenAI's format answers 503).
+    pub fn overloaded() -> Self {
+        ApiError::new(529, "overloaded_error", "Overloaded")
+    }
+
     /// 500 for a request past the end of the script.
     pub fn script_exhausted(turns: usize, request: usize) -> Self {
         ApiError::new(

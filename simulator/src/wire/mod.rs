@@ -3,6 +3,7 @@
 //! the engine's timed reply (whole or streamed) and its errors in its own
 //! shapes.
 
+pub(crate) mod anthropic;
 pub(crate) mod chat;
 mod error;
 
@@ -52,6 +53,16 @@ pub(crate) trait Format: Send + Sync + 'static {
     /// The prefix of reply ids (`chatcmpl-`, `msg_`, `resp_`).
     fn id_prefix(&self) -> &'static str;
 
+    /// The prefix of tool call ids (`call_`, `toolu_`).
+    fn call_id_prefix(&self) -> &'static str {
+        "call_"
+    }
+
+    /// The HTTP status this format answers `error` with.
+    fn status(&self, error: &ApiError) -> u16 {
+        error.status
+    }
+
     /// Whether the request's credentials match `key`; the error to answer if not.
     fn authorize(&self, headers: &HeaderMap, key: &str) -> Result<(), ApiError>;
 
@@ -78,7 +89,6 @@ pub(crate) fn data_frame(value: &Value) -> Bytes {
 }
 
 /// An `event: NAME` + `data: {json}` frame.
-#[allow(dead_code)] // for the formats that name their events (Anthropic, Responses)
 pub(crate) fn event_frame(event: &str, value: &Value) -> Bytes {
     frame(Some(event), value)
 }

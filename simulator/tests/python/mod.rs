@@ -53,9 +53,12 @@ fn prepare() -> Result<PathBuf, String> {
         )
         .join("python-sdks");
     fs::create_dir_all(&root).map_err(|e| format!("{root:?}: {e}"))?;
-    // One installer at a time across test binaries and processes.
-    let lock = File::create(root.join("lock")).map_err(|e| format!("lock: {e}"))?;
-    lock.lock().map_err(|e| format!("lock: {e}"))?;
+    // One installer at a time across test binaries and processes. Tests
+    // build with the development toolchain, not the crates' MSRV.
+    #[allow(clippy::incompatible_msrv)]
+    let _lock = File::create(root.join("lock"))
+        .and_then(|file| file.lock().map(|()| file))
+        .map_err(|e| format!("lock: {e}"))?;
     let venv = root.join("venv");
     let python = venv.join("bin/python");
     let stamp = root.join("installed.txt");

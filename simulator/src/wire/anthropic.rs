@@ -1,0 +1,693 @@
+//! The Anthropic Messages wire format (`POST /v1/messages`): the request
+//! body read into the neutral transcript (tool results grouped in one user
+//! message, checked as the API checks them), the `message` body, the named
+//! SSE events (`message_start`, `content_block_*`, `message_delta`,
+//! `message_stop`), and errors as `{"type": "error", "error": {..}}`.
+//!
+//! The shapes follow the API reference and the official SDK's types.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use hyper::HeaderMap;
+use hyper::header::{self, HeaderValue};
+use serde_json::{Value, json};
+use toolcall_runtime::{
+    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolCallDelta,
+    ToolChoice, ToolDefinition, Usage,
+};
+
+use super::{ApiError, Envelope, Format, Frames, Parsed, event_frame};
+use crate::engine::{Engine, ReplyPlan};
+
+/// `POST /v1/messages`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Anthropic;
+
+impl Format for Anthropic {
+    type Options = ();
+
+    fn id_prefix(&self) -> &'static str {
+        "msg_"
+    }
+
+    fn call_id_prefix(&self) -> &'static str {
+        "toolu_"
+    }
+
+    /// The key comes in `x-api-key` (the API reference) or as a bearer
+    /// token (what current SDKs send).
+    fn authorize(&self, headers: &HeaderMap, key: &str) -> Result<(), ApiError> {
+        let header = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        let given = header("x-api-key").or_else(|| {
+            header(header::AUTHORIZATION.as_str()).map(|v| v.strip_prefix("Bearer ").unwrap_or(v))
+        });
+        match given.map(str::trim) {
+            Some(given) if given == key => Ok(()),
+            Some(_) => Err(authentication("invalid x-api-key")),
+            None => Err(authentication("x-api-key header is required")),
+        }
+    }
+
+    fn parse(&self, engine: &Engine, body: &[u8]) -> Result<Parsed<()>, ApiError> {
+        let value: Value = match serde_json::from_slice(body) {
+            Ok(value @ Value::Object(_)) => value,
+            Ok(_) => return Err(reject(engine, invalid("Input should be an object"), "")),
+            Err(e) => {
+                return Err(reject(
+                    engine,
+                    invalid(format!("There was an issue with your request body: {e}")),
+                    "",
+                ));
+            }
+        };
+        let model = value.get("model").and_then(Value::as_str).unwrap_or("");
+        match read_request(&value) {
+            Ok((request, stream)) => Ok(Parsed {
+                request,
+                stream,
+                options: (),
+            }),
+            Err(error) => Err(reject(engine, error, model)),
+        }
+    }
+
+    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, _: &()) -> Value {
+        message(envelope, &plan.response)
+    }
+
+    fn frames(&self, envelope: &Envelope, plan: &ReplyPlan, _: &()) -> Frames {
+        frames(envelope, plan)
+    }
+
+    fn error_body(&self, error: &ApiError) -> Value {
+        json!({
+            "type": "error",
+            "error": {"type": error_type(error), "message": error.message},
+        })
+    }
+
+    fn reply_headers(&self, envelope: &Envelope, _: Duration, headers: &mut HeaderMap) {
+        let request_id = format!("req_{}", envelope.id.trim_start_matches("msg_"));
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            headers.insert("request-id", value);
+        }
+    }
+}
+
+fn reject(engine: &Engine, error: ApiError, model: &str) -> ApiError {
+    engine.reject(&error, model, false);
+    error
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::invalid_request(message, None)
+}
+
+fn authentication(message: &str) -> ApiError {
+    ApiError {
+        status: 401,
+        kind: "authentication_error".into(),
+        ..ApiError::invalid_request(message, None)
+    }
+}
+
+/// The error's `type` in Anthropic's vocabulary, from its status.
+fn error_type(error: &ApiError) -> &'static str {
+    match error.status {
+        400 | 405 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        529 => "overloaded_error",
+        _ => "api_error",
+    }
+}
+
+// ---- the request ----------------------------------------------------------------
+
+/// The neutral request and whether to stream, or the 400 the API answers.
+fn read_request(body: &Value) -> Result<(ChatRequest, bool), ApiError> {
+    let model = match body.get("model") {
+        Some(Value::String(model)) if !model.is_empty() => model.clone(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(invalid("model: Field required"));
+        }
+        Some(_) => return Err(invalid("model: Input should be a valid string")),
+    };
+    match body.get("max_tokens") {
+        None | Some(Value::Null) => return Err(invalid("max_tokens: Field required")),
+        Some(tokens) if tokens.as_u64().is_none_or(|n| n < 1) => {
+            return Err(invalid(
+                "max_tokens: Input should be a valid integer greater than or equal to 1",
+            ));
+        }
+        Some(_) => {}
+    }
+    let stream = match body.get("stream") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(stream)) => *stream,
+        Some(_) => return Err(invalid("stream: Input should be a valid boolean")),
+    };
+    let mut messages = Vec::new();
+    if let Some(system) = body.get("system").filter(|s| !s.is_null()) {
+        messages.push(Message::system(text_of(system, "system")?));
+    }
+    let wire = match body.get("messages") {
+        Some(Value::Array(wire)) => wire,
+        None | Some(Value::Null) => return Err(invalid("messages: Field required")),
+        Some(_) => return Err(invalid("messages: Input should be a valid list")),
+    };
+    read_messages(wire, &mut messages)?;
+    let tools = match body.get("tools") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(tools)) => tools
+            .iter()
+            .enumerate()
+            .map(|(i, tool)| read_tool(i, tool))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(invalid("tools: Input should be a valid list")),
+    };
+    let (tool_choice, parallel_tool_calls) = read_tool_choice(body.get("tool_choice"), &tools)?;
+    let mut request = ChatRequest::new(model, messages);
+    request.tools = tools;
+    request.tool_choice = tool_choice;
+    request.parallel_tool_calls = parallel_tool_calls;
+    Ok((request, stream))
+}
+
+/// A string, or an array of text blocks, as one text.
+fn text_of(value: &Value, at: &str) -> Result<String, ApiError> {
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Array(blocks) => blocks
+            .iter()
+            .enumerate()
+            .map(
+                |(i, block)| match block.get("type").and_then(Value::as_str) {
+                    Some("text") => block
+                        .get("text")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| invalid(format!("{at}.{i}.text: Field required"))),
+                    Some(other) => Err(invalid(format!(
+                        "{at}.{i}: toolcall-sim supports text blocks here, not `{other}`"
+                    ))),
+                    None => Err(invalid(format!("{at}.{i}.type: Field required"))),
+                },
+            )
+            .collect(),
+        _ => Err(invalid(format!(
+            "{at}: Input should be a valid string or a list of content blocks"
+        ))),
+    }
+}
+
+/// Read the messages, checking tool pairing as the API does: the message
+/// after an assistant turn with `tool_use` blocks is a user message that
+/// answers every one of them with a `tool_result`, and a `tool_result`
+/// answers a `tool_use` of the message just before.
+fn read_messages(wire: &[Value], out: &mut Vec<Message>) -> Result<(), ApiError> {
+    // The `tool_use` ids of the previous message, and where it was.
+    let mut open: Option<(usize, Vec<String>)> = None;
+    for (i, message) in wire.iter().enumerate() {
+        let role = message.get("role").and_then(Value::as_str);
+        let content = message
+            .get("content")
+            .filter(|c| !c.is_null())
+            .ok_or_else(|| invalid(format!("messages.{i}.content: Field required")))?;
+        let mut answered: HashSet<String> = HashSet::new();
+        match role {
+            Some("user") => {
+                let blocks = match content {
+                    Value::String(text) => {
+                        out.push(Message::user(text.clone()));
+                        &Vec::new()
+                    }
+                    Value::Array(blocks) => blocks,
+                    _ => {
+                        return Err(invalid(format!(
+                            "messages.{i}.content: Input should be a valid string or list"
+                        )));
+                    }
+                };
+                let mut text = String::new();
+                for (j, block) in blocks.iter().enumerate() {
+                    let at = format!("messages.{i}.content.{j}");
+                    match block.get("type").and_then(Value::as_str) {
+                        Some("tool_result") => {
+                            let id = block
+                                .get("tool_use_id")
+                                .and_then(Value::as_str)
+                                .ok_or_else(|| {
+                                    invalid(format!("{at}.tool_use_id: Field required"))
+                                })?;
+                            let expected = open
+                                .as_ref()
+                                .is_some_and(|(_, ids)| ids.iter().any(|x| x == id));
+                            if !expected || !answered.insert(id.to_owned()) {
+                                return Err(invalid(format!(
+                                    "{at}: unexpected `tool_use_id` found in `tool_result` blocks: {id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
+                                )));
+                            }
+                            let content = match block.get("content") {
+                                None | Some(Value::Null) => String::new(),
+                                Some(content) => text_of(content, &format!("{at}.content"))?,
+                            };
+                            let is_error = block
+                                .get("is_error")
+                                .and_then(Value::as_bool)
+                                .unwrap_or(false);
+                            out.push(Message::Tool {
+                                tool_call_id: id.to_owned(),
+                                content,
+                                is_error,
+                            });
+                        }
+                        Some("text") => text.push_str(
+                            block
+                                .get("text")
+                                .and_then(Value::as_str)
+                                .ok_or_else(|| invalid(format!("{at}.text: Field required")))?,
+                        ),
+                        Some(other) => {
+                            return Err(invalid(format!(
+                                "{at}: toolcall-sim supports `text` and `tool_result` blocks in user messages, not `{other}`"
+                            )));
+                        }
+                        None => return Err(invalid(format!("{at}.type: Field required"))),
+                    }
+                }
+                if !text.is_empty() {
+                    out.push(Message::user(text));
+                }
+            }
+            Some("assistant") => {
+                let mut text: Option<String> = None;
+                let mut calls = Vec::new();
+                match content {
+                    Value::String(s) => text = Some(s.clone()),
+                    Value::Array(blocks) => {
+                        for (j, block) in blocks.iter().enumerate() {
+                            let at = format!("messages.{i}.content.{j}");
+                            match block.get("type").and_then(Value::as_str) {
+                                Some("text") => text.get_or_insert_default().push_str(
+                                    block.get("text").and_then(Value::as_str).unwrap_or(""),
+                                ),
+                                Some("tool_use") => {
+                                    let field = |name: &str| {
+                                        block.get(name).and_then(Value::as_str).ok_or_else(|| {
+                                            invalid(format!("{at}.{name}: Field required"))
+                                        })
+                                    };
+                                    let input = block
+                                        .get("input")
+                                        .filter(|v| v.is_object())
+                                        .ok_or_else(|| {
+                                            invalid(format!(
+                                                "{at}.input: Input should be a valid dictionary"
+                                            ))
+                                        })?;
+                                    calls.push(ToolCall::new(
+                                        field("id")?,
+                                        field("name")?,
+                                        input.to_string(),
+                                    ));
+                                }
+                                Some(other) => {
+                                    return Err(invalid(format!(
+                                        "{at}: toolcall-sim supports `text` and `tool_use` blocks in assistant messages, not `{other}`"
+                                    )));
+                                }
+                                None => return Err(invalid(format!("{at}.type: Field required"))),
+                            }
+                        }
+                    }
+                    _ => {
+                        return Err(invalid(format!(
+                            "messages.{i}.content: Input should be a valid string or list"
+                        )));
+                    }
+                }
+                check_answered(open.take(), &answered)?;
+                if !calls.is_empty() {
+                    open = Some((i, calls.iter().map(|c| c.id.clone()).collect()));
+                }
+                out.push(Message::assistant(text, calls));
+                continue;
+            }
+            Some("system") => out.push(Message::system(text_of(
+                content,
+                &format!("messages.{i}.content"),
+            )?)),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "messages.{i}.role: Input should be 'user' or 'assistant', not '{other}'"
+                )));
+            }
+            None => return Err(invalid(format!("messages.{i}.role: Field required"))),
+        }
+        check_answered(open.take(), &answered)?;
+    }
+    check_answered(open, &HashSet::new())
+}
+
+/// Every `tool_use` of the message at `open` is answered in the next one.
+fn check_answered(
+    open: Option<(usize, Vec<String>)>,
+    answered: &HashSet<String>,
+) -> Result<(), ApiError> {
+    let Some((at, ids)) = open else { return Ok(()) };
+    let missing: Vec<&str> = ids
+        .iter()
+        .filter(|id| !answered.contains(*id))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "messages.{at}: `tool_use` ids were found without `tool_result` blocks immediately after: {}. Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
+        missing.join(", ")
+    )))
+}
+
+fn read_tool(i: usize, tool: &Value) -> Result<ToolDefinition, ApiError> {
+    let at = format!("tools.{i}");
+    match tool.get("type").and_then(Value::as_str) {
+        None | Some("custom") => {}
+        Some(other) => {
+            return Err(invalid(format!(
+                "{at}: toolcall-sim simulates custom tools, not the server tool `{other}`"
+            )));
+        }
+    }
+    let name = tool
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid(format!("{at}.name: Field required")))?;
+    if !ToolDefinition::is_valid_name(name) {
+        return Err(invalid(format!(
+            "{at}.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'"
+        )));
+    }
+    let schema = tool
+        .get("input_schema")
+        .filter(|s| s.get("type").and_then(Value::as_str) == Some("object"))
+        .ok_or_else(|| {
+            invalid(format!(
+                "{at}.input_schema: Field required, with `type: \"object\"`"
+            ))
+        })?;
+    let description = tool
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    Ok(ToolDefinition::new(name, description, schema.clone())
+        .with_strict(tool.get("strict").and_then(Value::as_bool) == Some(true)))
+}
+
+/// `tool_choice` as the neutral choice and `parallel_tool_calls`.
+fn read_tool_choice(
+    choice: Option<&Value>,
+    tools: &[ToolDefinition],
+) -> Result<(Option<ToolChoice>, Option<bool>), ApiError> {
+    let Some(choice) = choice.filter(|c| !c.is_null()) else {
+        return Ok((None, None));
+    };
+    let parallel = choice
+        .get("disable_parallel_tool_use")
+        .and_then(Value::as_bool)
+        .map(|disable| !disable);
+    let choice = match choice.get("type").and_then(Value::as_str) {
+        Some("auto") => ToolChoice::Auto,
+        Some("any") => ToolChoice::Required,
+        Some("none") => ToolChoice::None,
+        Some("tool") => {
+            let name = choice
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid("tool_choice.tool.name: Field required"))?;
+            if !tools.iter().any(|t| t.name == name) {
+                return Err(invalid(format!(
+                    "tool_choice: tool `{name}` was not found in `tools`"
+                )));
+            }
+            ToolChoice::Function(name.to_owned())
+        }
+        _ => {
+            return Err(invalid(
+                "tool_choice: Input tag should be one of 'auto', 'any', 'tool', 'none'",
+            ));
+        }
+    };
+    Ok((Some(choice), parallel))
+}
+
+// ---- the reply ------------------------------------------------------------------
+
+fn stop_reason(reason: Option<FinishReason>) -> &'static str {
+    match reason {
+        Some(FinishReason::ToolCalls) => "tool_use",
+        Some(FinishReason::Length) => "max_tokens",
+        Some(FinishReason::ContentFilter) => "refusal",
+        _ => "end_turn",
+    }
+}
+
+fn usage_json(usage: Usage) -> Value {
+    json!({
+        "input_tokens": usage.prompt_tokens,
+        "output_tokens": usage.completion_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "service_tier": "standard",
+    })
+}
+
+/// A call's `input`: its arguments as JSON, or (a malformed-arguments fault)
+/// the text as it is.
+fn input(call: &ToolCall) -> Value {
+    match serde_json::from_str::<Value>(&call.arguments) {
+        Ok(value @ Value::Object(_)) => value,
+        Ok(_) | Err(_) if call.arguments.trim().is_empty() => json!({}),
+        Ok(_) | Err(_) => Value::String(call.arguments.clone()),
+    }
+}
+
+/// The whole `message` body.
+pub(crate) fn message(envelope: &Envelope, response: &ChatResponse) -> Value {
+    let mut content: Vec<Value> = Vec::new();
+    if let Some(text) = response.content.as_ref().filter(|t| !t.is_empty()) {
+        content.push(json!({"type": "text", "text": text}));
+    }
+    for call in &response.tool_calls {
+        content.push(
+            json!({"type": "tool_use", "id": call.id, "name": call.name, "input": input(call)}),
+        );
+    }
+    json!({
+        "id": envelope.id,
+        "type": "message",
+        "role": "assistant",
+        "model": envelope.model,
+        "content": content,
+        "stop_reason": stop_reason(response.finish_reason),
+        "stop_sequence": null,
+        "usage": usage_json(response.usage.unwrap_or_default()),
+    })
+}
+
+/// Builds the events of a streamed reply, block by block.
+struct Blocks<'a> {
+    envelope: &'a Envelope,
+    frames: Vec<(Duration, hyper::body::Bytes)>,
+    /// The open block: its index, and whether it is a tool call that got
+    /// argument text.
+    open: Option<(usize, bool)>,
+    next: usize,
+}
+
+impl Blocks<'_> {
+    fn push(&mut self, at: Duration, event: &str, data: Value) {
+        self.frames.push((at, event_frame(event, &data)));
+    }
+
+    fn start(&mut self, at: Duration, block: Value) -> usize {
+        self.stop(at);
+        let index = self.next;
+        self.next += 1;
+        self.push(
+            at,
+            "content_block_start",
+            json!({"type": "content_block_start", "index": index, "content_block": block}),
+        );
+        self.open = Some((index, false));
+        index
+    }
+
+    /// Close the open block; a call that got no argument text says `{}`.
+    fn stop(&mut self, at: Duration) {
+        if let Some((index, _)) = self.open.take() {
+            self.push(
+                at,
+                "content_block_stop",
+                json!({"type": "content_block_stop", "index": index}),
+            );
+        }
+    }
+
+    fn delta(&mut self, at: Duration, delta: Value) {
+        if let Some((index, _)) = self.open {
+            self.push(
+                at,
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": index, "delta": delta}),
+            );
+        }
+    }
+}
+
+/// The reply's events as a Messages client reads them: a block is whole
+/// before the next starts (the fragments of interleaved calls go call by
+/// call, on the same clock ticks), a call's index is its block's (after a
+/// text block, one more), and its block's stop, [`StreamEvent::ToolCallDone`],
+/// comes with its last fragment: that is when a client may run it. Both the
+/// SSE frames and the in-process model in this format are drawn from these.
+pub(crate) fn block_events(reply: &ReplyPlan) -> Vec<(Duration, StreamEvent)> {
+    let mut events: Vec<&StreamEvent> = reply.chunks.iter().map(|(_, e)| e).collect();
+    events.sort_by_key(|event| match event {
+        StreamEvent::ToolCall(delta) => 1 + u64::from(delta.index),
+        _ => 0,
+    });
+    let shift = u32::from(matches!(events.first(), Some(StreamEvent::Text(_))));
+    let mut out = Vec::with_capacity(events.len() + reply.response.tool_calls.len());
+    for (i, (at, event)) in reply
+        .chunks
+        .iter()
+        .map(|(at, _)| *at)
+        .zip(&events)
+        .enumerate()
+    {
+        match event {
+            StreamEvent::ToolCall(delta) => {
+                let index = delta.index + shift;
+                out.push((
+                    at,
+                    StreamEvent::ToolCall(ToolCallDelta {
+                        index,
+                        ..delta.clone()
+                    }),
+                ));
+                let last = !matches!(events.get(i + 1), Some(StreamEvent::ToolCall(next)) if next.index == delta.index);
+                if last {
+                    out.push((at, StreamEvent::ToolCallDone(index)));
+                }
+            }
+            other => out.push((at, (*other).clone())),
+        }
+    }
+    out
+}
+
+/// The events sent before a disconnect after `keep` of the plan's chunks
+/// (a block's stop goes with its last fragment).
+pub(crate) fn kept(events: &[(Duration, StreamEvent)], keep: usize) -> usize {
+    let mut sent = 0;
+    events
+        .iter()
+        .position(|(_, e)| {
+            if !matches!(e, StreamEvent::ToolCallDone(_)) {
+                sent += 1;
+            }
+            sent > keep
+        })
+        .unwrap_or(events.len())
+}
+
+/// The frames of a streamed reply, each with its offset from the request's
+/// arrival; the second value is when the connection drops, for a disconnect.
+pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan) -> Frames {
+    let usage = reply.response.usage.unwrap_or_default();
+    let mut blocks = Blocks {
+        envelope,
+        frames: Vec::with_capacity(reply.chunks.len() * 2 + 6),
+        open: None,
+        next: 0,
+    };
+    let start = json!({
+        "type": "message_start",
+        "message": {
+            "id": blocks.envelope.id,
+            "type": "message",
+            "role": "assistant",
+            "model": blocks.envelope.model,
+            "content": [],
+            "stop_reason": null,
+            "stop_sequence": null,
+            "usage": usage_json(Usage { completion_tokens: 1, ..usage }),
+        }
+    });
+    blocks.push(reply.role_at, "message_start", start);
+    blocks.push(reply.role_at, "ping", json!({"type": "ping"}));
+    let events = block_events(reply);
+    let keep = kept(&events, reply.disconnect_after.unwrap_or(usize::MAX));
+    let mut text_open = false;
+    for (at, event) in &events[..keep] {
+        let at = *at;
+        match event {
+            StreamEvent::Text(text) => {
+                if !text_open {
+                    blocks.start(at, json!({"type": "text", "text": ""}));
+                    text_open = true;
+                }
+                blocks.delta(at, json!({"type": "text_delta", "text": text}));
+            }
+            StreamEvent::ToolCall(delta) => {
+                if let (Some(id), Some(name)) = (&delta.id, &delta.name) {
+                    text_open = false;
+                    blocks.start(
+                        at,
+                        json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
+                    );
+                }
+                if let Some(arguments) = delta.arguments.as_ref().filter(|a| !a.is_empty()) {
+                    if let Some((_, got_text)) = blocks.open.as_mut() {
+                        *got_text = true;
+                    }
+                    blocks.delta(
+                        at,
+                        json!({"type": "input_json_delta", "partial_json": arguments}),
+                    );
+                }
+            }
+            StreamEvent::ToolCallDone(_) => {
+                if blocks.open.is_some_and(|(_, got)| !got) {
+                    blocks.delta(at, json!({"type": "input_json_delta", "partial_json": ""}));
+                }
+                blocks.stop(at);
+            }
+            _ => {}
+        }
+    }
+    if let Some(drop) = reply.drop_at() {
+        return (blocks.frames, Some(drop));
+    }
+    blocks.stop(reply.end);
+    blocks.push(
+        reply.end,
+        "message_delta",
+        json!({
+            "type": "message_delta",
+            "delta": {"stop_reason": stop_reason(reply.response.finish_reason), "stop_sequence": null},
+            "usage": {"output_tokens": usage.completion_tokens},
+        }),
+    );
+    blocks.push(reply.end, "message_stop", json!({"type": "message_stop"}));
+    (blocks.frames, None)
+}

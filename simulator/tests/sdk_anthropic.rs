@@ -1,0 +1,32 @@
+//! The official Anthropic Python SDK as the client of `toolcall-sim serve`
+//! (run as its own process): `messages.create`, `messages.stream`,
+//! `disable_parallel_tool_use`, and the 400s and 401 it raises. Skips where
+//! Python or the SDK cannot be had; `tests/anthropic_wire.rs` makes the same
+//! checks in Rust in every case.
+
+mod python;
+
+use python::{Serving, run_script, sdk_python};
+
+#[test]
+fn the_official_anthropic_sdk_drives_the_simulator() {
+    let Some(python) = sdk_python() else { return };
+    let server = Serving::start(
+        env!("CARGO_BIN_EXE_toolcall-sim"),
+        &[
+            "--api-key",
+            "sk-sim",
+            "--model-latency",
+            "zero",
+            "--seed",
+            "5",
+        ],
+    );
+    let out = run_script(
+        &python,
+        "anthropic_messages.py",
+        &[server.root_url(), "sk-sim"],
+        &[("PYTHONWARNINGS", "error::DeprecationWarning")],
+    );
+    assert!(out.contains("all checks passed"), "{out}");
+}
