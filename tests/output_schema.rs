@@ -84,15 +84,24 @@ fn the_return_type_gives_the_output_schema() {
     let forecast = output(&tools, "forecast").expect("a struct has a schema");
     assert_eq!(forecast["type"], "object");
     assert_eq!(forecast["required"], json!(["celsius", "summary"]));
-    assert_eq!(forecast["properties"]["celsius"]["description"], "Degrees Celsius.");
+    assert_eq!(
+        forecast["properties"]["celsius"]["description"],
+        "Degrees Celsius."
+    );
     assert!(forecast.get("$schema").is_none() && forecast.get("title").is_none());
     jsonschema::draft202012::meta::validate(&forecast).expect("valid JSON Schema");
     assert_eq!(
         output(&tools, "readings"),
-        Some(json!({"type": "array", "items": {"type": "integer", "format": "uint32", "minimum": 0}}))
+        Some(
+            json!({"type": "array", "items": {"type": "integer", "format": "uint32", "minimum": 0}})
+        )
     );
     assert_eq!(output(&tools, "greeting"), None, "text is not structured");
-    assert_eq!(output(&tools, "anything"), None, "any value describes nothing");
+    assert_eq!(
+        output(&tools, "anything"),
+        None,
+        "any value describes nothing"
+    );
     assert_eq!(output(&tools, "opaque"), None, "no JsonSchema, no schema");
     assert_eq!(
         output(&tools, "counts").map(|s| s["type"].clone()),
@@ -104,12 +113,19 @@ fn the_return_type_gives_the_output_schema() {
 async fn the_structured_value_fits_its_schema() {
     let tools = tools();
     for name in ["forecast", "readings", "counts"] {
-        let arguments = if name == "forecast" { r#"{"city": "Oslo"}"# } else { "{}" };
+        let arguments = if name == "forecast" {
+            r#"{"city": "Oslo"}"#
+        } else {
+            "{}"
+        };
         let result = tools.call(name, arguments).await;
         let value = result.structured().expect("a structured value");
         let schema = output(&tools, name).expect("a schema");
         let validator = jsonschema::draft202012::new(&schema).expect("valid");
-        assert!(validator.is_valid(&value), "{name}: {value} against {schema}");
+        assert!(
+            validator.is_valid(&value),
+            "{name}: {value} against {schema}"
+        );
     }
 }
 
@@ -150,7 +166,10 @@ fn mcp_lists_object_results_as_they_are_and_wraps_the_others() {
             .expect("listed")
     };
     let forecast = by_name("forecast");
-    assert_eq!(Some(forecast["outputSchema"].clone()), output(&tools, "forecast"));
+    assert_eq!(
+        Some(forecast["outputSchema"].clone()),
+        output(&tools, "forecast")
+    );
     assert_eq!(
         forecast["annotations"],
         json!({"title": "Forecast", "readOnlyHint": true, "idempotentHint": true, "openWorldHint": true})
