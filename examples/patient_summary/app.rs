@@ -4,20 +4,17 @@
 use std::fmt;
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 use toolcall::{
     Agent, AgentError, AgentRun, AnthropicModel, BuildError, DispatchOptions, Model, ModelError,
-    OpenAiModel, OpenAiResponsesModel, Outcome, Streaming, Tool, ToolCall, ToolSet,
+    OpenAiModel, OpenAiResponsesModel, Outcome, Streaming, ToolCall, ToolSet,
 };
 use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, Server, SimModel, Timeline};
 
 use crate::db::{Db, DbError};
-use crate::tools::{
-    self, get_active_medications, get_allergies, get_patient_demographics, get_recent_labs,
-};
+use crate::tools;
 
 pub const USAGE: &str = "\
 Summarize a patient's record with an LLM that calls four database tools at once.
@@ -59,15 +56,6 @@ macro_rules! say {
     ($out:expr, $($arg:tt)*) => {
         writeln!($out, $($arg)*).map_err(Error::Output)?
     };
-}
-
-/// Add the tool's simulated network latency ([`tools::LATENCY_MS`]).
-fn with_network_latency(tool: Arc<dyn Tool>) -> Arc<dyn Tool> {
-    let ms = tools::LATENCY_MS
-        .iter()
-        .find(|(name, _)| *name == tool.name())
-        .map_or(0, |(_, ms)| *ms);
-    Arc::new(toolcall_sim::with_latency(tool, Latency::fixed_ms(ms)))
 }
 
 /// Where the example finds what the environment says; `main` fills it from
@@ -114,15 +102,7 @@ pub async fn run(options: &Options, env: &Env, out: &mut dyn Write) -> Result<()
         .await
         .map_err(Error::Database)?;
     let tools = ToolSet::builder()
-        .tools(
-            toolcall::tools![
-                get_patient_demographics,
-                get_active_medications,
-                get_allergies,
-                get_recent_labs,
-            ]
-            .map(with_network_latency),
-        )
+        .tools(tools::with_network_latency())
         .state(db.clone())
         .build()
         .map_err(Error::Tools)?;

@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Row};
@@ -289,7 +290,7 @@ impl Db {
 }
 
 /// Who the patient is.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Demographics {
     /// The patient's id (`P-NNNNN`).
     pub patient_id: String,
@@ -304,7 +305,7 @@ pub struct Demographics {
 }
 
 /// One active prescription.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Medication {
     /// Drug name.
     pub drug: String,
@@ -317,7 +318,7 @@ pub struct Medication {
 }
 
 /// One recorded allergy.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Allergy {
     /// What the patient reacts to.
     pub substance: String,
@@ -328,7 +329,7 @@ pub struct Allergy {
 }
 
 /// One lab measurement.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct LabResult {
     /// The test's name.
     pub test: String,

@@ -4,8 +4,10 @@
 //! it the database pool without a global.
 
 use std::fmt;
+use std::sync::Arc;
 
-use toolcall::{State, tool};
+use toolcall::{State, Tool, tool};
+use toolcall_sim::Latency;
 
 use crate::db::{Allergy, Db, Demographics, LabResult, Medication};
 
@@ -20,13 +22,33 @@ pub const LATENCY_MS: [(&str, u64); 4] = [
     ("get_recent_labs", 220),
 ];
 
+/// The four tools, each behind its simulated network latency
+/// ([`LATENCY_MS`]): what the example's agent and its MCP server offer.
+pub fn with_network_latency() -> Vec<Arc<dyn Tool>> {
+    toolcall::tools![
+        get_patient_demographics,
+        get_active_medications,
+        get_allergies,
+        get_recent_labs,
+    ]
+    .into_iter()
+    .map(|tool| {
+        let ms = LATENCY_MS
+            .iter()
+            .find(|(name, _)| *name == tool.name())
+            .map_or(0, |(_, ms)| *ms);
+        Arc::new(toolcall_sim::with_latency(tool, Latency::fixed_ms(ms))) as Arc<dyn Tool>
+    })
+    .collect()
+}
+
 /// Lab results returned when the model gives no `limit`.
 pub const DEFAULT_LAB_LIMIT: u32 = 5;
 /// The most lab results one call returns.
 pub const MAX_LAB_LIMIT: u32 = 50;
 
 /// Get a patient's demographics: name, date of birth, sex and blood type.
-#[tool]
+#[tool(read_only, idempotent, open_world = false)]
 pub async fn get_patient_demographics(
     State(db): State<Db>,
     /// Patient ID (format: P-NNNNN, e.g. P-00001)
@@ -40,7 +62,7 @@ pub async fn get_patient_demographics(
 
 /// Get the medications a patient currently takes (stopped ones are left
 /// out), with dose, frequency and start date.
-#[tool]
+#[tool(read_only, idempotent, open_world = false)]
 pub async fn get_active_medications(
     State(db): State<Db>,
     /// Patient ID (format: P-NNNNN, e.g. P-00001)
@@ -52,7 +74,7 @@ pub async fn get_active_medications(
 
 /// Get a patient's recorded allergies, most severe first. An empty list
 /// means no known allergies.
-#[tool]
+#[tool(read_only, idempotent, open_world = false)]
 pub async fn get_allergies(
     State(db): State<Db>,
     /// Patient ID (format: P-NNNNN, e.g. P-00001)
@@ -64,7 +86,7 @@ pub async fn get_allergies(
 
 /// Get a patient's most recent lab results, newest first, each flagged
 /// normal, high or low against its reference range.
-#[tool]
+#[tool(read_only, idempotent, open_world = false)]
 pub async fn get_recent_labs(
     State(db): State<Db>,
     /// Patient ID (format: P-NNNNN, e.g. P-00001)

@@ -7,7 +7,7 @@ use syn::{Lit, LitBool, LitStr};
 
 use crate::ctxt::Ctxt;
 
-pub const OPTIONS: &str = "`name`, `description`, `timeout`, `exclusive`, `strict`, `crate`";
+pub const OPTIONS: &str = "`name`, `description`, `timeout`, `exclusive`, `strict`, `title`, `read_only`, `destructive`, `idempotent`, `open_world`, `crate`";
 
 #[derive(Default)]
 pub struct Options {
@@ -16,6 +16,12 @@ pub struct Options {
     pub timeout_ms: Option<u64>,
     pub exclusive: bool,
     pub strict: Option<bool>,
+    /// MCP annotations: a title and behaviour hints.
+    pub title: Option<LitStr>,
+    pub read_only: Option<bool>,
+    pub destructive: Option<bool>,
+    pub idempotent: Option<bool>,
+    pub open_world: Option<bool>,
     pub krate: Option<syn::Path>,
 }
 
@@ -59,6 +65,11 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
             }
             "exclusive" => options.exclusive = flag(&meta)?,
             "strict" => options.strict = Some(flag(&meta)?),
+            "title" => options.title = Some(string(&meta, "title = \"Weather\"")?),
+            "read_only" => options.read_only = Some(flag(&meta)?),
+            "destructive" => options.destructive = Some(flag(&meta)?),
+            "idempotent" => options.idempotent = Some(flag(&meta)?),
+            "open_world" => options.open_world = Some(flag(&meta)?),
             _ => {
                 let lit = string(&meta, "crate = \"my_crate::toolcall\"")?;
                 options.krate = Some(lit.parse().map_err(|_| {
@@ -83,6 +94,11 @@ const KNOWN: &[&str] = &[
     "timeout",
     "exclusive",
     "strict",
+    "title",
+    "read_only",
+    "destructive",
+    "idempotent",
+    "open_world",
     "crate",
 ];
 

@@ -117,6 +117,25 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
     };
     let exclusive = options.exclusive;
     let strict = options.strict.unwrap_or(true);
+    let mut hints = Vec::new();
+    if let Some(title) = &options.title {
+        hints.push(quote!(.with_title(#title)));
+    }
+    for (setter, value) in [
+        ("with_read_only", options.read_only),
+        ("with_destructive", options.destructive),
+        ("with_idempotent", options.idempotent),
+        ("with_open_world", options.open_world),
+    ] {
+        if let Some(value) = value {
+            let setter = syn::Ident::new(setter, proc_macro2::Span::call_site());
+            hints.push(quote!(.#setter(#value)));
+        }
+    }
+    let return_type = match &item.sig.output {
+        ReturnType::Default => quote!(()),
+        ReturnType::Type(_, ty) => quote!(#ty),
+    };
 
     let mut fields = Vec::new();
     let mut field_names = Vec::new();
@@ -268,11 +287,23 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                     .with_timeout(#timeout)
                     .with_exclusive(#exclusive)
                     .with_strict(#strict);
+                const ANNOTATIONS: #private::ToolAnnotations =
+                    #private::ToolAnnotations::NONE #(#hints)*;
 
                 fn parameters(
                     __toolcall_generator: &mut #private::schemars::SchemaGenerator,
                 ) -> #private::serde_json::Value {
                     #private::parameters_of::<__toolcall_args>(__toolcall_generator)
+                }
+
+                fn output_schema(
+                    __toolcall_generator: &mut #private::schemars::SchemaGenerator,
+                ) -> ::core::option::Option<#private::serde_json::Value> {
+                    // The schema of the value a successful call returns, when
+                    // it is `JsonSchema` (autoref: `Result<T, E>` gives `T`'s).
+                    #[allow(unused_imports)]
+                    use #private::{OutputOfResult as _, OutputOfValue as _, NoOutput as _};
+                    (&&&#private::OutputType::<#return_type>::new()).__toolcall_output_schema(__toolcall_generator)
                 }
 
                 fn state_needs() -> #private::Vec<#private::StateNeed> {

@@ -9,6 +9,7 @@ use crate::tool::{FnTool, Tool};
 pub use crate::output::{ToolError, ToolOutput};
 pub use crate::tool::{CallError, ToolReply};
 
+pub use crate::output_schema::{NoOutput, OutputOfResult, OutputOfValue, OutputType};
 pub use crate::reply::{ViaResult, ViaSerialize, Wrap};
 pub use crate::schema::parameters_of;
 pub use crate::state::{State, StateMap, StateNeed};

@@ -13,6 +13,7 @@ mod dispatch;
 mod message;
 mod model;
 mod output;
+mod output_schema;
 pub mod providers;
 mod reply;
 mod runner;
@@ -24,6 +25,9 @@ mod toolset;
 
 #[cfg(feature = "auto-register")]
 mod registry;
+
+#[cfg(feature = "mcp")]
+pub mod mcp;
 
 #[doc(hidden)]
 pub mod __private;

@@ -90,11 +90,14 @@ impl ToolDefinition {
         }
     }
 
-    /// Model Context Protocol tool format (`inputSchema`).
+    /// Model Context Protocol tool format (`inputSchema`, and `outputSchema`
+    /// when the tool returns a structured value: one that is not a JSON
+    /// object is described wrapped as `{"result": value}`, since MCP before
+    /// its 2026-07-28 revision wants object results).
     pub fn to_mcp(&self) -> Value {
         let mut tool = json!({"name": self.name, "description": self.description, "inputSchema": self.parameters});
         if let Some(schema) = &self.output_schema {
-            tool["outputSchema"] = schema.clone();
+            tool["outputSchema"] = mcp_output_schema(schema);
         }
         let a = &self.annotations;
         if !a.is_empty() {
@@ -116,6 +119,34 @@ impl ToolDefinition {
         }
         tool
     }
+}
+
+/// Whether MCP carries a structured result with this schema wrapped as
+/// `{"result": value}`: the schema's root is not a plain object.
+pub(crate) fn mcp_wraps_output(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) != Some("object")
+}
+
+/// The output schema as MCP lists it: as it is when its root is an object,
+/// else an object with one required property `result` holding it (its
+/// `$defs` moved to the root, where its `$ref`s point).
+fn mcp_output_schema(schema: &Value) -> Value {
+    if !mcp_wraps_output(schema) {
+        return schema.clone();
+    }
+    let mut inner = schema.clone();
+    let mut root = serde_json::Map::new();
+    root.insert("type".into(), "object".into());
+    if let Value::Object(fields) = &mut inner {
+        for key in ["$schema", "$defs", "definitions"] {
+            if let Some(value) = fields.remove(key) {
+                root.insert(key.into(), value);
+            }
+        }
+    }
+    root.insert("properties".into(), json!({ "result": inner }));
+    root.insert("required".into(), json!(["result"]));
+    Value::Object(root)
 }
 
 /// Why a `ToolSet` could not be built.

@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use schemars::SchemaGenerator;
 use serde_json::{Value, json};
 use toolcall_runtime::{
-    CallError, StateMap, StateNeed, Tool, ToolError, ToolFuture, ToolOutput, ToolPolicy,
+    CallError, StateMap, StateNeed, Tool, ToolAnnotations, ToolError, ToolFuture, ToolOutput,
+    ToolPolicy,
 };
 
 use crate::latency::Latency;
@@ -250,8 +251,16 @@ impl<T: Tool> Tool for WithLatency<T> {
         self.inner.policy()
     }
 
+    fn annotations(&self) -> ToolAnnotations {
+        self.inner.annotations()
+    }
+
     fn parameters(&self, generator: &mut SchemaGenerator) -> Value {
         self.inner.parameters(generator)
+    }
+
+    fn output_schema(&self, generator: &mut SchemaGenerator) -> Option<Value> {
+        self.inner.output_schema(generator)
     }
 
     fn state_needs(&self) -> Vec<StateNeed> {

@@ -12,9 +12,17 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// The folder of the SDK scripts and `requirements.txt`.
+/// The folder of the SDK scripts and `requirements.txt`: this file's own,
+/// whether the simulator's tests include it or the workspace root's (the
+/// MCP server's test, `#[path = "../simulator/tests/python/mod.rs"]`).
 pub fn scripts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let own = manifest.join("tests/python");
+    if own.join("requirements.txt").exists() {
+        own
+    } else {
+        manifest.join("simulator/tests/python")
+    }
 }
 
 /// The venv's python with the pinned SDKs installed, or `None` (after

@@ -1,0 +1,307 @@
+//! A `ToolSet` as an MCP server: rmcp's `ServerHandler` over the dispatcher.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::future::{Either, select};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+};
+use rmcp::service::{RequestContext, RoleServer};
+use rmcp::{ErrorData, ServerHandler, ServiceExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{RwLock, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use super::convert::{self, Structured};
+use crate::call::ToolCall;
+use crate::dispatch::DispatchOptions;
+use crate::toolset::ToolSet;
+
+/// A [`ToolSet`] served to MCP clients; build it with [`McpServer::new`],
+/// then serve it with [`serve_stdio`](McpServer::serve_stdio),
+/// [`serve_http`](McpServer::serve_http) or [`serve_io`](McpServer::serve_io).
+///
+/// Every `tools/call` goes through [`ToolSet::dispatch`], as the agent's
+/// calls do: the tool's timeout (or [`DispatchOptions::call_timeout`]),
+/// panics caught, the call dropped when the client cancels it. Requests run
+/// concurrently; across all of them, and across every client of one server,
+/// at most [`DispatchOptions::max_concurrency`] calls run at once, and an
+/// exclusive tool runs alone (the calls already running finish first, the
+/// calls that come after it wait).
+///
+/// Cheap to clone: clones serve the same tools and share the cap.
+#[derive(Clone)]
+pub struct McpServer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tools: ToolSet,
+    listed: Vec<rmcp::model::Tool>,
+    structured: HashMap<String, Structured>,
+    options: DispatchOptions,
+    /// Free slots under the concurrency cap, shared by every request.
+    slots: Option<Semaphore>,
+    /// Ordinary calls share it, an exclusive call holds it alone.
+    alone: RwLock<()>,
+    implementation: Implementation,
+    instructions: Option<String>,
+}
+
+impl std::fmt::Debug for McpServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("McpServer")
+            .field("name", &self.inner.implementation.name)
+            .field("tools", &self.inner.tools)
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}
+
+/// Why an MCP server could not be built or served.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum McpServerError {
+    /// A tool cannot be listed over MCP.
+    InvalidTool {
+        /// The tool.
+        tool: String,
+        /// Why.
+        reason: String,
+    },
+    /// The connection with the client failed before it was initialised.
+    Initialize(Box<dyn std::error::Error + Send + Sync>),
+    /// Binding or serving a socket failed.
+    Io(std::io::Error),
+    /// The task serving the connection failed.
+    Serve(tokio::task::JoinError),
+}
+
+impl std::fmt::Display for McpServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            McpServerError::InvalidTool { tool, reason } => {
+                write!(f, "tool `{tool}` cannot be served over MCP: {reason}")
+            }
+            McpServerError::Initialize(e) => {
+                write!(f, "the MCP client could not be initialised: {e}")
+            }
+            McpServerError::Io(e) => write!(f, "the MCP server's socket failed: {e}"),
+            McpServerError::Serve(e) => write!(f, "the MCP connection's task failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for McpServerError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            McpServerError::InvalidTool { .. } => None,
+            McpServerError::Initialize(e) => Some(&**e),
+            McpServerError::Io(e) => Some(e),
+            McpServerError::Serve(e) => Some(e),
+        }
+    }
+}
+
+impl McpServer {
+    /// Serve these tools, listed in their registration order. Fails when a
+    /// tool's arguments schema is not an object schema, which MCP requires.
+    pub fn new(tools: ToolSet) -> Result<McpServer, McpServerError> {
+        let mut listed = Vec::with_capacity(tools.len());
+        let mut structured = HashMap::with_capacity(tools.len());
+        for definition in tools.definitions() {
+            let tool =
+                convert::listed_tool(definition).map_err(|reason| McpServerError::InvalidTool {
+                    tool: definition.name.clone(),
+                    reason,
+                })?;
+            listed.push(tool);
+            structured.insert(definition.name.clone(), Structured::of(definition));
+        }
+        Ok(McpServer {
+            inner: Arc::new(Inner {
+                tools,
+                listed,
+                structured,
+                options: DispatchOptions::default(),
+                slots: None,
+                alone: RwLock::new(()),
+                implementation: Implementation::new("toolcall", env!("CARGO_PKG_VERSION")),
+                instructions: None,
+            }),
+        })
+    }
+
+    /// The name and version the server gives clients (default: `toolcall`
+    /// and this crate's version).
+    pub fn named(self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.with_inner(|inner| inner.implementation = Implementation::new(name, version))
+    }
+
+    /// Instructions for the client's model about using these tools.
+    pub fn instructions(self, text: impl Into<String>) -> Self {
+        let text = text.into();
+        self.with_inner(|inner| inner.instructions = Some(text))
+    }
+
+    /// How calls run: [`DispatchOptions::max_concurrency`] caps the calls
+    /// running at once across every request and client;
+    /// `call_timeout`, `batch_timeout` and `max_argument_bytes` apply to each
+    /// call.
+    pub fn dispatch_options(self, options: DispatchOptions) -> Self {
+        self.with_inner(|inner| {
+            inner.slots = options.max_concurrency.map(|n| Semaphore::new(n.get()));
+            inner.options = options;
+        })
+    }
+
+    /// The tools served.
+    pub fn tools(&self) -> &ToolSet {
+        &self.inner.tools
+    }
+
+    /// Configure before the first clone is shared (clones made earlier keep
+    /// the old settings).
+    fn with_inner(self, change: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
+            tools: shared.tools.clone(),
+            listed: shared.listed.clone(),
+            structured: shared.structured.clone(),
+            options: shared.options.clone(),
+            slots: shared
+                .options
+                .max_concurrency
+                .map(|n| Semaphore::new(n.get())),
+            alone: RwLock::new(()),
+            implementation: shared.implementation.clone(),
+            instructions: shared.instructions.clone(),
+        });
+        change(&mut inner);
+        McpServer {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Serve one client over this process's stdin and stdout, until it
+    /// closes them. Log to stderr: stdout carries the protocol.
+    pub async fn serve_stdio(self) -> Result<(), McpServerError> {
+        self.serve_io(tokio::io::stdin(), tokio::io::stdout()).await
+    }
+
+    /// Serve one client over a byte stream of newline-delimited JSON-RPC
+    /// (what stdio carries; `tokio::io::duplex` halves in tests), until it
+    /// closes the stream.
+    pub async fn serve_io<R, W>(self, read: R, write: W) -> Result<(), McpServerError>
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let running = self
+            .serve((read, write))
+            .await
+            .map_err(|e| McpServerError::Initialize(Box::new(e)))?;
+        running.waiting().await.map_err(McpServerError::Serve)?;
+        Ok(())
+    }
+
+    async fn call(
+        &self,
+        request: CallToolRequestParams,
+        id: String,
+        cancelled: CancellationToken,
+    ) -> Result<CallToolResult, ErrorData> {
+        let inner = &self.inner;
+        let name = request.name.as_ref();
+        let (Some(policy), Some(&structured)) =
+            (inner.tools.policy(name), inner.structured.get(name))
+        else {
+            let names: Vec<&str> = inner.tools.names().collect();
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool `{name}`; the tools are: {}", names.join(", ")),
+                None,
+            ));
+        };
+        let arguments = match &request.arguments {
+            Some(arguments) => serde_json::to_string(arguments)
+                .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?,
+            None => "{}".to_owned(),
+        };
+        let cancelled_answer = || {
+            CallToolResult::error(vec![ContentBlock::text(
+                "the client cancelled the call before it finished",
+            )])
+        };
+        // Exclusivity first, then a slot under the cap: an exclusive call
+        // waits for the calls running, and later calls wait behind it.
+        let gate = async {
+            if policy.exclusive {
+                Either::Left(inner.alone.write().await)
+            } else {
+                Either::Right(inner.alone.read().await)
+            }
+        };
+        let Some(_gate) = until(&cancelled, gate).await else {
+            return Ok(cancelled_answer());
+        };
+        let _slot = match &inner.slots {
+            Some(slots) => match until(&cancelled, slots.acquire()).await {
+                Some(Ok(slot)) => Some(slot),
+                Some(Err(_)) | None => return Ok(cancelled_answer()),
+            },
+            None => None,
+        };
+        let call = [ToolCall::new(id, name, arguments)];
+        let batch = inner
+            .tools
+            .dispatch(&call)
+            .options(inner.options.clone())
+            .cancel_on(cancelled.cancelled_owned())
+            .await;
+        let result = batch
+            .results
+            .into_iter()
+            .next()
+            .ok_or_else(|| ErrorData::internal_error("the call got no result", None))?;
+        Ok(convert::call_tool_result(result, structured))
+    }
+}
+
+/// `future`'s output, or `None` when `cancelled` fires first.
+async fn until<F: Future>(cancelled: &CancellationToken, future: F) -> Option<F::Output> {
+    let future = std::pin::pin!(future);
+    let stop = std::pin::pin!(cancelled.cancelled());
+    match select(future, stop).await {
+        Either::Left((output, _)) => Some(output),
+        Either::Right(_) => None,
+    }
+}
+
+impl ServerHandler for McpServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut config = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
+        config.server_info = self.inner.implementation.clone();
+        config.instructions = self.inner.instructions.clone();
+        config
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.inner.listed.clone()))
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.call(request, context.id.to_string(), context.ct)
+            .await
+            .map(CallToolResponse::Complete)
+    }
+}
