@@ -3,8 +3,8 @@
 //! same simulated latencies, served to any MCP client.
 //!
 //! ```text
-//! cargo run --example mcp_server --features mcp                  # stdio
-//! cargo run --example mcp_server --features mcp -- --http 8000   # http://127.0.0.1:8000/mcp
+//! cargo run --example mcp_server                  # stdio
+//! cargo run --example mcp_server -- --http 8000   # http://127.0.0.1:8000/mcp
 //! ```
 //!
 //! A desktop MCP client starts it from its configuration (see the README's

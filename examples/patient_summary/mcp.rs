@@ -12,7 +12,7 @@ use crate::tools;
 pub const USAGE: &str = "\
 Serve the patient_summary example's four clinical tools to MCP clients.
 
-usage: cargo run --example mcp_server --features mcp -- [--http PORT]
+usage: cargo run --example mcp_server -- [--http PORT]
 
   (no option)   serve one client over stdin and stdout, as desktop MCP
                 clients run a server
