@@ -20,7 +20,7 @@ mod wire;
 use self::wire::{StreamDecoder, WireError, WireMessage};
 use super::http::{
     Failure, HttpFailure, HttpSettings, Provider, RetryPolicy, excerpt, http_builder_methods,
-    with_retries,
+    open_then, with_retries,
 };
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
@@ -245,12 +245,10 @@ impl Model for AnthropicModel {
     }
 
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
-        let opened = self.send(self.body(request, true));
         let idle = self.timeout;
-        Box::pin(stream::once(opened).flat_map(move |opened| match opened {
-            Ok(response) => sse_events(response, idle).left_stream(),
-            Err(error) => stream::iter([Err(error)]).right_stream(),
-        }))
+        open_then(self.send(self.body(request, true)), move |response| {
+            sse_events(response, idle)
+        })
     }
 }
 

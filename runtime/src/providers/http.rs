@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderValue};
 
-use crate::model::{ModelError, error_chain};
+use futures_util::stream::{self, Stream, StreamExt};
+
+use crate::model::{EventStream, ModelError, StreamEvent, error_chain};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 const DEFAULT_MAX_RETRIES: u32 = 3;
@@ -256,6 +258,27 @@ impl Failure {
             retry_after: None,
         }
     }
+}
+
+/// A reply stream: first `opened` (the request, with its retries), then
+/// what `events` reads off the open response; a failure to open is the
+/// stream's one item.
+pub(crate) fn open_then<'a, T, S>(
+    opened: impl Future<Output = Result<T, ModelError>> + Send + 'a,
+    events: impl FnOnce(T) -> S + Send + 'a,
+) -> EventStream<'a>
+where
+    S: Stream<Item = Result<StreamEvent, ModelError>> + Send + 'a,
+{
+    Box::pin(
+        stream::once(async move {
+            match opened.await {
+                Ok(open) => events(open).left_stream(),
+                Err(error) => stream::iter([Err(error)]).right_stream(),
+            }
+        })
+        .flatten(),
+    )
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or the retries run out;

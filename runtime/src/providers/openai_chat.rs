@@ -10,7 +10,7 @@ use futures_util::stream::{self, Stream, StreamExt};
 pub mod convert;
 
 use self::convert::chunk_events;
-use super::http::{HttpSettings, http_builder_methods};
+use super::http::{HttpSettings, http_builder_methods, open_then};
 use super::openai_client::{OpenAiClient, classify};
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
@@ -140,10 +140,7 @@ impl Model for OpenAiModel {
                 .await
         };
         let timeout = self.inner.timeout;
-        Box::pin(stream::once(opened).flat_map(move |opened| match opened {
-            Ok(chunks) => chunk_stream(chunks, timeout).left_stream(),
-            Err(error) => stream::iter([Err(error)]).right_stream(),
-        }))
+        open_then(opened, move |chunks| chunk_stream(chunks, timeout))
     }
 }
 

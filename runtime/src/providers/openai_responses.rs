@@ -43,7 +43,7 @@ use futures_util::stream::{self, StreamExt};
 pub mod convert;
 
 use self::convert::{EventMapper, request_from, skippable};
-use super::http::{HttpSettings, http_builder_methods};
+use super::http::{HttpSettings, http_builder_methods, open_then};
 use super::openai_client::{OpenAiClient, classify};
 use crate::message::{ChatRequest, ChatResponse, Message};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
@@ -231,10 +231,7 @@ impl Model for OpenAiResponsesModel {
             self.inner.client.responses().create_stream(body).await
         });
         let idle = self.inner.timeout;
-        Box::pin(stream::once(opened).flat_map(move |opened| match opened {
-            Ok(events) => self.events(events, request, idle).left_stream(),
-            Err(error) => stream::iter([Err(error)]).right_stream(),
-        }))
+        open_then(opened, move |events| self.events(events, request, idle))
     }
 }
 
