@@ -26,6 +26,21 @@
 /// # Ok(())
 /// # }
 /// ```
+///
+/// # Timeouts and cancellation
+///
+/// - An `async fn` is cancelled where it awaits: at its timeout, the batch
+///   deadline, a cancel signal, or when the dispatch is dropped, its future is
+///   dropped and the call gets a `TimedOut` or `Cancelled` result.
+/// - A plain `fn` runs on tokio's blocking pool. A call still waiting for a
+///   blocking thread when it is cancelled never starts; a body already
+///   running cannot be stopped: the call is answered at its timeout (the
+///   result says so), the body runs on until it returns, and what it returns
+///   is discarded. Under tokio's paused clock a plain fn's own time does not
+///   count, so it never times out there.
+/// - An `async fn` that blocks its thread (`std::thread::sleep`, heavy work
+///   without an await) stalls the whole batch, its timers included: make it a
+///   plain `fn` instead.
 #[doc(inline)]
 pub use toolcall_macros::tool;
 pub use toolcall_runtime::*;

@@ -180,6 +180,7 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
     }
 
     let reply = reply(&item.sig.output, &private);
+    let blocking = item.sig.asyncness.is_none();
     let run = if item.sig.asyncness.is_some() {
         quote! {
             #private::Box::pin(async move {
@@ -286,7 +287,8 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                 const POLICY: #private::ToolPolicy = #private::ToolPolicy::DEFAULT
                     .with_timeout(#timeout)
                     .with_exclusive(#exclusive)
-                    .with_strict(#strict);
+                    .with_strict(#strict)
+                    .with_blocking(#blocking);
                 const ANNOTATIONS: #private::ToolAnnotations =
                     #private::ToolAnnotations::NONE #(#hints)*;
 

@@ -104,6 +104,8 @@ enum Reply {
 struct CallFuture {
     index: usize,
     exclusive: bool,
+    /// A plain fn on the blocking pool: a timeout cannot stop its body.
+    blocking: bool,
     began: Instant,
     /// `None` once finished: dropped then, or when the call is cancelled,
     /// with a panic in its `Drop` caught like any other.
@@ -157,6 +159,9 @@ impl Future for CallFuture {
                     return Poll::Pending;
                 }
                 let mut text = format!("the call timed out after {limit:?}");
+                if this.blocking {
+                    text.push_str(BLOCKING_RUNS_ON);
+                }
                 if let Some(panic) = this.drop_tool() {
                     text.push_str(&format!(" (and panicked when cancelled: {panic})"));
                 }
@@ -415,6 +420,7 @@ impl<'a> Runner<'a> {
         Some(CallFuture {
             index,
             exclusive: entry.policy.exclusive,
+            blocking: entry.policy.blocking,
             began,
             tool: Some(AssertUnwindSafe(future).catch_unwind()),
             timer,
@@ -471,14 +477,18 @@ impl<'a> Runner<'a> {
                 let started = index < self.next;
                 let begin = if started { self.starts[index] } else { now };
                 let when = if started { "finished" } else { "started" };
+                let mut text = format!("{cause} before this call {when}");
+                if started
+                    && self
+                        .tools
+                        .entry(&call.name)
+                        .is_some_and(|e| e.policy.blocking)
+                {
+                    text.push_str(BLOCKING_RUNS_ON);
+                }
                 *slot = Some(
-                    CallResult::new(
-                        call.id.clone(),
-                        call.name.clone(),
-                        outcome,
-                        format!("{cause} before this call {when}"),
-                    )
-                    .timed(begin, now.saturating_sub(begin)),
+                    CallResult::new(call.id.clone(), call.name.clone(), outcome, text)
+                        .timed(begin, now.saturating_sub(begin)),
                 );
             }
         }
@@ -508,6 +518,10 @@ pub(crate) fn unanswered(call: &ToolCall, at: Duration) -> CallResult {
     )
     .timed(at, Duration::ZERO)
 }
+
+/// What a timed-out or cancelled plain fn's result adds: its body, once
+/// running, cannot be stopped.
+const BLOCKING_RUNS_ON: &str = "; a plain fn cannot be stopped once it runs: its body goes on until it returns, and its result is discarded";
 
 /// The most of a model's own text (a tool name, a call id) echoed back in a
 /// result: a 10 MiB name must not become a 10 MiB tool message.

@@ -31,6 +31,10 @@ pub struct ToolPolicy {
     pub exclusive: bool,
     /// Offer the schema in OpenAI strict mode (the default).
     pub strict: bool,
+    /// The tool is a plain (blocking) fn run on tokio's blocking pool: once
+    /// its body runs it cannot be stopped, so a timeout answers the call but
+    /// the body runs on until it returns (its result is then discarded).
+    pub blocking: bool,
 }
 
 impl Default for ToolPolicy {
@@ -47,6 +51,7 @@ impl ToolPolicy {
         timeout: None,
         exclusive: false,
         strict: true,
+        blocking: false,
     };
 
     /// With this per-call timeout (`None`: the dispatcher's default).
@@ -64,6 +69,12 @@ impl ToolPolicy {
     /// Whether the schema is offered in strict mode.
     pub const fn with_strict(mut self, strict: bool) -> Self {
         self.strict = strict;
+        self
+    }
+
+    /// Whether the tool is a plain fn on the blocking pool.
+    pub const fn with_blocking(mut self, blocking: bool) -> Self {
+        self.blocking = blocking;
         self
     }
 }
