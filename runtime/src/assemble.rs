@@ -92,6 +92,12 @@ pub struct CallAssembler {
     /// The calls handed out by `take_ready`/`take_rest`, as they were then:
     /// they run, so the reply must report them as run.
     handed: Vec<ToolCall>,
+    /// Handed-out calls that got more than whitespace after their arguments
+    /// closed, not reported yet: their result must be the error the whole
+    /// text gives.
+    spoiled: Vec<usize>,
+    /// Every handed-out call that ever got such text.
+    ever_spoiled: Vec<usize>,
 }
 
 impl CallAssembler {
@@ -143,8 +149,21 @@ impl CallAssembler {
             current.unwrap_or_default()
         };
         if slot < self.handed.len() {
-            // The call already runs with the arguments it had; a late
-            // fragment cannot change it.
+            // The call already runs with the arguments it had. Whitespace
+            // after them changes nothing; anything else makes the whole text
+            // invalid, as it would have been in one fragment.
+            if let Some(more) = delta.arguments {
+                let spoils = !more.trim().is_empty();
+                if spoils || self.ever_spoiled.contains(&slot) {
+                    self.handed[slot].arguments.push_str(&more);
+                }
+                if spoils && !self.spoiled.contains(&slot) {
+                    self.spoiled.push(slot);
+                    if !self.ever_spoiled.contains(&slot) {
+                        self.ever_spoiled.push(slot);
+                    }
+                }
+            }
             return;
         }
         let call = &mut self.calls[slot];
@@ -183,6 +202,16 @@ impl CallAssembler {
             .take_while(|c| c.is_complete() && !c.id.is_empty())
             .count();
         self.hand_out(ready)
+    }
+
+    /// Calls handed out whose text went on after their arguments closed,
+    /// each with its index and whole text, once: they ran with a prefix of
+    /// what the model sent, so their result must be replaced.
+    pub fn take_spoiled(&mut self) -> Vec<(usize, ToolCall)> {
+        std::mem::take(&mut self.spoiled)
+            .into_iter()
+            .map(|i| (i, self.handed[i].clone()))
+            .collect()
     }
 
     /// Every call not handed out yet, complete or not (the stream has ended).

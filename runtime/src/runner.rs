@@ -194,6 +194,9 @@ pub(crate) struct Runner<'a> {
     pub(crate) start: Instant,
     slots: Vec<Option<CallResult>>,
     starts: Vec<Duration>,
+    /// Calls whose result was replaced while they ran: what they return is
+    /// discarded.
+    withdrawn: Vec<bool>,
     /// Hash of a call id -> the first call with it, to refuse duplicates.
     ids: HashMap<u64, usize, FxBuildHasher>,
     running: FuturesUnordered<CallFuture>,
@@ -219,6 +222,7 @@ impl<'a> Runner<'a> {
             start: Instant::now(),
             slots: (0..n).map(|_| None).collect(),
             starts: vec![Duration::ZERO; n],
+            withdrawn: vec![false; n],
             ids: HashMap::with_capacity_and_hasher(n, FxBuildHasher),
             running: FuturesUnordered::new(),
             next: 0,
@@ -232,6 +236,31 @@ impl<'a> Runner<'a> {
         self.calls.to_mut().push(call);
         self.slots.push(None);
         self.starts.push(Duration::ZERO);
+        self.withdrawn.push(false);
+    }
+
+    /// Replace call `index`'s result with this one, whether it finished,
+    /// runs or waits: its text went on after it started, so it ran with less
+    /// than the model sent. What a running call returns is then discarded.
+    pub(crate) fn withdraw(
+        &mut self,
+        index: usize,
+        call: ToolCall,
+        outcome: Outcome,
+        content: String,
+    ) {
+        if index >= self.calls.len() {
+            return;
+        }
+        let started = index < self.next;
+        let now = self.start.elapsed();
+        let at = if started { self.starts[index] } else { now };
+        self.withdrawn[index] = started;
+        self.slots[index] = Some(
+            CallResult::new(call.id.clone(), call.name.clone(), outcome, content)
+                .timed(at, now.saturating_sub(at)),
+        );
+        self.calls.to_mut()[index] = call;
     }
 
     /// How many calls the batch has so far.
@@ -438,6 +467,9 @@ impl<'a> Runner<'a> {
     }
 
     fn record(&mut self, finished: Finished) {
+        if self.withdrawn[finished.index] {
+            return;
+        }
         let call = &self.calls[finished.index];
         let mut result = CallResult::new(
             call.id.clone(),

@@ -159,6 +159,19 @@ impl<'a> StreamDispatch<'a> {
                         sink.send(delta);
                     }
                     assembler.push(event);
+                    // A call that started at its closing brace, and whose
+                    // text then went on, gets the error the whole text gives,
+                    // however the text was split.
+                    for (index, call) in assembler.take_spoiled() {
+                        let error = serde_json::from_str::<serde::de::IgnoredAny>(&call.arguments)
+                            .err()
+                            .map_or_else(
+                                || "text after the arguments".to_owned(),
+                                |e| e.to_string(),
+                            );
+                        let content = format!("invalid arguments for `{}`: {error}", call.name);
+                        runner.withdraw(index, call, Outcome::InvalidArguments, content);
+                    }
                 }
                 Step::Event(Some(Err(broken))) => {
                     message_end = Some(runner.start.elapsed());

@@ -167,7 +167,7 @@ fn a_single_call_in_one_fragment() {
 }
 
 #[test]
-fn a_call_waits_for_its_id_and_a_late_fragment_cannot_change_a_running_call() {
+fn a_call_waits_for_its_id_and_a_late_fragment_spoils_a_running_call() {
     let delta = |id: Option<&str>, args: Option<&str>| {
         StreamEvent::ToolCall(ToolCallDelta {
             index: 1,
@@ -182,6 +182,17 @@ fn a_call_waits_for_its_id_and_a_late_fragment_cannot_change_a_running_call() {
     assembler.push(delta(Some("a"), None));
     let ready = assembler.take_ready();
     assert_eq!(ready, [ToolCall::new("a", "f", "{}")]);
+    // Whitespace after the arguments changes nothing.
+    assembler.push(delta(None, Some(" \n")));
+    assert!(assembler.take_spoiled().is_empty());
+    // Anything else: the call ran with less than the model sent; it is
+    // reported once, with the whole text, which the reply keeps.
     assembler.push(delta(None, Some("garbage")));
-    assert_eq!(assembler.into_response().tool_calls, ready);
+    let spoiled = assembler.take_spoiled();
+    assert_eq!(spoiled, [(0, ToolCall::new("a", "f", "{}garbage"))]);
+    assert!(assembler.take_spoiled().is_empty());
+    assert_eq!(
+        assembler.into_response().tool_calls,
+        [ToolCall::new("a", "f", "{}garbage")]
+    );
 }

@@ -253,3 +253,38 @@ async fn dropping_a_streamed_dispatch_stops_its_calls() {
     assert_eq!(counters.started.load(Ordering::SeqCst), 1);
     assert_eq!(counters.running.load(Ordering::SeqCst), 0);
 }
+
+/// Text after a call's closing brace makes the whole call invalid however
+/// the text was split: eagerly started at the brace, its result is replaced
+/// by the error the whole text gives, as in one fragment or after the message.
+#[tokio::test(start_paused = true)]
+async fn text_after_the_closing_brace_gives_the_same_error_however_split() {
+    let whole = format!("{} trailing", args(50));
+    let (head, tail) = whole.split_at(args(50).len());
+    let split = vec![
+        (0, Ok(fragment(0, Some("c0"), Some("work"), head))),
+        (10, Ok(fragment(0, None, None, tail))),
+        (10, Ok(StreamEvent::Finish(FinishReason::ToolCalls))),
+    ];
+    let one = vec![
+        (0, Ok(fragment(0, Some("c0"), Some("work"), &whole))),
+        (20, Ok(StreamEvent::Finish(FinishReason::ToolCalls))),
+    ];
+    let mut seen = Vec::new();
+    for (events, eager) in [
+        (split.clone(), true),
+        (split, false),
+        (one.clone(), true),
+        (one, false),
+    ] {
+        let work = Scripted::new("work");
+        let tools = ToolSet::builder().add(work).build().expect("tools");
+        let turn = tools.dispatch_stream(timed(events)).eager(eager).await;
+        let result = &turn.batch.results[0];
+        assert_eq!(result.outcome, Outcome::InvalidArguments, "{result:?}");
+        assert_eq!(turn.response.tool_calls[0].arguments, whole);
+        seen.push(result.content.clone());
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:#?}");
+    assert!(seen[0].contains("trailing characters"), "{}", seen[0]);
+}
