@@ -77,7 +77,7 @@ async fn hello(name: String) -> String {
 }
 
 /// No parameters, returns unit.
-#[tool(exclusive)]
+#[tool(exclusive, spawn)]
 async fn ping() {}
 
 /// A plain fn runs on the blocking pool.
@@ -114,6 +114,10 @@ async fn tools_register_and_run() {
     );
     assert!(props.get("db").is_none());
     assert_eq!(tools.policy("ping").map(|p| p.exclusive), Some(true));
+    assert_eq!(tools.policy("ping").map(|p| p.spawn), Some(true));
+    assert_eq!(tools.policy("say-hello").map(|p| p.spawn), Some(false));
+    assert_eq!(tools.policy("add").map(|p| p.blocking), Some(true));
+    assert_eq!(tools.policy("ping").map(|p| p.blocking), Some(false));
     assert_eq!(
         tools.policy("say-hello").and_then(|p| p.timeout),
         Some(std::time::Duration::from_secs(2))

@@ -7,7 +7,7 @@ use syn::{Lit, LitBool, LitStr};
 
 use crate::ctxt::Ctxt;
 
-pub const OPTIONS: &str = "`name`, `description`, `timeout`, `exclusive`, `strict`, `title`, `read_only`, `destructive`, `idempotent`, `open_world`, `crate`";
+pub const OPTIONS: &str = "`name`, `description`, `timeout`, `exclusive`, `spawn`, `strict`, `title`, `read_only`, `destructive`, `idempotent`, `open_world`, `crate`";
 
 #[derive(Default)]
 pub struct Options {
@@ -15,6 +15,7 @@ pub struct Options {
     pub description: Option<LitStr>,
     pub timeout_ms: Option<u64>,
     pub exclusive: bool,
+    pub spawn: bool,
     pub strict: Option<bool>,
     /// MCP annotations: a title and behaviour hints.
     pub title: Option<LitStr>,
@@ -64,6 +65,7 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
                 }
             }
             "exclusive" => options.exclusive = flag(&meta)?,
+            "spawn" => options.spawn = flag(&meta)?,
             "strict" => options.strict = Some(flag(&meta)?),
             "title" => options.title = Some(string(&meta, "title = \"Weather\"")?),
             "read_only" => options.read_only = Some(flag(&meta)?),
@@ -93,6 +95,7 @@ const KNOWN: &[&str] = &[
     "description",
     "timeout",
     "exclusive",
+    "spawn",
     "strict",
     "title",
     "read_only",

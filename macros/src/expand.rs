@@ -116,6 +116,7 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let exclusive = options.exclusive;
+    let spawn = options.spawn;
     let strict = options.strict.unwrap_or(true);
     let mut hints = Vec::new();
     if let Some(title) = &options.title {
@@ -288,7 +289,8 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                     .with_timeout(#timeout)
                     .with_exclusive(#exclusive)
                     .with_strict(#strict)
-                    .with_blocking(#blocking);
+                    .with_blocking(#blocking)
+                    .with_spawn(#spawn);
                 const ANNOTATIONS: #private::ToolAnnotations =
                     #private::ToolAnnotations::NONE #(#hints)*;
 

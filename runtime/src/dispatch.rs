@@ -29,6 +29,9 @@ pub struct DispatchOptions {
     pub batch_timeout: Option<Duration>,
     /// Calls whose argument text is longer are refused.
     pub max_argument_bytes: usize,
+    /// Run every call as a task on the runtime (as `#[tool(spawn)]` does for
+    /// one tool), so CPU-bound tools use every worker thread.
+    pub spawn: bool,
 }
 
 impl Default for DispatchOptions {
@@ -38,6 +41,7 @@ impl Default for DispatchOptions {
             call_timeout: None,
             batch_timeout: None,
             max_argument_bytes: DispatchOptions::DEFAULT_MAX_ARGUMENT_BYTES,
+            spawn: false,
         }
     }
 }
@@ -77,6 +81,17 @@ impl DispatchOptions {
     /// Limit on one call's argument text, in bytes.
     pub fn max_argument_bytes(mut self, bytes: usize) -> Self {
         self.max_argument_bytes = bytes;
+        self
+    }
+
+    /// Run every call as its own task on the runtime, so a multi-thread
+    /// runtime runs CPU-bound tools on all its workers. By default calls run
+    /// inside the dispatch future, on one thread, which is cheaper for tools
+    /// that mostly wait. The guarantees are the same either way: one result
+    /// per call in call order, panics caught, timeouts, and dropping the
+    /// dispatch aborts the tasks.
+    pub fn spawn(mut self, yes: bool) -> Self {
+        self.spawn = yes;
         self
     }
 

@@ -405,6 +405,7 @@ impl<'a> Runner<'a> {
         let started =
             std::panic::catch_unwind(AssertUnwindSafe(|| entry.tool.call(&call.arguments, state)));
         let future = match started {
+            Ok(Ok(future)) if entry.policy.spawn || self.options.spawn => spawned(future),
             Ok(Ok(future)) => future,
             Ok(Err(CallError::InvalidArguments(message))) => {
                 let content = format!(
@@ -549,6 +550,28 @@ pub(crate) fn unanswered(call: &ToolCall, at: Duration) -> CallResult {
         "the call was not run",
     )
     .timed(at, Duration::ZERO)
+}
+
+/// The call's future run as a task on the runtime, so calls use every
+/// worker. Awaiting it is awaiting the task; dropping it (a timeout, the
+/// batch deadline, the dispatch dropped) aborts the task; the task's panic
+/// resurfaces here, where the call's guard catches it.
+fn spawned(future: ToolFuture) -> ToolFuture {
+    /// Aborts the task unless it finished.
+    struct AbortOnDrop(tokio::task::JoinHandle<crate::tool::ToolReply>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut task = AbortOnDrop(tokio::spawn(future));
+    Box::pin(async move {
+        match (&mut task.0).await {
+            Ok(reply) => reply,
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(_) => Err(ToolError::new("the call's task was cancelled")),
+        }
+    })
 }
 
 /// What a timed-out or cancelled plain fn's result adds: its body, once

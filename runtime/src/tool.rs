@@ -35,6 +35,9 @@ pub struct ToolPolicy {
     /// its body runs it cannot be stopped, so a timeout answers the call but
     /// the body runs on until it returns (its result is then discarded).
     pub blocking: bool,
+    /// Run each call as its own task on the runtime (CPU-bound tools on a
+    /// multi-thread runtime use every worker), not inside the dispatch future.
+    pub spawn: bool,
 }
 
 impl Default for ToolPolicy {
@@ -52,6 +55,7 @@ impl ToolPolicy {
         exclusive: false,
         strict: true,
         blocking: false,
+        spawn: false,
     };
 
     /// With this per-call timeout (`None`: the dispatcher's default).
@@ -75,6 +79,12 @@ impl ToolPolicy {
     /// Whether the tool is a plain fn on the blocking pool.
     pub const fn with_blocking(mut self, blocking: bool) -> Self {
         self.blocking = blocking;
+        self
+    }
+
+    /// Whether each call runs as its own task.
+    pub const fn with_spawn(mut self, spawn: bool) -> Self {
+        self.spawn = spawn;
         self
     }
 }
