@@ -1,5 +1,6 @@
-//! Dispatch overhead per call against a bare `join_all` of the same work, and
-//! sequential against parallel for the seed's three tools (200/180/150 ms).
+//! Dispatch overhead per call against a bare `join_all` of the same work,
+//! sequential against parallel for the seed's three tools (200/180/150 ms),
+//! and CPU-bound tools inline against spawned on a 2-worker runtime.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -26,6 +27,34 @@ async fn wait(
 ) -> String {
     tokio::time::sleep(Duration::from_millis(ms)).await;
     format!("waited {ms} ms")
+}
+
+/// Burn about `ms` of one core, without awaiting: a CPU-bound tool.
+async fn burn(ms: u64) -> u64 {
+    let until = std::time::Instant::now() + Duration::from_millis(ms);
+    let mut spins = 0u64;
+    while std::time::Instant::now() < until {
+        spins = black_box(spins.wrapping_add(1));
+    }
+    spins
+}
+
+/// A CPU-bound tool that runs inside the dispatch future.
+#[tool]
+async fn crunch(
+    /// How long, in milliseconds.
+    ms: u64,
+) -> u64 {
+    burn(ms).await
+}
+
+/// The same, run as its own task: it can use every worker.
+#[tool(spawn)]
+async fn crunch_spawned(
+    /// How long, in milliseconds.
+    ms: u64,
+) -> u64 {
+    burn(ms).await
 }
 
 #[derive(Deserialize)]
@@ -104,5 +133,40 @@ fn seed_tools(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, overhead, seed_tools);
+/// Four CPU-bound calls of ~100 ms each on a 2-worker runtime: inline they
+/// share the dispatch future's one thread (~400 ms); spawned, both workers
+/// (~200 ms is the floor).
+fn cpu_bound(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let tools = ToolSet::builder()
+        .tools(toolcall::tools![crunch, crunch_spawned])
+        .build()
+        .expect("tools");
+    let batch = |name: &str| -> Vec<ToolCall> {
+        (0..4)
+            .map(|i| ToolCall::new(format!("call_{i}"), name, "{\"ms\":100}"))
+            .collect()
+    };
+    let (inline, spawned) = (batch("crunch"), batch("crunch_spawned"));
+    let mut group = c.benchmark_group("cpu_bound_4x100ms_2_workers");
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(6));
+    group.bench_function("inline", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(tools.dispatch(&inline).await) });
+    });
+    group.bench_function("spawn", |b| {
+        b.to_async(&rt)
+            .iter(|| async { black_box(tools.dispatch(&spawned).await) });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, overhead, seed_tools, cpu_bound);
 criterion_main!(benches);
