@@ -70,15 +70,26 @@ impl Format for Chat {
     }
 
     fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap) {
-        let request_id = format!("req_{}", envelope.id.trim_start_matches("chatcmpl-"));
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
-            headers.insert("x-request-id", value);
-        }
-        headers.insert(
-            "openai-processing-ms",
-            HeaderValue::from(processing.as_millis() as u64),
-        );
+        openai_reply_headers(self.id_prefix(), envelope, processing, headers);
     }
+}
+
+/// The headers OpenAI's replies carry: the request id (from the reply's id
+/// without its `prefix`) and the processing time.
+pub(crate) fn openai_reply_headers(
+    prefix: &str,
+    envelope: &Envelope,
+    processing: Duration,
+    headers: &mut HeaderMap,
+) {
+    let request_id = format!("req_{}", envelope.id.trim_start_matches(prefix));
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-request-id", value);
+    }
+    headers.insert(
+        "openai-processing-ms",
+        HeaderValue::from(processing.as_millis() as u64),
+    );
 }
 
 /// The body fields the runtime's `ChatRequest` does not carry.

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use hyper::HeaderMap;
 use hyper::body::Bytes;
-use hyper::header::HeaderValue;
 use serde_json::{Map, Value, json};
 use toolcall_runtime::{
     ChatRequest, Message, StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
@@ -134,14 +133,7 @@ impl Format for Responses {
     }
 
     fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap) {
-        let request_id = format!("req_{}", envelope.id.trim_start_matches("resp_"));
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
-            headers.insert("x-request-id", value);
-        }
-        headers.insert(
-            "openai-processing-ms",
-            HeaderValue::from(processing.as_millis() as u64),
-        );
+        super::chat::openai_reply_headers(self.id_prefix(), envelope, processing, headers);
     }
 
     fn remember(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) {
