@@ -1,6 +1,6 @@
-//! `toolcall-sim serve`: the simulated OpenAI Chat Completions API as a
-//! process, so any OpenAI client (Python, JS, curl) can be tested offline
-//! against the same scripts as the Rust tests. `toolcall-sim --help` says it all.
+//! `toolcall-sim serve`: the simulated chat APIs (OpenAI Chat Completions
+//! and Responses, Anthropic Messages) as a process, so any client (Python,
+//! JS, curl) can be tested offline against the same scripts as the Rust tests. `toolcall-sim --help` says it all.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use toolcall_sim::{ModelLatency, ScriptFile, SimBuilder};
 
 const USAGE: &str = "\
-toolcall-sim: a simulated OpenAI Chat Completions API, for testing
-tool-calling agents offline, with no network and no API key.
+toolcall-sim: simulated chat APIs (OpenAI Chat Completions and Responses,
+Anthropic Messages) on one port, for testing tool-calling agents offline,
+with no network and no API key.
 
 Usage:
   toolcall-sim serve [OPTIONS]
@@ -40,7 +41,8 @@ Options of `serve`:
                          with units ms, s or us; or `realistic` (log-normal
                          TTFT around 400ms, about 50 tokens/s).
                          Example: --model-latency lognormal:400ms,0.4/20ms
-  --api-key KEY          Require `Authorization: Bearer KEY` (401 otherwise)
+  --api-key KEY          Require the key: `Authorization: Bearer KEY`, or
+                         `x-api-key: KEY` on /v1/messages (401 otherwise)
   -h, --help             Print this help
   -V, --version          Print the version
 
@@ -51,6 +53,9 @@ then serves until Ctrl-C (or SIGTERM) and shuts down gracefully:
                               events with `stream: true`; `previous_response_id`
                               continues one of the last 1024 responses
   GET  /v1/responses/{id}     a kept response
+  POST /v1/messages           Anthropic Messages: plain JSON, and named SSE
+                              events with `stream: true` (point the Anthropic
+                              SDKs at the URL without `/v1`)
   GET  /v1/models             the model list
 
 Exit status: 0 after Ctrl-C, 1 if the address cannot be bound, 2 for a bad

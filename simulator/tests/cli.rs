@@ -44,6 +44,10 @@ fn help_documents_every_flag() {
             "lognormal:",
             "http://127.0.0.1:8080/v1",
             "Ctrl-C",
+            "/v1/chat/completions",
+            "/v1/responses",
+            "/v1/messages",
+            "x-api-key",
         ] {
             assert!(help.contains(needle), "--help lacks {needle:?}:\n{help}");
         }
