@@ -1,7 +1,9 @@
 //! Simulator of [toolcall](https://docs.rs/toolcall): a chat model that
 //! follows a script (or calls every offered tool by itself), simulated tools,
 //! seeded latencies and faults, in process or over HTTP speaking the OpenAI
-//! Chat Completions API; all on tokio's clock, so under
+//! Chat Completions and Responses APIs and Anthropic's Messages API on one
+//! port (`SimModel::wire` gives the in-process model a format too); all on
+//! tokio's clock, so under
 //! `#[tokio::test(start_paused = true)]` a simulated second costs nothing and
 //! timings are exact (to tokio's millisecond timer resolution).
 //!
