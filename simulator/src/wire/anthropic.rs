@@ -504,8 +504,7 @@ pub(crate) fn message(envelope: &Envelope, response: &ChatResponse) -> Value {
 }
 
 /// Builds the events of a streamed reply, block by block.
-struct Blocks<'a> {
-    envelope: &'a Envelope,
+struct Blocks {
     frames: Vec<(Duration, hyper::body::Bytes)>,
     /// The open block: its index, and whether it is a tool call that got
     /// argument text.
@@ -513,12 +512,12 @@ struct Blocks<'a> {
     next: usize,
 }
 
-impl Blocks<'_> {
+impl Blocks {
     fn push(&mut self, at: Duration, event: &str, data: Value) {
         self.frames.push((at, event_frame(event, &data)));
     }
 
-    fn start(&mut self, at: Duration, block: Value) -> usize {
+    fn start(&mut self, at: Duration, block: Value) {
         self.stop(at);
         let index = self.next;
         self.next += 1;
@@ -528,10 +527,9 @@ impl Blocks<'_> {
             json!({"type": "content_block_start", "index": index, "content_block": block}),
         );
         self.open = Some((index, false));
-        index
     }
 
-    /// Close the open block; a call that got no argument text says `{}`.
+    /// Close the open block.
     fn stop(&mut self, at: Duration) {
         if let Some((index, _)) = self.open.take() {
             self.push(
@@ -558,7 +556,6 @@ impl Blocks<'_> {
 pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan) -> Frames {
     let usage = reply.response.usage.unwrap_or_default();
     let mut blocks = Blocks {
-        envelope,
         frames: Vec::with_capacity(reply.chunks.len() * 2 + 6),
         open: None,
         next: 0,
@@ -566,10 +563,10 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan) -> Frames {
     let start = json!({
         "type": "message_start",
         "message": {
-            "id": blocks.envelope.id,
+            "id": envelope.id,
             "type": "message",
             "role": "assistant",
-            "model": blocks.envelope.model,
+            "model": envelope.model,
             "content": [],
             "stop_reason": null,
             "stop_sequence": null,
