@@ -458,7 +458,8 @@ async fn the_anthropic_provider_speaks_the_messages_format_offline() {
     let out = &run.out;
     assert!(run.result.is_ok(), "{out}\n{:?}", run.result.err());
     assert!(
-        out.contains("/v1/messages (toolcall-sim's server, offline"),
+        out.contains("model     toolcall-sim at http://127.0.0.1:")
+            && out.contains("/v1/messages, offline"),
         "{out}"
     );
     assert!(out.contains("asked for 4 tool calls"), "{out}");

@@ -208,12 +208,8 @@ async fn choose_model(options: &Options, env: &Env) -> Result<ChosenModel, Error
 /// simulator's HTTP server on 127.0.0.1, spoken to in Anthropic's wire
 /// format by the same `AnthropicModel`.
 async fn anthropic(patient_id: &str, env: &Env) -> Result<ChosenModel, Error> {
-    let (builder, server, about) = match &env.anthropic_api_key {
-        Some(key) => (
-            AnthropicModel::builder().api_key(key),
-            None,
-            "(ANTHROPIC_API_KEY is set)".to_owned(),
-        ),
+    let (builder, server) = match &env.anthropic_api_key {
+        Some(key) => (AnthropicModel::builder().api_key(key), None),
         None => {
             let server = Server::builder()
                 .seed(7)
@@ -226,10 +222,7 @@ async fn anthropic(patient_id: &str, env: &Env) -> Result<ChosenModel, Error> {
             let builder = AnthropicModel::builder()
                 .base_url(format!("http://{}", server.addr()))
                 .api_key("sk-ant-sim");
-            let about = "(toolcall-sim's server, offline: 350 ms to first token, 4 ms per chunk; \
-                         set ANTHROPIC_API_KEY for a real model)"
-                .to_owned();
-            (builder, Some(server), about)
+            (builder, Some(server))
         }
     };
     let builder = match &env.anthropic_model {
@@ -238,8 +231,16 @@ async fn anthropic(patient_id: &str, env: &Env) -> Result<ChosenModel, Error> {
     };
     let model = builder.build().map_err(Error::Model)?;
     let name = model.default_model().to_owned();
+    let url = model.messages_url();
+    let about = match server {
+        Some(_) => format!(
+            "toolcall-sim at {url}, offline: 350 ms to first token, 4 ms per chunk \
+             (set ANTHROPIC_API_KEY for a real model)"
+        ),
+        None => format!("{name} at {url} (ANTHROPIC_API_KEY is set)"),
+    };
     Ok(ChosenModel {
-        about: format!("{name} at {} {about}", model.messages_url()),
+        about,
         name,
         model: Box::new(model),
         simulated: server.is_some(),
