@@ -1,6 +1,7 @@
 //! Declare LLM tools with one attribute and run a model's parallel tool calls
 //! concurrently, results in call order.
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// Turn an ordinary `async fn` (or a plain `fn`, run on the blocking pool)
 /// into a tool with a JSON Schema for its arguments.

@@ -5,6 +5,7 @@
 //! The root holds what an application needs; [`stream`] the pieces of
 //! streamed dispatch, [`schema`] the schema rewrite, and [`providers`] each
 //! wire format's model and conversions.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod agent;
 mod assemble;

@@ -26,6 +26,7 @@
 //!
 //! The in-process [`SimModel`] and the [`Server`] share one engine, so the
 //! same seed and script give the same transcript through either.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auto;
 mod engine;
