@@ -7,7 +7,7 @@ use syn::{Lit, LitBool, LitStr};
 
 use crate::ctxt::Ctxt;
 
-pub const OPTIONS: &str = "`name`, `description`, `timeout`, `exclusive`, `spawn`, `strict`, `title`, `read_only`, `destructive`, `idempotent`, `open_world`, `crate`";
+pub const OPTIONS: &str = "`name`, `description`, `timeout`, `exclusive`, `spawn`, `reads`, `writes`, `max_concurrency`, `strict`, `title`, `read_only`, `destructive`, `idempotent`, `open_world`, `crate`";
 
 #[derive(Default)]
 pub struct Options {
@@ -16,6 +16,10 @@ pub struct Options {
     pub timeout_ms: Option<u64>,
     pub exclusive: bool,
     pub spawn: bool,
+    /// Resource keys, each maybe naming arguments as `{name}`.
+    pub reads: Vec<LitStr>,
+    pub writes: Vec<LitStr>,
+    pub max_concurrency: Option<syn::LitInt>,
     pub strict: Option<bool>,
     /// MCP annotations: a title and behaviour hints.
     pub title: Option<LitStr>,
@@ -66,6 +70,30 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
             }
             "exclusive" => options.exclusive = flag(&meta)?,
             "spawn" => options.spawn = flag(&meta)?,
+            "reads" => options.reads = keys(&meta)?,
+            "writes" => options.writes = keys(&meta)?,
+            "max_concurrency" => {
+                let example = "max_concurrency = 2";
+                let value = meta.value().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        format!("`max_concurrency` takes a number: `{example}`"),
+                    )
+                })?;
+                match value.parse::<Lit>()? {
+                    Lit::Int(n) if n.base10_parse::<u32>().is_ok_and(|n| n > 0) => {
+                        options.max_concurrency = Some(n)
+                    }
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            format!(
+                                "`max_concurrency` takes a whole number of at least 1: `{example}`"
+                            ),
+                        ));
+                    }
+                }
+            }
             "strict" => options.strict = Some(flag(&meta)?),
             "title" => options.title = Some(string(&meta, "title = \"Weather\"")?),
             "read_only" => options.read_only = Some(flag(&meta)?),
@@ -96,6 +124,9 @@ const KNOWN: &[&str] = &[
     "timeout",
     "exclusive",
     "spawn",
+    "reads",
+    "writes",
+    "max_concurrency",
     "strict",
     "title",
     "read_only",
@@ -118,6 +149,52 @@ fn string(meta: &ParseNestedMeta<'_>, example: &str) -> syn::Result<LitStr> {
             format!("`{key}` takes a string: `{example}`"),
         )),
     }
+}
+
+/// `writes = "key"` or `writes = ["a", "b:{arg}"]`: resource keys, each
+/// with its `{...}` closed and naming something.
+fn keys(meta: &ParseNestedMeta<'_>) -> syn::Result<Vec<LitStr>> {
+    let key = path_text(&meta.path);
+    let example = format!("`{key} = \"file:{{path}}\"` or `{key} = [\"db\", \"file:{{path}}\"]`");
+    let value = meta.value().map_err(|e| {
+        syn::Error::new(
+            e.span(),
+            format!("`{key}` takes a key or a list of keys: {example}"),
+        )
+    })?;
+    let keys: Vec<LitStr> = if value.peek(syn::token::Bracket) {
+        let list;
+        syn::bracketed!(list in value);
+        list.parse_terminated(|input| input.parse::<LitStr>(), syn::Token![,])?
+            .into_iter()
+            .collect()
+    } else {
+        match value.parse::<Lit>()? {
+            Lit::Str(lit) => vec![lit],
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    format!("`{key}` takes a key or a list of keys: {example}"),
+                ));
+            }
+        }
+    };
+    for lit in &keys {
+        let text = lit.value();
+        let balanced = text.split('{').skip(1).all(|part| {
+            part.split_once('}')
+                .is_some_and(|(name, _)| !name.is_empty() && !name.contains('}'))
+        }) && text.matches('}').count() == text.matches('{').count();
+        if text.is_empty() || !balanced {
+            return Err(syn::Error::new_spanned(
+                lit,
+                format!(
+                    "invalid resource key `{text}`: a key is non-empty text in which `{{name}}` stands for the argument `name`, such as `file:{{path}}`"
+                ),
+            ));
+        }
+    }
+    Ok(keys)
 }
 
 /// `exclusive` alone, or `exclusive = true|false`.

@@ -47,6 +47,7 @@ pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
         ),
     };
     valid::check(&tool, &name, &name_tokens, &mut cx);
+    valid::check_keys(&tool, &options, &mut cx);
     match cx.check() {
         Ok(()) => generate(&tool, &options, &name),
         Err(error) => {
@@ -117,6 +118,12 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
     };
     let exclusive = options.exclusive;
     let spawn = options.spawn;
+    let reads = &options.reads;
+    let writes = &options.writes;
+    let max_concurrency = match &options.max_concurrency {
+        Some(n) => quote!(#private::NonZeroUsize::new(#n)),
+        None => quote!(::core::option::Option::None),
+    };
     let strict = options.strict.unwrap_or(true);
     let mut hints = Vec::new();
     if let Some(title) = &options.title {
@@ -290,7 +297,10 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                     .with_exclusive(#exclusive)
                     .with_strict(#strict)
                     .with_blocking(#blocking)
-                    .with_spawn(#spawn);
+                    .with_spawn(#spawn)
+                    .with_reads(&[#(#reads),*])
+                    .with_writes(&[#(#writes),*])
+                    .with_max_concurrency(#max_concurrency);
                 const ANNOTATIONS: #private::ToolAnnotations =
                     #private::ToolAnnotations::NONE #(#hints)*;
 

@@ -3,8 +3,46 @@
 
 use syn::{FnArg, Type, TypeReference};
 
-use crate::ast::ToolFn;
+use syn::ext::IdentExt;
+
+use crate::ast::{Param, ToolFn};
+use crate::attr::Options;
 use crate::ctxt::Ctxt;
+
+/// Every `{argument}` in a resource key names one of the tool's arguments
+/// (unless a `#[serde]` attribute may rename one: the build checks those).
+pub fn check_keys(tool: &ToolFn, options: &Options, cx: &mut Ctxt) {
+    let mut renamed = false;
+    let mut names = Vec::new();
+    for param in &tool.params {
+        if let Param::Arg {
+            ident, field_attrs, ..
+        } = param
+        {
+            names.push(ident.unraw().to_string());
+            renamed |= field_attrs.iter().any(|a| a.path().is_ident("serde"));
+        }
+    }
+    for key in options.reads.iter().chain(&options.writes) {
+        let text = key.value();
+        for argument in text
+            .split('{')
+            .skip(1)
+            .filter_map(|s| s.split_once('}'))
+            .map(|(n, _)| n)
+        {
+            if !renamed && !names.iter().any(|n| n == argument) {
+                cx.error_spanned_by(
+                    key,
+                    format!(
+                        "resource key `{text}` names `{{{argument}}}`, which is not an argument of this tool; its arguments are: {}",
+                        if names.is_empty() { "(none)".to_owned() } else { names.join(", ") }
+                    ),
+                );
+            }
+        }
+    }
+}
 
 pub fn check(tool: &ToolFn, name: &str, name_span: &dyn quote::ToTokens, cx: &mut Ctxt) {
     let sig = &tool.item.sig;

@@ -19,6 +19,7 @@ pub use ::schemars;
 pub use ::serde;
 pub use ::serde_json;
 pub use std::boxed::Box;
+pub use std::num::NonZeroUsize;
 pub use std::result::Result;
 pub use std::time::Duration;
 pub use std::vec::Vec;

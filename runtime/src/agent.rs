@@ -1,11 +1,15 @@
 //! The agent loop: model, tool calls, dispatch, tool messages, model... until
 //! a final answer or the round limit.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
-use crate::call::ToolCall;
+use crate::approval::{Approval, Decision};
+use crate::call::{CallResult, Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
 use crate::message::{ChatRequest, Message, ToolChoice, Usage};
 use crate::model::{Model, ModelError};
@@ -67,10 +71,21 @@ pub struct Agent<M> {
     dispatch: DispatchOptions,
     streaming: Streaming,
     text: Option<TextSink>,
+    approval: Option<Hook>,
+}
+
+/// The approval policy, shared by clones of the agent.
+#[derive(Clone)]
+struct Hook(Arc<dyn Approval>);
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Approval")
+    }
 }
 
 /// One round: a model request and, if it asked for tools, their batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Round {
     /// How long the model took.
@@ -109,6 +124,47 @@ pub enum AgentErrorKind {
     Model(ModelError),
     /// The model was still calling tools after the round limit.
     RoundLimit(usize),
+    /// The approval policy deferred calls: the run waits for decisions,
+    /// and resumes from this state with [`Agent::resume`].
+    Suspended(Box<Suspended>),
+    /// [`Agent::resume`] was given a state or decisions that do not fit.
+    Resume(String),
+}
+
+/// An agent run stopped because its approval policy deferred calls: the
+/// conversation so far and the last batch, whose deferred calls have not
+/// run and whose other calls have. Serialise it (serde), decide, and
+/// resume it with [`Agent::resume`], in this process or another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Suspended {
+    /// The messages up to the assistant message whose calls wait.
+    pub transcript: Vec<Message>,
+    /// The rounds so far; the last one's batch has a
+    /// [`Outcome::Deferred`] result for each call that waits.
+    pub rounds: Vec<Round>,
+    /// Tokens used so far.
+    pub usage: Usage,
+}
+
+impl Suspended {
+    /// The calls that wait for a decision, in call order.
+    pub fn pending(&self) -> Vec<&ToolCall> {
+        let Some(Round {
+            tool_calls,
+            batch: Some(batch),
+            ..
+        }) = self.rounds.last()
+        else {
+            return Vec::new();
+        };
+        tool_calls
+            .iter()
+            .zip(&batch.results)
+            .filter(|(_, r)| r.outcome == Outcome::Deferred)
+            .map(|(call, _)| call)
+            .collect()
+    }
 }
 
 /// A run that stopped without an answer, with everything that happened before.
@@ -132,6 +188,11 @@ impl std::fmt::Display for AgentError {
                 self.rounds.len() + 1
             ),
             AgentErrorKind::RoundLimit(n) => write!(f, "no final answer after {n} rounds"),
+            AgentErrorKind::Suspended(state) => {
+                let ids: Vec<&str> = state.pending().iter().map(|c| c.id.as_str()).collect();
+                write!(f, "the run waits for decisions on calls {}", ids.join(", "))
+            }
+            AgentErrorKind::Resume(why) => write!(f, "cannot resume: {why}"),
         }
     }
 }
@@ -140,7 +201,9 @@ impl std::error::Error for AgentError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             AgentErrorKind::Model(e) => Some(e),
-            AgentErrorKind::RoundLimit(_) => None,
+            AgentErrorKind::RoundLimit(_)
+            | AgentErrorKind::Suspended(_)
+            | AgentErrorKind::Resume(_) => None,
         }
     }
 }
@@ -159,7 +222,16 @@ impl<M: Model> Agent<M> {
             dispatch: DispatchOptions::default(),
             streaming: Streaming::Off,
             text: None,
+            approval: None,
         }
+    }
+
+    /// Consult `policy` before each tool call (see [`Approval`]). A deferred
+    /// call ends the run with [`AgentErrorKind::Suspended`] once the other
+    /// calls of its batch have run; [`Agent::resume`] goes on from there.
+    pub fn approval(mut self, policy: impl Approval + 'static) -> Self {
+        self.approval = Some(Hook(Arc::new(policy)));
+        self
     }
 
     /// Stream the model's replies, and choose when calls start.
@@ -232,7 +304,119 @@ impl<M: Model> Agent<M> {
 
     /// Run from a conversation.
     pub async fn run_messages(&self, messages: Vec<Message>) -> Result<AgentRun, AgentError> {
+        let run = Progress {
+            start: Instant::now(),
+            request: self.request(messages),
+            rounds: Vec::new(),
+            usage: Usage::default(),
+        };
+        self.drive(run).await
+    }
+
+    /// Go on with a suspended run: the deferred calls of its last batch get
+    /// these decisions (by call id), those approved or rewritten run now,
+    /// once, and the run continues as if the batch had finished. A call
+    /// left without a decision (or deferred again) keeps the run suspended,
+    /// with the calls decided so far kept in the new state. Calls that ran
+    /// before the suspension never run again; resuming the same state twice
+    /// would run its approved calls twice, so keep only the latest state.
+    pub async fn resume(
+        &self,
+        state: Suspended,
+        decisions: impl IntoIterator<Item = (String, Decision)>,
+    ) -> Result<AgentRun, AgentError> {
         let start = Instant::now();
+        let Suspended {
+            transcript,
+            mut rounds,
+            usage,
+        } = state;
+        let mut decisions: HashMap<String, Decision> = decisions.into_iter().collect();
+        let refused = |why: String, transcript: Vec<Message>, rounds: Vec<Round>| AgentError {
+            kind: AgentErrorKind::Resume(why),
+            transcript,
+            rounds,
+        };
+        let Some(Round {
+            tool_calls,
+            batch: Some(batch),
+            ..
+        }) = rounds.last_mut()
+        else {
+            return Err(refused(
+                "the state's last round has no tool calls".into(),
+                transcript,
+                rounds,
+            ));
+        };
+        if tool_calls.len() != batch.results.len() {
+            return Err(refused(
+                "the state's last batch does not have one result per call".into(),
+                transcript,
+                rounds,
+            ));
+        }
+        let mut to_run = Vec::new();
+        let mut slots = Vec::new();
+        for (index, (call, result)) in tool_calls.iter().zip(&mut batch.results).enumerate() {
+            if result.outcome != Outcome::Deferred {
+                continue;
+            }
+            match decisions.remove(&call.id) {
+                Some(Decision::Approve) => {
+                    to_run.push(call.clone());
+                    slots.push(index);
+                }
+                Some(Decision::Rewrite(arguments)) => {
+                    to_run.push(ToolCall::new(call.id.clone(), call.name.clone(), arguments));
+                    slots.push(index);
+                }
+                Some(Decision::Deny(reason)) => {
+                    *result = CallResult::new(
+                        call.id.clone(),
+                        call.name.clone(),
+                        Outcome::Denied,
+                        format!("the call was denied: {reason}"),
+                    );
+                }
+                Some(Decision::Defer) | None => {}
+            }
+        }
+        if let Some(id) = decisions.into_keys().next() {
+            return Err(refused(
+                format!("call `{id}` does not wait for a decision"),
+                transcript,
+                rounds,
+            ));
+        }
+        if !to_run.is_empty() {
+            let ran = self
+                .tools
+                .dispatch(&to_run)
+                .options(self.dispatch.clone())
+                .await;
+            for (index, result) in slots.into_iter().zip(ran.results) {
+                batch.results[index] = result;
+            }
+        }
+        if batch.results.iter().any(|r| r.outcome == Outcome::Deferred) {
+            return Err(suspend(transcript, rounds, usage));
+        }
+        let mut request = self.request(transcript);
+        request
+            .messages
+            .extend(batch.results.iter().map(Message::tool));
+        self.drive(Progress {
+            start,
+            request,
+            rounds,
+            usage,
+        })
+        .await
+    }
+
+    /// The request for a conversation, with this agent's tools and settings.
+    fn request(&self, messages: Vec<Message>) -> ChatRequest {
         let mut request = ChatRequest {
             model: self.model_name.clone(),
             messages,
@@ -244,9 +428,19 @@ impl<M: Model> Agent<M> {
             request.tool_choice = None;
             request.parallel_tool_calls = None;
         }
-        let mut rounds = Vec::new();
-        let mut usage = Usage::default();
-        for _ in 0..self.max_rounds {
+        request
+    }
+
+    /// The loop: model, calls, results... from where `run` stands.
+    async fn drive(&self, run: Progress) -> Result<AgentRun, AgentError> {
+        let Progress {
+            start,
+            mut request,
+            mut rounds,
+            mut usage,
+        } = run;
+        let approval = self.approval.as_ref().map(|hook| &*hook.0);
+        while rounds.len() < self.max_rounds {
             let asked = Instant::now();
             let (response, batch, model_time, broken) = if self.streaming == Streaming::Off {
                 match self.model.complete(&request).await {
@@ -255,12 +449,14 @@ impl<M: Model> Agent<M> {
                         let batch = if response.tool_calls.is_empty() {
                             None
                         } else {
-                            Some(
-                                self.tools
-                                    .dispatch(&response.tool_calls)
-                                    .options(self.dispatch.clone())
-                                    .await,
-                            )
+                            let mut dispatch = self
+                                .tools
+                                .dispatch(&response.tool_calls)
+                                .options(self.dispatch.clone());
+                            if let Some(policy) = approval {
+                                dispatch = dispatch.approval(policy);
+                            }
+                            Some(dispatch.await)
                         };
                         (response, batch, model_time, None)
                     }
@@ -281,6 +477,9 @@ impl<M: Model> Agent<M> {
                 if let Some(sink) = &self.text {
                     dispatch = dispatch.on_text(sink.clone());
                 }
+                if let Some(policy) = approval {
+                    dispatch = dispatch.approval(policy);
+                }
                 let turn = dispatch.await;
                 let batch = (!turn.response.tool_calls.is_empty()).then_some(turn.batch);
                 (turn.response, batch, turn.message_end, turn.error)
@@ -293,7 +492,10 @@ impl<M: Model> Agent<M> {
             if !broke_before_anything {
                 request.messages.push(response.to_message());
             }
-            if let Some(batch) = &batch {
+            let deferred = batch
+                .as_ref()
+                .is_some_and(|b| b.results.iter().any(|r| r.outcome == Outcome::Deferred));
+            if let (Some(batch), false) = (&batch, deferred) {
                 request
                     .messages
                     .extend(batch.results.iter().map(Message::tool));
@@ -313,6 +515,9 @@ impl<M: Model> Agent<M> {
             }
             let done = round.batch.is_none();
             rounds.push(round);
+            if deferred {
+                return Err(suspend(request.messages, rounds, usage));
+            }
             if done {
                 return Ok(AgentRun {
                     answer: response.content.unwrap_or_default(),
@@ -328,5 +533,28 @@ impl<M: Model> Agent<M> {
             transcript: request.messages,
             rounds,
         })
+    }
+}
+
+/// A run in progress.
+struct Progress {
+    start: Instant,
+    request: ChatRequest,
+    rounds: Vec<Round>,
+    usage: Usage,
+}
+
+/// The error that stops a run whose last batch has deferred calls; the
+/// transcript ends with the assistant message that asked for them.
+fn suspend(transcript: Vec<Message>, rounds: Vec<Round>, usage: Usage) -> AgentError {
+    let state = Suspended {
+        transcript: transcript.clone(),
+        rounds: rounds.clone(),
+        usage,
+    };
+    AgentError {
+        kind: AgentErrorKind::Suspended(Box::new(state)),
+        transcript,
+        rounds,
     }
 }

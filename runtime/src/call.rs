@@ -54,6 +54,11 @@ pub enum Outcome {
     Panicked,
     /// The batch was cancelled before the call finished.
     Cancelled,
+    /// The approval policy denied the call; the result says why.
+    Denied,
+    /// The approval policy deferred the call: it has not run, and waits
+    /// for a decision (see [`Suspended`](crate::Suspended)).
+    Deferred,
 }
 
 impl Outcome {
@@ -72,6 +77,8 @@ impl Outcome {
             Outcome::TimedOut => "timed_out",
             Outcome::Panicked => "panicked",
             Outcome::Cancelled => "cancelled",
+            Outcome::Denied => "denied",
+            Outcome::Deferred => "deferred",
         }
     }
 }

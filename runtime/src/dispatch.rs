@@ -11,6 +11,7 @@ use std::num::NonZeroUsize;
 use std::task::Poll;
 use std::time::Duration;
 
+use crate::approval::Approval;
 use crate::call::{CallResult, ToolCall};
 use crate::runner::{Runner, Stops, unanswered};
 use crate::tool::BoxFuture;
@@ -102,7 +103,7 @@ impl DispatchOptions {
 }
 
 /// The results of one batch, one per call in call order, with its timing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct Batch {
     /// One result per call, in the order of the calls.
@@ -142,6 +143,7 @@ impl ToolSet {
             calls,
             options: DispatchOptions::default(),
             cancel: None,
+            approval: None,
         }
     }
 
@@ -186,9 +188,18 @@ pub struct Dispatch<'a> {
     calls: &'a [ToolCall],
     options: DispatchOptions,
     cancel: Option<BoxFuture<'a, ()>>,
+    approval: Option<&'a dyn Approval>,
 }
 
 impl<'a> Dispatch<'a> {
+    /// Consult `policy` before each call, in call order: it may approve,
+    /// deny, rewrite the arguments or defer (see [`Approval`]). Denied and
+    /// deferred calls get their result at once and hold nothing.
+    pub fn approval(mut self, policy: &'a dyn Approval) -> Self {
+        self.approval = Some(policy);
+        self
+    }
+
     /// Use these options.
     pub fn options(mut self, options: DispatchOptions) -> Self {
         self.options = options;
@@ -211,7 +222,8 @@ impl<'a> Dispatch<'a> {
     /// Run the batch.
     pub async fn run(self) -> Batch {
         let mut stops = Stops::new(&self.options, self.cancel);
-        let mut runner = Runner::new(self.tools, self.options, Cow::Borrowed(self.calls));
+        let mut runner = Runner::new(self.tools, self.options, Cow::Borrowed(self.calls))
+            .approval(self.approval);
         stops.start(runner.start);
         if let Some(stop) = stops.poll_now() {
             // Cancelled before it began: no call starts.

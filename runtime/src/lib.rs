@@ -8,6 +8,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod agent;
+mod approval;
 mod assemble;
 mod call;
 mod dispatch;
@@ -18,6 +19,7 @@ mod output_schema;
 pub mod providers;
 mod reply;
 mod runner;
+mod schedule;
 pub mod schema;
 mod state;
 pub mod stream;
@@ -33,7 +35,8 @@ pub mod mcp;
 #[doc(hidden)]
 pub mod __private;
 
-pub use agent::{Agent, AgentError, AgentErrorKind, AgentRun, Round, Streaming};
+pub use agent::{Agent, AgentError, AgentErrorKind, AgentRun, Round, Streaming, Suspended};
+pub use approval::{Approval, Decision};
 pub use call::{CallResult, Outcome, ToolCall};
 pub use dispatch::{Batch, Dispatch, DispatchOptions};
 pub use message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};

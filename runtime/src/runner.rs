@@ -18,9 +18,11 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use rustc_hash::FxBuildHasher;
 use tokio::time::{Instant, Sleep};
 
+use crate::approval::{Approval, Decision};
 use crate::call::{CallResult, Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
 use crate::output::{ToolError, ToolOutput};
+use crate::schedule::Schedule;
 use crate::tool::{BoxFuture, CallError, ToolFuture};
 use crate::toolset::{Entry, ToolSet};
 
@@ -84,7 +86,6 @@ impl<'a> Stops<'a> {
 /// What a call's future yields when it ends.
 struct Finished {
     index: usize,
-    exclusive: bool,
     elapsed: Duration,
     outcome: Outcome,
     reply: Reply,
@@ -103,7 +104,6 @@ enum Reply {
 /// no allocation beyond the tool's own.
 struct CallFuture {
     index: usize,
-    exclusive: bool,
     /// A plain fn on the blocking pool: a timeout cannot stop its body.
     blocking: bool,
     began: Instant,
@@ -176,7 +176,6 @@ impl Future for CallFuture {
         }
         Poll::Ready(Finished {
             index: this.index,
-            exclusive: this.exclusive,
             elapsed,
             outcome,
             reply,
@@ -200,8 +199,14 @@ pub(crate) struct Runner<'a> {
     /// Hash of a call id -> the first call with it, to refuse duplicates.
     ids: HashMap<u64, usize, FxBuildHasher>,
     running: FuturesUnordered<CallFuture>,
+    /// The first call not yet considered for starting.
     next: usize,
-    exclusive_running: bool,
+    /// Whether each call has started (or was answered without running).
+    launched: Vec<bool>,
+    /// Calls considered but held back by the schedule, in call order.
+    waiting: Vec<usize>,
+    schedule: Schedule<'a>,
+    approval: Option<&'a dyn Approval>,
     cap: usize,
 }
 
@@ -226,9 +231,18 @@ impl<'a> Runner<'a> {
             ids: HashMap::with_capacity_and_hasher(n, FxBuildHasher),
             running: FuturesUnordered::new(),
             next: 0,
-            exclusive_running: false,
+            launched: vec![false; n],
+            waiting: Vec::new(),
+            schedule: Schedule::default(),
+            approval: None,
             cap,
         }
+    }
+
+    /// Consult this policy before each call.
+    pub(crate) fn approval(mut self, approval: Option<&'a dyn Approval>) -> Self {
+        self.approval = approval;
+        self
     }
 
     /// Add a call whose arguments are complete; it starts when the policy allows.
@@ -237,6 +251,7 @@ impl<'a> Runner<'a> {
         self.slots.push(None);
         self.starts.push(Duration::ZERO);
         self.withdrawn.push(false);
+        self.launched.push(false);
     }
 
     /// Replace call `index`'s result with this one, whether it finished,
@@ -252,9 +267,15 @@ impl<'a> Runner<'a> {
         if index >= self.calls.len() {
             return;
         }
-        let started = index < self.next;
+        let started = self.launched[index];
         let now = self.start.elapsed();
         let at = if started { self.starts[index] } else { now };
+        if !started {
+            // It never runs now: what it would have held is free.
+            self.launched[index] = true;
+            self.waiting.retain(|&w| w != index);
+            self.schedule.finished(index);
+        }
         self.withdrawn[index] = started;
         self.slots[index] = Some(
             CallResult::new(call.id.clone(), call.name.clone(), outcome, content)
@@ -275,59 +296,144 @@ impl<'a> Runner<'a> {
         self.refuse(index, outcome, content, self.start.elapsed());
     }
 
-    /// Start every call the cap and exclusivity allow, in call order. Each
-    /// call is polled once here: one that finishes at once (a cache hit, a
-    /// refusal) never costs a task in the running set.
+    /// Start every call the schedule allows: first the calls held back, then
+    /// new ones, all in call order (see [`crate::schedule`]). Each call is
+    /// polled once here: one that finishes at once (a cache hit, a refusal)
+    /// never costs a task in the running set, and frees what it held at
+    /// once, so the pass repeats for the calls that waited on it.
     pub(crate) fn fill(&mut self, cx: &mut Context<'_>) {
-        let tools = self.tools;
         // One clock read for every call this pass starts: they start together.
         let now = Instant::now();
-        while self.next < self.calls.len()
-            && !self.exclusive_running
-            && self.running.len() < self.cap
-        {
-            if self.slots[self.next].is_some() {
-                // Answered when it was pushed.
-                self.next += 1;
-                continue;
-            }
-            let entry = tools.entry(&self.calls[self.next].name);
-            let exclusive = entry.is_some_and(|e| e.policy.exclusive);
-            if exclusive && !self.running.is_empty() {
-                break;
-            }
-            if let Some(mut future) = self.launch(self.next, entry, now) {
-                // Polled with the dispatch's own waker: if it is pending, the
-                // running set polls it again at once with the call's waker.
-                match Pin::new(&mut future).poll(cx) {
-                    Poll::Ready(finished) => self.record(finished),
-                    Poll::Pending => {
-                        self.running.push(future);
-                        self.exclusive_running = exclusive;
-                    }
+        loop {
+            let mut freed = false;
+            let mut i = 0;
+            while i < self.waiting.len() && self.running.len() < self.cap {
+                let index = self.waiting[i];
+                if self.may_start(index) {
+                    self.waiting.remove(i);
+                    freed |= self.start_call(index, now, cx);
+                } else {
+                    i += 1;
                 }
             }
-            self.next += 1;
+            while self.next < self.calls.len() && self.running.len() < self.cap {
+                let index = self.next;
+                self.next += 1;
+                if self.slots[index].is_some() {
+                    // Answered when it was pushed.
+                    self.launched[index] = true;
+                    continue;
+                }
+                if !self.admit(index, now) {
+                    continue;
+                }
+                if self.may_start(index) {
+                    freed |= self.start_call(index, now, cx);
+                } else {
+                    self.waiting.push(index);
+                }
+            }
+            if !freed || self.waiting.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Whether call `index` may start: its tool's claims allow it, and an
+    /// exclusive call has nothing before it left.
+    fn may_start(&self, index: usize) -> bool {
+        self.schedule.may_start(index, || {
+            self.running.is_empty() && self.waiting.first().is_none_or(|&w| w >= index)
+        })
+    }
+
+    /// Ask the approval policy about call `index` and register what it will
+    /// hold; `false` when it is answered without running.
+    fn admit(&mut self, index: usize, now: Instant) -> bool {
+        if let Some(approval) = self.approval {
+            let decision =
+                std::panic::catch_unwind(AssertUnwindSafe(|| approval.decide(&self.calls[index])));
+            let refusal = match decision {
+                Ok(Decision::Approve) => None,
+                Ok(Decision::Rewrite(arguments)) => {
+                    self.calls.to_mut()[index].arguments = arguments;
+                    None
+                }
+                Ok(Decision::Deny(reason)) => {
+                    Some((Outcome::Denied, format!("the call was denied: {reason}")))
+                }
+                Ok(Decision::Defer) => Some((
+                    Outcome::Deferred,
+                    "the call was deferred: it waits for a decision and has not run".to_owned(),
+                )),
+                Err(panic) => Some((
+                    Outcome::Denied,
+                    format!(
+                        "the call was denied: the approval policy panicked: {}",
+                        panic_message(&*panic)
+                    ),
+                )),
+            };
+            if let Some((outcome, content)) = refusal {
+                self.launched[index] = true;
+                self.refuse(index, outcome, content, now - self.start);
+                return false;
+            }
+        }
+        if let Some(entry) = self.tools.entry(&self.calls[index].name) {
+            self.schedule.register(
+                index,
+                entry.tool.name(),
+                &entry.policy,
+                &self.calls[index].arguments,
+            );
+        }
+        true
+    }
+
+    /// Start call `index`; `true` when it finished at once.
+    fn start_call(&mut self, index: usize, now: Instant, cx: &mut Context<'_>) -> bool {
+        self.launched[index] = true;
+        self.schedule.started(index);
+        let entry = self.tools.entry(&self.calls[index].name);
+        let Some(mut future) = self.launch(index, entry, now) else {
+            return true;
+        };
+        // Polled with the dispatch's own waker: if it is pending, the
+        // running set polls it again at once with the call's waker.
+        match Pin::new(&mut future).poll(cx) {
+            Poll::Ready(finished) => {
+                self.record(finished);
+                true
+            }
+            Poll::Pending => {
+                self.running.push(future);
+                false
+            }
         }
     }
 
     /// No call running and none waiting to start.
     pub(crate) fn is_idle(&self) -> bool {
-        self.running.is_empty() && self.next >= self.calls.len()
+        self.running.is_empty() && self.next >= self.calls.len() && self.waiting.is_empty()
     }
 
-    /// Record the next call to finish; `Ready(false)` when none is running.
+    /// Record every call that has finished; `Ready(false)` when none is
+    /// running. Calls that finish at the same instant are all recorded
+    /// before any waiting call starts, so what they free is shared out in
+    /// call order, whatever order they were polled in.
     pub(crate) fn poll_finished(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
-        match self.running.poll_next_unpin(cx) {
-            Poll::Ready(Some(finished)) => {
-                if finished.exclusive {
-                    self.exclusive_running = false;
+        let mut any = false;
+        loop {
+            match self.running.poll_next_unpin(cx) {
+                Poll::Ready(Some(finished)) => {
+                    self.record(finished);
+                    any = true;
                 }
-                self.record(finished);
-                Poll::Ready(true)
+                Poll::Ready(None) => return Poll::Ready(any),
+                Poll::Pending if any => return Poll::Ready(true),
+                Poll::Pending => return Poll::Pending,
             }
-            Poll::Ready(None) => Poll::Ready(false),
-            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -449,7 +555,6 @@ impl<'a> Runner<'a> {
         );
         Some(CallFuture {
             index,
-            exclusive: entry.policy.exclusive,
             blocking: entry.policy.blocking,
             began,
             tool: Some(AssertUnwindSafe(future).catch_unwind()),
@@ -459,6 +564,7 @@ impl<'a> Runner<'a> {
     }
 
     fn refuse(&mut self, index: usize, outcome: Outcome, content: String, at: Duration) {
+        self.schedule.finished(index);
         let call = &self.calls[index];
         tracing::debug!(tool = %call.name, call_id = %call.id, %outcome, "tool call refused");
         self.slots[index] = Some(
@@ -468,6 +574,7 @@ impl<'a> Runner<'a> {
     }
 
     fn record(&mut self, finished: Finished) {
+        self.schedule.finished(finished.index);
         if self.withdrawn[finished.index] {
             return;
         }
@@ -507,7 +614,7 @@ impl<'a> Runner<'a> {
         for (index, slot) in self.slots.iter_mut().enumerate() {
             if slot.is_none() {
                 let call = &self.calls[index];
-                let started = index < self.next;
+                let started = self.launched[index];
                 let begin = if started { self.starts[index] } else { now };
                 let when = if started { "finished" } else { "started" };
                 let mut text = format!("{cause} before this call {when}");

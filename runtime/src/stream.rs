@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
+use crate::approval::Approval;
 pub use crate::assemble::CallAssembler;
 use crate::call::{Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
@@ -65,6 +66,7 @@ pub struct StreamDispatch<'a> {
     eager: bool,
     text: Option<TextSink>,
     cancel: Option<BoxFuture<'a, ()>>,
+    approval: Option<&'a dyn Approval>,
 }
 
 impl ToolSet {
@@ -78,6 +80,7 @@ impl ToolSet {
             eager: true,
             text: None,
             cancel: None,
+            approval: None,
         }
     }
 }
@@ -107,6 +110,12 @@ impl<'a> StreamDispatch<'a> {
         self
     }
 
+    /// Consult `policy` before each call (see [`Dispatch::approval`](crate::Dispatch::approval)).
+    pub fn approval(mut self, policy: &'a dyn Approval) -> Self {
+        self.approval = Some(policy);
+        self
+    }
+
     /// Consume the stream and run the calls.
     pub async fn run(self) -> StreamedTurn {
         let StreamDispatch {
@@ -116,9 +125,10 @@ impl<'a> StreamDispatch<'a> {
             eager,
             text,
             cancel,
+            approval,
         } = self;
         let mut stops = Stops::new(&options, cancel);
-        let mut runner = Runner::new(tools, options, Cow::Owned(Vec::new()));
+        let mut runner = Runner::new(tools, options, Cow::Owned(Vec::new())).approval(approval);
         stops.start(runner.start);
         let mut assembler = CallAssembler::new();
         let mut message_end = None;

@@ -1,6 +1,7 @@
 //! The tool abstraction: what a registered tool declares and how it is called.
 
 use std::future::Future;
+use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -38,6 +39,17 @@ pub struct ToolPolicy {
     /// Run each call as its own task on the runtime (CPU-bound tools on a
     /// multi-thread runtime use every worker), not inside the dispatch future.
     pub spawn: bool,
+    /// Resources a call reads: it waits for earlier calls in the batch that
+    /// write one of them, and shares them with other readers. A key may
+    /// name a top-level argument, `"file:{path}"`: see [`ToolPolicy::with_reads`].
+    pub reads: &'static [&'static str],
+    /// Resources a call writes: it waits for every earlier call in the batch
+    /// that reads or writes one of them, and later calls that touch one wait
+    /// for it.
+    pub writes: &'static [&'static str],
+    /// At most this many calls of this tool run at once (a rate-limited
+    /// backend); further calls wait for one to finish.
+    pub max_concurrency: Option<NonZeroUsize>,
 }
 
 impl Default for ToolPolicy {
@@ -56,6 +68,9 @@ impl ToolPolicy {
         strict: true,
         blocking: false,
         spawn: false,
+        reads: &[],
+        writes: &[],
+        max_concurrency: None,
     };
 
     /// With this per-call timeout (`None`: the dispatcher's default).
@@ -86,6 +101,40 @@ impl ToolPolicy {
     pub const fn with_spawn(mut self, spawn: bool) -> Self {
         self.spawn = spawn;
         self
+    }
+
+    /// The resources each call reads. A key is text compared as written;
+    /// `{name}` in it is replaced by the call's top-level argument `name`
+    /// (a string as it is, any other value as its JSON text, a missing
+    /// one as `null`), so `"file:{path}"` keys calls by the file they touch.
+    /// Calls that only read a key run together; a write waits for them.
+    pub const fn with_reads(mut self, keys: &'static [&'static str]) -> Self {
+        self.reads = keys;
+        self
+    }
+
+    /// The resources each call writes, with keys as in
+    /// [`ToolPolicy::with_reads`]. Calls that touch a key one of them
+    /// writes run one at a time, in call order; unrelated calls still run
+    /// in parallel.
+    pub const fn with_writes(mut self, keys: &'static [&'static str]) -> Self {
+        self.writes = keys;
+        self
+    }
+
+    /// At most `n` calls of this tool at once (`None`: no limit of its own).
+    pub const fn with_max_concurrency(mut self, n: Option<NonZeroUsize>) -> Self {
+        self.max_concurrency = n;
+        self
+    }
+
+    /// Whether a call of this tool can wait for another than the batch's
+    /// concurrency limit: it is exclusive, names resources, or has a limit.
+    pub(crate) const fn is_scheduled(&self) -> bool {
+        self.exclusive
+            || !self.reads.is_empty()
+            || !self.writes.is_empty()
+            || self.max_concurrency.is_some()
     }
 }
 

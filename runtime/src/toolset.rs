@@ -171,6 +171,16 @@ pub enum BuildError {
         /// Where and why.
         error: StrictError,
     },
+    /// A resource key (`reads`/`writes`) names an argument the tool does
+    /// not have.
+    UnknownKeyArgument {
+        /// The tool.
+        tool: String,
+        /// The key template.
+        key: &'static str,
+        /// The argument it names.
+        argument: String,
+    },
 }
 
 impl std::fmt::Display for BuildError {
@@ -189,11 +199,41 @@ impl std::fmt::Display for BuildError {
                 f,
                 "tool `{tool}` cannot be offered in strict mode: {error}; change the type, or opt out with `#[tool(strict = false)]`"
             ),
+            BuildError::UnknownKeyArgument {
+                tool,
+                key,
+                argument,
+            } => write!(
+                f,
+                "tool `{tool}`: resource key `{key}` names `{{{argument}}}`, which is not one of its arguments"
+            ),
         }
     }
 }
 
 impl std::error::Error for BuildError {}
+
+/// Every `{argument}` in the policy's resource keys is a top-level
+/// property of the arguments schema.
+fn check_key_arguments(
+    tool: &str,
+    policy: &ToolPolicy,
+    parameters: &Value,
+) -> Result<(), BuildError> {
+    let properties = parameters.get("properties");
+    for key in policy.reads.iter().chain(policy.writes) {
+        for argument in crate::schedule::placeholders(key) {
+            if properties.and_then(|p| p.get(argument)).is_none() {
+                return Err(BuildError::UnknownKeyArgument {
+                    tool: tool.to_owned(),
+                    key,
+                    argument: argument.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Whether a name is a valid tool name for the OpenAI API.
 pub(crate) fn is_valid_tool_name(name: &str) -> bool {
@@ -378,6 +418,7 @@ impl ToolSetBuilder {
             let mut policy = tool.policy();
             let mut generator = schema::generator();
             let generated = tool.parameters(&mut generator);
+            check_key_arguments(&name, &policy, &generated)?;
             let output_schema = tool.output_schema(&mut generator);
             let parameters = if policy.strict && !self.all_relaxed {
                 match schema::to_strict(generated.clone()) {

@@ -1,0 +1,260 @@
+//! Who may start when: exclusive tools, resource keys and per-tool limits.
+//!
+//! The rules, for a call at index `i` of a batch:
+//! - an exclusive call starts once every earlier call has finished, and
+//!   every later call waits for it to finish (so it runs alone);
+//! - a call that writes key `k` starts once every earlier call that reads
+//!   or writes `k` has finished; a call that reads `k` starts once every
+//!   earlier call that writes `k` has finished (readers share);
+//! - a tool with `max_concurrency = n` has at most `n` calls running;
+//! - the batch's own `max_concurrency` caps all calls.
+//!
+//! Whenever calls finish, the waiting calls are considered in call order
+//! and each starts if the rules allow it then: a greedy schedule. Only
+//! earlier calls hold a call back, so call order is kept between calls that
+//! conflict, and a batch with nothing running always has a call it can
+//! start.
+
+use std::collections::VecDeque;
+use std::num::NonZeroUsize;
+
+use rustc_hash::FxHashMap;
+use serde_json::{Map, Value};
+
+use crate::tool::ToolPolicy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Read,
+    Write,
+}
+
+/// What one call holds while it runs.
+#[derive(Debug, Default)]
+struct Claims<'a> {
+    exclusive: bool,
+    keys: Vec<(String, Access)>,
+    /// The tool's name and its limit.
+    limit: Option<(&'a str, NonZeroUsize)>,
+    running: bool,
+}
+
+/// The scheduling state of one batch: only calls of tools with a
+/// scheduling policy are tracked, so a batch of plain tools pays nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Schedule<'a> {
+    claims: FxHashMap<usize, Claims<'a>>,
+    /// Unfinished exclusive calls, in call order.
+    exclusive: VecDeque<usize>,
+    /// Per key, the unfinished calls that touch it, in call order.
+    keys: FxHashMap<String, VecDeque<(usize, Access)>>,
+    /// Running calls per limited tool.
+    running: FxHashMap<&'a str, usize>,
+}
+
+impl<'a> Schedule<'a> {
+    /// Record what call `index` of tool `name` will hold, with the keys
+    /// its arguments select. Calls register in call order.
+    pub(crate) fn register(
+        &mut self,
+        index: usize,
+        name: &'a str,
+        policy: &ToolPolicy,
+        arguments: &str,
+    ) {
+        if !policy.is_scheduled() {
+            return;
+        }
+        let keys = claimed_keys(policy, arguments);
+        for (key, access) in &keys {
+            self.keys
+                .entry(key.clone())
+                .or_default()
+                .push_back((index, *access));
+        }
+        if policy.exclusive {
+            self.exclusive.push_back(index);
+        }
+        let claims = Claims {
+            exclusive: policy.exclusive,
+            keys,
+            limit: policy.max_concurrency.map(|n| (name, n)),
+            running: false,
+        };
+        self.claims.insert(index, claims);
+    }
+
+    /// Whether call `index` may start now. `alone` says whether every
+    /// earlier call has finished; it is asked only of an exclusive call.
+    pub(crate) fn may_start(&self, index: usize, alone: impl FnOnce() -> bool) -> bool {
+        if self.exclusive.front().is_some_and(|&first| first < index) {
+            return false;
+        }
+        let Some(claims) = self.claims.get(&index) else {
+            return true;
+        };
+        if claims.exclusive && !alone() {
+            return false;
+        }
+        let keys_free = claims.keys.iter().all(|(key, access)| {
+            let Some(queue) = self.keys.get(key) else {
+                return true;
+            };
+            let mut earlier = queue.iter().take_while(|(i, _)| *i != index);
+            match access {
+                Access::Write => earlier.next().is_none(),
+                Access::Read => earlier.all(|(_, a)| *a == Access::Read),
+            }
+        });
+        keys_free
+            && claims
+                .limit
+                .is_none_or(|(name, n)| self.running.get(name).copied().unwrap_or(0) < n.get())
+    }
+
+    /// Call `index` started.
+    pub(crate) fn started(&mut self, index: usize) {
+        let Some(claims) = self.claims.get_mut(&index) else {
+            return;
+        };
+        claims.running = true;
+        if let Some((name, _)) = claims.limit {
+            *self.running.entry(name).or_default() += 1;
+        }
+    }
+
+    /// Call `index` finished (or never ran): what it held is free.
+    pub(crate) fn finished(&mut self, index: usize) {
+        if self.claims.is_empty() {
+            return;
+        }
+        let Some(claims) = self.claims.remove(&index) else {
+            return;
+        };
+        if let (true, Some((name, _))) = (claims.running, claims.limit)
+            && let Some(n) = self.running.get_mut(name)
+        {
+            *n = n.saturating_sub(1);
+        }
+        if claims.exclusive {
+            self.exclusive.retain(|&i| i != index);
+        }
+        for (key, _) in claims.keys {
+            if let Some(queue) = self.keys.get_mut(&key) {
+                queue.retain(|(i, _)| *i != index);
+                if queue.is_empty() {
+                    self.keys.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+/// The keys a call claims: each template with its `{argument}`s filled in,
+/// a key both read and written claimed once, as written.
+fn claimed_keys(policy: &ToolPolicy, arguments: &str) -> Vec<(String, Access)> {
+    let templated = policy
+        .reads
+        .iter()
+        .chain(policy.writes)
+        .any(|t| t.contains('{'));
+    // Arguments that are not an object leave placeholders `null`: the tool
+    // refuses such a call at once, so it holds nothing for long.
+    let args = if templated {
+        serde_json::from_str::<Map<String, Value>>(arguments).unwrap_or_default()
+    } else {
+        Map::new()
+    };
+    let mut keys: Vec<(String, Access)> = Vec::new();
+    let all = (policy.writes.iter().map(|t| (t, Access::Write)))
+        .chain(policy.reads.iter().map(|t| (t, Access::Read)));
+    for (template, access) in all {
+        let key = fill(template, &args);
+        if !keys.iter().any(|(k, _)| *k == key) {
+            keys.push((key, access));
+        }
+    }
+    keys
+}
+
+/// `template` with every `{name}` replaced by argument `name`.
+fn fill(template: &str, args: &Map<String, Value>) -> String {
+    let mut key = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        key.push_str(&rest[..open]);
+        match args.get(&rest[open + 1..open + close]) {
+            Some(Value::String(s)) => key.push_str(s),
+            Some(other) => key.push_str(&other.to_string()),
+            None => key.push_str("null"),
+        }
+        rest = &rest[open + close + 1..];
+    }
+    key.push_str(rest);
+    key
+}
+
+/// The argument names a key template uses, for checking them at build time.
+pub(crate) fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|s| s.split_once('}'))
+        .map(|(name, _)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_fill_arguments_as_text() {
+        let args = serde_json::json!({"path": "/tmp/a", "n": 3, "o": {"k": 1}});
+        let Value::Object(args) = args else {
+            unreachable!()
+        };
+        assert_eq!(fill("file:{path}", &args), "file:/tmp/a");
+        assert_eq!(fill("{n}-{o}", &args), r#"3-{"k":1}"#);
+        assert_eq!(fill("x:{missing}", &args), "x:null");
+        assert_eq!(fill("plain", &args), "plain");
+        assert_eq!(fill("open{path", &args), "open{path");
+        assert_eq!(placeholders("a{b}c{d}").collect::<Vec<_>>(), ["b", "d"]);
+    }
+
+    #[test]
+    fn a_key_read_and_written_is_claimed_once_as_written() {
+        let policy = ToolPolicy::DEFAULT
+            .with_reads(&["fs", "db"])
+            .with_writes(&["fs"]);
+        assert_eq!(
+            claimed_keys(&policy, "{}"),
+            [
+                ("fs".to_owned(), Access::Write),
+                ("db".to_owned(), Access::Read)
+            ]
+        );
+    }
+
+    #[test]
+    fn readers_share_and_a_writer_waits_for_earlier_ones() {
+        let read = ToolPolicy::DEFAULT.with_reads(&["fs"]);
+        let write = ToolPolicy::DEFAULT.with_writes(&["fs"]);
+        let mut s = Schedule::default();
+        s.register(0, "r", &read, "{}");
+        s.register(1, "r", &read, "{}");
+        s.register(2, "w", &write, "{}");
+        s.register(3, "r", &read, "{}");
+        let may = |s: &Schedule<'_>, i| s.may_start(i, || true);
+        assert!(may(&s, 0) && may(&s, 1));
+        assert!(!may(&s, 2) && !may(&s, 3));
+        s.finished(0);
+        assert!(!may(&s, 2));
+        s.finished(1);
+        assert!(may(&s, 2) && !may(&s, 3));
+        s.finished(2);
+        assert!(may(&s, 3));
+    }
+}
