@@ -23,8 +23,13 @@ mod valid;
 /// (The example is compiled and run as part of the `toolcall` crate's docs.)
 ///
 /// Options: `name = "..."`, `description = "..."`, `timeout = "500ms"`
-/// (`ms`, `s` or `m`), `exclusive` (the tool runs alone), `strict = false`
-/// (offer a non-strict schema), `crate = "path::to::toolcall"`.
+/// (`ms`, `s` or `m`), `exclusive` (the tool runs alone), `spawn` (each
+/// call its own task), `reads = "key"` / `writes = "file:{path}"` (one key
+/// or `["a", "b"]`; `{arg}` is an argument: calls that write a key take
+/// turns in call order, readers share), `max_concurrency = 2` (calls of
+/// this tool running at once), `strict = false` (offer a non-strict
+/// schema), `crate = "path::to::toolcall"`, and the MCP hints `title`,
+/// `read_only`, `destructive`, `idempotent`, `open_world`.
 ///
 /// ```text
 /// /// Get the current weather for a city.

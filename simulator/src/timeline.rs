@@ -294,6 +294,8 @@ fn colour(outcome: Outcome) -> &'static str {
         Outcome::UnknownTool => "#8e5cc4",
         Outcome::TimedOut => "#d64545",
         Outcome::Panicked => "#8b1a1a",
+        Outcome::Denied => "#b4479b",
+        Outcome::Deferred => "#3b6fd4",
         _ => "#9aa1ab",
     }
 }
