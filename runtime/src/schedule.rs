@@ -23,8 +23,9 @@ use serde_json::{Map, Value};
 
 use crate::tool::ToolPolicy;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
+/// How a call touches a resource key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Access {
     Read,
     Write,
 }
@@ -152,7 +153,7 @@ impl<'a> Schedule<'a> {
 
 /// The keys a call claims: each template with its `{argument}`s filled in,
 /// a key both read and written claimed once, as written.
-fn claimed_keys(policy: &ToolPolicy, arguments: &str) -> Vec<(String, Access)> {
+pub(crate) fn claimed_keys(policy: &ToolPolicy, arguments: &str) -> Vec<(String, Access)> {
     let templated = policy
         .reads
         .iter()

@@ -49,6 +49,11 @@ pub struct ToolPolicy {
     pub writes: &'static [&'static str],
     /// At most this many calls of this tool run at once (a rate-limited
     /// backend); further calls wait for one to finish.
+    ///
+    /// Keys and limits hold within a batch (an agent runs one batch at a
+    /// time) and, in the MCP server (`mcp::McpServer`), across every
+    /// request; separate dispatches of one `ToolSet` do not wait on each
+    /// other.
     pub max_concurrency: Option<NonZeroUsize>,
 }
 

@@ -557,3 +557,62 @@ async fn streamable_http_serves_the_tools() {
     remote.close().await;
     serving.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn resource_keys_and_tool_limits_hold_across_requests() {
+    let bench = Bench::new();
+    let keyed = |name, ms, policy| Probe {
+        policy,
+        ..bench.probe(name, ms, Behaviour::Object)
+    };
+    let tools = ToolSet::builder()
+        .add(keyed(
+            "writer",
+            100,
+            ToolPolicy::DEFAULT.with_writes(&["row:{n}"]),
+        ))
+        .add(keyed(
+            "reader",
+            50,
+            ToolPolicy::DEFAULT.with_reads(&["row:{n}"]),
+        ))
+        .add(keyed(
+            "limited",
+            40,
+            ToolPolicy::DEFAULT.with_max_concurrency(std::num::NonZeroUsize::new(1)),
+        ))
+        .build()
+        .expect("tools");
+    let client = connect(McpServer::new(tools).expect("server")).await;
+    let later = |delay: u64, name: &'static str, n: i64| {
+        let client = &client;
+        async move {
+            tokio::time::sleep(ms(delay)).await;
+            call(client, name, json!({"n": n})).await
+        }
+    };
+    tokio::join!(
+        later(0, "writer", 1),
+        later(0, "limited", 1),
+        later(0, "limited", 2),
+        later(10, "reader", 1),
+        later(10, "reader", 2),
+        later(20, "writer", 1),
+    );
+    let ran = bench.ran();
+    let spans = |name: &str| {
+        let mut spans: Vec<(Duration, Duration)> = ran
+            .iter()
+            .filter(|(n, _, _)| n == name)
+            .map(|(_, s, e)| (*s, *e))
+            .collect();
+        spans.sort();
+        spans
+    };
+    // Row 1's reader waits for its writer; row 2's does not; the second
+    // writer of row 1 waits for the reader that came before it. The limited
+    // tool runs one call at a time.
+    assert_eq!(spans("writer"), [(ms(0), ms(100)), (ms(150), ms(250))]);
+    assert_eq!(spans("reader"), [(ms(10), ms(60)), (ms(100), ms(150))]);
+    assert_eq!(spans("limited"), [(ms(0), ms(40)), (ms(40), ms(80))]);
+}

@@ -37,6 +37,7 @@
 
 mod client;
 mod convert;
+mod gates;
 mod http;
 mod server;
 

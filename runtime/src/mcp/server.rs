@@ -12,10 +12,10 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{RwLock, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use super::convert::{self, Structured};
+use super::gates::Gates;
 use crate::call::ToolCall;
 use crate::dispatch::DispatchOptions;
 use crate::toolset::ToolSet;
@@ -28,9 +28,11 @@ use crate::toolset::ToolSet;
 /// calls do: the tool's timeout (or [`DispatchOptions::call_timeout`]),
 /// panics caught, the call dropped when the client cancels it. Requests run
 /// concurrently; across all of them, and across every client of one server,
-/// at most [`DispatchOptions::max_concurrency`] calls run at once, and an
+/// at most [`DispatchOptions::max_concurrency`] calls run at once, an
 /// exclusive tool runs alone (the calls already running finish first, the
-/// calls that come after it wait).
+/// calls that come after it wait), calls that write one resource key
+/// (`#[tool(writes = "file:{path}")]`) take turns in the order they came
+/// while readers share, and a tool's `max_concurrency` holds.
 ///
 /// Cheap to clone: clones serve the same tools and share the cap.
 #[derive(Clone)]
@@ -43,10 +45,8 @@ struct Inner {
     listed: Vec<rmcp::model::Tool>,
     structured: HashMap<String, Structured>,
     options: DispatchOptions,
-    /// Free slots under the concurrency cap, shared by every request.
-    slots: Option<Semaphore>,
-    /// Ordinary calls share it, an exclusive call holds it alone.
-    alone: RwLock<()>,
+    /// What calls wait for, shared by every request.
+    gates: Gates,
     implementation: Implementation,
     instructions: Option<String>,
 }
@@ -123,12 +123,11 @@ impl McpServer {
         }
         Ok(McpServer {
             inner: Arc::new(Inner {
+                gates: Gates::new(&tools, None),
                 tools,
                 listed,
                 structured,
                 options: DispatchOptions::default(),
-                slots: None,
-                alone: RwLock::new(()),
                 implementation: Implementation::new("toolcall", env!("CARGO_PKG_VERSION")),
                 instructions: None,
             }),
@@ -153,7 +152,7 @@ impl McpServer {
     /// call.
     pub fn dispatch_options(self, options: DispatchOptions) -> Self {
         self.with_inner(|inner| {
-            inner.slots = options.max_concurrency.map(|n| Semaphore::new(n.get()));
+            inner.gates = Gates::new(&inner.tools, options.max_concurrency.map(|n| n.get()));
             inner.options = options;
         })
     }
@@ -171,11 +170,10 @@ impl McpServer {
             listed: shared.listed.clone(),
             structured: shared.structured.clone(),
             options: shared.options.clone(),
-            slots: shared
-                .options
-                .max_concurrency
-                .map(|n| Semaphore::new(n.get())),
-            alone: RwLock::new(()),
+            gates: Gates::new(
+                &shared.tools,
+                shared.options.max_concurrency.map(|n| n.get()),
+            ),
             implementation: shared.implementation.clone(),
             instructions: shared.instructions.clone(),
         });
@@ -234,24 +232,9 @@ impl McpServer {
                 "the client cancelled the call before it finished",
             )])
         };
-        // Exclusivity first, then a slot under the cap: an exclusive call
-        // waits for the calls running, and later calls wait behind it.
-        let gate = async {
-            if policy.exclusive {
-                Either::Left(inner.alone.write().await)
-            } else {
-                Either::Right(inner.alone.read().await)
-            }
-        };
-        let Some(_gate) = until(&cancelled, gate).await else {
+        let Some(_pass) = until(&cancelled, inner.gates.enter(name, &policy, &arguments)).await
+        else {
             return Ok(cancelled_answer());
-        };
-        let _slot = match &inner.slots {
-            Some(slots) => match until(&cancelled, slots.acquire()).await {
-                Some(Ok(slot)) => Some(slot),
-                Some(Err(_)) | None => return Ok(cancelled_answer()),
-            },
-            None => None,
         };
         let call = [ToolCall::new(id, name, arguments)];
         let batch = inner
