@@ -311,7 +311,8 @@ impl<'a> Runner<'a> {
                 let index = self.waiting[i];
                 if self.may_start(index) {
                     self.waiting.remove(i);
-                    freed |= self.start_call(index, now, cx);
+                    let entry = self.tools.entry(&self.calls[index].name);
+                    freed |= self.start_call(index, entry, now, cx);
                 } else {
                     i += 1;
                 }
@@ -324,11 +325,11 @@ impl<'a> Runner<'a> {
                     self.launched[index] = true;
                     continue;
                 }
-                if !self.admit(index, now) {
+                let Some(entry) = self.admit(index, now) else {
                     continue;
-                }
+                };
                 if self.may_start(index) {
-                    freed |= self.start_call(index, now, cx);
+                    freed |= self.start_call(index, entry, now, cx);
                 } else {
                     self.waiting.push(index);
                 }
@@ -348,8 +349,8 @@ impl<'a> Runner<'a> {
     }
 
     /// Ask the approval policy about call `index` and register what it will
-    /// hold; `false` when it is answered without running.
-    fn admit(&mut self, index: usize, now: Instant) -> bool {
+    /// hold; `None` when it is answered without running, else its tool.
+    fn admit(&mut self, index: usize, now: Instant) -> Option<Option<&'a Entry>> {
         if let Some(approval) = self.approval {
             let decision =
                 std::panic::catch_unwind(AssertUnwindSafe(|| approval.decide(&self.calls[index])));
@@ -377,10 +378,11 @@ impl<'a> Runner<'a> {
             if let Some((outcome, content)) = refusal {
                 self.launched[index] = true;
                 self.refuse(index, outcome, content, now - self.start);
-                return false;
+                return None;
             }
         }
-        if let Some(entry) = self.tools.entry(&self.calls[index].name) {
+        let entry = self.tools.entry(&self.calls[index].name);
+        if let Some(entry) = entry {
             self.schedule.register(
                 index,
                 entry.tool.name(),
@@ -388,14 +390,19 @@ impl<'a> Runner<'a> {
                 &self.calls[index].arguments,
             );
         }
-        true
+        Some(entry)
     }
 
     /// Start call `index`; `true` when it finished at once.
-    fn start_call(&mut self, index: usize, now: Instant, cx: &mut Context<'_>) -> bool {
+    fn start_call(
+        &mut self,
+        index: usize,
+        entry: Option<&'a Entry>,
+        now: Instant,
+        cx: &mut Context<'_>,
+    ) -> bool {
         self.launched[index] = true;
         self.schedule.started(index);
-        let entry = self.tools.entry(&self.calls[index].name);
         let Some(mut future) = self.launch(index, entry, now) else {
             return true;
         };

@@ -88,6 +88,9 @@ impl<'a> Schedule<'a> {
     /// Whether call `index` may start now. `alone` says whether every
     /// earlier call has finished; it is asked only of an exclusive call.
     pub(crate) fn may_start(&self, index: usize, alone: impl FnOnce() -> bool) -> bool {
+        if self.claims.is_empty() {
+            return true;
+        }
         if self.exclusive.front().is_some_and(|&first| first < index) {
             return false;
         }
@@ -115,6 +118,9 @@ impl<'a> Schedule<'a> {
 
     /// Call `index` started.
     pub(crate) fn started(&mut self, index: usize) {
+        if self.claims.is_empty() {
+            return;
+        }
         let Some(claims) = self.claims.get_mut(&index) else {
             return;
         };
