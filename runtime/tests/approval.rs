@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::{Behaviour, Counters, Scripted, quiet_deliberate_panics};
+use common::{Behaviour, Counters, Scripted, paused_runtime, quiet_deliberate_panics};
 use toolcall_runtime::{
     Agent, AgentErrorKind, BoxFuture, ChatRequest, ChatResponse, Decision, Message, Model,
     ModelError, Outcome, Streaming, Suspended, ToolCall, ToolSet,
@@ -119,10 +119,9 @@ fn batch_of_four() -> Vec<ToolCall> {
     vec![work("a", 50), work("b", 50), work("c", 50), work("d", 50)]
 }
 
-/// Two approved (one rewritten), one denied, one deferred; then a restart
-/// from the serialised state, and each call runs exactly once overall.
-async fn suspend_and_resume(streaming: Streaming) {
-    // First process: the run stops at the deferred call.
+/// First process: two approved (one rewritten), one denied, one deferred;
+/// the run stops, and its state is saved as JSON text.
+async fn run_until_suspended(streaming: Streaming) -> String {
     let (tools, before) = fresh_tools();
     let model = Replay::new(vec![ChatResponse::calls(batch_of_four())]);
     let agent = Agent::new(model, tools)
@@ -136,11 +135,13 @@ async fn suspend_and_resume(streaming: Streaming) {
     let pending: Vec<&str> = state.pending().iter().map(|c| c.id.as_str()).collect();
     assert_eq!(pending, ["d"]);
     assert_eq!(before.started.load(Ordering::SeqCst), 2);
-    let saved = serde_json::to_string(&state).expect("serialise");
-    drop(agent);
+    serde_json::to_string(&state).expect("serialise")
+}
 
-    // Second process: new tools, new model, the state from its text.
-    let state: Suspended = serde_json::from_str(&saved).expect("deserialise");
+/// Second process: new tools and a new model; the state from its text; the
+/// deferred call approved. Each call has then run exactly once overall.
+async fn resume_from(saved: &str, streaming: Streaming) {
+    let state: Suspended = serde_json::from_str(saved).expect("deserialise");
     let (tools, after) = fresh_tools();
     let model = Replay::new(vec![ChatResponse::text("all tidy")]);
     let agent = Agent::new(model, tools)
@@ -197,14 +198,42 @@ async fn suspend_and_resume(streaming: Streaming) {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_deferred_call_resumes_after_a_restart_and_no_call_runs_twice() {
-    suspend_and_resume(Streaming::Off).await;
+/// Set in the child process: the file with the state to resume.
+const RESUME_FROM: &str = "TOOLCALL_TEST_RESUME_FROM";
+
+#[test]
+fn a_deferred_call_resumes_after_a_restart_and_no_call_runs_twice() {
+    if let Ok(path) = std::env::var(RESUME_FROM) {
+        let saved = std::fs::read_to_string(&path).expect("the saved state");
+        paused_runtime().block_on(resume_from(&saved, Streaming::Off));
+        return;
+    }
+    let saved = paused_runtime().block_on(run_until_suspended(Streaming::Off));
+    let path = std::env::temp_dir().join(format!("toolcall-suspended-{}.json", std::process::id()));
+    std::fs::write(&path, &saved).expect("save the state");
+    // The restart: this test again, in a new process, from the file only.
+    let child = std::process::Command::new(std::env::current_exe().expect("this test binary"))
+        .args([
+            "a_deferred_call_resumes_after_a_restart_and_no_call_runs_twice",
+            "--exact",
+            "--nocapture",
+        ])
+        .env(RESUME_FROM, &path)
+        .output()
+        .expect("run the second process");
+    let _ = std::fs::remove_file(&path);
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success() && stdout.contains("1 passed"),
+        "the resumed run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_same_holds_when_calls_start_while_the_reply_streams() {
-    suspend_and_resume(Streaming::Eager).await;
+    let saved = run_until_suspended(Streaming::Eager).await;
+    resume_from(&saved, Streaming::Eager).await;
 }
 
 async fn suspended() -> Box<Suspended> {
