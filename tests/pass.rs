@@ -103,7 +103,7 @@ async fn tools_register_and_run() {
     let defs = tools.definitions();
     assert_eq!(
         defs[0].description,
-        "Get the current active medication list for a patient.\n\nSecond paragraph."
+        "Get the current active medication list\nfor a patient.\n\nSecond paragraph.",
     );
     assert_eq!(defs[1].description, "Greets someone.");
     assert!(defs[0].strict && !defs[1].strict);

@@ -1082,3 +1082,273 @@ fn anthropic_strict_tools_keep_to_the_supported_subset() {
         assert_eq!(tool["input_schema"], definition.parameters);
     }
 }
+
+/// A level that is `Default` but not `Serialize`: schemars cannot write its
+/// default, so nothing in the schema says the field may be left out.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum Level {
+    #[default]
+    Low,
+    High,
+}
+
+/// A struct whose fields have defaults.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct Profile {
+    name: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    level: Level,
+    #[serde(default)]
+    home: Option<Address>,
+}
+
+/// `#[serde(default)]` fields of every kind, top-level and nested.
+#[tool]
+async fn profiles(
+    profile: Profile,
+    #[serde(default)] level: Level,
+    #[serde(default)] extra: Vec<Profile>,
+) -> String {
+    let Profile {
+        name,
+        tags,
+        level: inner,
+        home,
+    } = profile;
+    format!(
+        "{name} {tags:?} {inner:?} {} {level:?} {}",
+        home.is_some(),
+        extra.len()
+    )
+}
+
+/// Arguments generated from a schema: every value it allows, with the
+/// bounds and the edges (lengths, ranges, `null`, absent keys) favoured.
+mod generate {
+    use proptest::prelude::*;
+    use serde_json::{Map, Value};
+
+    /// How deep a recursive type (`$ref`) is followed.
+    const MAX_DEPTH: usize = 3;
+
+    pub fn arguments(root: &Value) -> BoxedStrategy<Value> {
+        node(root, root, 0)
+    }
+
+    fn node(schema: &Value, root: &Value, depth: usize) -> BoxedStrategy<Value> {
+        let Some(map) = schema.as_object() else {
+            return Just(Value::Null).boxed();
+        };
+        if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
+            let target = reference
+                .strip_prefix('#')
+                .and_then(|pointer| root.pointer(pointer))
+                .unwrap_or_else(|| panic!("unresolved {reference}"));
+            return node(target, root, depth + 1);
+        }
+        if let Some(Value::Array(values)) = map.get("enum") {
+            return proptest::sample::select(values.clone()).boxed();
+        }
+        if let Some(value) = map.get("const") {
+            return Just(value.clone()).boxed();
+        }
+        if let Some(Value::Array(variants)) = map.get("anyOf").or_else(|| map.get("oneOf")) {
+            let strategies: Vec<_> = variants.iter().map(|v| node(v, root, depth)).collect();
+            return proptest::strategy::Union::new(strategies).boxed();
+        }
+        match map.get("type") {
+            Some(Value::Array(types)) => {
+                let strategies: Vec<_> = types
+                    .iter()
+                    .map(|t| {
+                        let mut one = map.clone();
+                        one.insert("type".into(), t.clone());
+                        node(&Value::Object(one), root, depth)
+                    })
+                    .collect();
+                proptest::strategy::Union::new(strategies).boxed()
+            }
+            Some(Value::String(t)) => typed(t, map, root, depth),
+            _ if map.contains_key("properties") => typed("object", map, root, depth),
+            _ => panic!("the generator cannot follow {schema}"),
+        }
+    }
+
+    fn bound(map: &Map<String, Value>, key: &str) -> Option<f64> {
+        map.get(key).and_then(Value::as_f64)
+    }
+
+    fn typed(
+        t: &str,
+        map: &Map<String, Value>,
+        root: &Value,
+        depth: usize,
+    ) -> BoxedStrategy<Value> {
+        match t {
+            "null" => Just(Value::Null).boxed(),
+            "boolean" => any::<bool>().prop_map(Value::Bool).boxed(),
+            "integer" => {
+                // Whole numbers as i128, so every bound up to `u64::MAX` is exact.
+                let to_i128 = |key: &str, default: i128| {
+                    map.get(key).map_or(default, |v| {
+                        v.as_i64()
+                            .map(i128::from)
+                            .or_else(|| v.as_u64().map(i128::from))
+                            .unwrap_or_else(|| panic!("a whole {key}: {v}"))
+                    })
+                };
+                // Unbounded: beyond every Rust integer, to catch a missing range.
+                let (min, max) = (to_i128("minimum", -(1 << 70)), to_i128("maximum", 1 << 70));
+                prop_oneof![Just(min), Just(max), Just(0i128.clamp(min, max)), min..=max]
+                    .prop_map(|n| {
+                        u64::try_from(n)
+                            .map(Value::from)
+                            .or_else(|_| i64::try_from(n).map(Value::from))
+                            .unwrap_or_else(|_| Value::from(n as f64))
+                    })
+                    .boxed()
+            }
+            "number" => {
+                let min = bound(map, "minimum").unwrap_or(-f64::MAX);
+                let max = bound(map, "maximum").unwrap_or(f64::MAX);
+                prop_oneof![
+                    Just(min),
+                    Just(max),
+                    Just(0.5f64.clamp(min, max)),
+                    (0.0..=1.0f64).prop_map(move |f| min + (max / 2.0 - min / 2.0) * 2.0 * f),
+                ]
+                .prop_map(move |f| Value::from(f.clamp(min, max)))
+                .boxed()
+            }
+            "string" => {
+                let length = |key: &str| map.get(key).and_then(Value::as_u64).map(|n| n as usize);
+                let (min, max) = match map.get("pattern").and_then(Value::as_str) {
+                    None => {
+                        let min = length("minLength").unwrap_or(0);
+                        (min, length("maxLength").unwrap_or(min + 8))
+                    }
+                    Some(pattern) => length_pattern(pattern).unwrap_or_else(|| {
+                        panic!("the generator cannot follow the pattern {pattern}")
+                    }),
+                };
+                proptest::collection::vec(
+                    any::<char>().prop_filter("no line terminator", |c| {
+                        !matches!(c, '\n' | '\r' | '\u{2028}' | '\u{2029}')
+                    }),
+                    min..=max,
+                )
+                .prop_map(|chars| Value::String(chars.into_iter().collect()))
+                .boxed()
+            }
+            "array" => {
+                let item = map.get("items").cloned().unwrap_or(Value::Bool(true));
+                let min = map.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+                if depth >= MAX_DEPTH && min == 0 {
+                    return Just(Value::Array(Vec::new())).boxed();
+                }
+                let max = if depth >= MAX_DEPTH {
+                    min
+                } else {
+                    map.get("maxItems")
+                        .and_then(Value::as_u64)
+                        .map_or(min + 3, |m| m as usize)
+                };
+                proptest::collection::vec(node(&item, root, depth + 1), min..=max)
+                    .prop_map(Value::Array)
+                    .boxed()
+            }
+            "object" => {
+                let required: Vec<&str> = map
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let mut fields: Vec<BoxedStrategy<Option<(String, Value)>>> = Vec::new();
+                for (name, schema) in map
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
+                    let name = name.clone();
+                    let value = node(schema, root, depth + 1);
+                    fields.push(if required.contains(&name.as_str()) {
+                        value.prop_map(move |v| Some((name.clone(), v))).boxed()
+                    } else {
+                        proptest::option::of(value.prop_map(move |v| (name.clone(), v))).boxed()
+                    });
+                }
+                fields
+                    .prop_map(|fields| Value::Object(fields.into_iter().flatten().collect()))
+                    .boxed()
+            }
+            other => panic!("the generator has no type {other}"),
+        }
+    }
+
+    /// The length bounds of the patterns the strict rewrite writes (`^.{m,n}$`).
+    fn length_pattern(pattern: &str) -> Option<(usize, usize)> {
+        let inner = pattern.strip_prefix("^.{")?.strip_suffix("}$")?;
+        match inner.split_once(',') {
+            None => inner.parse().ok().map(|n| (n, n)),
+            Some((min, "")) => min.parse().ok().map(|min| (min, min + 8)),
+            Some((min, max)) => Some((min.parse().ok()?, max.parse().ok()?)),
+        }
+    }
+}
+
+/// Every argument object a schema allows parses: generated from every
+/// snapshot schema, strict and non-strict, none is refused.
+#[test]
+fn whatever_a_schema_allows_parses() {
+    use proptest::test_runner::{Config, TestRunner};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let with_profiles = |builder: toolcall::ToolSetBuilder| {
+        builder
+            .tools(toolcall::tools![
+                strings, integers, floats, flags, options, lists, nested, unit_enums, data_enums,
+                recursive, no_params, defaults, profiles
+            ])
+            .build()
+            .expect("every tool builds")
+    };
+    let strict = with_profiles(ToolSet::builder());
+    let relaxed = with_profiles(ToolSet::builder().relaxed());
+    for tools in [&strict, &relaxed] {
+        for definition in tools.definitions() {
+            let validator =
+                jsonschema::draft202012::new(&definition.parameters).expect("a valid schema");
+            let mut runner = TestRunner::new(Config {
+                cases: 128,
+                failure_persistence: None,
+                ..Config::default()
+            });
+            let result = runner.run(&generate::arguments(&definition.parameters), |arguments| {
+                // The generator keeps to the schema ...
+                let valid = validator.validate(&arguments).map_err(|e| e.to_string());
+                proptest::prop_assert_eq!(valid, Ok(()), "the generator wrote {}", arguments);
+                // ... and what the schema allows, the tool takes.
+                let reply = runtime.block_on(tools.call(&definition.name, &arguments.to_string()));
+                proptest::prop_assert_eq!(
+                    reply.outcome,
+                    Outcome::Ok,
+                    "`{}` (strict: {}) refuses {}: {}",
+                    definition.name,
+                    definition.strict,
+                    arguments,
+                    reply.content
+                );
+                Ok(())
+            });
+            if let Err(failure) = result {
+                panic!("{failure}\n{:#}", definition.parameters);
+            }
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! The model of a `#[tool]` fn: its docs, its parameters (arguments or
 //! injected state) and its return type, taken from the syntax tree.
 
-use syn::{Attribute, Expr, FnArg, Ident, ItemFn, Lit, Meta, Pat, Type};
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::{Attribute, Expr, ExprLit, FnArg, Ident, ItemFn, Lit, Meta, Pat, Type};
 
 use crate::ctxt::Ctxt;
 
@@ -9,7 +11,8 @@ pub struct ToolFn {
     /// The fn as it is re-emitted: parameter doc comments and helper
     /// attributes removed, since rustc rejects them there.
     pub item: ItemFn,
-    pub docs: String,
+    /// The description from the doc comment: an expression of `&'static str`.
+    pub docs: TokenStream,
     pub params: Vec<Param>,
 }
 
@@ -18,17 +21,20 @@ pub enum Param {
     Arg {
         ident: Ident,
         ty: Box<Type>,
-        docs: String,
-        /// `#[serde(...)]` and `#[schemars(...)]` passed on to the field.
+        /// `#[serde(...)]`, `#[schemars(...)]`, `#[doc]` (and `#[cfg_attr]`s
+        /// of them) passed on to the field.
         field_attrs: Vec<Attribute>,
+        /// `#[cfg(...)]`s, kept on the parameter and repeated wherever the
+        /// generated code names it.
+        cfgs: Vec<Attribute>,
     },
     /// `State<T>`, injected from the tool set.
-    State { inner: Type },
+    State { inner: Type, cfgs: Vec<Attribute> },
 }
 
 impl ToolFn {
-    pub fn from_item(mut item: ItemFn, cx: &mut Ctxt) -> ToolFn {
-        let docs = doc_text(&item.attrs);
+    pub fn from_item(mut item: ItemFn, krate: Option<&syn::Path>, cx: &mut Ctxt) -> ToolFn {
+        let docs = description(&item.attrs);
         let mut params = Vec::new();
         for input in &mut item.sig.inputs {
             match input {
@@ -46,23 +52,28 @@ impl ToolFn {
                     );
                 }
                 FnArg::Typed(pat_type) => {
-                    let docs = doc_text(&pat_type.attrs);
                     let (field_attrs, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut pat_type.attrs)
                         .into_iter()
-                        .filter(|a| !a.path().is_ident("doc"))
-                        .partition(|a| a.path().is_ident("serde") || a.path().is_ident("schemars"));
+                        .partition(is_field_attr);
+                    let cfgs: Vec<_> = kept
+                        .iter()
+                        .filter(|a| a.path().is_ident("cfg"))
+                        .cloned()
+                        .collect();
                     pat_type.attrs = kept;
-                    if let Some(inner) = state_inner(&pat_type.ty) {
-                        params.push(Param::State { inner });
+                    if let Some(inner) = state_inner(&pat_type.ty, krate) {
+                        params.push(Param::State { inner, cfgs });
                         continue;
                     }
                     match &*pat_type.pat {
-                        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => params.push(Param::Arg {
-                            ident: pat.ident.clone(),
-                            ty: pat_type.ty.clone(),
-                            docs,
-                            field_attrs,
-                        }),
+                        Pat::Ident(pat) if pat.by_ref.is_none() && pat.subpat.is_none() => {
+                            params.push(Param::Arg {
+                                ident: pat.ident.clone(),
+                                ty: pat_type.ty.clone(),
+                                field_attrs,
+                                cfgs,
+                            })
+                        }
                         other => cx.error_spanned_by(
                             other,
                             "`#[tool]` parameters must be plain names, since each becomes a field of the arguments object; destructure inside the body",
@@ -75,11 +86,58 @@ impl ToolFn {
     }
 }
 
-/// The `T` of a parameter typed `State<T>` (any path ending in `State`).
-fn state_inner(ty: &Type) -> Option<Type> {
+/// Whether a parameter attribute belongs on the arguments struct's field
+/// (rustc would reject it on a parameter): `serde`, `schemars`, doc
+/// comments, and a `cfg_attr` of any of them.
+fn is_field_attr(attr: &Attribute) -> bool {
+    let path = attr.path();
+    if path.is_ident("serde") || path.is_ident("schemars") || path.is_ident("doc") {
+        return true;
+    }
+    if !path.is_ident("cfg_attr") {
+        return false;
+    }
+    // `cfg_attr(predicate, attr, ...)`: look at the attributes' names.
+    let Meta::List(list) = &attr.meta else {
+        return false;
+    };
+    let mut names = list.tokens.clone().into_iter().filter_map(|t| match t {
+        proc_macro2::TokenTree::Ident(ident) => Some(ident.to_string()),
+        _ => None,
+    });
+    names.any(|n| n == "serde" || n == "schemars" || n == "doc")
+}
+
+/// The `T` of a state parameter. The rule, on the type as written: `State<T>`
+/// alone, or a path ending in `toolcall::State<T>` (or in the `crate = ".."`
+/// path and `State`) is state; any other path (`geo::State<T>`) is an
+/// argument like any other type.
+fn state_inner(ty: &Type, krate: Option<&syn::Path>) -> Option<Type> {
     let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
+    let segments: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
     let last = path.path.segments.last()?;
-    if last.ident != "State" {
+    let ours = match segments.as_slice() {
+        [only] => only == "State",
+        [.., parent, state] if state == "State" => {
+            parent == "toolcall"
+                || parent == "toolcall_runtime"
+                || krate.is_some_and(|k| {
+                    let prefix: Vec<String> =
+                        k.segments.iter().map(|s| s.ident.to_string()).collect();
+                    segments[..segments.len() - 1] == prefix[..]
+                })
+        }
+        _ => false,
+    };
+    if !ours {
         return None;
     }
     let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
@@ -91,39 +149,70 @@ fn state_inner(ty: &Type) -> Option<Type> {
     }
 }
 
-/// The text of `///` comments: lines of a paragraph joined by spaces,
-/// paragraphs by a blank line.
-pub fn doc_text(attrs: &[Attribute]) -> String {
-    let mut lines = Vec::new();
+/// The description in the doc attributes, as the author wrote it: each
+/// line without the one space `///` puts before it, lines joined by `\n`
+/// (markdown keeps its line breaks, lists and code fences), blank lines at
+/// either end dropped. A `#[doc = concat!(..)]` (any expression) is kept as
+/// it is, and the whole becomes a `concat!` of the pieces.
+pub fn description(attrs: &[Attribute]) -> TokenStream {
+    enum Piece {
+        Line(String),
+        Expr(Expr),
+    }
+    let mut pieces = Vec::new();
     for attr in attrs {
-        if let Meta::NameValue(nv) = &attr.meta
-            && nv.path.is_ident("doc")
-            && let Expr::Lit(lit) = &nv.value
-            && let Lit::Str(s) = &lit.lit
-        {
-            let value = s.value();
-            if value.trim().is_empty() {
-                lines.push(String::new());
+        let Meta::NameValue(nv) = &attr.meta else {
+            continue;
+        };
+        if !nv.path.is_ident("doc") {
+            continue;
+        }
+        match &nv.value {
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(s), ..
+            }) => {
+                let value = s.value();
+                for line in value.lines() {
+                    let line = line.strip_prefix(' ').unwrap_or(line).trim_end();
+                    pieces.push(Piece::Line(line.to_owned()));
+                }
+                if value.is_empty() {
+                    pieces.push(Piece::Line(String::new()));
+                }
             }
-            lines.extend(value.lines().map(|l| l.trim().to_owned()));
+            other => pieces.push(Piece::Expr(other.clone())),
         }
     }
-    let mut paragraphs: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for line in lines {
-        if line.is_empty() {
-            if !current.is_empty() {
-                paragraphs.push(std::mem::take(&mut current));
-            }
-        } else {
-            if !current.is_empty() {
-                current.push(' ');
-            }
-            current.push_str(&line);
+    let blank = |p: &Piece| matches!(p, Piece::Line(l) if l.is_empty());
+    let start = pieces
+        .iter()
+        .position(|p| !blank(p))
+        .unwrap_or(pieces.len());
+    let end = pieces
+        .iter()
+        .rposition(|p| !blank(p))
+        .map_or(start, |i| i + 1);
+    let pieces = &pieces[start..end];
+    if pieces.iter().all(|p| matches!(p, Piece::Line(_))) {
+        let text: Vec<&str> = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Line(l) => l.as_str(),
+                Piece::Expr(_) => "",
+            })
+            .collect();
+        let text = text.join("\n");
+        return quote!(#text);
+    }
+    let mut parts = Vec::new();
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > 0 {
+            parts.push(quote!("\n"));
         }
+        parts.push(match piece {
+            Piece::Line(l) => quote!(#l),
+            Piece::Expr(e) => quote!(#e),
+        });
     }
-    if !current.is_empty() {
-        paragraphs.push(current);
-    }
-    paragraphs.join("\n\n")
+    quote!(::core::concat!(#(#parts),*))
 }

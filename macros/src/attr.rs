@@ -33,7 +33,7 @@ pub struct Options {
 pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
     let mut options = Options::default();
     let mut seen: Vec<String> = Vec::new();
-    let parser = syn::meta::parser(|meta| {
+    let mut option = |meta: &ParseNestedMeta<'_>| -> syn::Result<()> {
         let key = path_text(&meta.path);
         if !KNOWN.contains(&key.as_str()) {
             let hint = match closest(&key) {
@@ -111,8 +111,23 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
             }
         }
         Ok(())
+    };
+    // Every bad option is reported: after an error, the option's tokens up
+    // to the next comma are skipped and parsing goes on.
+    let mut errors = Vec::new();
+    let parser = syn::meta::parser(|meta| {
+        if let Err(error) = option(&meta) {
+            errors.push(error);
+            while !meta.input.is_empty() && !meta.input.peek(syn::Token![,]) {
+                meta.input.parse::<proc_macro2::TokenTree>()?;
+            }
+        }
+        Ok(())
     });
     if let Err(error) = parser.parse2(args) {
+        errors.push(error);
+    }
+    for error in errors {
         cx.push(error);
     }
     options

@@ -2,7 +2,7 @@
 //! same name in the type namespace that implements `ToolFn`, and the
 //! arguments struct the schema and the parser are derived from.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
@@ -38,7 +38,7 @@ pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
             return out;
         }
     };
-    let tool = ToolFn::from_item(item, &mut cx);
+    let tool = ToolFn::from_item(item, options.krate.as_ref(), &mut cx);
     let (name, name_tokens): (String, TokenStream) = match &options.name {
         Some(lit) => (lit.value(), lit.to_token_stream()),
         None => (
@@ -54,7 +54,8 @@ pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
             // Re-emit the fn so the one mistake does not cascade into
             // "cannot find function" errors at every call site.
             let mut out = error.into_compile_error();
-            out.extend(tool.item.into_token_stream());
+            out.extend(tool.item.to_token_stream());
+            out.extend(fallback(&tool, &options, &name));
             out
         }
     }
@@ -76,7 +77,7 @@ fn describe(item: &Item) -> &'static str {
     }
 }
 
-fn first_token_span(input: &TokenStream) -> proc_macro2::Span {
+fn first_token_span(input: &TokenStream) -> Span {
     // Skip outer attributes (`#` and its bracket group) to blame the keyword.
     let mut tokens = input.clone().into_iter().peekable();
     while let Some(token) = tokens.next() {
@@ -92,26 +93,92 @@ fn first_token_span(input: &TokenStream) -> proc_macro2::Span {
             other => return other.span(),
         }
     }
-    proc_macro2::Span::call_site()
+    Span::call_site()
 }
 
-fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
+/// The path of the runtime's private interface, versioned.
+fn private_path(options: &attr::Options) -> (TokenStream, String) {
     let krate = options
         .krate
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(::toolcall));
-    let private = quote!(#krate::__private);
     let krate_text = krate.to_token_stream().to_string().replace(' ', "");
-    let serde_path = format!("{krate_text}::__private::serde");
-    let schemars_path = format!("{krate_text}::__private::schemars");
+    (
+        quote!(#krate::__private01),
+        format!("{krate_text}::__private01"),
+    )
+}
+
+/// The hidden type named after the fn, in the type namespace. Its name
+/// resolves where the user wrote the fn, but it is marked as made by the
+/// macro, so lints such as `non_camel_case_types` and `dead_code` leave it
+/// alone without an `#[allow]` (which `#![forbid(..)]` would reject).
+fn type_ident(ident: &syn::Ident) -> syn::Ident {
+    let mut ident = ident.clone();
+    ident.set_span(ident.span().resolved_at(Span::call_site()));
+    ident
+}
+
+fn struct_doc(name: &str, ident: &syn::Ident) -> String {
+    format!(
+        "The `{name}` tool made by `#[tool]`: register it with `ToolSet::builder().tool::<{}>()`.",
+        ident.unraw()
+    )
+}
+
+/// After an error: the type and a stub `ToolFn` impl, so that the one
+/// mistake is not reported again at every place the tool is registered.
+fn fallback(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
+    let sig = &tool.item.sig;
+    if sig.receiver().is_some() {
+        // A method: the type could not live beside it in the impl block.
+        return TokenStream::new();
+    }
+    let (private, _) = private_path(options);
+    let vis = &tool.item.vis;
+    let ident = type_ident(&sig.ident);
+    let doc = struct_doc(name, &sig.ident);
+    quote! {
+        #[doc = #doc]
+        #vis struct #ident {}
+
+        #[doc(hidden)]
+        const _: () = {
+            #[automatically_derived]
+            impl #private::ToolFn for #ident {
+                const NAME: &'static str = #name;
+                const DESCRIPTION: &'static str = "";
+                const POLICY: #private::ToolPolicy = #private::ToolPolicy::DEFAULT;
+                fn parameters(_: &mut #private::schemars::SchemaGenerator) -> #private::serde_json::Value {
+                    ::core::unreachable!()
+                }
+                fn state_needs() -> #private::Vec<#private::StateNeed> {
+                    ::core::unreachable!()
+                }
+                fn call(
+                    _: &str,
+                    _: &#private::StateMap,
+                ) -> #private::Result<#private::ToolFuture, #private::CallError> {
+                    ::core::unreachable!()
+                }
+            }
+        };
+    }
+}
+
+fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
+    let (private, private_text) = private_path(options);
+    let serde_path = format!("{private_text}::serde");
+    let schemars_path = format!("{private_text}::schemars");
 
     let item = &tool.item;
     let ident = &item.sig.ident;
+    let type_ident = type_ident(ident);
     let vis = &item.vis;
-    let description = options
-        .description
-        .as_ref()
-        .map_or_else(|| tool.docs.clone(), syn::LitStr::value);
+    let description = match &options.description {
+        Some(lit) => lit.to_token_stream(),
+        None => tool.docs.clone(),
+    };
     let timeout = match options.timeout_ms {
         Some(ms) => quote!(::core::option::Option::Some(#private::Duration::from_millis(#ms))),
         None => quote!(::core::option::Option::None),
@@ -136,7 +203,7 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
         ("with_open_world", options.open_world),
     ] {
         if let Some(value) = value {
-            let setter = syn::Ident::new(setter, proc_macro2::Span::call_site());
+            let setter = syn::Ident::new(setter, Span::call_site());
             hints.push(quote!(.#setter(#value)));
         }
     }
@@ -146,52 +213,46 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
     };
 
     let mut fields = Vec::new();
-    let mut field_names = Vec::new();
+    let mut bindings = Vec::new();
     let mut state_lets = Vec::new();
     let mut state_needs = Vec::new();
     let mut call_args = Vec::new();
     for (i, param) in tool.params.iter().enumerate() {
+        // Each parameter is bound to a name of its own, so a parameter named
+        // like the fn does not hide the fn in the call below.
+        let var = format_ident!("__toolcall_arg_{}", i);
         match param {
             Param::Arg {
                 ident,
                 ty,
-                docs,
                 field_attrs,
+                cfgs,
             } => {
-                let doc = (!docs.is_empty()).then(|| quote!(#[doc = #docs]));
-                // A field that is not an `Option` is parsed through
-                // `__toolcall_de`, named with the type's span: a type without
-                // `Deserialize` is then one error on that type, where serde's
-                // own code would blame it three times, once on `#[tool]`.
-                // `Option`s keep serde's handling (a missing key is `None`),
-                // and so does a field with its own `with`.
-                let via = (!is_option(ty) && !has_serde_with(field_attrs)).then(|| {
-                    let path = syn::LitStr::new("__toolcall_de", ty.span());
-                    quote!(#[serde(deserialize_with = #path)])
-                });
-                // The type's own span, so a missing `JsonSchema` impl is
-                // reported on the user's type.
-                fields.push(quote_spanned!(ty.span()=> #doc #(#field_attrs)* #via #ident: #ty));
-                field_names.push(ident.clone());
-                call_args.push(quote!(#ident));
+                // The type's own span, so a missing `Deserialize` or
+                // `JsonSchema` impl is reported on the user's type.
+                fields.push(quote_spanned!(ty.span()=> #(#cfgs)* #(#field_attrs)* #ident: #ty));
+                bindings.push(quote!(#(#cfgs)* #ident: #var));
+                call_args.push(quote!(#(#cfgs)* #var));
             }
-            Param::State { inner } => {
-                let var = format_ident!("__toolcall_state_{}", i);
+            Param::State { inner, cfgs } => {
                 // Spanned on `T`, so a `T` that cannot be state is blamed there.
                 state_lets.push(quote_spanned!(inner.span()=>
-                    let #var: #inner = __toolcall_state.get::<#inner>()?;
+                    #(#cfgs)* let #var: #inner = __toolcall_state.get::<#inner>()?;
                 ));
-                state_needs.push(quote!(#private::StateNeed::of::<#inner>()));
-                call_args.push(quote!(#private::State(#var)));
+                state_needs.push(quote!(#(#cfgs)* #private::StateNeed::of::<#inner>()));
+                call_args.push(quote!(#(#cfgs)* #private::State(#var)));
             }
         }
     }
 
     let reply = reply(&item.sig.output, &private);
     let blocking = item.sig.asyncness.is_none();
+    // `allow(deprecated)`: a `#[deprecated]` tool is still a tool; the
+    // deprecation is for the people who call the fn.
     let run = if item.sig.asyncness.is_some() {
         quote! {
             #private::Box::pin(async move {
+                #[allow(deprecated)]
                 let __toolcall_ret = #ident(#(#call_args),*).await;
                 #reply
             })
@@ -199,97 +260,33 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
     } else {
         quote! {
             #private::Box::pin(#private::run_blocking(move || {
+                #[allow(deprecated)]
                 let __toolcall_ret = #ident(#(#call_args),*);
                 #reply
             }))
         }
     };
-    let struct_doc = format!(
-        "The `{name}` tool made by `#[tool]`: register it with `ToolSet::builder().tool::<{}>()`.",
-        ident.unraw()
-    );
+    let struct_doc = struct_doc(name, ident);
 
     quote! {
         #item
 
         #[doc = #struct_doc]
-        #[allow(non_camel_case_types)]
-        #vis struct #ident {}
+        #vis struct #type_ident {}
 
+        #[doc(hidden)]
         const _: () = {
-            /// Parse a parameter, with the bound spanned on its type.
-            #[allow(dead_code)]
-            fn __toolcall_de<'de, D, T>(deserializer: D) -> ::core::result::Result<T, D::Error>
-            where
-                D: #private::serde::Deserializer<'de>,
-                T: #private::serde::Deserialize<'de>,
-            {
-                T::deserialize(deserializer)
-            }
-
-            /// A successful value: serialised, a string as it is.
-            #[allow(dead_code)]
-            fn __toolcall_serialize<T: #private::serde::Serialize + ?::core::marker::Sized>(
-                value: &T,
-            ) -> #private::ToolReply {
-                // Named in full: the local traits below answer the same method name.
-                #private::ViaSerialize::__toolcall_reply(&&#private::Wrap(value))
-            }
-
-            // Autoref dispatch for return types the macro cannot read (aliases
-            // of `Result`): the receiver `&&Wrap<R>` finds `__toolcall_ViaResult`
-            // first when `R` is a `Result` with `E: Display`, and
-            // `__toolcall_ViaValue` one deref later for any `R`. Its `Serialize`
-            // bound sits on the method, so a type that is neither is blamed
-            // once, on the return type, not as "method not found".
-            #[allow(non_camel_case_types, dead_code)]
-            trait __toolcall_ViaResult {
-                fn __toolcall_reply(&self) -> #private::ToolReply;
-            }
-            impl<T, E> __toolcall_ViaResult for &#private::Wrap<'_, ::core::result::Result<T, E>>
-            where
-                T: #private::serde::Serialize,
-                E: ::core::fmt::Display,
-            {
-                fn __toolcall_reply(&self) -> #private::ToolReply {
-                    match self.0 {
-                        ::core::result::Result::Ok(value) => __toolcall_serialize(value),
-                        ::core::result::Result::Err(error) => ::core::result::Result::Err(#private::ToolError::new(__toolcall_display(error))),
-                    }
-                }
-            }
-            #[allow(non_camel_case_types, dead_code)]
-            trait __toolcall_ViaValue<T: ?::core::marker::Sized> {
-                fn __toolcall_reply(&self) -> #private::ToolReply
-                where
-                    T: #private::serde::Serialize;
-            }
-            impl<T: ?::core::marker::Sized> __toolcall_ViaValue<T> for #private::Wrap<'_, T> {
-                fn __toolcall_reply(&self) -> #private::ToolReply
-                where
-                    T: #private::serde::Serialize,
-                {
-                    __toolcall_serialize(self.0)
-                }
-            }
-
-            /// An error value: its `Display` text.
-            #[allow(dead_code)]
-            fn __toolcall_display<E: ::core::fmt::Display + ?::core::marker::Sized>(
-                error: &E,
-            ) -> ::std::string::String {
-                ::std::string::ToString::to_string(error)
-            }
+            use #private::dispatch::*;
 
             #[derive(#private::serde::Deserialize, #private::schemars::JsonSchema)]
-            #[serde(crate = #serde_path, deny_unknown_fields)]
+            #[serde(crate = #serde_path, deny_unknown_fields, rename = "arguments")]
             #[schemars(crate = #schemars_path)]
-            #[allow(non_camel_case_types)]
-            struct __toolcall_args {
+            struct __ToolcallArgs {
                 #(#fields,)*
             }
 
-            impl #private::ToolFn for #ident {
+            #[automatically_derived]
+            impl #private::ToolFn for #type_ident {
                 const NAME: &'static str = #name;
                 const DESCRIPTION: &'static str = #description;
                 const POLICY: #private::ToolPolicy = #private::ToolPolicy::DEFAULT
@@ -307,7 +304,7 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                 fn parameters(
                     __toolcall_generator: &mut #private::schemars::SchemaGenerator,
                 ) -> #private::serde_json::Value {
-                    #private::parameters_of::<__toolcall_args>(__toolcall_generator)
+                    #private::parameters_of::<__ToolcallArgs>(__toolcall_generator)
                 }
 
                 fn output_schema(
@@ -315,8 +312,6 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                 ) -> ::core::option::Option<#private::serde_json::Value> {
                     // The schema of the value a successful call returns, when
                     // it is `JsonSchema` (autoref: `Result<T, E>` gives `T`'s).
-                    #[allow(unused_imports)]
-                    use #private::{OutputOfResult as _, OutputOfValue as _, NoOutput as _};
                     (&&&#private::OutputType::<#return_type>::new()).__toolcall_output_schema(__toolcall_generator)
                 }
 
@@ -328,67 +323,75 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                     __toolcall_arguments: &str,
                     __toolcall_state: &#private::StateMap,
                 ) -> #private::Result<#private::ToolFuture, #private::CallError> {
-                    let __toolcall_args { #(#field_names),* } =
-                        #private::parse_arguments::<__toolcall_args>(__toolcall_arguments)?;
+                    let __ToolcallArgs { #(#bindings),* } =
+                        #private::parse_arguments::<__ToolcallArgs>(__toolcall_arguments)?;
                     #(#state_lets)*
                     #private::Result::Ok(#run)
                 }
             }
 
-            #private::register!(#ident);
+            #private::register!(#type_ident);
         };
     }
 }
 
 /// The expression that turns `__toolcall_ret` into the tool's reply.
 ///
-/// A return type spelled `Result<T, E>` (any path ending in `Result`, so
-/// `io::Result<T>` too) is matched here, with `T: Serialize` and
+/// A return type written `Result<T, E>` (one segment, or
+/// `std::result::Result` / `core::result::Result`) is taken to be the
+/// standard `Result` and matched here, with `T: Serialize` and
 /// `E: Display` required by calls spanned on `T` and `E`: a missing impl is
-/// one error on the type at fault. Any other type goes through the autoref
-/// dispatch of `__toolcall_ViaResult`/`__toolcall_ViaValue`, which also takes
-/// aliases of `Result`.
+/// one error on the type at fault. Any other type (`io::Result<T>`, an
+/// alias, a `Result` of your own written with its path) goes through the
+/// runtime's autoref dispatch, which goes by what the type is.
 fn reply(output: &ReturnType, private: &TokenStream) -> TokenStream {
     let ty = match output {
-        ReturnType::Default => return quote!(__toolcall_serialize(&__toolcall_ret)),
+        ReturnType::Default => return quote!(#private::reply_value(&__toolcall_ret)),
         ReturnType::Type(_, ty) => ty,
     };
-    if let Type::Path(path) = &**ty
-        && path.qself.is_none()
-        && let Some(last) = path.path.segments.last()
-        && last.ident == "Result"
-        && let PathArguments::AngleBracketed(args) = &last.arguments
-        && (1..=2).contains(&args.args.len())
-    {
-        let mut types = args.args.iter().map(|arg| match arg {
-            GenericArgument::Type(t) => t.span(),
-            _ => ty.span(),
-        });
-        let ok_span = types.next().unwrap_or_else(|| ty.span());
-        let err_span = types.next().unwrap_or_else(|| ty.span());
-        let ok = quote_spanned!(ok_span=> __toolcall_serialize(__toolcall_value));
-        let err = quote_spanned!(err_span=> #private::ToolError::new(__toolcall_display(__toolcall_error)));
+    if let Some((ok_ty, err_ty)) = std_result(ty) {
+        let ok = quote_spanned!(ok_ty.span()=> #private::reply_value(__toolcall_value));
+        let err = quote_spanned!(err_ty.span()=> #private::reply_error(__toolcall_error));
         return quote! {
             match &__toolcall_ret {
                 ::core::result::Result::Ok(__toolcall_value) => #ok,
-                ::core::result::Result::Err(__toolcall_error) => ::core::result::Result::Err(#err),
+                ::core::result::Result::Err(__toolcall_error) => #err,
             }
         };
     }
     quote_spanned!(ty.span()=> (&&#private::Wrap(&__toolcall_ret)).__toolcall_reply())
 }
 
-/// Whether a type is spelled `Option<..>` (any path ending in `Option`).
-fn is_option(ty: &Type) -> bool {
-    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
-}
-
-/// Whether `#[serde(...)]` attributes already say how to deserialize the field.
-fn has_serde_with(attrs: &[syn::Attribute]) -> bool {
-    attrs.iter().any(|attr| {
-        attr.path().is_ident("serde") && {
-            let text = attr.meta.to_token_stream().to_string();
-            text.contains("with")
+/// `T` and `E` of a type written `Result<T, E>`, `std::result::Result<T, E>`
+/// or `core::result::Result<T, E>`.
+fn std_result(ty: &Type) -> Option<(&Type, &Type)> {
+    let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
+    let names: Vec<String> = path
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    let std_path = match names.as_slice() {
+        [only] => only == "Result" && path.path.leading_colon.is_none(),
+        [krate, module, last] => {
+            (krate == "std" || krate == "core") && module == "result" && last == "Result"
         }
-    })
+        _ => false,
+    };
+    if !std_path {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    match (args.args.first()?, args.args.get(1)?) {
+        (GenericArgument::Type(ok), GenericArgument::Type(err)) if args.args.len() == 2 => {
+            Some((ok, err))
+        }
+        _ => None,
+    }
 }

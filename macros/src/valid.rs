@@ -1,9 +1,9 @@
 //! Checks of a `#[tool]` fn that rustc would not make, or would make with a
 //! message that does not say what to do.
 
-use syn::{FnArg, Type, TypeReference};
-
+use quote::ToTokens;
 use syn::ext::IdentExt;
+use syn::{FnArg, Type, TypeReference};
 
 use crate::ast::{Param, ToolFn};
 use crate::attr::Options;
@@ -44,7 +44,7 @@ pub fn check_keys(tool: &ToolFn, options: &Options, cx: &mut Ctxt) {
     }
 }
 
-pub fn check(tool: &ToolFn, name: &str, name_span: &dyn quote::ToTokens, cx: &mut Ctxt) {
+pub fn check(tool: &ToolFn, name: &str, name_span: &dyn ToTokens, cx: &mut Ctxt) {
     let sig = &tool.item.sig;
     if !sig.generics.params.is_empty() {
         cx.error_spanned_by(
@@ -107,8 +107,38 @@ fn check_type(ty: &Type, cx: &mut Ctxt) {
                 format!("`#[tool]` parameters must be owned, since they are parsed from the call's arguments: {hint}"),
             );
         }
-        _ => {}
+        _ => {
+            if let Some(lifetime) = first_lifetime(ty.to_token_stream()) {
+                cx.error_spanned_by(
+                    ty,
+                    format!(
+                        "`#[tool]` parameters must be owned, since they are parsed from the call's arguments: a type borrowing for `{lifetime}` cannot be; use `String` for `Cow<'_, str>`, or the owned form of the type"
+                    ),
+                );
+            }
+        }
     }
+}
+
+/// The first lifetime written in a type (`'_` in `Cow<'_, str>`), if any.
+fn first_lifetime(tokens: proc_macro2::TokenStream) -> Option<String> {
+    let mut tokens = tokens.into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match token {
+            proc_macro2::TokenTree::Punct(p) if p.as_char() == '\'' => {
+                if let Some(proc_macro2::TokenTree::Ident(name)) = tokens.peek() {
+                    return Some(format!("'{name}"));
+                }
+            }
+            proc_macro2::TokenTree::Group(group) => {
+                if let Some(found) = first_lifetime(group.stream()) {
+                    return Some(found);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// What is wrong with a tool name, if anything.

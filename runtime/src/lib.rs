@@ -32,8 +32,10 @@ mod registry;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 
+// The file keeps its name; the module's carries the version of the interface.
 #[doc(hidden)]
-pub mod __private;
+#[path = "__private.rs"]
+pub mod __private01;
 
 pub use agent::{Agent, AgentError, AgentErrorKind, AgentRun, Round, Streaming, Suspended};
 pub use approval::{Approval, Decision};
@@ -60,6 +62,6 @@ pub use toolset::{BuildError, ToolDefinition, ToolSet, ToolSetBuilder};
 #[macro_export]
 macro_rules! tools {
     ($($tool:ty),* $(,)?) => {
-        [$($crate::__private::fn_tool::<$tool>()),*]
+        [$($crate::__private01::fn_tool::<$tool>()),*]
     };
 }

@@ -22,16 +22,56 @@ const STRICT_FORMATS: &[&str] = &[
     "uuid",
 ];
 
-/// Keywords strict mode rejects that only narrow validation, so dropping them
-/// loses nothing the model needs.
-const STRICT_DROPPED: &[&str] = &[
-    "default",
-    "uniqueItems",
-    "examples",
-    "deprecated",
-    "readOnly",
-    "writeOnly",
+/// The keywords OpenAI documents as supported in strict mode, besides the
+/// structure (`type`, `properties`, `required`, `additionalProperties`,
+/// `items`, `anyOf`, `enum`, `const`, `$ref`, `$defs`) and the annotations a
+/// model reads (`description`, `title`). Any other keyword is dropped, after
+/// the ones that matter are rewritten (`minLength`/`maxLength` to a
+/// `pattern`) or refused (`allOf`, tuples, open maps, ...).
+const STRICT_KEYWORDS: &[&str] = &[
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "anyOf",
+    "enum",
+    "const",
+    "$ref",
+    "$defs",
+    "definitions",
+    "description",
+    "title",
+    // strings
+    "pattern",
+    "format",
+    // numbers
+    "multipleOf",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    // arrays
+    "minItems",
+    "maxItems",
 ];
+
+/// OpenAI's limits on one strict schema (its structured-outputs guide).
+pub mod limits {
+    /// Levels of nested objects, the root counting as the first.
+    pub const MAX_DEPTH: usize = 10;
+    /// Object properties in the whole schema.
+    pub const MAX_PROPERTIES: usize = 5000;
+    /// Enum values in the whole schema.
+    pub const MAX_ENUM_VALUES: usize = 1000;
+    /// Characters of every property name, definition name, enum value and
+    /// const value together.
+    pub const MAX_STRING_LENGTH: usize = 120_000;
+    /// An enum of more than this many string values ...
+    pub const LARGE_ENUM: usize = 250;
+    /// ... may hold at most this many characters in all.
+    pub const MAX_LARGE_ENUM_LENGTH: usize = 15_000;
+}
 
 /// Why a schema cannot be offered in strict mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +132,7 @@ pub fn to_strict(mut schema: Value) -> Result<Value, StrictError> {
     }
     let mut pointer = String::new();
     strict_node(&mut schema, &mut pointer)?;
+    check_limits(&schema)?;
     Ok(schema)
 }
 
@@ -263,15 +304,18 @@ fn strict_node(node: &mut Value, pointer: &mut String) -> Result<(), StrictError
     if map.is_empty() {
         return fail(pointer, "an arbitrary JSON value cannot be strict");
     }
-    for keyword in STRICT_DROPPED {
-        map.remove(*keyword);
-    }
-    if let Some(Value::String(format)) = map.get("format")
-        && !STRICT_FORMATS.contains(&format.as_str())
-    {
-        map.remove("format");
-    }
-    for unsupported in ["allOf", "not", "patternProperties", "prefixItems", "if"] {
+    for unsupported in [
+        "allOf",
+        "not",
+        "patternProperties",
+        "prefixItems",
+        "if",
+        "dependentSchemas",
+        "propertyNames",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "contains",
+    ] {
         if map.contains_key(unsupported) {
             let what = match unsupported {
                 "prefixItems" => "a tuple (`prefixItems`) cannot be strict".to_owned(),
@@ -283,10 +327,17 @@ fn strict_node(node: &mut Value, pointer: &mut String) -> Result<(), StrictError
             return fail(pointer, what);
         }
     }
+    if let Some(Value::String(format)) = map.get("format")
+        && !STRICT_FORMATS.contains(&format.as_str())
+    {
+        map.remove("format");
+    }
     if let Some(one_of) = map.remove("oneOf") {
         // Tagged enum variants are disjoint, so `anyOf` accepts exactly the same values.
         map.insert("anyOf".into(), one_of);
     }
+    lengths_to_pattern(map);
+    map.retain(|key, _| STRICT_KEYWORDS.contains(&key.as_str()));
     if map.contains_key("$ref") && map.len() > 1 {
         let reference = map.remove("$ref").unwrap_or(Value::Null);
         map.insert(
@@ -310,13 +361,13 @@ fn strict_node(node: &mut Value, pointer: &mut String) -> Result<(), StrictError
                         pointer.push('/');
                         pointer.push_str(key);
                         pointer.push('/');
-                        pointer.push_str(name);
+                        push_token(pointer, name);
                         strict_node(schema, pointer)?;
                         pointer.truncate(inner);
                     }
                 }
             }
-            "items" | "additionalProperties" | "contains" => {
+            "items" | "additionalProperties" => {
                 pointer.push('/');
                 pointer.push_str(key);
                 strict_node(child, pointer)?;
@@ -338,6 +389,226 @@ fn strict_node(node: &mut Value, pointer: &mut String) -> Result<(), StrictError
     Ok(())
 }
 
+/// A JSON pointer token: `~` and `/` escaped (RFC 6901).
+fn push_token(pointer: &mut String, name: &str) {
+    pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
+}
+
+/// `minLength`/`maxLength`, which strict mode does not support, as the
+/// `pattern` it does (a `char` is a string of length 1). Beside a pattern
+/// of its own the bounds are dropped: they only narrow what the model may
+/// write, and the parser does not check them.
+fn lengths_to_pattern(map: &mut Map<String, Value>) {
+    let min = map.remove("minLength").and_then(|v| v.as_u64());
+    let max = map.remove("maxLength").and_then(|v| v.as_u64());
+    if map.contains_key("pattern") || (min.is_none() && max.is_none()) {
+        return;
+    }
+    let min = min.unwrap_or(0);
+    let bounds = match max {
+        Some(max) if max == min => format!("{{{min}}}"),
+        Some(max) => format!("{{{min},{max}}}"),
+        None => format!("{{{min},}}"),
+    };
+    map.insert("pattern".into(), Value::String(format!("^.{bounds}$")));
+}
+
+/// Give integer schemas the range of their `format` (`uint32`: 0 to
+/// 4294967295), and `f32` numbers (`format: float`) its finite range, so a
+/// value the schema allows also parses. A bound already there is kept when
+/// it is tighter. 128-bit integers get the 64-bit range, as `serde_json`
+/// holds no wider number in a `Value`.
+pub fn add_ranges(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if let Some((min, max)) = map
+                .get("format")
+                .and_then(Value::as_str)
+                .and_then(format_range)
+            {
+                tighten(map, "minimum", min, |new, old| new > old);
+                tighten(map, "maximum", max, |new, old| new < old);
+            }
+            for (key, child) in map.iter_mut() {
+                // Under `properties`, `$defs` and `enum` the keys and values are not schemas
+                // in their own right, but their children are (or are plain values).
+                if key != "enum" && key != "const" {
+                    add_ranges(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(add_ranges),
+        _ => {}
+    }
+}
+
+fn tighten(map: &mut Map<String, Value>, key: &str, bound: Value, tighter: fn(f64, f64) -> bool) {
+    let keep = match (map.get(key).and_then(Value::as_f64), bound.as_f64()) {
+        (Some(old), Some(new)) => !tighter(new, old),
+        _ => false,
+    };
+    if !keep {
+        map.insert(key.into(), bound);
+    }
+}
+
+/// The range of a numeric `format` as schemars writes them.
+fn format_range(format: &str) -> Option<(Value, Value)> {
+    let signed = |min: i64, max: i64| Some((Value::from(min), Value::from(max)));
+    let unsigned = |max: u64| Some((Value::from(0), Value::from(max)));
+    match format {
+        "int8" => signed(i8::MIN.into(), i8::MAX.into()),
+        "int16" => signed(i16::MIN.into(), i16::MAX.into()),
+        "int32" => signed(i32::MIN.into(), i32::MAX.into()),
+        "int64" | "int128" => signed(i64::MIN, i64::MAX),
+        "int" => signed(isize::MIN as i64, isize::MAX as i64),
+        "uint8" => unsigned(u8::MAX.into()),
+        "uint16" => unsigned(u16::MAX.into()),
+        "uint32" => unsigned(u32::MAX.into()),
+        "uint64" | "uint128" => unsigned(u64::MAX),
+        "uint" => unsigned(usize::MAX as u64),
+        "float" => Some((
+            Value::from(-f64::from(f32::MAX)),
+            Value::from(f64::from(f32::MAX)),
+        )),
+        _ => None,
+    }
+}
+
+/// Refuse a strict schema over one of OpenAI's [`limits`]; the pointer says
+/// where the limit was crossed.
+fn check_limits(schema: &Value) -> Result<(), StrictError> {
+    let mut count = Counts::default();
+    let mut pointer = String::new();
+    count.walk(schema, &mut pointer, 0)
+}
+
+#[derive(Default)]
+struct Counts {
+    properties: usize,
+    enum_values: usize,
+    string_length: usize,
+}
+
+impl Counts {
+    fn walk(
+        &mut self,
+        node: &Value,
+        pointer: &mut String,
+        depth: usize,
+    ) -> Result<(), StrictError> {
+        use limits::*;
+        let Value::Object(map) = node else {
+            return Ok(());
+        };
+        let depth = if is_object_type(map) {
+            depth + 1
+        } else {
+            depth
+        };
+        if depth > MAX_DEPTH {
+            return fail(
+                pointer,
+                format!(
+                    "objects nested {depth} deep, over OpenAI's strict-mode limit of {MAX_DEPTH} levels"
+                ),
+            );
+        }
+        for key in ["enum", "const"] {
+            let values = match map.get(key) {
+                Some(Value::Array(values)) if key == "enum" => values.as_slice(),
+                Some(value) if key == "const" => std::slice::from_ref(value),
+                _ => continue,
+            };
+            let strings = values.iter().filter_map(Value::as_str);
+            let length: usize = strings.clone().map(str::len).sum();
+            self.string_length += length;
+            if key == "enum" {
+                self.enum_values += values.len();
+                if self.enum_values > MAX_ENUM_VALUES {
+                    return fail(
+                        pointer,
+                        format!(
+                            "{} enum values in all, over OpenAI's strict-mode limit of {MAX_ENUM_VALUES}",
+                            self.enum_values
+                        ),
+                    );
+                }
+                if strings.count() > LARGE_ENUM && length > MAX_LARGE_ENUM_LENGTH {
+                    return fail(
+                        pointer,
+                        format!(
+                            "an enum of more than {LARGE_ENUM} strings totalling {length} characters, over OpenAI's strict-mode limit of {MAX_LARGE_ENUM_LENGTH}"
+                        ),
+                    );
+                }
+            }
+        }
+        for (key, child) in map {
+            let len = pointer.len();
+            match (key.as_str(), child) {
+                ("properties" | "$defs" | "definitions", Value::Object(children)) => {
+                    for (name, schema) in children {
+                        let inner = pointer.len();
+                        pointer.push('/');
+                        pointer.push_str(key);
+                        pointer.push('/');
+                        push_token(pointer, name);
+                        self.string_length += name.len();
+                        if key == "properties" {
+                            self.properties += 1;
+                            if self.properties > MAX_PROPERTIES {
+                                return fail(
+                                    pointer,
+                                    format!(
+                                        "more than {MAX_PROPERTIES} object properties in all, OpenAI's strict-mode limit"
+                                    ),
+                                );
+                            }
+                        }
+                        if self.string_length > MAX_STRING_LENGTH {
+                            return fail(
+                                pointer,
+                                format!(
+                                    "property names, definition names and enum values of more than {MAX_STRING_LENGTH} characters in all, OpenAI's strict-mode limit"
+                                ),
+                            );
+                        }
+                        // A definition is a root of its own.
+                        let depth = if key == "properties" { depth } else { 0 };
+                        self.walk(schema, pointer, depth)?;
+                        pointer.truncate(inner);
+                    }
+                }
+                ("items" | "additionalProperties", _) => {
+                    pointer.push('/');
+                    pointer.push_str(key);
+                    self.walk(child, pointer, depth)?;
+                }
+                ("anyOf", Value::Array(variants)) => {
+                    for (i, variant) in variants.iter().enumerate() {
+                        let inner = pointer.len();
+                        pointer.push_str(&format!("/anyOf/{i}"));
+                        self.walk(variant, pointer, depth)?;
+                        pointer.truncate(inner);
+                    }
+                }
+                _ => {}
+            }
+            pointer.truncate(len);
+        }
+        if self.string_length > MAX_STRING_LENGTH {
+            return fail(
+                pointer,
+                format!(
+                    "property names, definition names and enum values of more than {MAX_STRING_LENGTH} characters in all, OpenAI's strict-mode limit"
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
 fn close_object(map: &mut Map<String, Value>, pointer: &str) -> Result<(), StrictError> {
     match map.get("additionalProperties") {
         None | Some(Value::Bool(false)) => {}
@@ -349,86 +620,20 @@ fn close_object(map: &mut Map<String, Value>, pointer: &str) -> Result<(), Stric
         }
     }
     map.insert("additionalProperties".into(), Value::Bool(false));
-    let required: Vec<String> = match map.get("required") {
-        Some(Value::Array(names)) => names
-            .iter()
-            .filter_map(|n| n.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    };
     let properties = map
         .entry("properties")
         .or_insert_with(|| Value::Object(Map::new()));
-    let mut all = Vec::new();
-    if let Value::Object(properties) = properties {
-        for (name, schema) in properties.iter_mut() {
-            if !required.contains(name) && !has_serde_default(schema) {
-                make_nullable(schema);
-            }
-            all.push(Value::String(name.clone()));
-        }
-    }
+    let all = match properties {
+        Value::Object(properties) => properties.keys().cloned().map(Value::String).collect(),
+        _ => Vec::new(),
+    };
+    // Strict mode lists every property in `required`. An optional one that
+    // is nullable (an `Option`) says "absent" with `null`; one that is not
+    // (a `#[serde(default)]` field, or any other type the parser fills when
+    // absent) stays as it is, so the model always sends a value the type
+    // parses: `null` would not parse into a `u32` or a `Vec`.
     map.insert("required".into(), Value::Array(all));
     Ok(())
-}
-
-/// A property schemars marks with `default` (a `#[serde(default)]` field)
-/// that does not accept `null`: it becomes required as it is, since `null`
-/// would not parse into it (`u32` is no `Option<u32>`).
-fn has_serde_default(schema: &Value) -> bool {
-    schema
-        .as_object()
-        .is_some_and(|map| map.contains_key("default") && !is_nullable(map))
-}
-
-fn is_nullable(map: &Map<String, Value>) -> bool {
-    let null = |v: &Value| v.as_str() == Some("null");
-    match map.get("type") {
-        Some(Value::String(t)) if t == "null" => return true,
-        Some(Value::Array(ts)) if ts.iter().any(null) => return true,
-        _ => {}
-    }
-    if let Some(Value::Array(variants)) = map.get("anyOf").or_else(|| map.get("oneOf")) {
-        return variants
-            .iter()
-            .any(|v| v.as_object().is_some_and(is_nullable));
-    }
-    false
-}
-
-/// Let an optional property be `null`, since strict mode lists it in `required`.
-fn make_nullable(schema: &mut Value) {
-    let Value::Object(map) = schema else { return };
-    if is_nullable(map) {
-        return;
-    }
-    let simple = map.get("type").is_some() && !map.contains_key("anyOf");
-    if simple {
-        if let Some(Value::Array(values)) = map.get_mut("enum") {
-            values.push(Value::Null);
-        }
-        match map.get_mut("type") {
-            Some(Value::String(t)) => {
-                let t = std::mem::take(t);
-                map.insert(
-                    "type".into(),
-                    Value::Array(vec![Value::String(t), "null".into()]),
-                );
-            }
-            Some(Value::Array(ts)) => ts.push("null".into()),
-            _ => {}
-        }
-    } else {
-        let description = map.remove("description");
-        let inner = Value::Object(std::mem::take(map));
-        map.insert(
-            "anyOf".into(),
-            Value::Array(vec![inner, serde_json::json!({"type": "null"})]),
-        );
-        if let Some(d) = description {
-            map.insert("description".into(), d);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -437,38 +642,131 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn optional_properties_become_required_and_nullable() {
+    fn every_property_becomes_required_and_only_options_are_nullable() {
         let schema = json!({
             "type": "object",
-            "properties": {"id": {"type": "string"}, "limit": {"type": "integer"}},
+            "properties": {
+                "id": {"type": "string"},
+                "limit": {"type": ["integer", "null"]},
+                "page": {"type": "integer", "default": 0},
+                "tags": {"type": "array", "items": {"type": "string"}}
+            },
             "required": ["id"]
         });
         let strict = to_strict(schema).expect("strict");
-        assert_eq!(strict["required"], json!(["id", "limit"]));
+        assert_eq!(strict["required"], json!(["id", "limit", "page", "tags"]));
         assert_eq!(
             strict["properties"]["limit"]["type"],
             json!(["integer", "null"])
         );
+        // Not `Option`s: `null` would not parse, so none is offered.
+        assert_eq!(strict["properties"]["page"], json!({"type": "integer"}));
+        assert_eq!(strict["properties"]["tags"]["type"], json!("array"));
         assert_eq!(strict["properties"]["id"]["type"], json!("string"));
         assert_eq!(strict["additionalProperties"], json!(false));
     }
 
     #[test]
-    fn serde_defaults_become_required_without_null() {
+    fn only_the_documented_keywords_stay() {
         let schema = json!({
             "type": "object",
             "properties": {
-                "page": {"type": "integer", "default": 0},
-                "limit": {"type": ["integer", "null"], "default": null}
-            }
+                "letter": {"type": "string", "minLength": 1, "maxLength": 1},
+                "name": {"type": "string", "minLength": 2, "maxLength": 40, "pattern": "^[a-z]+$"},
+                "short": {"type": "string", "maxLength": 8, "contentEncoding": "base64"},
+                "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3, "uniqueItems": true},
+                "n": {"type": "number", "minimum": 0, "exclusiveMaximum": 1, "multipleOf": 0.5, "examples": [0.5]},
+                "obj": {"type": "object", "properties": {}, "minProperties": 0, "$comment": "x"}
+            },
+            "required": ["letter", "name", "short", "tags", "n", "obj"]
         });
         let strict = to_strict(schema).expect("strict");
-        assert_eq!(strict["required"], json!(["page", "limit"]));
-        assert_eq!(strict["properties"]["page"], json!({"type": "integer"}));
+        let p = &strict["properties"];
+        assert_eq!(p["letter"], json!({"type": "string", "pattern": "^.{1}$"}));
+        assert_eq!(p["name"], json!({"type": "string", "pattern": "^[a-z]+$"}));
+        assert_eq!(p["short"], json!({"type": "string", "pattern": "^.{0,8}$"}));
         assert_eq!(
-            strict["properties"]["limit"]["type"],
-            json!(["integer", "null"])
+            p["tags"],
+            json!({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3})
         );
+        assert_eq!(
+            p["n"],
+            json!({"type": "number", "minimum": 0, "exclusiveMaximum": 1, "multipleOf": 0.5})
+        );
+        assert_eq!(
+            p["obj"],
+            json!({"type": "object", "properties": {}, "additionalProperties": false, "required": []})
+        );
+    }
+
+    #[test]
+    fn integer_and_float_formats_become_ranges() {
+        let mut schema = json!({
+            "type": "object",
+            "properties": {
+                "a": {"type": "integer", "format": "uint32", "minimum": 0},
+                "b": {"type": "integer", "format": "int8"},
+                "c": {"type": ["integer", "null"], "format": "uint8", "minimum": 1, "maximum": 300},
+                "d": {"type": "number", "format": "float"},
+                "e": {"type": "number", "format": "double"},
+                "f": {"type": "integer", "format": "uint128"}
+            }
+        });
+        add_ranges(&mut schema);
+        let p = &schema["properties"];
+        let range = |name: &str| (p[name]["minimum"].clone(), p[name]["maximum"].clone());
+        assert_eq!(range("a"), (json!(0), json!(4_294_967_295u32)));
+        assert_eq!(range("b"), (json!(-128), json!(127)));
+        // The tighter bound of the two wins.
+        assert_eq!(range("c"), (json!(1), json!(255)));
+        let f32_max = f64::from(f32::MAX);
+        assert_eq!(range("d"), (json!(-f32_max), json!(f32_max)));
+        assert_eq!(range("e"), (Value::Null, Value::Null));
+        assert_eq!(range("f"), (json!(0), json!(u64::MAX)));
+    }
+
+    /// An object `levels` deep: the root, then `levels - 1` nested under `a`.
+    fn nested(levels: usize) -> Value {
+        let mut node = json!({"type": "object", "properties": {"leaf": {"type": "string"}}});
+        for _ in 1..levels {
+            node = json!({"type": "object", "properties": {"a": node}});
+        }
+        node
+    }
+
+    #[test]
+    fn schemas_over_the_limits_are_refused_with_pointer_and_limit() {
+        assert!(to_strict(nested(limits::MAX_DEPTH)).is_ok());
+        let err = to_strict(nested(limits::MAX_DEPTH + 1)).expect_err("too deep");
+        assert_eq!(err.pointer, "/properties/a".repeat(limits::MAX_DEPTH));
+        assert!(err.problem.contains("limit of 10 levels"), "{err}");
+
+        let many: Map<String, Value> = (0..=limits::MAX_PROPERTIES)
+            .map(|i| (format!("p{i}"), json!({"type": "boolean"})))
+            .collect();
+        let err = to_strict(json!({"type": "object", "properties": many})).expect_err("too many");
+        assert_eq!(err.pointer, "/properties/p5000");
+        assert!(err.problem.contains("5000"), "{err}");
+
+        let values: Vec<Value> = (0..=limits::MAX_ENUM_VALUES).map(|i| json!(i)).collect();
+        let schema =
+            json!({"type": "object", "properties": {"e": {"type": "integer", "enum": values}}});
+        let err = to_strict(schema).expect_err("too many enum values");
+        assert_eq!(err.pointer, "/properties/e");
+        assert!(err.problem.contains("1000"), "{err}");
+
+        let long: Vec<Value> = (0..300).map(|i| json!(format!("{i:0>60}"))).collect();
+        let schema =
+            json!({"type": "object", "properties": {"e": {"type": "string", "enum": long}}});
+        let err = to_strict(schema).expect_err("a long enum");
+        assert_eq!(err.pointer, "/properties/e");
+        assert!(err.problem.contains("15000"), "{err}");
+
+        let name = "n".repeat(limits::MAX_STRING_LENGTH + 1);
+        let schema = json!({"type": "object", "properties": {name.clone(): {"type": "string"}}});
+        let err = to_strict(schema).expect_err("too long");
+        assert_eq!(err.pointer, format!("/properties/{name}"));
+        assert!(err.problem.contains("120000"), "{err}");
     }
 
     #[test]

@@ -417,8 +417,9 @@ impl ToolSetBuilder {
             }
             let mut policy = tool.policy();
             let mut generator = schema::generator();
-            let generated = tool.parameters(&mut generator);
+            let mut generated = tool.parameters(&mut generator);
             check_key_arguments(&name, &policy, &generated)?;
+            schema::add_ranges(&mut generated);
             let output_schema = tool.output_schema(&mut generator);
             let parameters = if policy.strict && !self.all_relaxed {
                 match schema::to_strict(generated.clone()) {
