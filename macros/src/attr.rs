@@ -49,12 +49,12 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
         }
         seen.push(key.clone());
         match key.as_str() {
-            "name" => options.name = Some(string(&meta, "name = \"get_weather\"")?),
+            "name" => options.name = Some(string(meta, "name = \"get_weather\"")?),
             "description" => {
-                options.description = Some(string(&meta, "description = \"Get the weather.\"")?)
+                options.description = Some(string(meta, "description = \"Get the weather.\"")?)
             }
             "timeout" => {
-                let lit = string(&meta, "timeout = \"30s\"")?;
+                let lit = string(meta, "timeout = \"30s\"")?;
                 match parse_duration_ms(&lit.value()) {
                     Some(ms) => options.timeout_ms = Some(ms),
                     None => {
@@ -68,10 +68,10 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
                     }
                 }
             }
-            "exclusive" => options.exclusive = flag(&meta)?,
-            "spawn" => options.spawn = flag(&meta)?,
-            "reads" => options.reads = keys(&meta)?,
-            "writes" => options.writes = keys(&meta)?,
+            "exclusive" => options.exclusive = flag(meta)?,
+            "spawn" => options.spawn = flag(meta)?,
+            "reads" => options.reads = keys(meta)?,
+            "writes" => options.writes = keys(meta)?,
             "max_concurrency" => {
                 let example = "max_concurrency = 2";
                 let value = meta.value().map_err(|e| {
@@ -94,14 +94,14 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
                     }
                 }
             }
-            "strict" => options.strict = Some(flag(&meta)?),
-            "title" => options.title = Some(string(&meta, "title = \"Weather\"")?),
-            "read_only" => options.read_only = Some(flag(&meta)?),
-            "destructive" => options.destructive = Some(flag(&meta)?),
-            "idempotent" => options.idempotent = Some(flag(&meta)?),
-            "open_world" => options.open_world = Some(flag(&meta)?),
+            "strict" => options.strict = Some(flag(meta)?),
+            "title" => options.title = Some(string(meta, "title = \"Weather\"")?),
+            "read_only" => options.read_only = Some(flag(meta)?),
+            "destructive" => options.destructive = Some(flag(meta)?),
+            "idempotent" => options.idempotent = Some(flag(meta)?),
+            "open_world" => options.open_world = Some(flag(meta)?),
             _ => {
-                let lit = string(&meta, "crate = \"my_crate::toolcall\"")?;
+                let lit = string(meta, "crate = \"my_crate::toolcall\"")?;
                 options.krate = Some(lit.parse().map_err(|_| {
                     syn::Error::new_spanned(
                         &lit,

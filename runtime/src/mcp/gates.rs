@@ -21,6 +21,9 @@ use crate::toolset::ToolSet;
 /// One lock per resource key in use.
 type KeyLocks = Mutex<HashMap<String, Arc<RwLock<()>>>>;
 
+/// A key's lock, held to write or to read.
+type KeyGuard = Either<OwnedRwLockWriteGuard<()>, OwnedRwLockReadGuard<()>>;
+
 pub(super) struct Gates {
     /// Ordinary calls share it, an exclusive call holds it alone.
     alone: RwLock<()>,
@@ -43,10 +46,7 @@ pub(super) struct Pass<'a> {
 /// for leave the map, so keys drawn from arguments do not pile up.
 struct Keys<'a> {
     locks: &'a KeyLocks,
-    held: Vec<(
-        String,
-        Either<OwnedRwLockWriteGuard<()>, OwnedRwLockReadGuard<()>>,
-    )>,
+    held: Vec<(String, KeyGuard)>,
 }
 
 impl Drop for Keys<'_> {
