@@ -288,3 +288,33 @@ async fn text_after_the_closing_brace_gives_the_same_error_however_split() {
     assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:#?}");
     assert!(seen[0].contains("trailing characters"), "{}", seen[0]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn eager_dispatch_honours_per_tool_limits_while_others_start() {
+    let mut limited = Scripted::new("limited");
+    limited.policy = limited
+        .policy
+        .with_max_concurrency(std::num::NonZeroUsize::new(1));
+    let tools = ToolSet::builder()
+        .add(Scripted::new("work"))
+        .add(limited)
+        .build()
+        .expect("tools");
+    let events = vec![
+        (10, Ok(fragment(0, Some("a"), Some("limited"), &args(100)))),
+        (10, Ok(fragment(1, Some("b"), Some("work"), &args(10)))),
+        (10, Ok(fragment(2, Some("c"), Some("limited"), &args(10)))),
+        (10, Ok(fragment(3, Some("d"), Some("work"), &args(10)))),
+        (0, Ok(StreamEvent::Finish(FinishReason::ToolCalls))),
+    ];
+    let turn = tools.dispatch_stream(timed(events)).await;
+    let spans: Vec<(u128, u128)> = turn
+        .batch
+        .results
+        .iter()
+        .map(|r| (r.started.as_millis(), r.ended().as_millis()))
+        .collect();
+    // `c` waits for `a`, the other `limited` call; `d`, pushed after it,
+    // does not wait for `c`.
+    assert_eq!(spans, [(10, 110), (20, 30), (110, 120), (40, 50)]);
+}
