@@ -18,7 +18,7 @@ use toolcall_runtime::{
 };
 
 use super::{ApiError, Envelope, Format, Frames, Parsed, block_events, event_frame, kept};
-use crate::engine::{Engine, ReplyPlan};
+use crate::engine::{Asks, Engine, ReplyPlan};
 
 /// `POST /v1/messages`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -71,6 +71,7 @@ impl Format for Anthropic {
                 request,
                 stream,
                 options: (),
+                asks: Asks::default(),
             }),
             Err(error) => Err(reject(engine, error, model)),
         }

@@ -7,9 +7,8 @@ use std::time::Duration;
 use hyper::HeaderMap;
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
-use serde::Deserialize;
 use serde_json::{Value, json};
-use toolcall_runtime::{ChatRequest, ChatResponse, FinishReason, StreamEvent, Usage};
+use toolcall_runtime::{ChatResponse, FinishReason, StreamEvent, Usage};
 
 use super::{ApiError, Envelope, Format, Frames, Parsed, data_frame};
 use crate::engine::{Engine, ReplyPlan};
@@ -23,6 +22,9 @@ pub(crate) struct Chat;
 pub(crate) struct ChatOptions {
     /// `stream_options.include_usage: true`.
     pub include_usage: bool,
+    /// `tool_choice` forces a call (a named function, or `required`): the
+    /// API then ends with `finish_reason: "stop"`, not `"tool_calls"`.
+    pub forced: bool,
 }
 
 impl Format for Chat {
@@ -45,15 +47,15 @@ impl Format for Chat {
     }
 
     fn parse(&self, engine: &Engine, body: &[u8]) -> Result<Parsed<ChatOptions>, ApiError> {
-        read_chat_body(engine, body)
+        super::chat_body::read_chat_body(engine, body)
     }
 
-    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, _: &ChatOptions) -> Value {
-        completion(envelope, &plan.response)
+    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ChatOptions) -> Value {
+        completion(envelope, &plan.response, options)
     }
 
     fn frames(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ChatOptions) -> Frames {
-        frames(envelope, plan, options.include_usage)
+        frames(envelope, plan, options)
     }
 
     fn status(&self, error: &ApiError) -> u16 {
@@ -90,77 +92,27 @@ pub(crate) fn openai_reply_headers(
         "openai-processing-ms",
         HeaderValue::from(processing.as_millis() as u64),
     );
-}
-
-/// The body fields the runtime's `ChatRequest` does not carry.
-#[derive(Deserialize, Default)]
-struct StreamFields {
-    #[serde(default)]
-    stream: Option<bool>,
-    #[serde(default)]
-    stream_options: Option<StreamOptions>,
-}
-
-#[derive(Deserialize, Default)]
-struct StreamOptions {
-    #[serde(default)]
-    include_usage: Option<bool>,
-}
-
-/// Read a chat completion request body as the API does. A body it refuses
-/// (not JSON, no `model` or `messages`, not a chat request) is journalled and
-/// comes back as the error to answer. Shared with the wiremock responders.
-pub(crate) fn read_chat_body(
-    engine: &Engine,
-    body: &[u8],
-) -> Result<Parsed<ChatOptions>, ApiError> {
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(value @ Value::Object(_)) => value,
-        Ok(_) | Err(_) => {
-            let error = ApiError::invalid_json();
-            engine.reject(&error, "", false);
-            return Err(error);
-        }
-    };
-    let fields = StreamFields::deserialize(&value).unwrap_or_default();
-    let stream = fields.stream.unwrap_or(false);
-    let include_usage = fields
-        .stream_options
-        .and_then(|o| o.include_usage)
-        .unwrap_or(false);
-    let model = value
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let missing = if model.is_empty() {
-        Some(ApiError::missing_model())
-    } else if value.get("messages").is_none_or(Value::is_null) {
-        Some(ApiError::missing_messages())
-    } else {
-        None
-    };
-    if let Some(error) = missing {
-        engine.reject(&error, &model, stream);
-        return Err(error);
+    for (name, value) in RATE_LIMITS {
+        headers.insert(*name, HeaderValue::from_static(value));
     }
-    let request = match ChatRequest::deserialize(&value) {
-        Ok(request) => request,
-        Err(error) => {
-            let error = ApiError::invalid_request(format!("Invalid request body: {error}"), None);
-            engine.reject(&error, &model, stream);
-            return Err(error);
-        }
-    };
-    Ok(Parsed {
-        request,
-        stream,
-        options: ChatOptions { include_usage },
-    })
 }
 
-fn finish_name(reason: FinishReason) -> &'static str {
+/// The `x-ratelimit-*` headers of a reply: a generous fixed quota, never
+/// used up (a 429 fault says `remaining-requests: 0` instead).
+pub(crate) const RATE_LIMITS: &[(&str, &str)] = &[
+    ("x-ratelimit-limit-requests", "10000"),
+    ("x-ratelimit-remaining-requests", "9999"),
+    ("x-ratelimit-reset-requests", "6ms"),
+    ("x-ratelimit-limit-tokens", "30000000"),
+    ("x-ratelimit-remaining-tokens", "29999000"),
+    ("x-ratelimit-reset-tokens", "2ms"),
+];
+
+/// The wire name of a finish reason; calls forced by `tool_choice` end
+/// with "stop", as the API's do.
+fn finish_name(reason: FinishReason, forced: bool) -> &'static str {
     match reason {
+        FinishReason::ToolCalls if forced => "stop",
         FinishReason::ToolCalls => "tool_calls",
         FinishReason::Length => "length",
         FinishReason::ContentFilter => "content_filter",
@@ -184,7 +136,11 @@ fn usage_json(usage: Usage) -> Value {
 }
 
 /// A whole `chat.completion` body.
-pub(crate) fn completion(envelope: &Envelope, response: &ChatResponse) -> Value {
+pub(crate) fn completion(
+    envelope: &Envelope,
+    response: &ChatResponse,
+    options: &ChatOptions,
+) -> Value {
     let mut message = json!({
         "role": "assistant",
         "content": response.content,
@@ -207,7 +163,7 @@ pub(crate) fn completion(envelope: &Envelope, response: &ChatResponse) -> Value 
             "index": 0,
             "message": message,
             "logprobs": null,
-            "finish_reason": response.finish_reason.map(finish_name),
+            "finish_reason": response.finish_reason.map(|r| finish_name(r, options.forced)),
         }],
         "usage": response.usage.map(usage_json),
         "service_tier": "default",
@@ -219,7 +175,7 @@ pub(crate) fn completion(envelope: &Envelope, response: &ChatResponse) -> Value 
 fn chunk(
     envelope: &Envelope,
     delta: Value,
-    finish: Option<FinishReason>,
+    finish: Option<&'static str>,
     with_usage: bool,
 ) -> Value {
     let mut chunk = json!({
@@ -229,7 +185,7 @@ fn chunk(
         "model": envelope.model,
         "service_tier": "default",
         "system_fingerprint": envelope.fingerprint,
-        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish.map(finish_name)}],
+        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
     });
     // With include_usage, every chunk carries `usage: null` until the last.
     if with_usage {
@@ -279,8 +235,17 @@ pub(crate) fn event_chunk(
 }
 
 /// The chunk that says why the model stopped.
-pub(crate) fn finish_chunk(envelope: &Envelope, reason: FinishReason, with_usage: bool) -> Value {
-    chunk(envelope, json!({}), Some(reason), with_usage)
+pub(crate) fn finish_chunk(
+    envelope: &Envelope,
+    reason: FinishReason,
+    options: &ChatOptions,
+) -> Value {
+    chunk(
+        envelope,
+        json!({}),
+        Some(finish_name(reason, options.forced)),
+        options.include_usage,
+    )
 }
 
 /// The last chunk with `stream_options.include_usage`: no choices, the usage.
@@ -316,7 +281,8 @@ pub(crate) const DONE: &[u8] = b"data: [DONE]\n\n";
 /// The frames of a reply (`data: {chunk}` and `[DONE]`), each with its
 /// offset from the request's arrival; the second value is when the
 /// connection drops, for a disconnect.
-pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, include_usage: bool) -> Frames {
+pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, options: &ChatOptions) -> Frames {
+    let include_usage = options.include_usage;
     let mut frames = Vec::with_capacity(reply.chunks.len() + 4);
     frames.push((
         reply.role_at,
@@ -334,7 +300,7 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, include_usage: bool
     if let Some(reason) = reply.response.finish_reason {
         frames.push((
             reply.end,
-            data_frame(&finish_chunk(envelope, reason, include_usage)),
+            data_frame(&finish_chunk(envelope, reason, options)),
         ));
     }
     if include_usage && let Some(usage) = reply.response.usage {

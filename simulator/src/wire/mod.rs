@@ -5,6 +5,7 @@
 
 pub(crate) mod anthropic;
 pub(crate) mod chat;
+pub(crate) mod chat_body;
 mod error;
 pub(crate) mod responses;
 
@@ -15,7 +16,7 @@ use hyper::body::Bytes;
 use serde_json::Value;
 use toolcall_runtime::{ChatRequest, StreamEvent, ToolCallDelta};
 
-use crate::engine::{Engine, ReplyPlan};
+use crate::engine::{Asks, Engine, ReplyPlan};
 
 pub use error::ApiError;
 
@@ -40,6 +41,8 @@ pub(crate) struct Parsed<O> {
     pub stream: bool,
     /// What else the request asked of its reply's shape.
     pub options: O,
+    /// What it asked of the reply's content (length, format).
+    pub asks: Asks,
 }
 
 /// Frames of a streamed reply, each with its offset from the request's

@@ -21,7 +21,7 @@ use toolcall_runtime::{
 
 use super::chat::Chat;
 use super::{ApiError, Envelope, Format, Frames, Parsed, block_events, event_frame, kept};
-use crate::engine::{Engine, ReplyPlan, Unpaired, check_pairing};
+use crate::engine::{Asks, Engine, ReplyPlan, Unpaired, check_pairing};
 
 /// The prefix of response ids.
 pub(crate) const ID_PREFIX: &str = "resp_";
@@ -443,6 +443,7 @@ impl Responses {
                     .unwrap_or_else(|| json!("auto")),
                 parallel_tool_calls: parallel_tool_calls.unwrap_or(true),
             },
+            asks: Asks::default(),
         })
     }
 }
