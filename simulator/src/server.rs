@@ -763,3 +763,27 @@ async fn answer<F: Format>(
     format.reply_headers(&plan.envelope, reply.role_at, headers);
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_second_and_starts_over_after_an_accept() {
+        let mut backoff = Backoff::default();
+        let pauses: Vec<u128> = (0..10).map(|_| backoff.next().as_millis()).collect();
+        assert_eq!(pauses, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        backoff.reset();
+        assert_eq!(backoff.next(), Duration::from_millis(5));
+    }
+
+    #[test]
+    fn only_a_client_s_own_failure_is_retried_at_once() {
+        use std::io::{Error, ErrorKind};
+        assert!(is_per_connection(&Error::from(
+            ErrorKind::ConnectionAborted
+        )));
+        // EMFILE (24 on Linux and macOS): the process is out of descriptors.
+        assert!(!is_per_connection(&Error::from_raw_os_error(24)));
+    }
+}
