@@ -128,7 +128,7 @@ async fn client(
 }
 
 /// Requests per second with `clients` connections, after a warm-up.
-async fn load(addr: SocketAddr, body: &[u8], clients: usize, seconds: f64) -> f64 {
+async fn load(addr: SocketAddr, body: &[u8], clients: usize, seconds: f64) -> (f64, u64) {
     let request = Arc::new(request_bytes(addr, body));
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
@@ -143,7 +143,7 @@ async fn load(addr: SocketAddr, body: &[u8], clients: usize, seconds: f64) -> f6
     for task in tasks {
         task.await.expect("a client");
     }
-    rate
+    (rate, done.load(Ordering::Relaxed))
 }
 
 /// A server process; killed when dropped.
@@ -172,6 +172,35 @@ impl Process {
             .unwrap_or_else(|_| panic!("not a URL: {line:?}"));
         Process { child, addr }
     }
+}
+
+impl Process {
+    /// CPU time the process used so far (user + system), where `/proc` says.
+    fn cpu(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // Linux counts in USER_HZ, 100 a second.
+        Some(Duration::from_millis(ticks * 10))
+    }
+}
+
+/// Requests per second, and the server's CPU time per request (µs) where
+/// it can be read: that one holds even on a busy machine.
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    server: &Process,
+    body: &[u8],
+    clients: usize,
+    seconds: f64,
+) -> (f64, Option<f64>) {
+    let before = server.cpu();
+    let (rate, total) = runtime.block_on(load(server.addr, body, clients, seconds));
+    let cpu = before
+        .zip(server.cpu())
+        .map(|(before, after)| (after - before).as_secs_f64() * 1e6 / total as f64);
+    (rate, cpu)
 }
 
 impl Drop for Process {
@@ -236,11 +265,13 @@ fn serve_wiremock() {
     runtime.block_on(async {
         let server = MockServer::start().await;
         println!("http://{}", server.address());
-        let mut canned = Vec::new();
-        tokio::io::stdin()
-            .read_to_end(&mut canned)
-            .await
-            .expect("the canned body");
+        let canned = tokio::task::spawn_blocking(|| {
+            let mut canned = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut canned).map(|_| canned)
+        })
+        .await
+        .expect("a reader")
+        .expect("the canned body");
         Mock::given(method("POST"))
             .and(path("/v1/chat/completions"))
             .respond_with(ResponseTemplate::new(200).set_body_raw(canned, "application/json"))
@@ -281,9 +312,19 @@ async fn canned_body() -> Vec<u8> {
 
 fn row(name: &str, clients: usize, ours: f64, theirs: f64) {
     println!(
-        "{name:<28} {clients:>3} clients  toolcall-sim {ours:>9.0} req/s  wiremock {theirs:>9.0} req/s  ratio {:.2}x",
+        "{name:<22} {clients:>3} clients  toolcall-sim {ours:>7.0} req/s  wiremock {theirs:>7.0} req/s  ratio {:.2}x",
         ours / theirs
     );
+}
+
+fn cpu_row(ours: Option<f64>, theirs: Option<f64>) {
+    if let (Some(ours), Some(theirs)) = (ours, theirs) {
+        println!(
+            "{:<34} server CPU a request: toolcall-sim {ours:>5.1} us  wiremock {theirs:>5.1} us  ratio {:.2}x",
+            "",
+            theirs / ours
+        );
+    }
 }
 
 fn main() {
@@ -305,20 +346,20 @@ fn main() {
     let sse = request_body(true);
 
     println!("processes (server in its own process, load client in this one), {seconds} s a row");
-    let sim = simulator_process(None);
+    let threads = std::env::var("TOOLCALL_BENCH_SIM_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok());
+    let sim = simulator_process(threads);
     let mock = wiremock_process(&canned);
     let mut ratios = Vec::new();
-    for clients in CLIENTS {
-        let ours = runtime.block_on(load(sim.addr, &json, clients, seconds));
-        let theirs = runtime.block_on(load(mock.addr, &json, clients, seconds));
-        row("process, JSON", clients, ours, theirs);
-        ratios.push(ours / theirs);
-    }
-    for clients in CLIENTS {
-        let ours = runtime.block_on(load(sim.addr, &sse, clients, seconds));
-        let theirs = runtime.block_on(load(mock.addr, &json, clients, seconds));
-        row("process, SSE vs JSON", clients, ours, theirs);
-        ratios.push(ours / theirs);
+    for (name, ours_body) in [("process, JSON", &json), ("process, SSE vs JSON", &sse)] {
+        for clients in CLIENTS {
+            let (ours, our_cpu) = measure(&runtime, &sim, ours_body, clients, seconds);
+            let (theirs, their_cpu) = measure(&runtime, &mock, &json, clients, seconds);
+            row(name, clients, ours, theirs);
+            cpu_row(our_cpu, their_cpu);
+            ratios.push(ours / theirs);
+        }
     }
     drop((sim, mock));
 
@@ -336,8 +377,8 @@ fn main() {
         (sim, mock)
     });
     for clients in CLIENTS {
-        let ours = runtime.block_on(load(sim.addr(), &json, clients, seconds));
-        let theirs = runtime.block_on(load(*mock.address(), &json, clients, seconds));
+        let (ours, _) = runtime.block_on(load(sim.addr(), &json, clients, seconds));
+        let (theirs, _) = runtime.block_on(load(*mock.address(), &json, clients, seconds));
         row("in process, JSON", clients, ours, theirs);
         ratios.push(ours / theirs);
     }

@@ -3,6 +3,7 @@
 //! the timing of every chunk. All randomness is drawn here, once per request,
 //! so both transports replay the same plan for the same seed.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -275,7 +276,7 @@ impl Engine {
     /// starts with `ids.0`, its calls' ids with `ids.1`.
     pub fn plan(
         &self,
-        request: &ChatRequest,
+        request: Cow<'_, ChatRequest>,
         asks: &Asks,
         stream: bool,
         transport: Transport,
@@ -283,6 +284,8 @@ impl Engine {
     ) -> Plan {
         let (id_prefix, call_prefix) = ids;
         let arrived = Instant::now();
+        let owned = request;
+        let request = &*owned;
         let mut state = self.lock();
         let state = &mut *state;
         let index = state.requests;
@@ -345,25 +348,29 @@ impl Engine {
                 outcome,
             };
         }
+        let tools_offered = request.tools.iter().map(|t| t.name.clone()).collect();
+        let tool_message_ids = request
+            .messages
+            .iter()
+            .filter_map(|m| match m {
+                Message::Tool { tool_call_id, .. } => Some(tool_call_id.clone()),
+                _ => None,
+            })
+            .collect();
+        // The server's request is moved into the journal, not copied.
+        let request = owned.into_owned();
         self.journal.push(JournalEntry {
             index,
             at: arrived,
             since_start: arrived.saturating_duration_since(self.started),
             transport,
             stream,
-            model: request.model.clone(),
-            tools_offered: request.tools.iter().map(|t| t.name.clone()).collect(),
-            tool_choice: request.tool_choice.clone(),
+            model: request.model,
+            tools_offered,
+            tool_choice: request.tool_choice,
             parallel_tool_calls: request.parallel_tool_calls,
-            messages: request.messages.clone(),
-            tool_message_ids: request
-                .messages
-                .iter()
-                .filter_map(|m| match m {
-                    Message::Tool { tool_call_id, .. } => Some(tool_call_id.clone()),
-                    _ => None,
-                })
-                .collect(),
+            messages: request.messages,
+            tool_message_ids,
             script_turn,
             fault,
             answer: match &outcome {
@@ -721,9 +728,27 @@ fn prompt_tokens(request: &ChatRequest) -> u32 {
         }
     }
     for tool in &request.tools {
-        chars += tool.name.len() + tool.description.len() + tool.parameters.to_string().len();
+        chars += tool.name.len() + tool.description.len() + json_len(&tool.parameters);
     }
     (chars / 4).max(1) as u32
+}
+
+/// The length of a value's JSON text, counted without writing it out.
+fn json_len(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// Cut the reply into stream events: text by words, then each call's header

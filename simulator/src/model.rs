@@ -12,6 +12,8 @@ use toolcall_runtime::{
     BoxFuture, ChatRequest, ChatResponse, EventStream, Model, ModelError, StreamEvent,
 };
 
+use std::borrow::Cow;
+
 use crate::engine::{Asks, Outcome, ReplyPlan};
 use crate::journal::{Journal, Transport};
 use crate::script::Script;
@@ -140,7 +142,7 @@ impl Model for SimModel {
     ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         Box::pin(async move {
             let plan = self.sim.engine.plan(
-                request,
+                Cow::Borrowed(request),
                 &Asks::default(),
                 false,
                 Transport::InProcess,
@@ -177,7 +179,7 @@ impl Model for SimModel {
                     State::Playing(arrived, queue) => (arrived, queue),
                     State::Start(request) => {
                         let plan = engine.plan(
-                            request,
+                            Cow::Borrowed(request),
                             &Asks::default(),
                             true,
                             Transport::InProcess,

@@ -87,7 +87,7 @@ fn answer(
     };
     let stream = body.stream || always_stream;
     let plan = engine.plan(
-        &body.request,
+        std::borrow::Cow::Borrowed(&body.request),
         &body.asks,
         stream,
         Transport::Http,
@@ -108,7 +108,12 @@ fn answer(
             .insert_header("cache-control", "no-cache");
         (template, dropped.unwrap_or(reply.end))
     } else {
-        let mut text = chat::completion(&plan.envelope, &reply.response, &body.options).to_string();
+        let mut text = serde_json::to_string(&chat::completion(
+            &plan.envelope,
+            &reply.response,
+            &body.options,
+        ))
+        .unwrap_or_default();
         let took = match reply.drop_at() {
             Some(dropped) => {
                 // No way to cut the connection: cut the body instead.

@@ -32,7 +32,7 @@ use crate::simulator::{SimBuilder, Simulator};
 use crate::wire::anthropic::Anthropic;
 use crate::wire::chat::{self, Chat};
 use crate::wire::responses::Responses;
-use crate::wire::{ApiError, Format};
+use crate::wire::{ApiError, Format, to_json};
 
 /// The default limit on a request body.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -401,7 +401,13 @@ fn full(bytes: impl Into<Bytes>) -> Body {
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
-    let mut response = Response::new(full(body.to_string()));
+    json_bytes_response(status, to_json(body))
+}
+
+fn json_bytes_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(full(body));
+    // Room for every header a reply carries, without growing the map.
+    response.headers_mut().reserve(16);
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -612,6 +618,21 @@ async fn dispatch(
     }
 }
 
+/// Frames due at the same moment as one piece: one write, not one each
+/// (a zero-latency reply goes out whole). What a client reads is the same.
+fn coalesce(frames: Vec<(Duration, Bytes)>) -> Vec<(Duration, Bytes)> {
+    let mut out: Vec<(Duration, Vec<u8>)> = Vec::with_capacity(frames.len());
+    for (at, bytes) in frames {
+        match out.last_mut() {
+            Some((last, piece)) if *last == at => piece.extend_from_slice(&bytes),
+            _ => out.push((at, bytes.into())),
+        }
+    }
+    out.into_iter()
+        .map(|(at, piece)| (at, Bytes::from(piece)))
+        .collect()
+}
+
 /// Why a request body could not be read.
 enum BodyError {
     /// Answer this error (too large, stopped arriving).
@@ -708,7 +729,7 @@ async fn answer<F: Format>(
         Err(error) => return Ok(error_response(format, &error)),
     };
     let plan = engine.plan(
-        &parsed.request,
+        std::borrow::Cow::Owned(parsed.request),
         &parsed.asks,
         parsed.stream,
         Transport::Http,
@@ -727,15 +748,15 @@ async fn answer<F: Format>(
             return Err(Disconnected);
         }
         wait_until(plan.arrived + reply.end).await;
-        let mut response = json_response(
+        let mut response = json_bytes_response(
             StatusCode::OK,
-            &format.reply(&plan.envelope, &reply, &parsed.options),
+            format.reply(&plan.envelope, &reply, &parsed.options),
         );
         format.reply_headers(&plan.envelope, reply.end, response.headers_mut());
         return Ok(response);
     }
     let (frames, drop) = format.frames(&plan.envelope, &reply, &parsed.options);
-    let mut queue: VecDeque<(Duration, Result<Bytes, Disconnected>)> = frames
+    let mut queue: VecDeque<(Duration, Result<Bytes, Disconnected>)> = coalesce(frames)
         .into_iter()
         .map(|(at, bytes)| (at, Ok(bytes)))
         .collect();

@@ -291,3 +291,30 @@ async fn created_is_now_and_rate_limit_headers_are_sent() {
         .expect("a number");
     assert!(remaining < limit);
 }
+
+#[tokio::test]
+async fn anthropic_max_tokens_stops_the_reply_with_max_tokens() {
+    let server = auto().await;
+    let body = json!({
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 2,
+        "messages": [{"role": "user", "content": "Weather in Paris?"}],
+        "tools": [{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+    });
+    let reply = send(
+        server.addr(),
+        "POST",
+        "/v1/messages",
+        &[
+            ("content-type", "application/json"),
+            ("anthropic-version", "2023-06-01"),
+        ],
+        body.to_string(),
+    )
+    .await
+    .expect("a reply");
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let reply = reply.json();
+    assert_eq!(reply["stop_reason"], "max_tokens", "{reply}");
+    assert_eq!(reply["usage"]["output_tokens"], 2, "{reply}");
+}

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use hyper::HeaderMap;
 use hyper::body::Bytes;
-use hyper::header::{self, HeaderValue};
+use hyper::header::{self, HeaderName, HeaderValue};
+use serde::Serialize;
 use serde_json::{Value, json};
 use toolcall_runtime::{ChatResponse, FinishReason, StreamEvent, Usage};
 
-use super::{ApiError, Envelope, Format, Frames, Parsed, data_frame};
+use super::{ApiError, Envelope, Format, Frames, Parsed, data_frame, to_json};
 use crate::engine::{Engine, ReplyPlan};
 
 /// `POST /v1/chat/completions`.
@@ -50,8 +51,8 @@ impl Format for Chat {
         super::chat_body::read_chat_body(engine, body)
     }
 
-    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ChatOptions) -> Value {
-        completion(envelope, &plan.response, options)
+    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ChatOptions) -> Vec<u8> {
+        to_json(&completion(envelope, &plan.response, options))
     }
 
     fn frames(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ChatOptions) -> Frames {
@@ -86,27 +87,38 @@ pub(crate) fn openai_reply_headers(
 ) {
     let request_id = format!("req_{}", envelope.id.trim_start_matches(prefix));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        headers.insert("x-request-id", value);
+        headers.insert(REQUEST_ID, value);
     }
     headers.insert(
-        "openai-processing-ms",
+        PROCESSING_MS,
         HeaderValue::from(processing.as_millis() as u64),
     );
     for (name, value) in RATE_LIMITS {
-        headers.insert(*name, HeaderValue::from_static(value));
+        headers.insert(name, value);
     }
 }
 
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const PROCESSING_MS: HeaderName = HeaderName::from_static("openai-processing-ms");
+
 /// The `x-ratelimit-*` headers of a reply: a generous fixed quota, never
 /// used up (a 429 fault says `remaining-requests: 0` instead).
-pub(crate) const RATE_LIMITS: &[(&str, &str)] = &[
-    ("x-ratelimit-limit-requests", "10000"),
-    ("x-ratelimit-remaining-requests", "9999"),
-    ("x-ratelimit-reset-requests", "6ms"),
-    ("x-ratelimit-limit-tokens", "30000000"),
-    ("x-ratelimit-remaining-tokens", "29999000"),
-    ("x-ratelimit-reset-tokens", "2ms"),
+/// Names and values are built at compile time: a reply only copies them.
+const RATE_LIMITS: [(HeaderName, HeaderValue); 6] = [
+    rate_limit("x-ratelimit-limit-requests", "10000"),
+    rate_limit("x-ratelimit-remaining-requests", "9999"),
+    rate_limit("x-ratelimit-reset-requests", "6ms"),
+    rate_limit("x-ratelimit-limit-tokens", "30000000"),
+    rate_limit("x-ratelimit-remaining-tokens", "29999000"),
+    rate_limit("x-ratelimit-reset-tokens", "2ms"),
 ];
+
+const fn rate_limit(name: &'static str, value: &'static str) -> (HeaderName, HeaderValue) {
+    (
+        HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    )
+}
 
 /// The wire name of a finish reason; calls forced by `tool_choice` end
 /// with "stop", as the API's do.
@@ -120,146 +132,271 @@ fn finish_name(reason: FinishReason, forced: bool) -> &'static str {
     }
 }
 
-fn usage_json(usage: Usage) -> Value {
-    json!({
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {
-            "reasoning_tokens": 0,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0
+/// The `usage` object: typed, so a reply is written straight to bytes.
+#[derive(Serialize)]
+struct UsageOut {
+    prompt_tokens: u32,
+    completion_tokens: u32,
+    total_tokens: u32,
+    prompt_tokens_details: PromptDetails,
+    completion_tokens_details: CompletionDetails,
+}
+
+#[derive(Serialize)]
+struct PromptDetails {
+    cached_tokens: u32,
+    audio_tokens: u32,
+}
+
+#[derive(Serialize)]
+struct CompletionDetails {
+    reasoning_tokens: u32,
+    audio_tokens: u32,
+    accepted_prediction_tokens: u32,
+    rejected_prediction_tokens: u32,
+}
+
+impl From<Usage> for UsageOut {
+    fn from(usage: Usage) -> Self {
+        UsageOut {
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            total_tokens: usage.total_tokens,
+            prompt_tokens_details: PromptDetails {
+                cached_tokens: 0,
+                audio_tokens: 0,
+            },
+            completion_tokens_details: CompletionDetails {
+                reasoning_tokens: 0,
+                audio_tokens: 0,
+                accepted_prediction_tokens: 0,
+                rejected_prediction_tokens: 0,
+            },
         }
-    })
+    }
 }
 
 /// A whole `chat.completion` body.
-pub(crate) fn completion(
-    envelope: &Envelope,
-    response: &ChatResponse,
+#[derive(Serialize)]
+pub(crate) struct Completion<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [CompletionChoice<'a>; 1],
+    usage: Option<UsageOut>,
+    service_tier: &'static str,
+    system_fingerprint: &'a str,
+}
+
+#[derive(Serialize)]
+struct CompletionChoice<'a> {
+    index: u32,
+    message: MessageOut<'a>,
+    logprobs: Option<()>,
+    finish_reason: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct MessageOut<'a> {
+    role: &'static str,
+    content: Option<&'a str>,
+    refusal: Option<()>,
+    annotations: [(); 0],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tool_calls: Vec<CallOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct CallOut<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: FunctionOut<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<&'a str>,
+}
+
+/// A whole `chat.completion` body.
+pub(crate) fn completion<'a>(
+    envelope: &'a Envelope,
+    response: &'a ChatResponse,
     options: &ChatOptions,
-) -> Value {
-    let mut message = json!({
-        "role": "assistant",
-        "content": response.content,
-        "refusal": null,
-        "annotations": [],
-    });
-    if !response.tool_calls.is_empty() {
-        message["tool_calls"] = response
-            .tool_calls
-            .iter()
-            .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
-            .collect();
-    }
-    json!({
-        "id": envelope.id,
-        "object": "chat.completion",
-        "created": envelope.created,
-        "model": envelope.model,
-        "choices": [{
-            "index": 0,
-            "message": message,
-            "logprobs": null,
-            "finish_reason": response.finish_reason.map(|r| finish_name(r, options.forced)),
+) -> Completion<'a> {
+    Completion {
+        id: &envelope.id,
+        object: "chat.completion",
+        created: envelope.created,
+        model: &envelope.model,
+        choices: [CompletionChoice {
+            index: 0,
+            message: MessageOut {
+                role: "assistant",
+                content: response.content.as_deref(),
+                refusal: None,
+                annotations: [],
+                tool_calls: response
+                    .tool_calls
+                    .iter()
+                    .map(|c| CallOut {
+                        id: &c.id,
+                        kind: "function",
+                        function: FunctionOut {
+                            name: Some(&c.name),
+                            arguments: Some(&c.arguments),
+                        },
+                    })
+                    .collect(),
+            },
+            logprobs: None,
+            finish_reason: response
+                .finish_reason
+                .map(|r| finish_name(r, options.forced)),
         }],
-        "usage": response.usage.map(usage_json),
-        "service_tier": "default",
-        "system_fingerprint": envelope.fingerprint,
-    })
+        usage: response.usage.map(UsageOut::from),
+        service_tier: "default",
+        system_fingerprint: &envelope.fingerprint,
+    }
+}
+
+/// One `chat.completion.chunk`.
+#[derive(Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    service_tier: &'static str,
+    system_fingerprint: &'a str,
+    choices: Vec<ChunkChoice<'a>>,
+    /// Absent without include_usage; `null` on every chunk but the last with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Option<UsageOut>>,
+}
+
+#[derive(Serialize)]
+struct ChunkChoice<'a> {
+    index: u32,
+    delta: Delta<'a>,
+    logprobs: Option<()>,
+    finish_reason: Option<&'static str>,
+}
+
+/// A chunk's delta; fields left out are absent.
+#[derive(Serialize, Default)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    /// `Some(None)`: `"content": null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<Option<()>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[CallDelta<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+struct CallDelta<'a> {
+    index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: FunctionOut<'a>,
 }
 
 /// One `chat.completion.chunk` with one choice.
-fn chunk(
-    envelope: &Envelope,
-    delta: Value,
+fn chunk<'a>(
+    envelope: &'a Envelope,
+    delta: Delta<'a>,
     finish: Option<&'static str>,
     with_usage: bool,
-) -> Value {
-    let mut chunk = json!({
-        "id": envelope.id,
-        "object": "chat.completion.chunk",
-        "created": envelope.created,
-        "model": envelope.model,
-        "service_tier": "default",
-        "system_fingerprint": envelope.fingerprint,
-        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
-    });
-    // With include_usage, every chunk carries `usage: null` until the last.
-    if with_usage {
-        chunk["usage"] = Value::Null;
+) -> Chunk<'a> {
+    Chunk {
+        id: &envelope.id,
+        object: "chat.completion.chunk",
+        created: envelope.created,
+        model: &envelope.model,
+        service_tier: "default",
+        system_fingerprint: &envelope.fingerprint,
+        choices: vec![ChunkChoice {
+            index: 0,
+            delta,
+            logprobs: None,
+            finish_reason: finish,
+        }],
+        // With include_usage, every chunk carries `usage: null` until the last.
+        usage: with_usage.then_some(None),
     }
-    chunk
 }
 
 /// The first chunk: the role (content `""` before text, `null` before calls).
-pub(crate) fn role_chunk(envelope: &Envelope, text_first: bool, with_usage: bool) -> Value {
-    let content = if text_first { json!("") } else { Value::Null };
-    chunk(
-        envelope,
-        json!({"role": "assistant", "content": content, "refusal": null}),
-        None,
-        with_usage,
-    )
+fn role_chunk(envelope: &Envelope, text_first: bool, with_usage: bool) -> Chunk<'_> {
+    let delta = Delta {
+        role: Some("assistant"),
+        content: Some(text_first.then_some("")),
+        refusal: Some(None),
+        tool_calls: None,
+    };
+    chunk(envelope, delta, None, with_usage)
 }
 
 /// The chunk of one text or tool-call event; `None` for finish and usage.
-pub(crate) fn event_chunk(
-    envelope: &Envelope,
-    event: &StreamEvent,
+fn event_chunk<'a>(
+    envelope: &'a Envelope,
+    event: &'a StreamEvent,
     with_usage: bool,
-) -> Option<Value> {
+) -> Option<Chunk<'a>> {
     let delta = match event {
-        StreamEvent::Text(text) => json!({"content": text}),
-        StreamEvent::ToolCall(delta) => {
-            let mut call = json!({"index": delta.index});
-            if let Some(id) = &delta.id {
-                call["id"] = json!(id);
-                call["type"] = json!("function");
-            }
-            let mut function = serde_json::Map::new();
-            if let Some(name) = &delta.name {
-                function.insert("name".into(), json!(name));
-            }
-            if let Some(arguments) = &delta.arguments {
-                function.insert("arguments".into(), json!(arguments));
-            }
-            call["function"] = Value::Object(function);
-            json!({"tool_calls": [call]})
-        }
+        StreamEvent::Text(text) => Delta {
+            content: Some(Some(text)),
+            ..Delta::default()
+        },
+        StreamEvent::ToolCall(delta) => Delta {
+            tool_calls: Some([CallDelta {
+                index: delta.index,
+                id: delta.id.as_deref(),
+                kind: delta.id.as_ref().map(|_| "function"),
+                function: FunctionOut {
+                    name: delta.name.as_deref(),
+                    arguments: delta.arguments.as_deref(),
+                },
+            }]),
+            ..Delta::default()
+        },
         _ => return None,
     };
     Some(chunk(envelope, delta, None, with_usage))
 }
 
 /// The chunk that says why the model stopped.
-pub(crate) fn finish_chunk(
-    envelope: &Envelope,
+fn finish_chunk<'a>(
+    envelope: &'a Envelope,
     reason: FinishReason,
     options: &ChatOptions,
-) -> Value {
+) -> Chunk<'a> {
     chunk(
         envelope,
-        json!({}),
+        Delta::default(),
         Some(finish_name(reason, options.forced)),
         options.include_usage,
     )
 }
 
 /// The last chunk with `stream_options.include_usage`: no choices, the usage.
-pub(crate) fn usage_chunk(envelope: &Envelope, usage: Usage) -> Value {
-    json!({
-        "id": envelope.id,
-        "object": "chat.completion.chunk",
-        "created": envelope.created,
-        "model": envelope.model,
-        "service_tier": "default",
-        "system_fingerprint": envelope.fingerprint,
-        "choices": [],
-        "usage": usage_json(usage),
-    })
+fn usage_chunk(envelope: &Envelope, usage: Usage) -> Chunk<'_> {
+    Chunk {
+        choices: Vec::new(),
+        usage: Some(Some(usage.into())),
+        ..chunk(envelope, Delta::default(), None, false)
+    }
 }
 
 /// The `GET /v1/models` body.

@@ -75,7 +75,7 @@ pub(crate) trait Format: Send + Sync + 'static {
     fn parse(&self, engine: &Engine, body: &[u8]) -> Result<Parsed<Self::Options>, ApiError>;
 
     /// The whole reply's JSON body.
-    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &Self::Options) -> Value;
+    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &Self::Options) -> Vec<u8>;
 
     /// The streamed reply's frames.
     fn frames(&self, envelope: &Envelope, plan: &ReplyPlan, options: &Self::Options) -> Frames;
@@ -91,8 +91,20 @@ pub(crate) trait Format: Send + Sync + 'static {
     fn remember(&self, _envelope: &Envelope, _plan: &ReplyPlan, _options: &Self::Options) {}
 }
 
+/// A body as JSON bytes.
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(512);
+    // The bodies are plain data with string keys: writing them cannot fail;
+    // an empty object is the safe fallback.
+    if serde_json::to_writer(&mut bytes, value).is_err() {
+        bytes.clear();
+        bytes.extend_from_slice(b"{}");
+    }
+    bytes
+}
+
 /// A `data: {json}` frame.
-pub(crate) fn data_frame(value: &Value) -> Bytes {
+pub(crate) fn data_frame(value: &impl serde::Serialize) -> Bytes {
     frame(None, value)
 }
 
@@ -101,7 +113,7 @@ pub(crate) fn event_frame(event: &str, value: &Value) -> Bytes {
     frame(Some(event), value)
 }
 
-fn frame(event: Option<&str>, value: &Value) -> Bytes {
+fn frame(event: Option<&str>, value: &impl serde::Serialize) -> Bytes {
     let mut bytes = Vec::with_capacity(256);
     if let Some(event) = event {
         bytes.extend_from_slice(b"event: ");
