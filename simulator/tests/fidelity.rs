@@ -77,6 +77,12 @@ async fn bad_parameters_get_openai_400s_and_are_journalled() {
         ),
         (with("n", json!(0)), "n", "below_min_value", ">= 1"),
         (
+            with("max_completion_tokens", json!(-5)),
+            "max_completion_tokens",
+            "below_min_value",
+            "but got -5",
+        ),
+        (
             with("max_tokens", json!("many")),
             "max_tokens",
             "invalid_type",

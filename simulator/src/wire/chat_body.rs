@@ -134,25 +134,11 @@ fn read(
     if let Some(p) = typed::<f64>(fields.top_p, "top_p", "a decimal")? {
         in_range("top_p", p, 0.0, 1.0)?;
     }
-    match typed::<u64>(fields.n, "n", "an integer")? {
-        Some(0) => return Err(ApiError::below_minimum("n", 1, 0)),
-        Some(n) if n > 1 => return Err(ApiError::unsupported("n", "only one choice (`n: 1`)")),
-        _ => {}
+    if positive(fields.n, "n")?.is_some_and(|n| n > 1) {
+        return Err(ApiError::unsupported("n", "only one choice (`n: 1`)"));
     }
-    let max_tokens = typed::<u32>(fields.max_tokens, "max_tokens", "an integer")?;
-    let max_completion = typed::<u32>(
-        fields.max_completion_tokens,
-        "max_completion_tokens",
-        "an integer",
-    )?;
-    for (name, value) in [
-        ("max_tokens", max_tokens),
-        ("max_completion_tokens", max_completion),
-    ] {
-        if value == Some(0) {
-            return Err(ApiError::below_minimum(name, 1, 0));
-        }
-    }
+    let max_tokens = positive(fields.max_tokens, "max_tokens")?;
+    let max_completion = positive(fields.max_completion_tokens, "max_completion_tokens")?;
     if typed::<bool>(fields.logprobs, "logprobs", "a boolean")? == Some(true) {
         return Err(ApiError::unsupported("logprobs", "no log probabilities"));
     }
@@ -231,6 +217,15 @@ fn typed<T: DeserializeOwned>(
     serde_json::from_str(raw.get())
         .map(Some)
         .map_err(|_| ApiError::invalid_type(name, expected, json_kind(raw.get())))
+}
+
+/// A whole number of 1 or more (counts and token limits).
+fn positive(raw: Option<&RawValue>, name: &str) -> Result<Option<u32>, ApiError> {
+    match typed::<i64>(raw, name, "an integer")? {
+        None => Ok(None),
+        Some(n) if n < 1 => Err(ApiError::below_minimum(name, 1, n)),
+        Some(n) => Ok(Some(u32::try_from(n).unwrap_or(u32::MAX))),
+    }
 }
 
 /// How the API names the type of a JSON value in its errors.
