@@ -113,6 +113,10 @@ impl JournalEntry {
 /// enough (a few MB) for a server that runs for days.
 pub const DEFAULT_JOURNAL_LIMIT: usize = 10_000;
 
+/// How many bytes of messages a journal keeps by default, whatever its
+/// entry limit: large requests (a long conversation each) go out sooner.
+pub const DEFAULT_JOURNAL_BYTES: usize = 32 * 1024 * 1024;
+
 /// Counts over every request a journal saw, kept exactly however many
 /// entries it still holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -134,6 +138,59 @@ struct Ring {
     entries: VecDeque<JournalEntry>,
     limit: usize,
     stats: JournalStats,
+    /// The approximate size of the entries kept, and its bound.
+    bytes: usize,
+    max_bytes: usize,
+}
+
+impl Ring {
+    /// Drop the oldest entries until within both bounds.
+    fn trim(&mut self) {
+        while self.entries.len() > self.limit
+            || (self.bytes > self.max_bytes && self.entries.len() > 1)
+        {
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes = self.bytes.saturating_sub(approx_bytes(&old));
+                self.stats.dropped += 1;
+            }
+        }
+    }
+}
+
+/// About how much memory an entry holds: its texts, arguments and names.
+fn approx_bytes(entry: &JournalEntry) -> usize {
+    let calls = |calls: &[toolcall_runtime::ToolCall]| {
+        calls
+            .iter()
+            .map(|c| c.id.len() + c.name.len() + c.arguments.len() + 64)
+            .sum::<usize>()
+    };
+    let messages: usize = entry
+        .messages
+        .iter()
+        .map(|m| {
+            64 + match m {
+                Message::System { content } | Message::User { content } => content.len(),
+                Message::Tool {
+                    content,
+                    tool_call_id,
+                    ..
+                } => content.len() + tool_call_id.len(),
+                Message::Assistant {
+                    content,
+                    tool_calls,
+                } => content.as_ref().map_or(0, String::len) + calls(tool_calls),
+                _ => 0,
+            }
+        })
+        .sum();
+    let reply = match &entry.answer {
+        Answer::Reply(reply) => {
+            reply.content.as_ref().map_or(0, String::len) + calls(&reply.tool_calls)
+        }
+        Answer::Error { message, .. } => message.len(),
+    };
+    256 + messages + reply + entry.tools_offered.iter().map(String::len).sum::<usize>()
 }
 
 /// A shared log of requests, in order: the latest `limit` entries (a
@@ -158,6 +215,8 @@ impl Journal {
                 entries: VecDeque::with_capacity(limit.min(1024)),
                 limit,
                 stats: JournalStats::default(),
+                bytes: 0,
+                max_bytes: DEFAULT_JOURNAL_BYTES,
             })),
         }
     }
@@ -192,11 +251,9 @@ impl Journal {
             ring.stats.dropped += 1;
             return;
         }
-        if ring.entries.len() >= ring.limit {
-            ring.entries.pop_front();
-            ring.stats.dropped += 1;
-        }
+        ring.bytes += approx_bytes(&entry);
         ring.entries.push_back(entry);
+        ring.trim();
     }
 
     /// Every entry kept, in arrival order.
@@ -236,10 +293,16 @@ impl Journal {
     pub fn set_limit(&self, limit: usize) {
         let mut ring = self.lock();
         ring.limit = limit;
-        while ring.entries.len() > limit {
-            ring.entries.pop_front();
-            ring.stats.dropped += 1;
-        }
+        ring.trim();
+    }
+
+    /// Keep about `bytes` of messages and replies at most (default
+    /// [`DEFAULT_JOURNAL_BYTES`]), the oldest entries going first; the
+    /// latest entry is always kept.
+    pub fn set_max_bytes(&self, bytes: usize) {
+        let mut ring = self.lock();
+        ring.max_bytes = bytes;
+        ring.trim();
     }
 
     /// Exact counts over every request seen.
@@ -251,6 +314,7 @@ impl Journal {
     pub fn clear(&self) {
         let mut ring = self.lock();
         ring.entries.clear();
+        ring.bytes = 0;
         ring.stats = JournalStats::default();
     }
 }

@@ -50,7 +50,10 @@ mod wire;
 pub use auto::generate as generate_arguments;
 pub use engine::Chunking;
 pub use fault::{Fault, FaultRates};
-pub use journal::{Answer, DEFAULT_JOURNAL_LIMIT, Journal, JournalEntry, JournalStats, Transport};
+pub use journal::{
+    Answer, DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_LIMIT, Journal, JournalEntry, JournalStats,
+    Transport,
+};
 pub use latency::{Latency, ModelLatency};
 pub use latency_spec::LatencySpecError;
 pub use model::{SimModel, Wire};

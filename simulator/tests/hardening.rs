@@ -62,6 +62,32 @@ async fn the_journal_is_a_ring_with_exact_counts() {
 }
 
 #[tokio::test]
+async fn large_requests_are_bounded_by_bytes_too() {
+    let server = Server::builder().seed(1).start().await.expect("start");
+    server.journal().set_max_bytes(50_000);
+    for i in 0..10 {
+        let mut body = chat_body(&[]);
+        body["messages"][0]["content"] = json!(format!("{i}{}", "x".repeat(20_000)));
+        post_chat(server.addr(), &body).await.expect("a reply");
+    }
+    let journal = server.journal();
+    assert!(
+        journal.len() <= 2,
+        "{} entries of 20 kB kept in 50 kB",
+        journal.len()
+    );
+    assert_eq!(journal.stats().requests, 10);
+    assert_eq!(
+        journal.last().map(|e| e.index),
+        Some(9),
+        "the latest is kept"
+    );
+    // A single entry over the budget is still kept.
+    journal.set_max_bytes(1);
+    assert_eq!(journal.len(), 1);
+}
+
+#[tokio::test]
 async fn a_journal_limit_of_zero_keeps_only_counts() {
     let server = Simulator::builder()
         .journal_limit(0)

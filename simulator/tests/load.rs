@@ -222,6 +222,7 @@ fn memory_and_descriptors_stay_flat_and_limits_are_survived() {
     assert_eq!(Client::connect(server.addr).round_trip(), 200);
 
     // Slowloris: half a head each, then nothing; closed at the 1 s timeout.
+    let before = server.fds();
     let mut slow: Vec<TcpStream> = (0..40)
         .map(|_| {
             let mut stream = TcpStream::connect(server.addr).expect("connect");
@@ -235,8 +236,9 @@ fn memory_and_descriptors_stay_flat_and_limits_are_survived() {
         })
         .collect();
     assert!(
-        server.wait_for(Duration::from_secs(1), |s| s.fds() >= fds + 40),
-        "all accepted"
+        server.wait_for(Duration::from_secs(5), |s| s.fds() >= before + 35),
+        "slowloris connections accepted: {} descriptors, {before} before",
+        server.fds()
     );
     assert!(
         server.wait_for(Duration::from_secs(10), |s| s.fds() <= fds + 2),
