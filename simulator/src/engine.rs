@@ -3,6 +3,7 @@
 //! the timing of every chunk. All randomness is drawn here, once per request,
 //! so both transports replay the same plan for the same seed.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -69,6 +70,27 @@ pub(crate) struct Config {
     pub faults: FaultRates,
     pub chunking: Chunking,
     pub models: Vec<String>,
+    /// Journal entries kept (`None`: the default).
+    pub journal_limit: Option<usize>,
+}
+
+/// What a request asks of its reply beyond the neutral request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Asks {
+    /// The most tokens (stream events) the reply may have: past it, the
+    /// reply is cut and ends with `FinishReason::Length`.
+    pub max_tokens: Option<u32>,
+    /// The shape of an auto-mode text answer.
+    pub response_format: Option<ResponseFormat>,
+}
+
+/// A structured-output request (`response_format`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum ResponseFormat {
+    /// Any JSON object.
+    JsonObject,
+    /// A JSON value valid for this schema.
+    JsonSchema(serde_json::Value),
 }
 
 /// A reply, timed: offsets are from the request's arrival.
@@ -147,13 +169,18 @@ pub(crate) struct Engine {
     pub config: Config,
     pub journal: Journal,
     pub started: Instant,
+    /// The wall clock at `started`, in seconds since the epoch.
+    wall_started: u64,
     fingerprint: String,
     state: Mutex<State>,
 }
 
-/// Created timestamps count from here, plus the simulated time, so a
-/// transcript does not depend on the wall clock.
-const CREATED_BASE: u64 = 1_700_000_000;
+/// Seconds since the epoch now, as `created` fields count them.
+fn wall_clock_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 impl Engine {
     pub fn new(config: Config) -> Self {
@@ -166,8 +193,11 @@ impl Engine {
         let mut fp = SimRng::derive(seed, "fingerprint");
         Engine {
             fingerprint: format!("fp_{:010x}", fp.next_u64() & 0xff_ffff_ffff),
-            journal: Journal::default(),
+            journal: config
+                .journal_limit
+                .map_or_else(Journal::default, Journal::with_limit),
             started: Instant::now(),
+            wall_started: wall_clock_secs(),
             state: Mutex::new(State {
                 requests: 0,
                 script,
@@ -189,9 +219,20 @@ impl Engine {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The created timestamp for a request arriving now.
+    /// The `created` timestamp of a request arriving at `at`: the wall
+    /// clock when the simulator was built, plus the time since on tokio's
+    /// clock (so a paused clock moves it too).
     pub fn created(&self, at: Instant) -> u64 {
-        CREATED_BASE + at.saturating_duration_since(self.started).as_secs()
+        self.wall_started + at.saturating_duration_since(self.started).as_secs()
+    }
+
+    /// Follow `script` from its first turn (auto mode with `None`).
+    pub fn reset_script(&self, script: Option<Script>) {
+        self.lock().script = script.map(|s| ScriptCursor {
+            turns: s.turns,
+            next: 0,
+            overruns: Vec::new(),
+        });
     }
 
     /// Turns not used yet, and requests that came after the script ran out.
@@ -209,6 +250,10 @@ impl Engine {
         let mut state = self.lock();
         let index = state.requests;
         state.requests += 1;
+        if !self.journal.keeps_entries() {
+            self.journal.count(false, false);
+            return;
+        }
         self.journal.push(JournalEntry {
             index,
             at,
@@ -231,13 +276,16 @@ impl Engine {
     /// starts with `ids.0`, its calls' ids with `ids.1`.
     pub fn plan(
         &self,
-        request: &ChatRequest,
+        request: Cow<'_, ChatRequest>,
+        asks: &Asks,
         stream: bool,
         transport: Transport,
         ids: (&str, &str),
     ) -> Plan {
         let (id_prefix, call_prefix) = ids;
         let arrived = Instant::now();
+        let owned = request;
+        let request = &*owned;
         let mut state = self.lock();
         let state = &mut *state;
         let index = state.requests;
@@ -274,8 +322,14 @@ impl Engine {
                                     Outcome::Error(rejection_error(&rejection, &request.model))
                                 }
                                 injected => {
-                                    let (plan, applied) =
-                                        self.reply(state, request, reply, injected, call_prefix);
+                                    let (plan, applied) = self.reply(
+                                        state,
+                                        request,
+                                        asks,
+                                        reply,
+                                        injected,
+                                        call_prefix,
+                                    );
                                     fault = applied;
                                     Outcome::Reply(Box::new(plan))
                                 }
@@ -285,25 +339,38 @@ impl Engine {
                 }
             }
         };
+        if !self.journal.keeps_entries() {
+            self.journal
+                .count(matches!(outcome, Outcome::Reply(_)), fault.is_some());
+            return Plan {
+                arrived,
+                envelope,
+                outcome,
+            };
+        }
+        let tools_offered = request.tools.iter().map(|t| t.name.clone()).collect();
+        let tool_message_ids = request
+            .messages
+            .iter()
+            .filter_map(|m| match m {
+                Message::Tool { tool_call_id, .. } => Some(tool_call_id.clone()),
+                _ => None,
+            })
+            .collect();
+        // The server's request is moved into the journal, not copied.
+        let request = owned.into_owned();
         self.journal.push(JournalEntry {
             index,
             at: arrived,
             since_start: arrived.saturating_duration_since(self.started),
             transport,
             stream,
-            model: request.model.clone(),
-            tools_offered: request.tools.iter().map(|t| t.name.clone()).collect(),
-            tool_choice: request.tool_choice.clone(),
+            model: request.model,
+            tools_offered,
+            tool_choice: request.tool_choice,
             parallel_tool_calls: request.parallel_tool_calls,
-            messages: request.messages.clone(),
-            tool_message_ids: request
-                .messages
-                .iter()
-                .filter_map(|m| match m {
-                    Message::Tool { tool_call_id, .. } => Some(tool_call_id.clone()),
-                    _ => None,
-                })
-                .collect(),
+            messages: request.messages,
+            tool_message_ids,
             script_turn,
             fault,
             answer: match &outcome {
@@ -345,6 +412,7 @@ impl Engine {
         &self,
         state: &mut State,
         request: &ChatRequest,
+        asks: &Asks,
         reply: Reply,
         fault: Option<Fault>,
         call_prefix: &str,
@@ -364,7 +432,13 @@ impl Engine {
                     .collect(),
             ),
             Reply::Auto => match auto_reply(request, &mut draws.arguments) {
-                AutoReply::Text(text) => (Some(text), Vec::new()),
+                AutoReply::Text(text) => match &asks.response_format {
+                    Some(format) => (
+                        Some(structured_answer(format, &mut draws.arguments)),
+                        Vec::new(),
+                    ),
+                    None => (Some(text), Vec::new()),
+                },
                 AutoReply::Calls(calls) => (
                     None,
                     calls
@@ -380,17 +454,25 @@ impl Engine {
             Some(f) => corrupt(&mut calls, f, request),
             None => None,
         };
-        let finish = if calls.is_empty() {
+        let mut finish = if calls.is_empty() {
             FinishReason::Stop
         } else {
             FinishReason::ToolCalls
         };
-        let events = split(
+        let mut events = split(
             content.as_deref(),
             &calls,
             &self.config.chunking,
             &mut draws.chunks,
         );
+        let (mut content, mut calls) = (content, calls);
+        if let Some(max) = asks.max_tokens
+            && events.len() > max as usize
+        {
+            events.truncate(max as usize);
+            (content, calls) = rejoin(&events, &calls);
+            finish = FinishReason::Length;
+        }
 
         let stall = match &applied {
             Some(Fault::Stall { ms }) => Duration::from_millis(*ms),
@@ -455,6 +537,46 @@ fn rejection_error(fault: &Fault, model: &str) -> ApiError {
         Fault::Overloaded => ApiError::overloaded(),
         _ => ApiError::server_error(),
     }
+}
+
+/// An auto-mode answer in the requested format: a value generated from the
+/// schema, or a small JSON object.
+fn structured_answer(format: &ResponseFormat, rng: &mut SimRng) -> String {
+    match format {
+        ResponseFormat::JsonSchema(schema) => crate::auto::generate(schema, rng).to_string(),
+        ResponseFormat::JsonObject => {
+            serde_json::json!({"answer": "toolcall-sim auto mode"}).to_string()
+        }
+    }
+}
+
+/// The text and calls the kept events of a cut reply make up: a call whose
+/// header was cut off is gone, one cut mid-arguments keeps what was sent.
+fn rejoin(events: &[StreamEvent], calls: &[ToolCall]) -> (Option<String>, Vec<ToolCall>) {
+    let mut text: Option<String> = None;
+    let mut kept: Vec<ToolCall> = Vec::new();
+    for event in events {
+        match event {
+            StreamEvent::Text(piece) => text.get_or_insert_with(String::new).push_str(piece),
+            StreamEvent::ToolCall(delta) => {
+                let index = delta.index as usize;
+                if index == kept.len()
+                    && let Some(call) = calls.get(index)
+                {
+                    kept.push(ToolCall::new(
+                        call.id.clone(),
+                        call.name.clone(),
+                        String::new(),
+                    ));
+                }
+                if let (Some(call), Some(arguments)) = (kept.get_mut(index), &delta.arguments) {
+                    call.arguments.push_str(arguments);
+                }
+            }
+            _ => {}
+        }
+    }
+    (text, kept)
 }
 
 /// Apply a fault that changes the reply; `None` when it has nothing to change.
@@ -606,9 +728,27 @@ fn prompt_tokens(request: &ChatRequest) -> u32 {
         }
     }
     for tool in &request.tools {
-        chars += tool.name.len() + tool.description.len() + tool.parameters.to_string().len();
+        chars += tool.name.len() + tool.description.len() + json_len(&tool.parameters);
     }
     (chars / 4).max(1) as u32
+}
+
+/// The length of a value's JSON text, counted without writing it out.
+fn json_len(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing to a counter cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
 }
 
 /// Cut the reply into stream events: text by words, then each call's header

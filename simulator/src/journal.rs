@@ -1,6 +1,8 @@
-//! The request journal: every request the simulator saw, in order, with its
-//! time on the (possibly paused) tokio clock, for tests to assert on.
+//! The request journal: the requests the simulator saw, in order, with their
+//! time on the (possibly paused) tokio clock, for tests to assert on; a
+//! bounded ring with exact counts, so a long-running server stays flat.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -107,51 +109,226 @@ impl JournalEntry {
     }
 }
 
-/// A shared, append-only log of requests. Cheap to clone.
-#[derive(Debug, Clone, Default)]
+/// How many entries a journal keeps by default: enough for any test, small
+/// enough (a few MB) for a server that runs for days.
+pub const DEFAULT_JOURNAL_LIMIT: usize = 10_000;
+
+/// How many bytes of messages a journal keeps by default, whatever its
+/// entry limit: large requests (a long conversation each) go out sooner.
+pub const DEFAULT_JOURNAL_BYTES: usize = 32 * 1024 * 1024;
+
+/// Counts over every request a journal saw, kept exactly however many
+/// entries it still holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JournalStats {
+    /// Requests seen since creation (or the last [`Journal::clear`]).
+    pub requests: u64,
+    /// Of those, answered with a reply.
+    pub replies: u64,
+    /// Of those, answered with an error status.
+    pub errors: u64,
+    /// Of those, with a fault injected.
+    pub faults: u64,
+    /// Entries dropped to stay within the limit (the oldest first).
+    pub dropped: u64,
+}
+
+#[derive(Debug)]
+struct Ring {
+    entries: VecDeque<JournalEntry>,
+    limit: usize,
+    stats: JournalStats,
+    /// The approximate size of the entries kept, and its bound.
+    bytes: usize,
+    max_bytes: usize,
+}
+
+impl Ring {
+    /// Drop the oldest entries until within both bounds.
+    fn trim(&mut self) {
+        while self.entries.len() > self.limit
+            || (self.bytes > self.max_bytes && self.entries.len() > 1)
+        {
+            if let Some(old) = self.entries.pop_front() {
+                self.bytes = self.bytes.saturating_sub(approx_bytes(&old));
+                self.stats.dropped += 1;
+            }
+        }
+    }
+}
+
+/// About how much memory an entry holds: its texts, arguments and names.
+fn approx_bytes(entry: &JournalEntry) -> usize {
+    let calls = |calls: &[toolcall_runtime::ToolCall]| {
+        calls
+            .iter()
+            .map(|c| c.id.len() + c.name.len() + c.arguments.len() + 64)
+            .sum::<usize>()
+    };
+    let messages: usize = entry
+        .messages
+        .iter()
+        .map(|m| {
+            64 + match m {
+                Message::System { content } | Message::User { content } => content.len(),
+                Message::Tool {
+                    content,
+                    tool_call_id,
+                    ..
+                } => content.len() + tool_call_id.len(),
+                Message::Assistant {
+                    content,
+                    tool_calls,
+                } => content.as_ref().map_or(0, String::len) + calls(tool_calls),
+                _ => 0,
+            }
+        })
+        .sum();
+    let reply = match &entry.answer {
+        Answer::Reply(reply) => {
+            reply.content.as_ref().map_or(0, String::len) + calls(&reply.tool_calls)
+        }
+        Answer::Error { message, .. } => message.len(),
+    };
+    256 + messages + reply + entry.tools_offered.iter().map(String::len).sum::<usize>()
+}
+
+/// A shared log of requests, in order: the latest `limit` entries (a
+/// ring; [`DEFAULT_JOURNAL_LIMIT`] unless set) and exact counts of all.
+/// Cheap to clone.
+#[derive(Debug, Clone)]
 pub struct Journal {
-    entries: Arc<Mutex<Vec<JournalEntry>>>,
+    ring: Arc<Mutex<Ring>>,
+}
+
+impl Default for Journal {
+    fn default() -> Self {
+        Journal::with_limit(DEFAULT_JOURNAL_LIMIT)
+    }
 }
 
 impl Journal {
-    fn lock(&self) -> MutexGuard<'_, Vec<JournalEntry>> {
+    /// A journal keeping the latest `limit` entries (0 keeps none, only the counts).
+    pub fn with_limit(limit: usize) -> Self {
+        Journal {
+            ring: Arc::new(Mutex::new(Ring {
+                entries: VecDeque::with_capacity(limit.min(1024)),
+                limit,
+                stats: JournalStats::default(),
+                bytes: 0,
+                max_bytes: DEFAULT_JOURNAL_BYTES,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Ring> {
         // A panic elsewhere while holding the lock leaves the log readable.
-        self.entries
+        self.ring
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Whether entries are kept at all (a limit of 0 keeps only counts,
+    /// so the engine need not build them).
+    pub(crate) fn keeps_entries(&self) -> bool {
+        self.lock().limit > 0
+    }
+
+    /// Count a request whose entry is not kept (limit 0).
+    pub(crate) fn count(&self, answer_ok: bool, fault: bool) {
+        let mut ring = self.lock();
+        ring.stats.count(answer_ok, fault);
+        ring.stats.dropped += 1;
+    }
+
     pub(crate) fn push(&self, entry: JournalEntry) {
-        self.lock().push(entry);
+        let mut ring = self.lock();
+        ring.stats.count(
+            matches!(entry.answer, Answer::Reply(_)),
+            entry.fault.is_some(),
+        );
+        if ring.limit == 0 {
+            ring.stats.dropped += 1;
+            return;
+        }
+        ring.bytes += approx_bytes(&entry);
+        ring.entries.push_back(entry);
+        ring.trim();
     }
 
-    /// Every entry so far, in arrival order.
+    /// Every entry kept, in arrival order.
     pub fn entries(&self) -> Vec<JournalEntry> {
-        self.lock().clone()
+        self.lock().entries.iter().cloned().collect()
     }
 
-    /// The entry of request `index`.
+    /// The entry of request `index` (counted from 0), if still kept.
     pub fn get(&self, index: usize) -> Option<JournalEntry> {
-        self.lock().get(index).cloned()
+        let ring = self.lock();
+        let first = ring.entries.front()?.index;
+        ring.entries.get(index.checked_sub(first)?).cloned()
     }
 
     /// The latest entry.
     pub fn last(&self) -> Option<JournalEntry> {
-        self.lock().last().cloned()
+        self.lock().entries.back().cloned()
     }
 
-    /// The number of requests so far.
+    /// The number of entries kept (at most the limit; see [`Journal::stats`]
+    /// for the count of all requests).
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.lock().entries.len()
     }
 
-    /// Whether no request came yet.
+    /// Whether no entry is kept.
     pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
+        self.lock().entries.is_empty()
     }
 
-    /// Forget every entry.
+    /// The most entries kept.
+    pub fn limit(&self) -> usize {
+        self.lock().limit
+    }
+
+    /// Keep at most `limit` entries from now on (the oldest go first).
+    pub fn set_limit(&self, limit: usize) {
+        let mut ring = self.lock();
+        ring.limit = limit;
+        ring.trim();
+    }
+
+    /// Keep about `bytes` of messages and replies at most (default
+    /// [`DEFAULT_JOURNAL_BYTES`]), the oldest entries going first; the
+    /// latest entry is always kept.
+    pub fn set_max_bytes(&self, bytes: usize) {
+        let mut ring = self.lock();
+        ring.max_bytes = bytes;
+        ring.trim();
+    }
+
+    /// Exact counts over every request seen.
+    pub fn stats(&self) -> JournalStats {
+        self.lock().stats
+    }
+
+    /// Forget every entry and reset the counts.
     pub fn clear(&self) {
-        self.lock().clear();
+        let mut ring = self.lock();
+        ring.entries.clear();
+        ring.bytes = 0;
+        ring.stats = JournalStats::default();
+    }
+}
+
+impl JournalStats {
+    fn count(&mut self, reply: bool, fault: bool) {
+        self.requests += 1;
+        if reply {
+            self.replies += 1;
+        } else {
+            self.errors += 1;
+        }
+        if fault {
+            self.faults += 1;
+        }
     }
 }

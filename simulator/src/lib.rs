@@ -29,6 +29,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auto;
+mod control;
 mod engine;
 mod fault;
 mod journal;
@@ -49,14 +50,20 @@ mod wire;
 pub use auto::generate as generate_arguments;
 pub use engine::Chunking;
 pub use fault::{Fault, FaultRates};
-pub use journal::{Answer, Journal, JournalEntry, Transport};
+pub use journal::{
+    Answer, DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_LIMIT, Journal, JournalEntry, JournalStats,
+    Transport,
+};
 pub use latency::{Latency, ModelLatency};
 pub use latency_spec::LatencySpecError;
 pub use model::{SimModel, Wire};
 pub use rng::SimRng;
 pub use script::{Reply, Script, ScriptedCall, Turn, TurnError};
 pub use script_file::{ScriptFile, ScriptFileError, ScriptFormat};
-pub use server::{DEFAULT_MAX_BODY_BYTES, Disconnected, Server, ServerBuilder, ServerError};
+pub use server::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES, Disconnected,
+    Server, ServerBuilder, ServerError,
+};
 pub use simulator::{ScriptError, SimBuilder, Simulator};
 pub use timeline::{Timeline, timeline_svg};
 pub use tool::{SimTool, WithLatency, with_latency};

@@ -5,8 +5,11 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use toolcall_sim::{ModelLatency, ScriptFile, SimBuilder};
+use toolcall_sim::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, ModelLatency, ScriptFile, SimBuilder,
+};
 
 const USAGE: &str = "\
 toolcall-sim: simulated chat APIs (OpenAI Chat Completions and Responses,
@@ -43,6 +46,16 @@ Options of `serve`:
                          Example: --model-latency lognormal:400ms,0.4/20ms
   --api-key KEY          Require the key: `Authorization: Bearer KEY`, or
                          `x-api-key: KEY` on /v1/messages (401 otherwise)
+  --journal-limit N      Keep the latest N requests in the journal (default
+                         1000; counts stay exact): GET /__sim/journal
+  --header-read-timeout T  Close a connection that takes longer than T to
+                         send a request head, or stays idle that long
+                         between requests (default 10s; `off` to wait)
+  --idle-timeout T       Close a connection whose request body stops
+                         arriving for T (default 30s; `off` to wait)
+  --no-cors              No CORS headers (they are on by default, so a
+                         browser page of any origin can call the server)
+  --threads N            Worker threads (default: one per core)
   -h, --help             Print this help
   -V, --version          Print the version
 
@@ -57,6 +70,10 @@ then serves until Ctrl-C (or SIGTERM) and shuts down gracefully:
                               events with `stream: true` (point the Anthropic
                               SDKs at the URL without `/v1`)
   GET  /v1/models             the model list
+  GET  /__sim/journal         the latest requests and exact counts (JSON);
+                              DELETE clears it
+  POST /__sim/reset           the script from its first turn, journal cleared
+  PUT  /__sim/script          follow the script in the body ({\"turns\": [...]})
 
 Exit status: 0 after Ctrl-C, 1 if the address cannot be bound, 2 for a bad
 argument or a bad script file (reported as FILE:LINE:COLUMN: problem).
@@ -84,6 +101,11 @@ struct Options {
     seed: Option<u64>,
     model_latency: Option<ModelLatency>,
     api_key: Option<String>,
+    journal_limit: usize,
+    header_read_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    cors: bool,
+    threads: Option<usize>,
 }
 
 impl Default for Options {
@@ -95,6 +117,11 @@ impl Default for Options {
             seed: None,
             model_latency: None,
             api_key: None,
+            journal_limit: 1000,
+            header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            cors: true,
+            threads: None,
         }
     }
 }
@@ -116,6 +143,10 @@ fn parse(args: &[String]) -> Result<Command, String> {
                 if matches!(flag, "-h" | "--help") {
                     return Ok(Command::Help);
                 }
+                if flag == "--no-cors" {
+                    options.cors = false;
+                    continue;
+                }
                 let known = [
                     "--port",
                     "--host",
@@ -123,6 +154,10 @@ fn parse(args: &[String]) -> Result<Command, String> {
                     "--seed",
                     "--model-latency",
                     "--api-key",
+                    "--journal-limit",
+                    "--header-read-timeout",
+                    "--idle-timeout",
+                    "--threads",
                 ];
                 if !known.contains(&flag) {
                     return Err(format!("unknown option `{arg}`"));
@@ -158,6 +193,25 @@ fn parse(args: &[String]) -> Result<Command, String> {
                         options.model_latency =
                             Some(value.parse().map_err(|e| format!("--model-latency: {e}"))?);
                     }
+                    "--journal-limit" => {
+                        options.journal_limit = value.parse().map_err(|_| {
+                            format!("--journal-limit: `{value}` is not a whole number")
+                        })?;
+                    }
+                    "--header-read-timeout" => {
+                        options.header_read_timeout = timeout(flag, &value)?;
+                    }
+                    "--idle-timeout" => options.idle_timeout = timeout(flag, &value)?,
+                    "--threads" => {
+                        options.threads = match value.parse() {
+                            Ok(0) | Err(_) => {
+                                return Err(format!(
+                                    "--threads: `{value}` is not a count (1 or more)"
+                                ));
+                            }
+                            Ok(n) => Some(n),
+                        };
+                    }
                     _ => options.api_key = Some(value),
                 }
             }
@@ -167,6 +221,25 @@ fn parse(args: &[String]) -> Result<Command, String> {
             "unknown command `{other}`: use `toolcall-sim serve`"
         )),
     }
+}
+
+/// A timeout: `off`, or a duration such as `10s`, `500ms`.
+fn timeout(flag: &str, value: &str) -> Result<Option<Duration>, String> {
+    if value == "off" {
+        return Ok(None);
+    }
+    let parsed = if let Some(ms) = value.strip_suffix("ms") {
+        ms.parse().ok().map(Duration::from_millis)
+    } else if let Some(s) = value.strip_suffix('s') {
+        s.parse()
+            .ok()
+            .and_then(|s: f64| Duration::try_from_secs_f64(s).ok())
+    } else {
+        None
+    };
+    parsed
+        .map(Some)
+        .ok_or_else(|| format!("{flag}: `{value}` is not a duration (e.g. 10s, 500ms) or `off`"))
 }
 
 fn main() -> ExitCode {
@@ -218,10 +291,13 @@ fn serve(options: Options) -> ExitCode {
     if let Some(latency) = options.model_latency {
         builder = builder.model_latency(latency);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    builder = builder.journal_limit(options.journal_limit);
+    // A process serves in real time: every core may answer.
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = options.threads {
+        runtime.worker_threads(threads);
+    }
+    let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("toolcall-sim: cannot start the runtime: {error}");
@@ -232,7 +308,10 @@ fn serve(options: Options) -> ExitCode {
         let sim = builder.build();
         let mut server = sim
             .server()
-            .addr(SocketAddr::new(options.host, options.port));
+            .addr(SocketAddr::new(options.host, options.port))
+            .cors(options.cors)
+            .header_read_timeout(options.header_read_timeout)
+            .idle_timeout(options.idle_timeout);
         if let Some(key) = options.api_key {
             server = server.api_key(key);
         }
@@ -273,7 +352,7 @@ fn serve(options: Options) -> ExitCode {
         shutdown.wait().await;
         eprintln!("toolcall-sim: shutting down");
         server.shutdown().await;
-        let requests = sim.journal().len();
+        let requests = sim.journal().stats().requests;
         match sim.check_consumed() {
             Ok(()) => eprintln!("toolcall-sim: served {requests} request(s)"),
             Err(problem) => eprintln!("toolcall-sim: served {requests} request(s); {problem}"),
@@ -332,7 +411,6 @@ impl Shutdown {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
     use toolcall_sim::Latency;
 
     fn args(line: &str) -> Vec<String> {
@@ -359,9 +437,14 @@ mod tests {
                 Latency::fixed_ms(20),
             )),
             api_key: Some("sk-test".to_owned()),
+            journal_limit: 5,
+            header_read_timeout: Some(Duration::from_millis(1500)),
+            idle_timeout: None,
+            cors: false,
+            threads: Some(2),
         };
-        let spaced = "serve --port 9000 --host 0.0.0.0 --script s.yaml --seed 42 --model-latency fixed:200ms/20ms --api-key sk-test";
-        let inline = "serve --port=9000 --host=0.0.0.0 --script=s.yaml --seed=42 --model-latency=fixed:200ms/20ms --api-key=sk-test";
+        let spaced = "serve --port 9000 --host 0.0.0.0 --script s.yaml --seed 42 --model-latency fixed:200ms/20ms --api-key sk-test --journal-limit 5 --header-read-timeout 1.5s --idle-timeout off --no-cors --threads 2";
+        let inline = "serve --port=9000 --host=0.0.0.0 --script=s.yaml --seed=42 --model-latency=fixed:200ms/20ms --api-key=sk-test --journal-limit=5 --header-read-timeout=1500ms --idle-timeout=off --no-cors --threads=2";
         assert_eq!(parse(&args(spaced)), Ok(Command::Serve(expected)));
         assert_eq!(parse(&args(spaced)), parse(&args(inline)));
         let Ok(Command::Serve(options)) = parse(&args("serve --host localhost")) else {
@@ -403,6 +486,9 @@ mod tests {
             ("serve --port 70000", "not a port"),
             ("serve --host example", "not an IP address"),
             ("serve --seed -1", "not a whole number"),
+            ("serve --idle-timeout soon", "not a duration"),
+            ("serve --threads 0", "not a count"),
+            ("serve --journal-limit -3", "not a whole number"),
             (
                 "serve --model-latency fast",
                 "--model-latency: invalid latency `fast`",
@@ -422,6 +508,11 @@ mod tests {
             "--seed",
             "--model-latency",
             "--api-key",
+            "--journal-limit",
+            "--header-read-timeout",
+            "--idle-timeout",
+            "--no-cors",
+            "--threads",
             "--help",
             "--version",
         ] {

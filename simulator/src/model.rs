@@ -12,7 +12,9 @@ use toolcall_runtime::{
     BoxFuture, ChatRequest, ChatResponse, EventStream, Model, ModelError, StreamEvent,
 };
 
-use crate::engine::{Outcome, ReplyPlan};
+use std::borrow::Cow;
+
+use crate::engine::{Asks, Outcome, ReplyPlan};
 use crate::journal::{Journal, Transport};
 use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
@@ -139,10 +141,13 @@ impl Model for SimModel {
         request: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         Box::pin(async move {
-            let plan = self
-                .sim
-                .engine
-                .plan(request, false, Transport::InProcess, self.ids());
+            let plan = self.sim.engine.plan(
+                Cow::Borrowed(request),
+                &Asks::default(),
+                false,
+                Transport::InProcess,
+                self.ids(),
+            );
             match plan.outcome {
                 Outcome::Error(error) => Err(self.error(&error)),
                 Outcome::Reply(reply) => {
@@ -173,7 +178,13 @@ impl Model for SimModel {
                 let (arrived, mut queue) = match state {
                     State::Playing(arrived, queue) => (arrived, queue),
                     State::Start(request) => {
-                        let plan = engine.plan(request, true, Transport::InProcess, self.ids());
+                        let plan = engine.plan(
+                            Cow::Borrowed(request),
+                            &Asks::default(),
+                            true,
+                            Transport::InProcess,
+                            self.ids(),
+                        );
                         let mut queue = VecDeque::new();
                         match plan.outcome {
                             Outcome::Error(error) => {

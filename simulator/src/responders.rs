@@ -52,7 +52,8 @@ use crate::engine::Outcome;
 use crate::journal::{Journal, Transport};
 use crate::script::{Script, ScriptedCall, Turn};
 use crate::simulator::{ScriptError, SimBuilder, Simulator};
-use crate::wire::chat::{self, Chat, read_chat_body};
+use crate::wire::chat::{self, Chat};
+use crate::wire::chat_body::read_chat_body;
 use crate::wire::{ApiError, Format};
 
 /// The content type of a buffered stream, as the real API sends it.
@@ -86,7 +87,8 @@ fn answer(
     };
     let stream = body.stream || always_stream;
     let plan = engine.plan(
-        &body.request,
+        std::borrow::Cow::Borrowed(&body.request),
+        &body.asks,
         stream,
         Transport::Http,
         (Chat.id_prefix(), Chat.call_id_prefix()),
@@ -96,7 +98,7 @@ fn answer(
         Outcome::Reply(reply) => reply,
     };
     let (template, took) = if stream {
-        let (frames, dropped) = chat::frames(&plan.envelope, &reply, body.options.include_usage);
+        let (frames, dropped) = chat::frames(&plan.envelope, &reply, &body.options);
         let bytes: Vec<u8> = frames
             .iter()
             .flat_map(|(_, frame)| frame.iter().copied())
@@ -106,7 +108,12 @@ fn answer(
             .insert_header("cache-control", "no-cache");
         (template, dropped.unwrap_or(reply.end))
     } else {
-        let mut text = chat::completion(&plan.envelope, &reply.response).to_string();
+        let mut text = serde_json::to_string(&chat::completion(
+            &plan.envelope,
+            &reply.response,
+            &body.options,
+        ))
+        .unwrap_or_default();
         let took = match reply.drop_at() {
             Some(dropped) => {
                 // No way to cut the connection: cut the body instead.

@@ -11,12 +11,12 @@ use crate::latency::wait_until;
 use futures_util::stream;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
-use hyper::body::{Bytes, Frame, Incoming};
+use hyper::body::{Body as _, Bytes, Frame, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -32,10 +32,16 @@ use crate::simulator::{SimBuilder, Simulator};
 use crate::wire::anthropic::Anthropic;
 use crate::wire::chat::{self, Chat};
 use crate::wire::responses::Responses;
-use crate::wire::{ApiError, Format};
+use crate::wire::{ApiError, Format, to_json};
 
 /// The default limit on a request body.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
+/// The default [`ServerBuilder::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default [`ServerBuilder::idle_timeout`].
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long shutdown waits for replies in flight before cutting them.
 const GRACE: Duration = Duration::from_secs(1);
@@ -77,6 +83,9 @@ pub struct ServerBuilder {
     addr: SocketAddr,
     api_key: Option<String>,
     max_body: usize,
+    cors: bool,
+    header_read_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
 }
 
 impl Default for ServerBuilder {
@@ -87,6 +96,9 @@ impl Default for ServerBuilder {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             api_key: None,
             max_body: DEFAULT_MAX_BODY_BYTES,
+            cors: true,
+            header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
         }
     }
 }
@@ -159,6 +171,30 @@ impl ServerBuilder {
         self
     }
 
+    /// Answer CORS preflights and let browser pages read the replies (on by
+    /// default: a local test server, called from any origin).
+    pub fn cors(mut self, on: bool) -> Self {
+        self.cors = on;
+        self
+    }
+
+    /// Close a connection that takes longer than this to send a request's
+    /// head, counted from when the server starts waiting for it: a new
+    /// connection, or a kept-alive one after its last reply (default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`]; `None`: wait for ever). On tokio's
+    /// clock, so a paused clock moves it too.
+    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Close a connection whose request body stops arriving for this long
+    /// (default [`DEFAULT_IDLE_TIMEOUT`]; `None`: wait for ever).
+    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
     /// Bind and start serving on the current tokio runtime.
     pub async fn start(self) -> Result<Server, ServerError> {
         let listener = TcpListener::bind(self.addr)
@@ -177,9 +213,14 @@ impl ServerBuilder {
             api_key: self.api_key,
             max_body: self.max_body,
             responses: Responses::default(),
+            cors: self.cors,
+            idle_timeout: self.idle_timeout,
         });
+        let mut http = http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
         let (stop, stopped) = watch::channel(());
-        let task = tokio::spawn(serve(listener, context, stopped));
+        let task = tokio::spawn(serve(listener, http, context, stopped));
         Ok(Server {
             addr,
             sim,
@@ -253,30 +294,89 @@ struct Context {
     max_body: usize,
     /// The Responses format and the responses it keeps.
     responses: Responses,
+    cors: bool,
+    idle_timeout: Option<Duration>,
 }
 
-async fn serve(listener: TcpListener, context: Arc<Context>, mut stopped: watch::Receiver<()>) {
+async fn serve(
+    listener: TcpListener,
+    http: http1::Builder,
+    context: Arc<Context>,
+    mut stopped: watch::Receiver<()>,
+) {
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
+    let mut backoff = Backoff::default();
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
-            accepted = listener.accept() => {
-                // A failed accept (a reset before accept, no file descriptors) affects one client only.
-                let Ok((stream, _)) = accepted else { continue };
-                // Replies are small writes a client waits on: Nagle's delay only adds latency.
-                let _ = stream.set_nodelay(true);
-                let context = context.clone();
-                let service = service_fn(move |request| handle(context.clone(), request));
-                let connection = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                connections.spawn(graceful.watch(connection));
-            }
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    backoff.reset();
+                    // Replies are small writes a client waits on: Nagle's delay only adds latency.
+                    let _ = stream.set_nodelay(true);
+                    let context = context.clone();
+                    let service = service_fn(move |request| handle(context.clone(), request));
+                    let connection = http.serve_connection(TokioIo::new(stream), service);
+                    connections.spawn(graceful.watch(connection));
+                }
+                // The client gave up before we accepted: nothing to wait for.
+                Err(error) if is_per_connection(&error) => {}
+                // Out of descriptors (or memory): accepting again at once
+                // only spins. Wait, or until a connection closes.
+                Err(_) => {
+                    let pause = backoff.next();
+                    tokio::select! {
+                        _ = stopped.changed() => break,
+                        _ = tokio::time::sleep(pause) => {}
+                        Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                    }
+                }
+            },
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
         }
     }
     drop(listener);
     let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
     connections.shutdown().await;
+}
+
+/// Whether a failed accept concerns one client only (retry at once), not
+/// the process (out of descriptors or memory: back off).
+fn is_per_connection(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted | WouldBlock
+    )
+}
+
+/// The pause after a failed accept: 5 ms, doubling to 1 s, until one succeeds.
+#[derive(Debug)]
+pub(crate) struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_secs(1);
+
+    /// The pause to take now.
+    pub(crate) fn next(&mut self) -> Duration {
+        let pause = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        pause
+    }
+
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { next: Self::FIRST }
+    }
 }
 
 /// The response body: whole, or streamed with pauses.
@@ -301,7 +401,13 @@ fn full(bytes: impl Into<Bytes>) -> Body {
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
-    let mut response = Response::new(full(body.to_string()));
+    json_bytes_response(status, to_json(body))
+}
+
+fn json_bytes_response(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(full(body));
+    // Room for every header a reply carries, without growing the map.
+    response.headers_mut().reserve(16);
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -320,6 +426,13 @@ fn error_response<F: Format>(format: &F, error: &ApiError) -> Response<Body> {
         let headers = response.headers_mut();
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         headers.insert("retry-after-ms", HeaderValue::from(ms));
+        headers.insert(
+            "x-ratelimit-remaining-requests",
+            HeaderValue::from_static("0"),
+        );
+        if let Ok(reset) = HeaderValue::from_str(&format!("{ms}ms")) {
+            headers.insert("x-ratelimit-reset-requests", reset);
+        }
     }
     response
 }
@@ -331,52 +444,135 @@ enum Route {
     Messages,
     Models,
     Model(String),
+    /// `/__sim/journal`: read (GET) or clear (DELETE).
+    Journal,
+    /// `POST /__sim/reset`.
+    Reset,
+    /// `PUT /__sim/script`.
+    Script,
 }
 
-async fn handle(
-    context: Arc<Context>,
-    request: Request<Incoming>,
-) -> Result<Response<Body>, Disconnected> {
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+impl Route {
+    /// The methods it answers, as the `Allow` header lists them.
+    fn allowed(&self) -> &'static str {
+        match self {
+            Route::Chat | Route::Responses | Route::Messages | Route::Reset => "POST",
+            Route::Response(_) | Route::Models | Route::Model(_) => "GET",
+            Route::Journal => "GET, DELETE",
+            Route::Script => "PUT",
+        }
+    }
+}
+
+/// The route of `path`, or `None` for a path the API does not have.
+fn route(path: &str) -> Option<Route> {
     let trimmed = path.trim_end_matches('/');
-    let route = match trimmed.strip_prefix("/v1").unwrap_or(trimmed) {
+    Some(match trimmed.strip_prefix("/v1").unwrap_or(trimmed) {
         "/chat/completions" => Route::Chat,
         "/responses" => Route::Responses,
         "/messages" => Route::Messages,
         "/models" => Route::Models,
+        "/__sim/journal" => Route::Journal,
+        "/__sim/reset" => Route::Reset,
+        "/__sim/script" => Route::Script,
         other => match (
             other.strip_prefix("/models/"),
             other.strip_prefix("/responses/"),
         ) {
             (Some(name), _) if !name.is_empty() => Route::Model(name.to_owned()),
             (_, Some(id)) if !id.is_empty() && !id.contains('/') => Route::Response(id.to_owned()),
-            _ => {
-                return Ok(error_response(
-                    &Chat,
-                    &ApiError::not_found(method.as_str(), &path),
-                ));
-            }
+            _ => return None,
         },
+    })
+}
+
+/// Answer one request; with CORS on, answer preflights and let pages of any
+/// origin read every reply (and the headers a client may want).
+async fn handle(
+    context: Arc<Context>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Disconnected> {
+    if !context.cors {
+        return dispatch(&context, request).await;
+    }
+    if request.method() == Method::OPTIONS {
+        return Ok(preflight(request.headers()));
+    }
+    let mut response = dispatch(&context, request).await?;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static(EXPOSED_HEADERS),
+    );
+    Ok(response)
+}
+
+/// The reply headers a page may read: ids, timing, rate limits, retries.
+const EXPOSED_HEADERS: &str = "x-request-id, request-id, openai-processing-ms, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens";
+
+/// 204 to a CORS preflight: any origin, the methods served, the headers asked for.
+fn preflight(request: &hyper::HeaderMap) -> Response<Body> {
+    let mut response = Response::new(full(Bytes::new()));
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
+    );
+    let asked = request
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .cloned()
+        .unwrap_or_else(|| HeaderValue::from_static("*"));
+    headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    // Chromium asks before a public page may call a loopback server.
+    if request
+        .get("access-control-request-private-network")
+        .is_some_and(|v| v == "true")
+    {
+        headers.insert(
+            "access-control-allow-private-network",
+            HeaderValue::from_static("true"),
+        );
+    }
+    response
+}
+
+async fn dispatch(
+    context: &Context,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Disconnected> {
+    let method = request.method();
+    let Some(route) = route(request.uri().path()) else {
+        let error = ApiError::not_found(method.as_str(), request.uri().path());
+        return Ok(error_response(&Chat, &error));
     };
-    let (allowed, allowed_name) = match route {
-        Route::Chat | Route::Responses | Route::Messages => (Method::POST, "POST"),
-        Route::Response(_) | Route::Models | Route::Model(_) => (Method::GET, "GET"),
-    };
-    if method != allowed {
-        let error = ApiError::method_not_allowed(method.as_str(), &path);
+    if !route.allowed().split(", ").any(|m| m == method.as_str()) {
+        let error = ApiError::method_not_allowed(method.as_str(), request.uri().path());
         let mut response = match route {
             Route::Messages => error_response(&Anthropic, &error),
             _ => error_response(&Chat, &error),
         };
         response
             .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static(allowed_name));
+            .insert(header::ALLOW, HeaderValue::from_static(route.allowed()));
         return Ok(response);
     }
     match route {
-        Route::Chat => answer(&context, &Chat, request).await,
-        Route::Responses => answer(&context, &context.responses, request).await,
+        Route::Chat => answer(context, &Chat, request).await,
+        Route::Responses => answer(context, &context.responses, request).await,
+        Route::Messages => answer(context, &Anthropic, request).await,
         Route::Response(id) => {
             let responses = &context.responses;
             if let Some(key) = &context.api_key
@@ -389,14 +585,89 @@ async fn handle(
                 Err(error) => error_response(responses, &error),
             })
         }
-        Route::Messages => answer(&context, &Anthropic, request).await,
-        Route::Models | Route::Model(_) => {
+        route => {
             if let Some(key) = &context.api_key
                 && let Err(error) = Chat.authorize(request.headers(), key)
             {
                 return Ok(error_response(&Chat, &error));
             }
-            Ok(models_response(&context, route))
+            let engine = &context.engine;
+            Ok(match route {
+                Route::Journal if request.method() == Method::DELETE => {
+                    engine.journal.clear();
+                    json_response(StatusCode::OK, &crate::control::journal_json(engine))
+                }
+                Route::Journal => {
+                    json_response(StatusCode::OK, &crate::control::journal_json(engine))
+                }
+                Route::Reset => json_response(StatusCode::OK, &crate::control::reset(engine)),
+                Route::Script => {
+                    let body = match read_body(context, request.into_body()).await {
+                        Ok(body) => body,
+                        Err(BodyError::Gone) => return Err(Disconnected),
+                        Err(BodyError::Refused(error)) => return Ok(error_response(&Chat, &error)),
+                    };
+                    match crate::control::replace_script(engine, &body) {
+                        Ok(value) => json_response(StatusCode::OK, &value),
+                        Err(error) => error_response(&Chat, &error),
+                    }
+                }
+                route => models_response(context, route),
+            })
+        }
+    }
+}
+
+/// Frames due at the same moment as one piece: one write, not one each
+/// (a zero-latency reply goes out whole). What a client reads is the same.
+fn coalesce(frames: Vec<(Duration, Bytes)>) -> Vec<(Duration, Bytes)> {
+    let mut out: Vec<(Duration, Vec<u8>)> = Vec::with_capacity(frames.len());
+    for (at, bytes) in frames {
+        match out.last_mut() {
+            Some((last, piece)) if *last == at => piece.extend_from_slice(&bytes),
+            _ => out.push((at, bytes.into())),
+        }
+    }
+    out.into_iter()
+        .map(|(at, piece)| (at, Bytes::from(piece)))
+        .collect()
+}
+
+/// Why a request body could not be read.
+enum BodyError {
+    /// Answer this error (too large, stopped arriving).
+    Refused(ApiError),
+    /// The client went away: nobody to answer.
+    Gone,
+}
+
+/// Read a whole request body: at most `max_body` bytes, and no pause
+/// longer than the idle timeout between its pieces.
+async fn read_body(context: &Context, body: Incoming) -> Result<Bytes, BodyError> {
+    let mut body = Limited::new(body, context.max_body);
+    let mut bytes = Vec::new();
+    loop {
+        let frame = match context.idle_timeout {
+            Some(idle) => tokio::time::timeout(idle, body.frame())
+                .await
+                .map_err(|_| BodyError::Refused(ApiError::body_timeout(idle)))?,
+            None => body.frame().await,
+        };
+        match frame {
+            None => return Ok(Bytes::from(bytes)),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    if bytes.is_empty() && body.size_hint().exact() == Some(0) {
+                        // The whole body in one piece: no copy.
+                        return Ok(data);
+                    }
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            Some(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
+                return Err(BodyError::Refused(ApiError::too_large(context.max_body)));
+            }
+            Some(Err(_)) => return Err(BodyError::Gone),
         }
     }
 }
@@ -445,25 +716,21 @@ async fn answer<F: Format>(
         engine.reject(&error, "", false);
         return Ok(error_response(format, &error));
     }
-    let body = match Limited::new(request.into_body(), context.max_body)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            let error = ApiError::too_large(context.max_body);
+    let body = match read_body(context, request.into_body()).await {
+        Ok(body) => body,
+        Err(BodyError::Refused(error)) => {
             engine.reject(&error, "", false);
             return Ok(error_response(format, &error));
         }
-        // The client went away while sending: nobody to answer.
-        Err(_) => return Err(Disconnected),
+        Err(BodyError::Gone) => return Err(Disconnected),
     };
     let parsed = match format.parse(engine, &body) {
         Ok(parsed) => parsed,
         Err(error) => return Ok(error_response(format, &error)),
     };
     let plan = engine.plan(
-        &parsed.request,
+        std::borrow::Cow::Owned(parsed.request),
+        &parsed.asks,
         parsed.stream,
         Transport::Http,
         (format.id_prefix(), format.call_id_prefix()),
@@ -481,15 +748,15 @@ async fn answer<F: Format>(
             return Err(Disconnected);
         }
         wait_until(plan.arrived + reply.end).await;
-        let mut response = json_response(
+        let mut response = json_bytes_response(
             StatusCode::OK,
-            &format.reply(&plan.envelope, &reply, &parsed.options),
+            format.reply(&plan.envelope, &reply, &parsed.options),
         );
         format.reply_headers(&plan.envelope, reply.end, response.headers_mut());
         return Ok(response);
     }
     let (frames, drop) = format.frames(&plan.envelope, &reply, &parsed.options);
-    let mut queue: VecDeque<(Duration, Result<Bytes, Disconnected>)> = frames
+    let mut queue: VecDeque<(Duration, Result<Bytes, Disconnected>)> = coalesce(frames)
         .into_iter()
         .map(|(at, bytes)| (at, Ok(bytes)))
         .collect();
@@ -516,4 +783,28 @@ async fn answer<F: Format>(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     format.reply_headers(&plan.envelope, reply.role_at, headers);
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_second_and_starts_over_after_an_accept() {
+        let mut backoff = Backoff::default();
+        let pauses: Vec<u128> = (0..10).map(|_| backoff.next().as_millis()).collect();
+        assert_eq!(pauses, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        backoff.reset();
+        assert_eq!(backoff.next(), Duration::from_millis(5));
+    }
+
+    #[test]
+    fn only_a_client_s_own_failure_is_retried_at_once() {
+        use std::io::{Error, ErrorKind};
+        assert!(is_per_connection(&Error::from(
+            ErrorKind::ConnectionAborted
+        )));
+        // EMFILE (24 on Linux and macOS): the process is out of descriptors.
+        assert!(!is_per_connection(&Error::from_raw_os_error(24)));
+    }
 }

@@ -24,7 +24,7 @@ impl std::fmt::Debug for Simulator {
         f.debug_struct("Simulator")
             .field("seed", &self.engine.config.seed)
             .field("scripted", &self.engine.config.script.is_some())
-            .field("requests", &self.engine.journal.len())
+            .field("requests", &self.engine.journal.stats().requests)
             .finish()
     }
 }
@@ -58,6 +58,16 @@ impl Simulator {
     /// The requests seen so far, by every model and server of this simulator.
     pub fn journal(&self) -> Journal {
         self.engine.journal.clone()
+    }
+
+    /// Follow `script` from its first turn, as if new (the journal stays).
+    pub fn reset_script(&self, script: Script) {
+        self.engine.reset_script(Some(script));
+    }
+
+    /// Switch to auto mode (the journal stays).
+    pub fn reset_auto(&self) {
+        self.engine.reset_script(None);
     }
 
     /// The seed.
@@ -178,6 +188,14 @@ impl SimBuilder {
     /// The names `GET /v1/models` lists (default: `gpt-4o-mini`, `gpt-4o`).
     pub fn models(mut self, names: impl IntoIterator<Item = impl Into<String>>) -> Self {
         self.config.models = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Keep the latest `limit` journal entries (default
+    /// [`DEFAULT_JOURNAL_LIMIT`](crate::DEFAULT_JOURNAL_LIMIT)); counts stay
+    /// exact. 0 keeps none, which spares building them.
+    pub fn journal_limit(mut self, limit: usize) -> Self {
+        self.config.journal_limit = Some(limit);
         self
     }
 

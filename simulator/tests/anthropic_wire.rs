@@ -236,6 +236,18 @@ async fn raw_requests_get_anthropic_errors() {
             json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "tool_choice": {"type": "tool", "name": "nope"}}),
             "tool `nope` was not found",
         ),
+        (
+            json!({"model": "m", "max_tokens": 5, "messages": []}),
+            "messages: at least one message is required",
+        ),
+        (
+            json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}),
+            "temperature: Input should be a valid number",
+        ),
+        (
+            json!({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "stream": "yes"}),
+            "stream: Input should be a valid boolean",
+        ),
     ];
     for (body, expected) in cases {
         let reply = post(body).await.expect("a reply");

@@ -18,7 +18,7 @@ use toolcall_runtime::{
 };
 
 use super::{ApiError, Envelope, Format, Frames, Parsed, block_events, event_frame, kept};
-use crate::engine::{Engine, ReplyPlan};
+use crate::engine::{Asks, Engine, ReplyPlan};
 
 /// `POST /v1/messages`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,17 +67,18 @@ impl Format for Anthropic {
         };
         let model = value.get("model").and_then(Value::as_str).unwrap_or("");
         match read_request(&value) {
-            Ok((request, stream)) => Ok(Parsed {
+            Ok((request, stream, asks)) => Ok(Parsed {
                 request,
                 stream,
                 options: (),
+                asks,
             }),
             Err(error) => Err(reject(engine, error, model)),
         }
     }
 
-    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, _: &()) -> Value {
-        message(envelope, &plan.response)
+    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, _: &()) -> Vec<u8> {
+        super::to_json(&message(envelope, &plan.response))
     }
 
     fn frames(&self, envelope: &Envelope, plan: &ReplyPlan, _: &()) -> Frames {
@@ -133,7 +134,7 @@ fn error_type(error: &ApiError) -> &'static str {
 // ---- the request ----------------------------------------------------------------
 
 /// The neutral request and whether to stream, or the 400 the API answers.
-fn read_request(body: &Value) -> Result<(ChatRequest, bool), ApiError> {
+fn read_request(body: &Value) -> Result<(ChatRequest, bool, Asks), ApiError> {
     let model = match body.get("model") {
         Some(Value::String(model)) if !model.is_empty() => model.clone(),
         Some(Value::String(_)) | None | Some(Value::Null) => {
@@ -141,14 +142,26 @@ fn read_request(body: &Value) -> Result<(ChatRequest, bool), ApiError> {
         }
         Some(_) => return Err(invalid("model: Input should be a valid string")),
     };
-    match body.get("max_tokens") {
+    let max_tokens = match body.get("max_tokens") {
         None | Some(Value::Null) => return Err(invalid("max_tokens: Field required")),
-        Some(tokens) if tokens.as_u64().is_none_or(|n| n < 1) => {
+        Some(tokens) => match tokens.as_u64().filter(|n| *n >= 1) {
+            Some(n) => u32::try_from(n).unwrap_or(u32::MAX),
+            None => {
+                return Err(invalid(
+                    "max_tokens: Input should be a valid integer greater than or equal to 1",
+                ));
+            }
+        },
+    };
+    match body.get("temperature") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(t)) if t.as_f64().is_some_and(|t| (0.0..=1.0).contains(&t)) => {}
+        Some(Value::Number(_)) => {
             return Err(invalid(
-                "max_tokens: Input should be a valid integer greater than or equal to 1",
+                "temperature: Input should be greater than or equal to 0 and less than or equal to 1",
             ));
         }
-        Some(_) => {}
+        Some(_) => return Err(invalid("temperature: Input should be a valid number")),
     }
     let stream = match body.get("stream") {
         None | Some(Value::Null) => false,
@@ -160,6 +173,9 @@ fn read_request(body: &Value) -> Result<(ChatRequest, bool), ApiError> {
         messages.push(Message::system(text_of(system, "system")?));
     }
     let wire = match body.get("messages") {
+        Some(Value::Array(wire)) if wire.is_empty() => {
+            return Err(invalid("messages: at least one message is required"));
+        }
         Some(Value::Array(wire)) => wire,
         None | Some(Value::Null) => return Err(invalid("messages: Field required")),
         Some(_) => return Err(invalid("messages: Input should be a valid list")),
@@ -179,7 +195,12 @@ fn read_request(body: &Value) -> Result<(ChatRequest, bool), ApiError> {
     request.tools = tools;
     request.tool_choice = tool_choice;
     request.parallel_tool_calls = parallel_tool_calls;
-    Ok((request, stream))
+    // `max_tokens` is required here: a reply longer stops with "max_tokens".
+    let asks = Asks {
+        max_tokens: Some(max_tokens),
+        response_format: None,
+    };
+    Ok((request, stream, asks))
 }
 
 /// A string, or an array of text blocks, as one text.

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use hyper::HeaderMap;
 use hyper::body::Bytes;
-use hyper::header::{self, HeaderValue};
-use serde::Deserialize;
+use hyper::header::{self, HeaderName, HeaderValue};
+use serde::Serialize;
 use serde_json::{Value, json};
-use toolcall_runtime::{ChatRequest, ChatResponse, FinishReason, StreamEvent, Usage};
+use toolcall_runtime::{ChatResponse, FinishReason, StreamEvent, Usage};
 
-use super::{ApiError, Envelope, Format, Frames, Parsed, data_frame};
+use super::{ApiError, Envelope, Format, Frames, Parsed, data_frame, to_json};
 use crate::engine::{Engine, ReplyPlan};
 
 /// `POST /v1/chat/completions`.
@@ -23,6 +23,9 @@ pub(crate) struct Chat;
 pub(crate) struct ChatOptions {
     /// `stream_options.include_usage: true`.
     pub include_usage: bool,
+    /// `tool_choice` forces a call (a named function, or `required`): the
+    /// API then ends with `finish_reason: "stop"`, not `"tool_calls"`.
+    pub forced: bool,
 }
 
 impl Format for Chat {
@@ -45,15 +48,15 @@ impl Format for Chat {
     }
 
     fn parse(&self, engine: &Engine, body: &[u8]) -> Result<Parsed<ChatOptions>, ApiError> {
-        read_chat_body(engine, body)
+        super::chat_body::read_chat_body(engine, body)
     }
 
-    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, _: &ChatOptions) -> Value {
-        completion(envelope, &plan.response)
+    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ChatOptions) -> Vec<u8> {
+        to_json(&completion(envelope, &plan.response, options))
     }
 
     fn frames(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ChatOptions) -> Frames {
-        frames(envelope, plan, options.include_usage)
+        frames(envelope, plan, options)
     }
 
     fn status(&self, error: &ApiError) -> u16 {
@@ -84,83 +87,44 @@ pub(crate) fn openai_reply_headers(
 ) {
     let request_id = format!("req_{}", envelope.id.trim_start_matches(prefix));
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        headers.insert("x-request-id", value);
+        headers.insert(REQUEST_ID, value);
     }
     headers.insert(
-        "openai-processing-ms",
+        PROCESSING_MS,
         HeaderValue::from(processing.as_millis() as u64),
     );
-}
-
-/// The body fields the runtime's `ChatRequest` does not carry.
-#[derive(Deserialize, Default)]
-struct StreamFields {
-    #[serde(default)]
-    stream: Option<bool>,
-    #[serde(default)]
-    stream_options: Option<StreamOptions>,
-}
-
-#[derive(Deserialize, Default)]
-struct StreamOptions {
-    #[serde(default)]
-    include_usage: Option<bool>,
-}
-
-/// Read a chat completion request body as the API does. A body it refuses
-/// (not JSON, no `model` or `messages`, not a chat request) is journalled and
-/// comes back as the error to answer. Shared with the wiremock responders.
-pub(crate) fn read_chat_body(
-    engine: &Engine,
-    body: &[u8],
-) -> Result<Parsed<ChatOptions>, ApiError> {
-    let value: Value = match serde_json::from_slice(body) {
-        Ok(value @ Value::Object(_)) => value,
-        Ok(_) | Err(_) => {
-            let error = ApiError::invalid_json();
-            engine.reject(&error, "", false);
-            return Err(error);
-        }
-    };
-    let fields = StreamFields::deserialize(&value).unwrap_or_default();
-    let stream = fields.stream.unwrap_or(false);
-    let include_usage = fields
-        .stream_options
-        .and_then(|o| o.include_usage)
-        .unwrap_or(false);
-    let model = value
-        .get("model")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_owned();
-    let missing = if model.is_empty() {
-        Some(ApiError::missing_model())
-    } else if value.get("messages").is_none_or(Value::is_null) {
-        Some(ApiError::missing_messages())
-    } else {
-        None
-    };
-    if let Some(error) = missing {
-        engine.reject(&error, &model, stream);
-        return Err(error);
+    for (name, value) in RATE_LIMITS {
+        headers.insert(name, value);
     }
-    let request = match ChatRequest::deserialize(&value) {
-        Ok(request) => request,
-        Err(error) => {
-            let error = ApiError::invalid_request(format!("Invalid request body: {error}"), None);
-            engine.reject(&error, &model, stream);
-            return Err(error);
-        }
-    };
-    Ok(Parsed {
-        request,
-        stream,
-        options: ChatOptions { include_usage },
-    })
 }
 
-fn finish_name(reason: FinishReason) -> &'static str {
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const PROCESSING_MS: HeaderName = HeaderName::from_static("openai-processing-ms");
+
+/// The `x-ratelimit-*` headers of a reply: a generous fixed quota, never
+/// used up (a 429 fault says `remaining-requests: 0` instead).
+/// Names and values are built at compile time: a reply only copies them.
+const RATE_LIMITS: [(HeaderName, HeaderValue); 6] = [
+    rate_limit("x-ratelimit-limit-requests", "10000"),
+    rate_limit("x-ratelimit-remaining-requests", "9999"),
+    rate_limit("x-ratelimit-reset-requests", "6ms"),
+    rate_limit("x-ratelimit-limit-tokens", "30000000"),
+    rate_limit("x-ratelimit-remaining-tokens", "29999000"),
+    rate_limit("x-ratelimit-reset-tokens", "2ms"),
+];
+
+const fn rate_limit(name: &'static str, value: &'static str) -> (HeaderName, HeaderValue) {
+    (
+        HeaderName::from_static(name),
+        HeaderValue::from_static(value),
+    )
+}
+
+/// The wire name of a finish reason; calls forced by `tool_choice` end
+/// with "stop", as the API's do.
+fn finish_name(reason: FinishReason, forced: bool) -> &'static str {
     match reason {
+        FinishReason::ToolCalls if forced => "stop",
         FinishReason::ToolCalls => "tool_calls",
         FinishReason::Length => "length",
         FinishReason::ContentFilter => "content_filter",
@@ -168,133 +132,271 @@ fn finish_name(reason: FinishReason) -> &'static str {
     }
 }
 
-fn usage_json(usage: Usage) -> Value {
-    json!({
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {
-            "reasoning_tokens": 0,
-            "audio_tokens": 0,
-            "accepted_prediction_tokens": 0,
-            "rejected_prediction_tokens": 0
+/// The `usage` object: typed, so a reply is written straight to bytes.
+#[derive(Serialize)]
+struct UsageOut {
+    prompt_tokens: u32,
+    completion_tokens: u32,
+    total_tokens: u32,
+    prompt_tokens_details: PromptDetails,
+    completion_tokens_details: CompletionDetails,
+}
+
+#[derive(Serialize)]
+struct PromptDetails {
+    cached_tokens: u32,
+    audio_tokens: u32,
+}
+
+#[derive(Serialize)]
+struct CompletionDetails {
+    reasoning_tokens: u32,
+    audio_tokens: u32,
+    accepted_prediction_tokens: u32,
+    rejected_prediction_tokens: u32,
+}
+
+impl From<Usage> for UsageOut {
+    fn from(usage: Usage) -> Self {
+        UsageOut {
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            total_tokens: usage.total_tokens,
+            prompt_tokens_details: PromptDetails {
+                cached_tokens: 0,
+                audio_tokens: 0,
+            },
+            completion_tokens_details: CompletionDetails {
+                reasoning_tokens: 0,
+                audio_tokens: 0,
+                accepted_prediction_tokens: 0,
+                rejected_prediction_tokens: 0,
+            },
         }
-    })
+    }
 }
 
 /// A whole `chat.completion` body.
-pub(crate) fn completion(envelope: &Envelope, response: &ChatResponse) -> Value {
-    let mut message = json!({
-        "role": "assistant",
-        "content": response.content,
-        "refusal": null,
-        "annotations": [],
-    });
-    if !response.tool_calls.is_empty() {
-        message["tool_calls"] = response
-            .tool_calls
-            .iter()
-            .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
-            .collect();
-    }
-    json!({
-        "id": envelope.id,
-        "object": "chat.completion",
-        "created": envelope.created,
-        "model": envelope.model,
-        "choices": [{
-            "index": 0,
-            "message": message,
-            "logprobs": null,
-            "finish_reason": response.finish_reason.map(finish_name),
+#[derive(Serialize)]
+pub(crate) struct Completion<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [CompletionChoice<'a>; 1],
+    usage: Option<UsageOut>,
+    service_tier: &'static str,
+    system_fingerprint: &'a str,
+}
+
+#[derive(Serialize)]
+struct CompletionChoice<'a> {
+    index: u32,
+    message: MessageOut<'a>,
+    logprobs: Option<()>,
+    finish_reason: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct MessageOut<'a> {
+    role: &'static str,
+    content: Option<&'a str>,
+    refusal: Option<()>,
+    annotations: [(); 0],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    tool_calls: Vec<CallOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct CallOut<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: FunctionOut<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<&'a str>,
+}
+
+/// A whole `chat.completion` body.
+pub(crate) fn completion<'a>(
+    envelope: &'a Envelope,
+    response: &'a ChatResponse,
+    options: &ChatOptions,
+) -> Completion<'a> {
+    Completion {
+        id: &envelope.id,
+        object: "chat.completion",
+        created: envelope.created,
+        model: &envelope.model,
+        choices: [CompletionChoice {
+            index: 0,
+            message: MessageOut {
+                role: "assistant",
+                content: response.content.as_deref(),
+                refusal: None,
+                annotations: [],
+                tool_calls: response
+                    .tool_calls
+                    .iter()
+                    .map(|c| CallOut {
+                        id: &c.id,
+                        kind: "function",
+                        function: FunctionOut {
+                            name: Some(&c.name),
+                            arguments: Some(&c.arguments),
+                        },
+                    })
+                    .collect(),
+            },
+            logprobs: None,
+            finish_reason: response
+                .finish_reason
+                .map(|r| finish_name(r, options.forced)),
         }],
-        "usage": response.usage.map(usage_json),
-        "service_tier": "default",
-        "system_fingerprint": envelope.fingerprint,
-    })
+        usage: response.usage.map(UsageOut::from),
+        service_tier: "default",
+        system_fingerprint: &envelope.fingerprint,
+    }
+}
+
+/// One `chat.completion.chunk`.
+#[derive(Serialize)]
+struct Chunk<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    service_tier: &'static str,
+    system_fingerprint: &'a str,
+    choices: Vec<ChunkChoice<'a>>,
+    /// Absent without include_usage; `null` on every chunk but the last with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    usage: Option<Option<UsageOut>>,
+}
+
+#[derive(Serialize)]
+struct ChunkChoice<'a> {
+    index: u32,
+    delta: Delta<'a>,
+    logprobs: Option<()>,
+    finish_reason: Option<&'static str>,
+}
+
+/// A chunk's delta; fields left out are absent.
+#[derive(Serialize, Default)]
+struct Delta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<&'static str>,
+    /// `Some(None)`: `"content": null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<Option<()>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[CallDelta<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+struct CallDelta<'a> {
+    index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: FunctionOut<'a>,
 }
 
 /// One `chat.completion.chunk` with one choice.
-fn chunk(
-    envelope: &Envelope,
-    delta: Value,
-    finish: Option<FinishReason>,
+fn chunk<'a>(
+    envelope: &'a Envelope,
+    delta: Delta<'a>,
+    finish: Option<&'static str>,
     with_usage: bool,
-) -> Value {
-    let mut chunk = json!({
-        "id": envelope.id,
-        "object": "chat.completion.chunk",
-        "created": envelope.created,
-        "model": envelope.model,
-        "service_tier": "default",
-        "system_fingerprint": envelope.fingerprint,
-        "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish.map(finish_name)}],
-    });
-    // With include_usage, every chunk carries `usage: null` until the last.
-    if with_usage {
-        chunk["usage"] = Value::Null;
+) -> Chunk<'a> {
+    Chunk {
+        id: &envelope.id,
+        object: "chat.completion.chunk",
+        created: envelope.created,
+        model: &envelope.model,
+        service_tier: "default",
+        system_fingerprint: &envelope.fingerprint,
+        choices: vec![ChunkChoice {
+            index: 0,
+            delta,
+            logprobs: None,
+            finish_reason: finish,
+        }],
+        // With include_usage, every chunk carries `usage: null` until the last.
+        usage: with_usage.then_some(None),
     }
-    chunk
 }
 
 /// The first chunk: the role (content `""` before text, `null` before calls).
-pub(crate) fn role_chunk(envelope: &Envelope, text_first: bool, with_usage: bool) -> Value {
-    let content = if text_first { json!("") } else { Value::Null };
-    chunk(
-        envelope,
-        json!({"role": "assistant", "content": content, "refusal": null}),
-        None,
-        with_usage,
-    )
+fn role_chunk(envelope: &Envelope, text_first: bool, with_usage: bool) -> Chunk<'_> {
+    let delta = Delta {
+        role: Some("assistant"),
+        content: Some(text_first.then_some("")),
+        refusal: Some(None),
+        tool_calls: None,
+    };
+    chunk(envelope, delta, None, with_usage)
 }
 
 /// The chunk of one text or tool-call event; `None` for finish and usage.
-pub(crate) fn event_chunk(
-    envelope: &Envelope,
-    event: &StreamEvent,
+fn event_chunk<'a>(
+    envelope: &'a Envelope,
+    event: &'a StreamEvent,
     with_usage: bool,
-) -> Option<Value> {
+) -> Option<Chunk<'a>> {
     let delta = match event {
-        StreamEvent::Text(text) => json!({"content": text}),
-        StreamEvent::ToolCall(delta) => {
-            let mut call = json!({"index": delta.index});
-            if let Some(id) = &delta.id {
-                call["id"] = json!(id);
-                call["type"] = json!("function");
-            }
-            let mut function = serde_json::Map::new();
-            if let Some(name) = &delta.name {
-                function.insert("name".into(), json!(name));
-            }
-            if let Some(arguments) = &delta.arguments {
-                function.insert("arguments".into(), json!(arguments));
-            }
-            call["function"] = Value::Object(function);
-            json!({"tool_calls": [call]})
-        }
+        StreamEvent::Text(text) => Delta {
+            content: Some(Some(text)),
+            ..Delta::default()
+        },
+        StreamEvent::ToolCall(delta) => Delta {
+            tool_calls: Some([CallDelta {
+                index: delta.index,
+                id: delta.id.as_deref(),
+                kind: delta.id.as_ref().map(|_| "function"),
+                function: FunctionOut {
+                    name: delta.name.as_deref(),
+                    arguments: delta.arguments.as_deref(),
+                },
+            }]),
+            ..Delta::default()
+        },
         _ => return None,
     };
     Some(chunk(envelope, delta, None, with_usage))
 }
 
 /// The chunk that says why the model stopped.
-pub(crate) fn finish_chunk(envelope: &Envelope, reason: FinishReason, with_usage: bool) -> Value {
-    chunk(envelope, json!({}), Some(reason), with_usage)
+fn finish_chunk<'a>(
+    envelope: &'a Envelope,
+    reason: FinishReason,
+    options: &ChatOptions,
+) -> Chunk<'a> {
+    chunk(
+        envelope,
+        Delta::default(),
+        Some(finish_name(reason, options.forced)),
+        options.include_usage,
+    )
 }
 
 /// The last chunk with `stream_options.include_usage`: no choices, the usage.
-pub(crate) fn usage_chunk(envelope: &Envelope, usage: Usage) -> Value {
-    json!({
-        "id": envelope.id,
-        "object": "chat.completion.chunk",
-        "created": envelope.created,
-        "model": envelope.model,
-        "service_tier": "default",
-        "system_fingerprint": envelope.fingerprint,
-        "choices": [],
-        "usage": usage_json(usage),
-    })
+fn usage_chunk(envelope: &Envelope, usage: Usage) -> Chunk<'_> {
+    Chunk {
+        choices: Vec::new(),
+        usage: Some(Some(usage.into())),
+        ..chunk(envelope, Delta::default(), None, false)
+    }
 }
 
 /// The `GET /v1/models` body.
@@ -316,7 +418,8 @@ pub(crate) const DONE: &[u8] = b"data: [DONE]\n\n";
 /// The frames of a reply (`data: {chunk}` and `[DONE]`), each with its
 /// offset from the request's arrival; the second value is when the
 /// connection drops, for a disconnect.
-pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, include_usage: bool) -> Frames {
+pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, options: &ChatOptions) -> Frames {
+    let include_usage = options.include_usage;
     let mut frames = Vec::with_capacity(reply.chunks.len() + 4);
     frames.push((
         reply.role_at,
@@ -334,7 +437,7 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, include_usage: bool
     if let Some(reason) = reply.response.finish_reason {
         frames.push((
             reply.end,
-            data_frame(&finish_chunk(envelope, reason, include_usage)),
+            data_frame(&finish_chunk(envelope, reason, options)),
         ));
     }
     if include_usage && let Some(usage) = reply.response.usage {

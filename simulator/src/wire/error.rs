@@ -82,6 +82,77 @@ impl ApiError {
         .code("missing_required_parameter")
     }
 
+    /// 400 for a parameter of the wrong JSON type.
+    pub fn invalid_type(param: &str, expected: &str, got: &str) -> Self {
+        ApiError::new(
+            400,
+            "invalid_request_error",
+            format!("Invalid type for '{param}': expected {expected}, but got {got} instead."),
+        )
+        .param(param)
+        .code("invalid_type")
+    }
+
+    /// 400 for a parameter with a value the API does not take.
+    pub fn invalid_value(param: &str, message: impl Into<String>) -> Self {
+        ApiError::new(400, "invalid_request_error", message)
+            .param(param)
+            .code("invalid_value")
+    }
+
+    /// 400 for an empty array where one item at least is needed.
+    pub fn empty_array(param: &str) -> Self {
+        ApiError::new(
+            400,
+            "invalid_request_error",
+            format!("Invalid '{param}': empty array. Expected an array with minimum length 1, but got an empty array instead."),
+        )
+        .param(param)
+        .code("empty_array")
+    }
+
+    /// 400 for a number below its minimum.
+    pub fn below_minimum(
+        param: &str,
+        min: impl std::fmt::Display,
+        got: impl std::fmt::Display,
+    ) -> Self {
+        ApiError::new(
+            400,
+            "invalid_request_error",
+            format!("Invalid '{param}': number below minimum value. Expected a value >= {min}, but got {got} instead."),
+        )
+        .param(param)
+        .code("below_min_value")
+    }
+
+    /// 400 for a number above its maximum.
+    pub fn above_maximum(
+        param: &str,
+        max: impl std::fmt::Display,
+        got: impl std::fmt::Display,
+    ) -> Self {
+        ApiError::new(
+            400,
+            "invalid_request_error",
+            format!("Invalid '{param}': number above maximum value. Expected a value <= {max}, but got {got} instead."),
+        )
+        .param(param)
+        .code("above_max_value")
+    }
+
+    /// 400 for a parameter the simulator does not simulate: said plainly,
+    /// rather than answered as if honoured.
+    pub fn unsupported(param: &str, supported: &str) -> Self {
+        ApiError::new(
+            400,
+            "invalid_request_error",
+            format!("toolcall-sim does not simulate '{param}': it gives {supported}. Leave '{param}' out."),
+        )
+        .param(param)
+        .code("unsupported_parameter")
+    }
+
     /// 401 for a missing or wrong bearer key.
     pub fn unauthorized(given: Option<&str>) -> Self {
         match given {
@@ -136,6 +207,19 @@ impl ApiError {
             "invalid_request_error",
             format!("The request body is larger than {limit} bytes"),
         )
+    }
+
+    /// 408 for a request body that stopped arriving.
+    pub fn body_timeout(idle: Duration) -> Self {
+        ApiError::new(
+            408,
+            "invalid_request_error",
+            format!(
+                "The request body stopped arriving for {} ms: the connection is closed",
+                idle.as_millis()
+            ),
+        )
+        .code("request_timeout")
     }
 
     /// 429 asking to retry after `wait`.

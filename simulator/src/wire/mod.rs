@@ -5,6 +5,7 @@
 
 pub(crate) mod anthropic;
 pub(crate) mod chat;
+pub(crate) mod chat_body;
 mod error;
 pub(crate) mod responses;
 
@@ -15,7 +16,7 @@ use hyper::body::Bytes;
 use serde_json::Value;
 use toolcall_runtime::{ChatRequest, StreamEvent, ToolCallDelta};
 
-use crate::engine::{Engine, ReplyPlan};
+use crate::engine::{Asks, Engine, ReplyPlan};
 
 pub use error::ApiError;
 
@@ -40,6 +41,8 @@ pub(crate) struct Parsed<O> {
     pub stream: bool,
     /// What else the request asked of its reply's shape.
     pub options: O,
+    /// What it asked of the reply's content (length, format).
+    pub asks: Asks,
 }
 
 /// Frames of a streamed reply, each with its offset from the request's
@@ -72,7 +75,7 @@ pub(crate) trait Format: Send + Sync + 'static {
     fn parse(&self, engine: &Engine, body: &[u8]) -> Result<Parsed<Self::Options>, ApiError>;
 
     /// The whole reply's JSON body.
-    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &Self::Options) -> Value;
+    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &Self::Options) -> Vec<u8>;
 
     /// The streamed reply's frames.
     fn frames(&self, envelope: &Envelope, plan: &ReplyPlan, options: &Self::Options) -> Frames;
@@ -88,8 +91,20 @@ pub(crate) trait Format: Send + Sync + 'static {
     fn remember(&self, _envelope: &Envelope, _plan: &ReplyPlan, _options: &Self::Options) {}
 }
 
+/// A body as JSON bytes.
+pub(crate) fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(512);
+    // The bodies are plain data with string keys: writing them cannot fail;
+    // an empty object is the safe fallback.
+    if serde_json::to_writer(&mut bytes, value).is_err() {
+        bytes.clear();
+        bytes.extend_from_slice(b"{}");
+    }
+    bytes
+}
+
 /// A `data: {json}` frame.
-pub(crate) fn data_frame(value: &Value) -> Bytes {
+pub(crate) fn data_frame(value: &impl serde::Serialize) -> Bytes {
     frame(None, value)
 }
 
@@ -98,7 +113,7 @@ pub(crate) fn event_frame(event: &str, value: &Value) -> Bytes {
     frame(Some(event), value)
 }
 
-fn frame(event: Option<&str>, value: &Value) -> Bytes {
+fn frame(event: Option<&str>, value: &impl serde::Serialize) -> Bytes {
     let mut bytes = Vec::with_capacity(256);
     if let Some(event) = event {
         bytes.extend_from_slice(b"event: ");

@@ -21,7 +21,7 @@ use toolcall_runtime::{
 
 use super::chat::Chat;
 use super::{ApiError, Envelope, Format, Frames, Parsed, block_events, event_frame, kept};
-use crate::engine::{Engine, ReplyPlan, Unpaired, check_pairing};
+use crate::engine::{Asks, Engine, ReplyPlan, Unpaired, check_pairing};
 
 /// The prefix of response ids.
 pub(crate) const ID_PREFIX: &str = "resp_";
@@ -118,10 +118,8 @@ impl Format for Responses {
         }
     }
 
-    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> Value {
-        let layout = Layout::of(envelope, plan);
-        let output = layout.output(plan);
-        response_body(envelope, options, "completed", output, plan.response.usage)
+    fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> Vec<u8> {
+        super::to_json(&completed_body(envelope, plan, options))
     }
 
     fn frames(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> Frames {
@@ -143,7 +141,7 @@ impl Format for Responses {
         }
         let mut conversation = options.conversation.clone();
         conversation.push(plan.response.to_message());
-        let body = self.reply(envelope, plan, options);
+        let body = completed_body(envelope, plan, options);
         let mut store = self.lock();
         if store.len() >= STORED_RESPONSES {
             store.pop_front();
@@ -154,6 +152,12 @@ impl Format for Responses {
             body,
         });
     }
+}
+
+/// The body of a completed response.
+fn completed_body(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> Value {
+    let output = Layout::of(envelope, plan).output(plan);
+    response_body(envelope, options, "completed", output, plan.response.usage)
 }
 
 // ---- requests ---------------------------------------------------------------------
@@ -443,6 +447,7 @@ impl Responses {
                     .unwrap_or_else(|| json!("auto")),
                 parallel_tool_calls: parallel_tool_calls.unwrap_or(true),
             },
+            asks: Asks::default(),
         })
     }
 }

@@ -1,0 +1,389 @@
+//! Requests per second of `toolcall-sim serve` against a plain wiremock
+//! server answering the same completion as canned JSON, with one load client
+//! at 1, 16 and 64 keep-alive connections, in one run; prints the ratios.
+//!
+//! - **process**: each server in its own process, as users run them:
+//!   `toolcall-sim serve` (auto mode, so every reply is planned, journalled
+//!   and written afresh), and wiremock in this bench's executable re-run with
+//!   `TOOLCALL_BENCH_SERVE_WIREMOCK=1` (its `MockServer` with a
+//!   `ResponseTemplate`). The load client is this process.
+//! - **in process**: both servers on this process's multi-thread runtime
+//!   (wiremock on its own runtime and thread, as it always is), the client
+//!   on the same runtime.
+//! - **sse**: the simulator's streamed reply (`stream: true`, a canned
+//!   script-free auto reply) against wiremock's canned JSON, as processes.
+//!
+//! `cargo bench -p toolcall-sim --bench vs_wiremock` (a few seconds per row;
+//! `TOOLCALL_BENCH_SECONDS=N` measures N seconds a row, default 3).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
+use tokio::net::TcpStream;
+use toolcall_sim::Server;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CLIENTS: [usize; 3] = [1, 16, 64];
+const SERVE_WIREMOCK: &str = "TOOLCALL_BENCH_SERVE_WIREMOCK";
+
+/// The request every server is sent: a user message and one tool.
+fn request_body(stream: bool) -> Vec<u8> {
+    json!({
+        "model": "gpt-4o-mini",
+        "stream": stream,
+        "messages": [
+            {"role": "system", "content": "You are a weather assistant."},
+            {"role": "user", "content": "What is the weather in Paris and Oslo?"}
+        ],
+        "tools": [{"type": "function", "function": {
+            "name": "get_weather",
+            "description": "The current weather in a city",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string"},
+                    "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}
+                },
+                "required": ["city", "unit"],
+                "additionalProperties": false
+            }
+        }}]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn request_bytes(addr: SocketAddr, body: &[u8]) -> Vec<u8> {
+    let mut request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\nauthorization: Bearer sk-bench\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    request
+}
+
+/// One keep-alive connection: send, read the whole response (by
+/// content-length or chunked to its end), again.
+async fn client(
+    addr: SocketAddr,
+    request: Arc<Vec<u8>>,
+    stop: Arc<AtomicBool>,
+    done: Arc<AtomicU64>,
+) {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let mut stream = AsyncBufReader::new(stream);
+    let mut line = String::new();
+    let mut body = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        stream.get_mut().write_all(&request).await.expect("send");
+        let mut length = None;
+        let mut chunked = false;
+        let mut first = true;
+        loop {
+            line.clear();
+            let read = stream.read_line(&mut line).await.expect("read the head");
+            assert!(read > 0, "the server closed the connection");
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if first {
+                assert!(header.starts_with("HTTP/1.1 200"), "{header}");
+                first = false;
+            }
+            if let Some((name, value)) = header.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse::<usize>().ok();
+                } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                    chunked = value.trim().eq_ignore_ascii_case("chunked");
+                }
+            }
+        }
+        if chunked {
+            loop {
+                line.clear();
+                stream.read_line(&mut line).await.expect("a chunk size");
+                let size = usize::from_str_radix(line.trim_end(), 16).expect("a hex size");
+                body.resize(size + 2, 0);
+                stream.read_exact(&mut body).await.expect("a chunk");
+                if size == 0 {
+                    break;
+                }
+            }
+        } else {
+            body.resize(length.expect("a content-length"), 0);
+            stream.read_exact(&mut body).await.expect("the body");
+        }
+        done.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Requests per second with `clients` connections, after a warm-up.
+async fn load(addr: SocketAddr, body: &[u8], clients: usize, seconds: f64) -> (f64, u64) {
+    let request = Arc::new(request_bytes(addr, body));
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| tokio::spawn(client(addr, request.clone(), stop.clone(), done.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (start, before) = (Instant::now(), done.load(Ordering::Relaxed));
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    let rate = (done.load(Ordering::Relaxed) - before) as f64 / start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.expect("a client");
+    }
+    (rate, done.load(Ordering::Relaxed))
+}
+
+/// A server process; killed when dropped.
+struct Process {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Process {
+    /// Start `command`, which prints its base URL (`http://ADDR[/v1]`) first.
+    fn start(mut command: Command) -> Process {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start a server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("its URL");
+        let addr = line
+            .trim()
+            .trim_start_matches("http://")
+            .trim_end_matches("/v1")
+            .parse()
+            .unwrap_or_else(|_| panic!("not a URL: {line:?}"));
+        Process { child, addr }
+    }
+}
+
+impl Process {
+    /// CPU time the process used so far (user + system), where `/proc` says.
+    fn cpu(&self) -> Option<Duration> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: u64 =
+            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+        // Linux counts in USER_HZ, 100 a second.
+        Some(Duration::from_millis(ticks * 10))
+    }
+}
+
+/// Requests per second, and the server's CPU time per request (µs) where
+/// it can be read: that one holds even on a busy machine.
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    server: &Process,
+    body: &[u8],
+    clients: usize,
+    seconds: f64,
+) -> (f64, Option<f64>) {
+    let before = server.cpu();
+    let (rate, total) = runtime.block_on(load(server.addr, body, clients, seconds));
+    let cpu = before
+        .zip(server.cpu())
+        .map(|(before, after)| (after - before).as_secs_f64() * 1e6 / total as f64);
+    (rate, cpu)
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn simulator_process(threads: Option<usize>) -> Process {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_toolcall-sim"));
+    command.args(["serve", "--port", "0", "--seed", "1"]);
+    if let Some(threads) = threads {
+        command.args(["--threads", &threads.to_string()]);
+    }
+    Process::start(command)
+}
+
+fn wiremock_process(canned: &[u8]) -> Process {
+    let exe = std::env::current_exe().expect("this bench");
+    let mut command = Command::new(exe);
+    command.env(SERVE_WIREMOCK, "1").stdin(Stdio::piped());
+    let mut process = Process::start(command);
+    let mut stdin = process.child.stdin.take().expect("stdin");
+    stdin.write_all(canned).expect("the canned body");
+    drop(stdin);
+    // The canned body is mounted once wiremock answers it.
+    wait_mounted(process.addr);
+    process
+}
+
+fn wait_mounted(addr: SocketAddr) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        for _ in 0..200 {
+            if let Ok(stream) = TcpStream::connect(addr).await {
+                let mut stream = AsyncBufReader::new(stream);
+                let request = request_bytes(addr, &request_body(false));
+                if stream.get_mut().write_all(&request).await.is_ok() {
+                    let mut line = String::new();
+                    if stream.read_line(&mut line).await.is_ok() && line.starts_with("HTTP/1.1 200")
+                    {
+                        return;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("wiremock did not mount the canned body");
+    });
+}
+
+/// The child mode: a wiremock server answering the body read from stdin.
+fn serve_wiremock() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let server = MockServer::start().await;
+        println!("http://{}", server.address());
+        let canned = tokio::task::spawn_blocking(|| {
+            let mut canned = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut canned).map(|_| canned)
+        })
+        .await
+        .expect("a reader")
+        .expect("the canned body");
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(canned, "application/json"))
+            .mount(&server)
+            .await;
+        // Serve until killed.
+        std::future::pending::<()>().await;
+    });
+}
+
+/// The simulator's completion for the request: what wiremock serves canned.
+async fn canned_body() -> Vec<u8> {
+    let server = Server::builder().seed(1).start().await.expect("start");
+    let addr = server.addr();
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    let mut stream = AsyncBufReader::new(stream);
+    stream
+        .get_mut()
+        .write_all(&request_bytes(addr, &request_body(false)))
+        .await
+        .expect("send");
+    let mut length = 0;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        stream.read_line(&mut line).await.expect("a head");
+        if line.trim_end().is_empty() {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().expect("a length");
+        }
+    }
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).await.expect("a body");
+    body
+}
+
+fn row(name: &str, clients: usize, ours: f64, theirs: f64) {
+    println!(
+        "{name:<22} {clients:>3} clients  toolcall-sim {ours:>7.0} req/s  wiremock {theirs:>7.0} req/s  ratio {:.2}x",
+        ours / theirs
+    );
+}
+
+fn cpu_row(ours: Option<f64>, theirs: Option<f64>) {
+    if let (Some(ours), Some(theirs)) = (ours, theirs) {
+        println!(
+            "{:<34} server CPU a request: toolcall-sim {ours:>5.1} us  wiremock {theirs:>5.1} us  ratio {:.2}x",
+            "",
+            theirs / ours
+        );
+    }
+}
+
+fn main() {
+    if std::env::var_os(SERVE_WIREMOCK).is_some() {
+        serve_wiremock();
+        return;
+    }
+    // `cargo bench` passes `--bench`; a filter-free run does everything.
+    let seconds: f64 = std::env::var("TOOLCALL_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3.0);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let canned = runtime.block_on(canned_body());
+    let json = request_body(false);
+    let sse = request_body(true);
+
+    println!("processes (server in its own process, load client in this one), {seconds} s a row");
+    let threads = std::env::var("TOOLCALL_BENCH_SIM_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok());
+    let sim = simulator_process(threads);
+    let mock = wiremock_process(&canned);
+    let mut ratios = Vec::new();
+    for (name, ours_body) in [("process, JSON", &json), ("process, SSE vs JSON", &sse)] {
+        for clients in CLIENTS {
+            let (ours, our_cpu) = measure(&runtime, &sim, ours_body, clients, seconds);
+            let (theirs, their_cpu) = measure(&runtime, &mock, &json, clients, seconds);
+            row(name, clients, ours, theirs);
+            cpu_row(our_cpu, their_cpu);
+            ratios.push(ours / theirs);
+        }
+    }
+    drop((sim, mock));
+
+    println!("in process (both servers in this process, multi-thread runtime)");
+    let (sim, mock) = runtime.block_on(async {
+        let sim = Server::builder().seed(1).start().await.expect("start");
+        let mock = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_raw(canned.clone(), "application/json"),
+            )
+            .mount(&mock)
+            .await;
+        (sim, mock)
+    });
+    for clients in CLIENTS {
+        let (ours, _) = runtime.block_on(load(sim.addr(), &json, clients, seconds));
+        let (theirs, _) = runtime.block_on(load(*mock.address(), &json, clients, seconds));
+        row("in process, JSON", clients, ours, theirs);
+        ratios.push(ours / theirs);
+    }
+    runtime.block_on(sim.shutdown());
+    drop(mock);
+    let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    println!("lowest ratio: {min:.2}x (goal: 1.5x)");
+}

@@ -1,0 +1,101 @@
+//! The server's control routes under `/__sim/`, for clients in other
+//! processes (a Python or browser test): read or clear the journal, and
+//! reset or replace the script.
+//!
+//! - `GET /__sim/journal`: `{"stats": {...}, "limit": N, "entries": [...]}`
+//! - `DELETE /__sim/journal`: forget the entries and reset the counts
+//! - `POST /__sim/reset`: the script the server started with, from its first
+//!   turn (or auto mode), and an empty journal
+//! - `PUT /__sim/script`: follow the script in the body (a JSON script file
+//!   with `turns` only) from its first turn
+
+use serde_json::{Value, json};
+
+use crate::engine::Engine;
+use crate::journal::{Answer, JournalEntry, Transport};
+use crate::script_file::{ScriptFile, ScriptFormat};
+use crate::wire::ApiError;
+
+/// The journal as JSON.
+pub(crate) fn journal_json(engine: &Engine) -> Value {
+    let journal = &engine.journal;
+    let stats = journal.stats();
+    json!({
+        "object": "toolcall_sim.journal",
+        "limit": journal.limit(),
+        "stats": {
+            "requests": stats.requests,
+            "replies": stats.replies,
+            "errors": stats.errors,
+            "faults": stats.faults,
+            "dropped": stats.dropped,
+        },
+        "entries": journal.entries().iter().map(entry_json).collect::<Vec<_>>(),
+    })
+}
+
+fn entry_json(entry: &JournalEntry) -> Value {
+    let mut value = json!({
+        "index": entry.index,
+        "since_start_ms": entry.since_start.as_secs_f64() * 1000.0,
+        "transport": match entry.transport {
+            Transport::InProcess => "in_process",
+            Transport::Http => "http",
+        },
+        "stream": entry.stream,
+        "model": entry.model,
+        "tools_offered": entry.tools_offered,
+        "tool_choice": entry.tool_choice,
+        "parallel_tool_calls": entry.parallel_tool_calls,
+        "messages": entry.messages,
+        "tool_message_ids": entry.tool_message_ids,
+        "script_turn": entry.script_turn,
+        "fault": entry.fault,
+        "status": entry.status(),
+    });
+    match &entry.answer {
+        Answer::Reply(reply) => {
+            value["reply"] = json!({
+                "content": reply.content,
+                "tool_calls": reply.tool_calls.iter().map(|c| json!({
+                    "id": c.id, "name": c.name, "arguments": c.arguments,
+                })).collect::<Vec<_>>(),
+                "finish_reason": reply.finish_reason,
+            });
+        }
+        Answer::Error { message, code, .. } => {
+            value["error"] = json!({"message": message, "code": code})
+        }
+    }
+    value
+}
+
+/// Start over: the original script from its first turn, an empty journal.
+pub(crate) fn reset(engine: &Engine) -> Value {
+    engine.reset_script(engine.config.script.clone());
+    engine.journal.clear();
+    json!({"object": "toolcall_sim.reset", "turns": engine.config.script.as_ref().map_or(0, |s| s.turns.len())})
+}
+
+/// Follow the script file in `body` from its first turn.
+pub(crate) fn replace_script(engine: &Engine, body: &[u8]) -> Result<Value, ApiError> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::invalid_json())?;
+    let file = ScriptFile::parse(text, ScriptFormat::Json, "the request body")
+        .map_err(|e| ApiError::invalid_request(e.to_string(), None))?;
+    let fixed = [
+        ("seed", file.seed.is_some()),
+        ("model_latency", file.model_latency.is_some()),
+        ("faults", file.faults.is_some()),
+        ("chunking", file.chunking.is_some()),
+        ("models", file.models.is_some()),
+    ];
+    if let Some((name, _)) = fixed.iter().find(|(_, set)| *set) {
+        return Err(ApiError::invalid_request(
+            format!("`{name}` is fixed when the server starts: a new script may set `turns` only"),
+            Some(name.to_string()),
+        ));
+    }
+    let turns = file.script.turns.len();
+    engine.reset_script(Some(file.script));
+    Ok(json!({"object": "toolcall_sim.script", "turns": turns}))
+}

@@ -1,0 +1,387 @@
+//! Reading a Chat Completions request body as the API does: one typed pass
+//! over the bytes (no `Value` tree for the parts the simulator only checks),
+//! every parameter's type and range checked, and refusals worded and coded
+//! as OpenAI's `invalid_request_error`s.
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use serde_json::value::RawValue;
+use toolcall_runtime::{ChatRequest, Message, ToolChoice, ToolDefinition};
+
+use super::{ApiError, Parsed};
+use crate::engine::{Asks, Engine, ResponseFormat};
+use crate::wire::chat::ChatOptions;
+
+/// The body's parameters, each kept raw until checked.
+#[derive(Deserialize)]
+struct ChatBody<'a> {
+    #[serde(default, borrow)]
+    model: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    messages: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    tools: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    tool_choice: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    parallel_tool_calls: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    stream: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    stream_options: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    temperature: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    top_p: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    n: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    max_tokens: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    max_completion_tokens: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    logprobs: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    top_logprobs: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    response_format: Option<&'a RawValue>,
+}
+
+/// A tool definition in the request's wire shape.
+#[derive(Deserialize)]
+struct WireTool {
+    function: WireFunction,
+}
+
+#[derive(Deserialize)]
+struct WireFunction {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    parameters: Option<Value>,
+    #[serde(default)]
+    strict: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct WireResponseFormat {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    json_schema: Option<WireJsonSchema>,
+}
+
+#[derive(Deserialize)]
+struct WireJsonSchema {
+    #[serde(default)]
+    schema: Option<Value>,
+}
+
+/// Read a chat completion request body as the API does. A body it refuses
+/// is journalled and comes back as the error to answer. Shared with the
+/// wiremock responders.
+pub(crate) fn read_chat_body(
+    engine: &Engine,
+    body: &[u8],
+) -> Result<Parsed<ChatOptions>, ApiError> {
+    // A struct also reads from a JSON array: only an object is a body.
+    let object = body.trim_ascii_start().first() == Some(&b'{');
+    let fields = match serde_json::from_slice::<ChatBody<'_>>(body) {
+        Ok(fields) if object => fields,
+        _ => {
+            let error = ApiError::invalid_json();
+            engine.reject(&error, "", false);
+            return Err(error);
+        }
+    };
+    // The model and stream flag first: the journal names them in a refusal.
+    let model = typed::<String>(fields.model, "model", "a string");
+    let stream = typed::<bool>(fields.stream, "stream", "a boolean");
+    let named = model.as_ref().ok().cloned().flatten().unwrap_or_default();
+    let streamed = matches!(stream, Ok(Some(true)));
+    read(&fields, model, stream).inspect_err(|error| engine.reject(error, &named, streamed))
+}
+
+fn read(
+    fields: &ChatBody<'_>,
+    model: Result<Option<String>, ApiError>,
+    stream: Result<Option<bool>, ApiError>,
+) -> Result<Parsed<ChatOptions>, ApiError> {
+    let model = model?.unwrap_or_default();
+    if model.is_empty() {
+        return Err(ApiError::missing_model());
+    }
+    let Some(messages) = fields.messages else {
+        return Err(ApiError::missing_messages());
+    };
+    let messages = read_messages(messages)?;
+    let stream = stream?.unwrap_or(false);
+    let include_usage =
+        typed::<StreamOptions>(fields.stream_options, "stream_options", "an object")?
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false);
+    if let Some(t) = typed::<f64>(fields.temperature, "temperature", "a decimal")? {
+        in_range("temperature", t, 0.0, 2.0)?;
+    }
+    if let Some(p) = typed::<f64>(fields.top_p, "top_p", "a decimal")? {
+        in_range("top_p", p, 0.0, 1.0)?;
+    }
+    if positive(fields.n, "n")?.is_some_and(|n| n > 1) {
+        return Err(ApiError::unsupported("n", "only one choice (`n: 1`)"));
+    }
+    let max_tokens = positive(fields.max_tokens, "max_tokens")?;
+    let max_completion = positive(fields.max_completion_tokens, "max_completion_tokens")?;
+    if typed::<bool>(fields.logprobs, "logprobs", "a boolean")? == Some(true) {
+        return Err(ApiError::unsupported("logprobs", "no log probabilities"));
+    }
+    if fields.top_logprobs.is_some() {
+        return Err(ApiError::unsupported(
+            "top_logprobs",
+            "no log probabilities",
+        ));
+    }
+    let response_format = read_response_format(fields.response_format)?;
+    let tools = read_tools(fields.tools)?;
+    let tool_choice = match fields.tool_choice {
+        None => None,
+        Some(raw) => Some(serde_json::from_str::<ToolChoice>(raw.get()).map_err(|e| {
+            ApiError::invalid_value(
+                "tool_choice",
+                format!("Invalid value for 'tool_choice': {e}"),
+            )
+        })?),
+    };
+    match &tool_choice {
+        Some(ToolChoice::Function(name)) if !tools.iter().any(|t| &t.name == name) => {
+            return Err(ApiError::invalid_value(
+                "tool_choice",
+                format!(
+                    "Invalid value for 'tool_choice': function '{name}' is not one of the 'tools' offered."
+                ),
+            ));
+        }
+        Some(ToolChoice::Required) if tools.is_empty() => {
+            return Err(ApiError::invalid_value(
+                "tool_choice",
+                "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+            ));
+        }
+        _ => {}
+    }
+    let parallel_tool_calls = typed::<bool>(
+        fields.parallel_tool_calls,
+        "parallel_tool_calls",
+        "a boolean",
+    )?;
+    // A forced call (a named function, or `required`) ends with "stop".
+    let forced = matches!(
+        tool_choice,
+        Some(ToolChoice::Function(_) | ToolChoice::Required)
+    );
+    let mut request = ChatRequest::new(model, messages);
+    request.tools = tools;
+    request.tool_choice = tool_choice;
+    request.parallel_tool_calls = parallel_tool_calls;
+    Ok(Parsed {
+        request,
+        stream,
+        options: ChatOptions {
+            include_usage,
+            forced,
+        },
+        asks: Asks {
+            max_tokens: match (max_tokens, max_completion) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            response_format,
+        },
+    })
+}
+
+/// A parameter of type `T`, or the API's "Invalid type" error naming what came.
+fn typed<T: DeserializeOwned>(
+    raw: Option<&RawValue>,
+    name: &str,
+    expected: &str,
+) -> Result<Option<T>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    serde_json::from_str(raw.get())
+        .map(Some)
+        .map_err(|_| ApiError::invalid_type(name, expected, json_kind(raw.get())))
+}
+
+/// A whole number of 1 or more (counts and token limits).
+fn positive(raw: Option<&RawValue>, name: &str) -> Result<Option<u32>, ApiError> {
+    match typed::<i64>(raw, name, "an integer")? {
+        None => Ok(None),
+        Some(n) if n < 1 => Err(ApiError::below_minimum(name, 1, n)),
+        Some(n) => Ok(Some(u32::try_from(n).unwrap_or(u32::MAX))),
+    }
+}
+
+/// How the API names the type of a JSON value in its errors.
+fn json_kind(text: &str) -> &'static str {
+    match text.trim_start().as_bytes().first() {
+        Some(b'"') => "a string",
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ if text.contains(['.', 'e', 'E']) => "a decimal",
+        _ => "an integer",
+    }
+}
+
+fn in_range(name: &str, value: f64, min: f64, max: f64) -> Result<(), ApiError> {
+    if value < min {
+        Err(ApiError::below_minimum(name, min, value))
+    } else if value > max {
+        Err(ApiError::above_maximum(name, max, value))
+    } else {
+        Ok(())
+    }
+}
+
+/// The conversation: an array of at least one message. Roles the runtime's
+/// `Message` does not name are read as the API reads them: `developer` as
+/// `system`, the legacy `function` (and an assistant's `function_call`) as
+/// a tool result (and a tool call) paired by the function's name.
+fn read_messages(raw: &RawValue) -> Result<Vec<Message>, ApiError> {
+    let invalid = |e: serde_json::Error| {
+        ApiError::invalid_request(format!("Invalid request body: {e}"), None)
+    };
+    match serde_json::from_str::<Vec<Message>>(raw.get()) {
+        Ok(messages) if messages.is_empty() => Err(ApiError::empty_array("messages")),
+        Ok(messages) => Ok(messages),
+        Err(error) => {
+            let Ok(mut values) = serde_json::from_str::<Vec<Value>>(raw.get()) else {
+                return Err(ApiError::invalid_type(
+                    "messages",
+                    "an array of objects",
+                    json_kind(raw.get()),
+                ));
+            };
+            if !values
+                .iter_mut()
+                .fold(false, |changed, m| legacy_role(m) | changed)
+            {
+                return Err(invalid(error));
+            }
+            Vec::<Message>::deserialize(Value::Array(values)).map_err(invalid)
+        }
+    }
+}
+
+/// Rewrite a `developer`, `function`, or `function_call` message in the
+/// shape `Message` reads; whether it changed anything.
+fn legacy_role(message: &mut Value) -> bool {
+    let Some(object) = message.as_object_mut() else {
+        return false;
+    };
+    match object.get("role").and_then(Value::as_str) {
+        Some("developer") => {
+            object.insert("role".into(), "system".into());
+            true
+        }
+        Some("function") => {
+            let name = object.get("name").cloned().unwrap_or_default();
+            object.insert("role".into(), "tool".into());
+            object.insert("tool_call_id".into(), name);
+            true
+        }
+        Some("assistant") => {
+            let Some(call) = object.remove("function_call") else {
+                return false;
+            };
+            let name = call.get("name").cloned().unwrap_or_default();
+            let arguments = call.get("arguments").cloned().unwrap_or_default();
+            object.insert(
+                "tool_calls".into(),
+                serde_json::json!([{"id": name, "type": "function", "function": {"name": name, "arguments": arguments}}]),
+            );
+            true
+        }
+        _ => false,
+    }
+}
+
+fn read_tools(raw: Option<&RawValue>) -> Result<Vec<ToolDefinition>, ApiError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let tools: Vec<WireTool> = serde_json::from_str(raw.get()).map_err(|e| {
+        ApiError::invalid_request(format!("Invalid 'tools': {e}"), Some("tools".to_owned()))
+    })?;
+    Ok(tools
+        .into_iter()
+        .map(|t| {
+            let f = t.function;
+            ToolDefinition::new(
+                f.name,
+                f.description.unwrap_or_default(),
+                f.parameters.unwrap_or(Value::Null),
+            )
+            .with_strict(f.strict.unwrap_or(false))
+        })
+        .collect())
+}
+
+fn read_response_format(raw: Option<&RawValue>) -> Result<Option<ResponseFormat>, ApiError> {
+    let Some(format) = typed::<WireResponseFormat>(raw, "response_format", "an object")? else {
+        return Ok(None);
+    };
+    match format.kind.as_str() {
+        "text" => Ok(None),
+        "json_object" => Ok(Some(ResponseFormat::JsonObject)),
+        "json_schema" => match format.json_schema.and_then(|s| s.schema) {
+            Some(schema) => Ok(Some(ResponseFormat::JsonSchema(schema))),
+            None => Err(ApiError::invalid_value(
+                "response_format.json_schema",
+                "Missing required parameter: 'response_format.json_schema.schema'.",
+            )),
+        },
+        other => Err(ApiError::invalid_value(
+            "response_format.type",
+            format!(
+                "Invalid value: '{other}'. Supported values are: 'text', 'json_object', and 'json_schema'."
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_are_named_as_the_api_names_them() {
+        for (text, kind) in [
+            (r#""hot""#, "a string"),
+            ("{}", "an object"),
+            ("[1]", "an array"),
+            ("true", "a boolean"),
+            ("1.5", "a decimal"),
+            ("3", "an integer"),
+        ] {
+            assert_eq!(json_kind(text), kind, "{text}");
+        }
+    }
+
+    #[test]
+    fn legacy_roles_become_ones_the_runtime_reads() {
+        let mut developer = serde_json::json!({"role": "developer", "content": "be brief"});
+        assert!(legacy_role(&mut developer));
+        assert_eq!(developer["role"], "system");
+        let mut user = serde_json::json!({"role": "user", "content": "hi"});
+        assert!(!legacy_role(&mut user));
+    }
+}
