@@ -62,20 +62,21 @@ pub fn parse_arguments<T: DeserializeOwned>(text: &str) -> Result<T, CallError> 
             "the arguments must be a JSON object, got {what}"
         )));
     }
-    serde_json::from_str(text).map_err(|fast| {
-        if !fast.is_data() {
+    // One pass, tracking the field path: the parser of each tool's
+    // arguments is generated once (a second, untracked pass on the error
+    // path would double the code every tool costs to compile).
+    let de = &mut serde_json::Deserializer::from_str(text);
+    let tracked = serde_path_to_error::deserialize::<_, T>(&mut *de).map_err(|e| {
+        if e.inner().is_data() && e.path().iter().next().is_some() {
+            format!("`{}`: {}", e.path(), e.inner())
+        } else {
             // Not JSON, or cut short: the line and column say where.
-            return CallError::InvalidArguments(fast.to_string());
+            e.inner().to_string()
         }
-        // Parse again, tracking the path, only on the error path.
-        let de = &mut serde_json::Deserializer::from_str(text);
-        match serde_path_to_error::deserialize::<_, T>(de) {
-            Err(e) if e.path().iter().next().is_some() => {
-                CallError::InvalidArguments(format!("`{}`: {}", e.path(), e.inner()))
-            }
-            _ => CallError::InvalidArguments(fast.to_string()),
-        }
-    })
+    });
+    // Nothing but whitespace after the object.
+    let value = tracked.and_then(|value| de.end().map(|()| value).map_err(|e| e.to_string()));
+    value.map_err(CallError::InvalidArguments)
 }
 
 /// Run a plain (blocking) tool fn on tokio's blocking pool, so it never
