@@ -45,12 +45,12 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
         }
         seen.push(key.clone());
         match key.as_str() {
-            "name" => options.name = Some(string(&meta, "name = \"get_weather\"")?),
+            "name" => options.name = Some(string(meta, "name = \"get_weather\"")?),
             "description" => {
-                options.description = Some(string(&meta, "description = \"Get the weather.\"")?)
+                options.description = Some(string(meta, "description = \"Get the weather.\"")?)
             }
             "timeout" => {
-                let lit = string(&meta, "timeout = \"30s\"")?;
+                let lit = string(meta, "timeout = \"30s\"")?;
                 match parse_duration_ms(&lit.value()) {
                     Some(ms) => options.timeout_ms = Some(ms),
                     None => {
@@ -64,16 +64,16 @@ pub fn parse(args: TokenStream, cx: &mut Ctxt) -> Options {
                     }
                 }
             }
-            "exclusive" => options.exclusive = flag(&meta)?,
-            "spawn" => options.spawn = flag(&meta)?,
-            "strict" => options.strict = Some(flag(&meta)?),
-            "title" => options.title = Some(string(&meta, "title = \"Weather\"")?),
-            "read_only" => options.read_only = Some(flag(&meta)?),
-            "destructive" => options.destructive = Some(flag(&meta)?),
-            "idempotent" => options.idempotent = Some(flag(&meta)?),
-            "open_world" => options.open_world = Some(flag(&meta)?),
+            "exclusive" => options.exclusive = flag(meta)?,
+            "spawn" => options.spawn = flag(meta)?,
+            "strict" => options.strict = Some(flag(meta)?),
+            "title" => options.title = Some(string(meta, "title = \"Weather\"")?),
+            "read_only" => options.read_only = Some(flag(meta)?),
+            "destructive" => options.destructive = Some(flag(meta)?),
+            "idempotent" => options.idempotent = Some(flag(meta)?),
+            "open_world" => options.open_world = Some(flag(meta)?),
             _ => {
-                let lit = string(&meta, "crate = \"my_crate::toolcall\"")?;
+                let lit = string(meta, "crate = \"my_crate::toolcall\"")?;
                 options.krate = Some(lit.parse().map_err(|_| {
                     syn::Error::new_spanned(
                         &lit,
