@@ -36,8 +36,10 @@ schemars = { version = "1", default-features = false, features = ["derive", "std
 EOF
 cp "$root/Cargo.lock" "$dir/Cargo.lock"
 
+# Parameter doc comments are for #[tool], which removes them: plain fns go without.
 attr='#[toolcall::tool]'
-[ -n "$plain" ] && attr=''
+doc='///'
+[ -n "$plain" ] && attr='' && doc='//'
 generate() {
     local edit=$1
     {
@@ -55,9 +57,9 @@ generate() {
 /// Tool number $i.
 $attr
 pub async fn tool_$i(
-    /// An id.
+    $doc An id.
     id: String,
-    /// How many.
+    $doc How many.
     limit: Option<u32>,
     filters: Vec<Filter>,
     flag: bool,
@@ -75,10 +77,11 @@ export CARGO_TARGET_DIR=$target
 generate 0
 cargo build --quiet
 kind=$([ -n "$plain" ] && echo "plain fns" || echo "#[tool] fns")
+# Wall time, and CPU time (user + system), which a busy machine disturbs less.
+TIMEFORMAT='%R %U %S'
 for run in $(seq 1 "$runs"); do
     generate "$run"
-    start=$(date +%s.%N)
-    cargo build --quiet
-    end=$(date +%s.%N)
-    printf 'rebuild after editing one of %d %s, run %d: %.2f s\n' "$n" "$kind" "$run" "$(echo "$end - $start" | bc)"
+    read -r real user sys < <({ time cargo build --quiet; } 2>&1 | tail -1)
+    printf 'rebuild after editing one of %d %s, run %d: %.2f s wall, %.2f s CPU\n' \
+        "$n" "$kind" "$run" "$real" "$(echo "$user + $sys" | bc)"
 done

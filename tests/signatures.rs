@@ -31,10 +31,10 @@ fn lookup(lookup: u32) -> u32 {
 /// Parameters switched on and off by `cfg`.
 #[tool]
 async fn configured(
-    #[cfg(any())] hidden: String,
-    #[cfg(all())] shown: u32,
+    #[cfg(not(test))] hidden: String,
+    #[cfg(test)] shown: u32,
     /// Renamed when the predicate holds.
-    #[cfg_attr(all(), serde(rename = "renamed"))]
+    #[cfg_attr(test, serde(rename = "renamed"))]
     original: u32,
 ) -> u32 {
     shown + original

@@ -14,11 +14,18 @@ mod valid;
 /// Turn an `async fn` (or a plain `fn`, run on the blocking pool) into a tool.
 ///
 /// The tool's name is the fn's (`name = "..."` overrides it), its description
-/// the fn's doc comment (`description = "..."` overrides it), and each
-/// parameter's description its own `///` comment. Parameters of type
-/// `State<T>` are injected from the `ToolSet`; every other parameter is a
+/// the fn's doc comment as written (`description = "..."` overrides it), and
+/// each parameter's description its own `///` comment. A parameter whose
+/// type is written `State<T>` or `toolcall::State<T>` (or the `crate` path
+/// and `State`) is injected from the `ToolSet`; every other parameter is a
 /// field of the arguments object and must be `DeserializeOwned + JsonSchema`.
 /// The fn stays callable as written.
+///
+/// A successful value that serde writes as a string (`String`, `&str`, ...)
+/// reaches the model as that text; any other as its JSON. A return type
+/// written `Result<T, E>` or `std::result::Result<T, E>` is std's `Result`
+/// (its `Err` becomes an error result with `E`'s `Display` text); any other
+/// type goes by what it is, so `io::Result<T>` and aliases work too.
 ///
 /// (The example is compiled and run as part of the `toolcall` crate's docs.)
 ///

@@ -63,20 +63,101 @@ pub fn parse_arguments<T: DeserializeOwned>(text: &str) -> Result<T, CallError> 
             "the arguments must be a JSON object, got {what}"
         )));
     }
-    serde_json::from_str(text).map_err(|fast| {
-        if !fast.is_data() {
+    // One untracked pass: the parser of each tool's arguments is generated
+    // once, and the field path of an error is found in the text afterwards
+    // (path tracking would double the code every tool costs to compile).
+    serde_json::from_str(text).map_err(|e| {
+        if !e.is_data() {
             // Not JSON, or cut short: the line and column say where.
-            return CallError::InvalidArguments(fast.to_string());
+            return CallError::InvalidArguments(e.to_string());
         }
-        // Parse again, tracking the path, only on the error path.
-        let de = &mut serde_json::Deserializer::from_str(text);
-        match serde_path_to_error::deserialize::<_, T>(de) {
-            Err(e) if e.path().iter().next().is_some() => {
-                CallError::InvalidArguments(format!("`{}`: {}", e.path(), e.inner()))
-            }
-            _ => CallError::InvalidArguments(fast.to_string()),
-        }
+        let offset = byte_offset(text, e.line(), e.column());
+        // A missing field is reported at its object's end: if that is before
+        // the closing brace, the object's last key is not part of the path.
+        let open = !text.get(..offset).unwrap_or(text).trim_end().ends_with('}');
+        let missing = e.to_string().starts_with("missing field");
+        let path = field_path(text, offset, missing && open);
+        CallError::InvalidArguments(if path.is_empty() {
+            e.to_string()
+        } else {
+            format!("`{path}`: {e}")
+        })
     })
+}
+
+/// The byte offset of a 1-based line and a column as serde_json counts them
+/// (bytes from the start of the line).
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    let start = text
+        .match_indices('\n')
+        .nth(line.saturating_sub(2))
+        .map_or(0, |(i, _)| i + 1);
+    let start = if line <= 1 { 0 } else { start };
+    (start + column).min(text.len())
+}
+
+/// The path of the value open at byte `end` of a JSON text, as
+/// `customer.address.street` or `ids[2]`; `parent` leaves out the last key.
+fn field_path(text: &str, end: usize, parent: bool) -> String {
+    enum Frame {
+        Object(Option<String>),
+        Array(usize),
+    }
+    let bytes = text.as_bytes();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut expect_key = false;
+    let mut i = 0;
+    while i < end {
+        match bytes[i] {
+            b'{' => {
+                stack.push(Frame::Object(None));
+                expect_key = true;
+            }
+            b'[' => stack.push(Frame::Array(0)),
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::Array(n)) => *n += 1,
+                Some(Frame::Object(_)) => expect_key = true,
+                None => {}
+            },
+            b'"' => {
+                let start = i + 1;
+                let mut j = start;
+                while j < bytes.len() && bytes[j] != b'"' {
+                    j += if bytes[j] == b'\\' { 2 } else { 1 };
+                }
+                let j = j.min(bytes.len());
+                if expect_key && let Some(Frame::Object(key)) = stack.last_mut() {
+                    let raw = text.get(start..j).unwrap_or_default();
+                    let quoted = format!("\"{raw}\"");
+                    *key = Some(serde_json::from_str(&quoted).unwrap_or_else(|_| raw.to_owned()));
+                    expect_key = false;
+                }
+                i = j;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    if parent && let Some(Frame::Object(key)) = stack.last_mut() {
+        *key = None;
+    }
+    let mut path = String::new();
+    for frame in &stack {
+        match frame {
+            Frame::Object(Some(key)) => {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+            }
+            Frame::Object(None) => break,
+            Frame::Array(n) => path.push_str(&format!("[{n}]")),
+        }
+    }
+    path
 }
 
 /// Run a plain (blocking) tool fn on tokio's blocking pool, so it never
@@ -154,6 +235,20 @@ mod tests {
     #[serde(deny_unknown_fields)]
     struct Empty {}
 
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code, reason = "only parsed")]
+    struct Outer {
+        items: Vec<Inner>,
+        inner: Inner,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code, reason = "only parsed")]
+    struct Inner {
+        name: String,
+        count: u32,
+    }
+
     fn refused<T: serde::de::DeserializeOwned + std::fmt::Debug>(text: &str) -> String {
         match parse_arguments::<T>(text) {
             Err(CallError::InvalidArguments(message)) => message,
@@ -194,5 +289,27 @@ mod tests {
         }
         let message = refused::<One>(r#"{"text": 3}"#);
         assert!(message.starts_with("`text`: invalid type"), "{message}");
+    }
+
+    #[test]
+    fn errors_name_the_path_of_the_value_at_fault() {
+        for (text, path) in [
+            (
+                r#"{"items": [], "inner": {"name": "a", "count": -1}}"#,
+                "`inner.count`: invalid value",
+            ),
+            (
+                "{\"items\": [{\"name\": \"a\", \"count\": 1},\n {\"name\": \"b\\\"\", \"count\": \"x\"}], \"inner\": {}}",
+                "`items[1].count`: invalid type",
+            ),
+            (
+                r#"{"items": [], "inner": {"name": "a"}}"#,
+                "`inner`: missing field `count`",
+            ),
+            (r#"{"items": []}"#, "missing field `inner`"),
+        ] {
+            let message = refused::<Outer>(text);
+            assert!(message.starts_with(path), "{text}: {message}");
+        }
     }
 }

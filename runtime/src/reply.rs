@@ -251,6 +251,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(
+        clippy::needless_borrow,
+        reason = "the autoref dispatch starts at `&&Wrap`"
+    )]
     fn results_dispatch_on_what_they_are() {
         let ok: Result<String, String> = Ok("fine".into());
         let err: Result<String, String> = Err("broke".into());
