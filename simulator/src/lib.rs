@@ -35,15 +35,20 @@ mod journal;
 mod latency;
 mod latency_spec;
 mod model;
+mod recording;
 #[cfg(feature = "wiremock")]
 pub mod responders;
 mod rng;
 mod script;
 mod script_file;
+mod session;
+mod session_file;
 mod server;
 mod simulator;
 mod timeline;
 mod tool;
+mod trace;
+pub mod whatif;
 mod wire;
 
 pub use auto::generate as generate_arguments;
@@ -61,3 +66,10 @@ pub use simulator::{ScriptError, SimBuilder, Simulator};
 pub use timeline::{Timeline, timeline_svg};
 pub use tool::{SimTool, WithLatency, with_latency};
 pub use wire::ApiError;
+pub use recording::{
+    Chunk, Exchange, KEPT_HEADERS, RECORDING_VERSION, RecordedReply, Recording, first_difference,
+};
+pub use session::{Session, SessionCall, SessionRound};
+pub use session_file::SessionFileError;
+pub use trace::{TRACE_VERSION, Trace};
+pub use whatif::{Policy, RecordedTool, Report};
