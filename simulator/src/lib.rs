@@ -34,8 +34,12 @@ mod fault;
 mod journal;
 mod latency;
 mod latency_spec;
+mod listen;
 mod model;
+#[cfg(feature = "record")]
+mod record;
 mod recording;
+mod replay;
 #[cfg(feature = "wiremock")]
 pub mod responders;
 mod rng;
@@ -69,6 +73,9 @@ pub use wire::ApiError;
 pub use recording::{
     Chunk, Exchange, KEPT_HEADERS, RECORDING_VERSION, RecordedReply, Recording, first_difference,
 };
+#[cfg(feature = "record")]
+pub use record::{RecordError, Recorder};
+pub use replay::{Divergence, ReplayServer};
 pub use session::{Session, SessionCall, SessionRound};
 pub use session_file::SessionFileError;
 pub use trace::{TRACE_VERSION, Trace};

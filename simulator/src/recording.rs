@@ -579,6 +579,15 @@ impl Recording {
     }
 }
 
+/// A request body as a recording keeps it: its JSON, or its text.
+pub(crate) fn body_value(body: &[u8]) -> Value {
+    match serde_json::from_slice(body) {
+        Ok(value) => value,
+        Err(_) if body.is_empty() => Value::Null,
+        Err(_) => Value::String(String::from_utf8_lossy(body).into_owned()),
+    }
+}
+
 /// The tool gap before the request after model request `i`.
 fn next_gap(exchanges: &[&Exchange], i: usize) -> Option<Duration> {
     exchanges
