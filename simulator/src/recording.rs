@@ -523,16 +523,26 @@ impl Recording {
                         crate::whatif::ms(rest / unknown)
                     ));
                 }
+                // Equal shares that add up to the rest exactly: the last takes what is left.
+                // Whole milliseconds, as tokio's timer counts them.
+                let share = Duration::from_millis((rest / unknown.max(1)).as_millis() as u64);
+                let mut left = unknown;
                 let calls = reply
                     .calls
                     .iter()
                     .zip(known)
-                    .map(|((call, ready), known)| SessionCall {
-                        id: call.id.clone().unwrap_or_default(),
-                        name: call.name.clone(),
-                        arguments: call.arguments.clone(),
-                        latency: known.unwrap_or(rest / unknown.max(1)),
-                        ready: Some(Duration::from_micros(*ready)),
+                    .map(|((call, ready), known)| {
+                        let latency = known.unwrap_or_else(|| {
+                            left -= 1;
+                            if left == 0 { rest - share * (unknown - 1) } else { share }
+                        });
+                        SessionCall {
+                            id: call.id.clone().unwrap_or_default(),
+                            name: call.name.clone(),
+                            arguments: call.arguments.clone(),
+                            latency,
+                            ready: Some(Duration::from_micros(*ready)),
+                        }
                     })
                     .collect();
                 Some(SessionRound {
