@@ -45,9 +45,9 @@ pub mod responders;
 mod rng;
 mod script;
 mod script_file;
+mod server;
 mod session;
 mod session_file;
-mod server;
 mod simulator;
 mod timeline;
 mod tool;
@@ -62,21 +62,21 @@ pub use journal::{Answer, Journal, JournalEntry, Transport};
 pub use latency::{Latency, ModelLatency};
 pub use latency_spec::LatencySpecError;
 pub use model::{SimModel, Wire};
+#[cfg(feature = "record")]
+pub use record::{RecordError, Recorder};
+pub use recording::{
+    Chunk, Exchange, KEPT_HEADERS, RECORDING_VERSION, RecordedReply, Recording, first_difference,
+};
+pub use replay::{Divergence, ReplayServer};
 pub use rng::SimRng;
 pub use script::{Reply, Script, ScriptedCall, Turn, TurnError};
 pub use script_file::{ScriptFile, ScriptFileError, ScriptFormat};
 pub use server::{DEFAULT_MAX_BODY_BYTES, Disconnected, Server, ServerBuilder, ServerError};
+pub use session::{Session, SessionCall, SessionRound};
+pub use session_file::SessionFileError;
 pub use simulator::{ScriptError, SimBuilder, Simulator};
 pub use timeline::{Timeline, timeline_svg};
 pub use tool::{SimTool, WithLatency, with_latency};
-pub use wire::ApiError;
-pub use recording::{
-    Chunk, Exchange, KEPT_HEADERS, RECORDING_VERSION, RecordedReply, Recording, first_difference,
-};
-#[cfg(feature = "record")]
-pub use record::{RecordError, Recorder};
-pub use replay::{Divergence, ReplayServer};
-pub use session::{Session, SessionCall, SessionRound};
-pub use session_file::SessionFileError;
 pub use trace::{TRACE_VERSION, Trace};
 pub use whatif::{Policy, RecordedTool, Report};
+pub use wire::ApiError;

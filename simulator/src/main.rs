@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use toolcall_sim::{ModelLatency, ScriptFile, SimBuilder};
 
+mod cli_sessions;
+
 const USAGE: &str = "\
 toolcall-sim: simulated chat APIs (OpenAI Chat Completions and Responses,
 Anthropic Messages) on one port, for testing tool-calling agents offline,
@@ -15,6 +17,8 @@ with no network and no API key.
 
 Usage:
   toolcall-sim serve [OPTIONS]
+  toolcall-sim whatif FILE | record --upstream URL | replay FILE
+                         (see `toolcall-sim whatif --help`)
   toolcall-sim --help | --version
 
 Options of `serve`:
@@ -73,6 +77,7 @@ enum Command {
     Help,
     Version,
     Serve(Options),
+    Sessions(cli_sessions::Command),
 }
 
 /// The options of `serve`.
@@ -163,6 +168,10 @@ fn parse(args: &[String]) -> Result<Command, String> {
             }
             Ok(Command::Serve(options))
         }
+        Some(command @ ("whatif" | "record" | "replay")) => {
+            let rest: Vec<String> = args.cloned().collect();
+            cli_sessions::parse(command, &rest).map(Command::Sessions)
+        }
         Some(other) => Err(format!(
             "unknown command `{other}`: use `toolcall-sim serve`"
         )),
@@ -190,6 +199,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Serve(options)) => serve(options),
+        Ok(Command::Sessions(command)) => cli_sessions::run(command),
         Err(problem) => {
             eprintln!("toolcall-sim: {problem}\nRun `toolcall-sim --help` for the options.");
             ExitCode::from(2)

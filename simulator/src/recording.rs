@@ -452,26 +452,28 @@ impl Recording {
     /// The recorded replies as a script: one turn per model request, the
     /// calls with their recorded ids; a 429, 500 or 529 becomes its fault.
     pub fn script(&self) -> Script {
-        let turns = self.model_exchanges().map(|exchange| match exchange.reply() {
-            Some(RecordedReply { text, calls }) if !calls.is_empty() => {
-                let turn = Turn::tool_calls(calls.into_iter().map(|(c, _)| c));
-                match text {
-                    Some(text) => turn.with_text(text),
-                    None => turn,
+        let turns = self
+            .model_exchanges()
+            .map(|exchange| match exchange.reply() {
+                Some(RecordedReply { text, calls }) if !calls.is_empty() => {
+                    let turn = Turn::tool_calls(calls.into_iter().map(|(c, _)| c));
+                    match text {
+                        Some(text) => turn.with_text(text),
+                        None => turn,
+                    }
                 }
-            }
-            Some(RecordedReply { text, .. }) => Turn::text(text.unwrap_or_default()),
-            None => Turn::fault(match exchange.status {
-                429 => Fault::RateLimited {
-                    retry_after_ms: exchange
-                        .header("retry-after")
-                        .and_then(|s| s.trim().parse::<f64>().ok())
-                        .map_or(0, |s| (s * 1000.0) as u64),
-                },
-                503 | 529 => Fault::Overloaded,
-                _ => Fault::ServerError,
-            }),
-        });
+                Some(RecordedReply { text, .. }) => Turn::text(text.unwrap_or_default()),
+                None => Turn::fault(match exchange.status {
+                    429 => Fault::RateLimited {
+                        retry_after_ms: exchange
+                            .header("retry-after")
+                            .and_then(|s| s.trim().parse::<f64>().ok())
+                            .map_or(0, |s| (s * 1000.0) as u64),
+                    },
+                    503 | 529 => Fault::Overloaded,
+                    _ => Fault::ServerError,
+                }),
+            });
         Script {
             turns: turns.collect(),
         }

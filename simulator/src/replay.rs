@@ -143,7 +143,10 @@ fn lock(cursor: &Mutex<Cursor>) -> std::sync::MutexGuard<'_, Cursor> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-async fn answer(state: Arc<(Recording, Mutex<Cursor>)>, request: Request<Incoming>) -> Response<Body> {
+async fn answer(
+    state: Arc<(Recording, Mutex<Cursor>)>,
+    request: Request<Incoming>,
+) -> Response<Body> {
     let arrived = Instant::now();
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();

@@ -54,7 +54,8 @@ impl Session {
             .iter()
             .map(|round| {
                 let batch = round.batch.as_ref();
-                let overlapped = batch.is_some_and(|b| round.elapsed < round.model_time + b.makespan);
+                let overlapped =
+                    batch.is_some_and(|b| round.elapsed < round.model_time + b.makespan);
                 let calls = round
                     .tool_calls
                     .iter()

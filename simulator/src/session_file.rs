@@ -142,8 +142,8 @@ mod tests {
 
     #[test]
     fn a_parse_error_names_file_line_and_column_once() {
-        let error = parse_json::<Vec<u32>>("[1,\n 2,\n x]", Path::new("t.json"))
-            .expect_err("not a number");
+        let error =
+            parse_json::<Vec<u32>>("[1,\n 2,\n x]", Path::new("t.json")).expect_err("not a number");
         let text = error.to_string();
         assert!(text.starts_with("t.json:3:2: "), "{text}");
         assert!(!text.contains(" at line "), "{text}");

@@ -164,7 +164,9 @@ impl Report {
         );
         lanes
             .iter()
-            .fold(Timeline::new(title), |t, (name, batch)| t.lane(name.clone(), batch))
+            .fold(Timeline::new(title), |t, (name, batch)| {
+                t.lane(name.clone(), batch)
+            })
             .to_svg()
     }
 }

@@ -43,7 +43,8 @@ fn second_request(first: &Value, calls: &[(String, String)]) -> Value {
     let messages = body["messages"].as_array_mut().expect("messages");
     messages.push(json!({"role": "assistant", "content": null, "tool_calls": calls.iter().map(|(id, name)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": "{\"patient_id\":\"P-1\"}"}})).collect::<Vec<_>>()}));
     for (id, name) in calls {
-        messages.push(json!({"role": "tool", "tool_call_id": id, "content": format!("{name}: ok")}));
+        messages
+            .push(json!({"role": "tool", "tool_call_id": id, "content": format!("{name}: ok")}));
     }
     body
 }
@@ -68,7 +69,10 @@ async fn post(addr: SocketAddr, body: &Value) -> (common::Reply, Instant) {
         addr,
         "POST",
         "/v1/chat/completions",
-        &[("content-type", "application/json"), ("authorization", &auth)],
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &auth),
+        ],
         body.to_string(),
     )
     .await
@@ -81,8 +85,18 @@ fn calls_of(reply: &common::Reply) -> Vec<(String, String)> {
         .sse_data()
         .iter()
         .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-        .flat_map(|v| v["choices"][0]["delta"]["tool_calls"].as_array().cloned().unwrap_or_default())
-        .filter_map(|c| Some((c["id"].as_str()?.to_owned(), c["function"]["name"].as_str()?.to_owned())))
+        .flat_map(|v| {
+            v["choices"][0]["delta"]["tool_calls"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|c| {
+            Some((
+                c["id"].as_str()?.to_owned(),
+                c["function"]["name"].as_str()?.to_owned(),
+            ))
+        })
         .collect()
 }
 
@@ -98,7 +112,10 @@ async fn a_recorded_session_replays_byte_for_byte_on_the_same_clock() {
         .text("All three look fine.");
     let sim = Simulator::builder()
         .script(script)
-        .model_latency(ModelLatency::new(Latency::fixed_ms(300), Latency::fixed_ms(20)))
+        .model_latency(ModelLatency::new(
+            Latency::fixed_ms(300),
+            Latency::fixed_ms(20),
+        ))
         .build();
     let upstream = sim.server().api_key(KEY).start().await.expect("upstream");
     let path = temp("session.recording.json");
@@ -124,7 +141,10 @@ async fn a_recorded_session_replays_byte_for_byte_on_the_same_clock() {
     // The file: no credential, the tools' time as the client lived it.
     let text = std::fs::read_to_string(&path).expect("recording written");
     assert!(!text.contains("s3cr3t"), "a credential reached the file");
-    assert!(!text.to_ascii_lowercase().contains("authorization"), "{text}");
+    assert!(
+        !text.to_ascii_lowercase().contains("authorization"),
+        "{text}"
+    );
     let recording = Recording::load(&path).expect("load");
     assert_eq!(recording.exchanges.len(), 2);
     assert_eq!(recording.exchanges[0].tool_gap_us, None);
@@ -134,7 +154,10 @@ async fn a_recorded_session_replays_byte_for_byte_on_the_same_clock() {
     // As a script: the recorded replies with their ids.
     let script = recording.script();
     assert_eq!(script.len(), 2);
-    let toolcall_sim::Reply::ToolCalls { calls: scripted, .. } = &script.turns[0].reply else {
+    let toolcall_sim::Reply::ToolCalls {
+        calls: scripted, ..
+    } = &script.turns[0].reply
+    else {
         panic!("the first turn calls tools: {script:?}")
     };
     let ids: Vec<(String, String)> = scripted
@@ -142,7 +165,10 @@ async fn a_recorded_session_replays_byte_for_byte_on_the_same_clock() {
         .map(|c| (c.id.clone().unwrap_or_default(), c.name.clone()))
         .collect();
     assert_eq!(ids, calls);
-    assert_eq!(script.turns[1].reply, toolcall_sim::Reply::Text("All three look fine.".into()));
+    assert_eq!(
+        script.turns[1].reply,
+        toolcall_sim::Reply::Text("All three look fine.".into())
+    );
 
     // Replayed: the same bytes at the same offsets.
     let replay = recording.replay(local()).await.expect("replay");
@@ -168,7 +194,10 @@ async fn a_recorded_session_replays_byte_for_byte_on_the_same_clock() {
     assert!(round.calls[0].ready < Some(round.model_time), "{round:?}");
     assert_eq!(session.notes.len(), 1, "{:?}", session.notes);
     let report = whatif::run(&session, &Policy::all(2)).await;
-    assert_eq!(report.rounds[0].tools(Policy::Sequential), Duration::from_millis(530));
+    assert_eq!(
+        report.rounds[0].tools(Policy::Sequential),
+        Duration::from_millis(530)
+    );
     assert!(report.eager_known);
 }
 
@@ -192,10 +221,16 @@ async fn a_request_that_strays_is_named_where_it_diverged() {
     changed["messages"][0]["content"] = json!("hello");
     let (reply, _) = post(replay.addr(), &changed).await;
     assert_eq!(reply.status, 409);
-    let message = reply.json()["error"]["message"].as_str().unwrap_or("").to_owned();
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
     assert!(message.contains("request #1"), "{message}");
     assert!(message.contains("`messages[0].content`"), "{message}");
-    assert!(message.contains(r#"recorded "hi", got "hello""#), "{message}");
+    assert!(
+        message.contains(r#"recorded "hi", got "hello""#),
+        "{message}"
+    );
     let error = replay.check().expect_err("diverged");
     assert_eq!(error.to_string(), message);
     // The recorded request still gets its reply: a divergence does not advance.

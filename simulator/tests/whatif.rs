@@ -6,8 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use toolcall_runtime::{Agent, DispatchOptions, ToolSet};
 use toolcall_sim::{
-    Latency, ModelLatency, Policy, Script, ScriptedCall, Session, SimTool, Simulator, Trace,
-    whatif,
+    Latency, ModelLatency, Policy, Script, ScriptedCall, Session, SimTool, Simulator, Trace, whatif,
 };
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -96,16 +95,25 @@ async fn the_clinical_session_saves_330_ms_of_530() {
     // The SVG draws each call at its replayed time, after the model's reply.
     let svg = report.svg(Policy::Sequential);
     assert!(svg.contains(r#"data-tool="get_allergies""#), "{svg}");
-    assert!(svg.contains(r#"data-start-ms="680.000" data-elapsed-ms="150.000""#), "{svg}");
+    assert!(
+        svg.contains(r#"data-start-ms="680.000" data-elapsed-ms="150.000""#),
+        "{svg}"
+    );
     let svg = report.svg(Policy::Parallel);
-    assert!(svg.contains(r#"data-start-ms="300.000" data-elapsed-ms="150.000""#), "{svg}");
+    assert!(
+        svg.contains(r#"data-start-ms="300.000" data-elapsed-ms="150.000""#),
+        "{svg}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_eager_trace_knows_when_calls_were_ready() {
     let sim = Simulator::builder()
         .script(clinical_script())
-        .model_latency(ModelLatency::new(Latency::fixed_ms(100), Latency::fixed_ms(10)))
+        .model_latency(ModelLatency::new(
+            Latency::fixed_ms(100),
+            Latency::fixed_ms(10),
+        ))
         .build();
     let run = Agent::new(sim.model(), clinical_tools())
         .streaming(toolcall_runtime::Streaming::Eager)
@@ -161,4 +169,50 @@ fn a_bad_trace_is_placed() {
     std::fs::write(&path, "{\"turns\": []}").expect("write");
     let error = Session::load(&path).expect_err("not a trace");
     assert!(error.to_string().contains("neither a trace"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_command_prints_the_figures_and_draws_each_policy() {
+    let path = temp("cli.trace.json");
+    clinical_trace(&path).await;
+    let svg_dir = temp("svg");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_toolcall-sim"))
+        .arg("whatif")
+        .arg(&path)
+        .arg("--svg")
+        .arg(&svg_dir)
+        .output()
+        .expect("run toolcall-sim");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for needle in [
+        "round 1: 3 call(s) (get_demographics 200 ms, get_medications 180 ms, get_allergies 150 ms), model 300 ms",
+        "sequential     tools    530 ms   round    830 ms",
+        "parallel       tools    200 ms   round    500 ms   saves 330 ms (40%)",
+        "cap-2          tools    330 ms",
+        "round 2: answer, model 300 ms",
+    ] {
+        assert!(stdout.contains(needle), "lacks {needle:?}:\n{stdout}");
+    }
+    for policy in Policy::all(2) {
+        let svg = std::fs::read_to_string(svg_dir.join(format!("whatif-{}.svg", policy.name())))
+            .expect("an SVG per policy");
+        assert!(svg.starts_with("<svg"), "{svg}");
+    }
+
+    let bad = temp("bad-cli.trace.json");
+    std::fs::write(&bad, "{\"trace\": 1,\n  \"rounds\": 7}").expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_toolcall-sim"))
+        .arg("whatif")
+        .arg(&bad)
+        .output()
+        .expect("run toolcall-sim");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("bad-cli.trace.json:2:"), "{stderr}");
 }
