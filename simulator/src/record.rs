@@ -266,10 +266,10 @@ async fn forward(state: Arc<State>, request: Request<Incoming>) -> Response<Body
         ) {
             response.headers_mut().append(n, v);
         }
-        if KEPT_HEADERS.contains(&name.as_str()) {
-            if let Ok(value) = value.to_str() {
-                kept.push((name.as_str().to_owned(), value.to_owned()));
-            }
+        if KEPT_HEADERS.contains(&name.as_str())
+            && let Ok(value) = value.to_str()
+        {
+            kept.push((name.as_str().to_owned(), value.to_owned()));
         }
     }
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);

@@ -136,15 +136,15 @@ impl Exchange {
             .or_else(|| self.request.get("input"))
             .and_then(Value::as_array);
         for item in items.into_iter().flatten() {
-            if item.get("role").and_then(Value::as_str) == Some("tool") {
-                if let Some(id) = item.get("tool_call_id").and_then(Value::as_str) {
-                    results.insert(id.to_owned(), text_of(item.get("content")));
-                }
+            if item.get("role").and_then(Value::as_str) == Some("tool")
+                && let Some(id) = item.get("tool_call_id").and_then(Value::as_str)
+            {
+                results.insert(id.to_owned(), text_of(item.get("content")));
             }
-            if item.get("type").and_then(Value::as_str) == Some("function_call_output") {
-                if let Some(id) = item.get("call_id").and_then(Value::as_str) {
-                    results.insert(id.to_owned(), text_of(item.get("output")));
-                }
+            if item.get("type").and_then(Value::as_str) == Some("function_call_output")
+                && let Some(id) = item.get("call_id").and_then(Value::as_str)
+            {
+                results.insert(id.to_owned(), text_of(item.get("output")));
             }
             for block in item
                 .get("content")
@@ -152,10 +152,10 @@ impl Exchange {
                 .into_iter()
                 .flatten()
             {
-                if block.get("type").and_then(Value::as_str) == Some("tool_result") {
-                    if let Some(id) = block.get("tool_use_id").and_then(Value::as_str) {
-                        results.insert(id.to_owned(), text_of(block.get("content")));
-                    }
+                if block.get("type").and_then(Value::as_str) == Some("tool_result")
+                    && let Some(id) = block.get("tool_use_id").and_then(Value::as_str)
+                {
+                    results.insert(id.to_owned(), text_of(block.get("content")));
                 }
             }
         }
@@ -278,10 +278,9 @@ fn read_stream(chunks: &[Chunk]) -> RecordedReply {
                     Some("content_block_start") => {
                         if let (Some(message), Some(block)) =
                             (anthropic.as_mut(), value.get("content_block"))
+                            && let Some(Value::Array(content)) = message.get_mut("content")
                         {
-                            if let Some(Value::Array(content)) = message.get_mut("content") {
-                                content.push(block.clone());
-                            }
+                            content.push(block.clone());
                         }
                     }
                     Some("content_block_delta") => {
@@ -389,11 +388,11 @@ fn anthropic_finish(mut message: Value) -> Value {
         .into_iter()
         .flatten()
     {
-        if let Some(object) = block.as_object_mut() {
-            if let Some(Value::String(json)) = object.remove("partial_json") {
-                let input = serde_json::from_str(&json).unwrap_or(Value::String(json));
-                object.insert("input".into(), input);
-            }
+        if let Some(object) = block.as_object_mut()
+            && let Some(Value::String(json)) = object.remove("partial_json")
+        {
+            let input = serde_json::from_str(&json).unwrap_or(Value::String(json));
+            object.insert("input".into(), input);
         }
     }
     message
@@ -492,10 +491,10 @@ impl Recording {
         // What each tool took when it ran alone.
         let mut alone: HashMap<String, Vec<Duration>> = HashMap::new();
         for (i, reply) in replies.iter().enumerate() {
-            if let (Some(reply), Some(gap)) = (reply, next_gap(&exchanges, i)) {
-                if let [(call, _)] = reply.calls.as_slice() {
-                    alone.entry(call.name.clone()).or_default().push(gap);
-                }
+            if let (Some(reply), Some(gap)) = (reply, next_gap(&exchanges, i))
+                && let [(call, _)] = reply.calls.as_slice()
+            {
+                alone.entry(call.name.clone()).or_default().push(gap);
             }
         }
         let mut notes = Vec::new();

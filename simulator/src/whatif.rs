@@ -243,7 +243,7 @@ fn saving(baseline: Duration, this: Duration) -> String {
 /// A duration in milliseconds, to the microsecond when not whole.
 pub(crate) fn ms(d: Duration) -> String {
     let micros = d.as_micros();
-    if micros % 1000 == 0 {
+    if micros.is_multiple_of(1000) {
         format!("{} ms", micros / 1000)
     } else {
         let mut s = String::new();
