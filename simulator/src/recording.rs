@@ -575,7 +575,13 @@ impl Recording {
                 let index = match tools.iter().position(|t| t.name == call.name) {
                     Some(index) => index,
                     None => {
-                        tools.push(RecordedTool::new(call.name.clone()));
+                        let tool = RecordedTool::new(call.name.clone());
+                        tools.push(match offered(exchange, &call.name) {
+                            Some((description, parameters, strict)) => {
+                                tool.offered_as(&description, parameters, strict)
+                            }
+                            None => tool,
+                        });
                         tools.len() - 1
                     }
                 };
@@ -588,6 +594,29 @@ impl Recording {
         }
         tools
     }
+}
+
+/// How a request offered the tool `name`: its description, its arguments'
+/// schema and strictness, in whichever format the request is written.
+fn offered(exchange: &Exchange, name: &str) -> Option<(String, Value, bool)> {
+    let tools = exchange.request.get("tools")?.as_array()?;
+    tools.iter().find_map(|tool| {
+        // Chat nests the function; Responses and Anthropic do not.
+        let function = tool.get("function").unwrap_or(tool);
+        if function.get("name").and_then(Value::as_str) != Some(name) {
+            return None;
+        }
+        let parameters = function
+            .get("parameters")
+            .or_else(|| function.get("input_schema"))
+            .cloned()
+            .unwrap_or_else(|| serde_json::json!({"type": "object"}));
+        Some((
+            text_of(function.get("description")),
+            parameters,
+            function.get("strict").and_then(Value::as_bool) == Some(true),
+        ))
+    })
 }
 
 /// A request body as a recording keeps it: its JSON, or its text.

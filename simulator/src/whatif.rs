@@ -37,7 +37,7 @@ use serde_json::{Value, json};
 use tokio::time::{Instant, sleep};
 use toolcall_runtime::{
     Batch, CallError, CallResult, DispatchOptions, Outcome, StateMap, Tool, ToolCall, ToolFuture,
-    ToolOutput, ToolSet,
+    ToolOutput, ToolPolicy, ToolSet,
 };
 
 use crate::session::{Session, SessionCall, SessionRound};
@@ -406,6 +406,9 @@ type Recorded = (Duration, Option<String>);
 /// returns the result recorded for it, if known.
 pub struct RecordedTool {
     pub(crate) name: String,
+    description: String,
+    parameters: Value,
+    strict: bool,
     latencies: Mutex<HashMap<String, VecDeque<Recorded>>>,
 }
 
@@ -422,8 +425,21 @@ impl RecordedTool {
     pub fn new(name: impl Into<String>) -> Self {
         RecordedTool {
             name: name.into(),
+            description: "A recorded tool: each call takes the latency it took in the recording."
+                .into(),
+            parameters: json!({"type": "object"}),
+            strict: false,
             latencies: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Offer the tool as recorded: its description, its arguments' JSON
+    /// Schema, and whether it was offered in strict mode.
+    pub fn offered_as(mut self, description: &str, parameters: Value, strict: bool) -> Self {
+        self.description = description.to_owned();
+        self.parameters = parameters;
+        self.strict = strict;
+        self
     }
 
     /// Record that a call with these arguments took `latency`.
@@ -455,11 +471,15 @@ impl Tool for RecordedTool {
     }
 
     fn description(&self) -> &str {
-        "A recorded tool: each call takes the latency it took in the recording."
+        &self.description
+    }
+
+    fn policy(&self) -> ToolPolicy {
+        ToolPolicy::DEFAULT.with_strict(self.strict)
     }
 
     fn parameters(&self, _generator: &mut SchemaGenerator) -> Value {
-        json!({"type": "object"})
+        self.parameters.clone()
     }
 
     fn call(&self, arguments: &str, _state: &StateMap) -> Result<ToolFuture, CallError> {

@@ -238,3 +238,96 @@ async fn a_request_that_strays_is_named_where_it_diverged() {
     assert_eq!(reply.body(), live.body());
     replay.shutdown().await;
 }
+
+fn openai(base_url: String) -> toolcall_runtime::OpenAiModel {
+    toolcall_runtime::OpenAiModel::builder()
+        .base_url(base_url)
+        .api_key(KEY)
+        .max_retries(0)
+        .build()
+        .expect("client")
+}
+
+/// A real agent recorded through the proxy, then run again offline: the
+/// replay server plays the model, the recorded tools take their recorded
+/// latencies and return what the client sent back, and the run is the same.
+#[tokio::test(start_paused = true)]
+async fn an_agent_session_replays_offline_with_the_recorded_tools() {
+    use toolcall_runtime::{Agent, DispatchOptions, ToolSet};
+    use toolcall_sim::SimTool;
+
+    let p = json!({"patient_id": "P-1"});
+    let script = Script::new()
+        .tool_call("get_demographics", p.clone())
+        .tool_calls([
+            ScriptedCall::new("get_medications", p.clone()),
+            ScriptedCall::new("get_allergies", p),
+        ])
+        .text("Jane Doe, on metformin, allergic to penicillin.");
+    let sim = Simulator::builder()
+        .script(script)
+        .model_latency(ModelLatency::new(
+            Latency::fixed_ms(250),
+            Latency::fixed_ms(5),
+        ))
+        .build();
+    let upstream = sim.server().api_key(KEY).start().await.expect("upstream");
+    let path = temp("agent.recording.json");
+    let recorder = Recorder::start(&upstream.base_url(), &path, local())
+        .await
+        .expect("recorder");
+    let schema = json!({"type": "object", "properties": {"patient_id": {"type": "string"}}});
+    let tool = |name: &str, ms| {
+        SimTool::new(name, name)
+            .parameters(schema.clone())
+            .latency(Latency::fixed_ms(ms))
+    };
+    let live_tools = ToolSet::builder()
+        .add(tool("get_demographics", 200))
+        .add(tool("get_medications", 180))
+        .add(tool("get_allergies", 150))
+        .build()
+        .expect("tools");
+    let live = Agent::new(openai(recorder.base_url()), live_tools)
+        .dispatch_options(DispatchOptions::sequential())
+        .run("Summarise patient P-1.")
+        .await
+        .expect("live run");
+    recorder.shutdown().await;
+    upstream.shutdown().await;
+    sim.assert_consumed();
+
+    let recording = Recording::load(&path).expect("load");
+    assert!(
+        !std::fs::read_to_string(&path)
+            .expect("read")
+            .contains("s3cr3t")
+    );
+    let replay = recording.replay(local()).await.expect("replay");
+    let mut tools = ToolSet::builder();
+    for tool in recording.tools() {
+        tools = tools.add(tool);
+    }
+    let offline = Agent::new(openai(replay.base_url()), tools.build().expect("tools"))
+        .dispatch_options(DispatchOptions::sequential())
+        .run("Summarise patient P-1.")
+        .await
+        .expect("offline run");
+    replay.check().expect("the agent followed the recording");
+    replay.shutdown().await;
+
+    assert_eq!(offline.answer, live.answer);
+    assert_eq!(offline.transcript, live.transcript);
+    assert_eq!(offline.rounds.len(), 3);
+    for (again, then) in offline.rounds.iter().zip(&live.rounds) {
+        assert_eq!(again.model_time, then.model_time);
+        assert_eq!(again.tool_calls, then.tool_calls);
+    }
+    // A lone call's latency is exact; a wider round keeps its total.
+    let makespan = |run: &toolcall_runtime::AgentRun, i: usize| {
+        run.rounds[i].batch.as_ref().map(|b| b.makespan)
+    };
+    assert_eq!(makespan(&offline, 0), Some(Duration::from_millis(200)));
+    assert_eq!(makespan(&offline, 1), makespan(&live, 1));
+    assert_eq!(offline.elapsed, live.elapsed);
+}
