@@ -29,6 +29,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auto;
+#[cfg(feature = "criterion")]
+pub mod bench;
 mod engine;
 mod fault;
 mod journal;

@@ -409,6 +409,7 @@ pub struct RecordedTool {
     description: String,
     parameters: Value,
     strict: bool,
+    repeating: bool,
     latencies: Mutex<HashMap<String, VecDeque<Recorded>>>,
 }
 
@@ -429,8 +430,17 @@ impl RecordedTool {
                 .into(),
             parameters: json!({"type": "object"}),
             strict: false,
+            repeating: false,
             latencies: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Start over from the first recorded call once the calls with the
+    /// same arguments are used up (for benchmarks, which run a round many
+    /// times), instead of taking no time.
+    pub fn repeating(mut self) -> Self {
+        self.repeating = true;
+        self
     }
 
     /// Offer the tool as recorded: its description, its arguments' JSON
@@ -483,13 +493,21 @@ impl Tool for RecordedTool {
     }
 
     fn call(&self, arguments: &str, _state: &StateMap) -> Result<ToolFuture, CallError> {
-        let (delay, result) = self
-            .latencies
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get_mut(arguments)
-            .and_then(VecDeque::pop_front)
-            .unwrap_or_default();
+        let (delay, result) = {
+            let mut latencies = self
+                .latencies
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let queue = latencies.get_mut(arguments);
+            let next = queue.and_then(|q| {
+                let next = q.pop_front()?;
+                if self.repeating {
+                    q.push_back(next.clone());
+                }
+                Some(next)
+            });
+            next.unwrap_or_default()
+        };
         let text = result.unwrap_or_else(|| format!("{}: replayed", self.name));
         Ok(Box::pin(async move {
             sleep(delay).await;
