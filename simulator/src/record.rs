@@ -97,7 +97,11 @@ struct Book {
     save_errors: Vec<String>,
 }
 
-/// A running recording proxy.
+/// A running recording proxy ([`Recorder::start`]): it forwards each
+/// request to the upstream and the reply back as it streams, and writes
+/// the recording after each exchange. No request header reaches the file,
+/// only the reply headers in [`KEPT_HEADERS`](crate::KEPT_HEADERS), and the
+/// credential headers' values are redacted wherever they appear in a body.
 pub struct Recorder {
     listening: Listening,
     state: Arc<State>,

@@ -60,7 +60,11 @@ struct Cursor {
     divergences: Vec<Divergence>,
 }
 
-/// A recording served over HTTP (see the [module docs](self)).
+/// A recording served over HTTP ([`Recording::replay`]): the recorded
+/// replies byte for byte, each chunk at its recorded offset from the
+/// request on tokio's clock (exact under a paused clock). A request that
+/// differs from the recorded one gets a 409 saying where it diverged, and
+/// [`ReplayServer::check`] fails the test with the same words.
 #[derive(Debug)]
 pub struct ReplayServer {
     listening: Listening,
