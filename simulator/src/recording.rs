@@ -256,6 +256,7 @@ fn read_stream(chunks: &[Chunk]) -> RecordedReply {
     let mut buffer = String::new();
     let mut last_at = 0;
     let mut anthropic: Option<Value> = None;
+    let mut items_done: HashMap<String, u64> = HashMap::new();
     for chunk in chunks {
         buffer.push_str(&chunk.data);
         last_at = chunk.at_us;
@@ -268,9 +269,22 @@ fn read_stream(chunks: &[Chunk]) -> RecordedReply {
                 };
                 chat_delta(&value, chunk.at_us, &mut text, &mut reply.calls);
                 match value.get("type").and_then(Value::as_str) {
+                    Some("response.output_item.done") => {
+                        if let Some(id) = value.pointer("/item/call_id").and_then(Value::as_str) {
+                            items_done.insert(id.to_owned(), chunk.at_us);
+                        }
+                    }
                     Some("response.completed") => {
                         if let Some(response) = value.get("response") {
-                            let whole = read_whole(response, chunk.at_us);
+                            // Each function call was complete when its item was done.
+                            let mut whole = read_whole(response, chunk.at_us);
+                            for (call, at) in &mut whole.calls {
+                                if let Some(done) =
+                                    call.id.as_ref().and_then(|id| items_done.get(id))
+                                {
+                                    *at = *done;
+                                }
+                            }
                             return whole;
                         }
                     }

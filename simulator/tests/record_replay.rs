@@ -331,3 +331,88 @@ async fn an_agent_session_replays_offline_with_the_recorded_tools() {
     assert_eq!(makespan(&offline, 1), makespan(&live, 1));
     assert_eq!(offline.elapsed, live.elapsed);
 }
+
+/// The recording reads the calls of Anthropic's and the Responses API's
+/// streams too, with their ids, and when each call's arguments were complete.
+#[tokio::test(start_paused = true)]
+async fn streamed_anthropic_and_responses_replies_read_as_scripts() {
+    let calls = || {
+        [
+            ScriptedCall::new("get_weather", json!({"city": "Paris"})),
+            ScriptedCall::new("get_time", json!({"city": "Rome"})),
+        ]
+    };
+    let sim = Simulator::builder()
+        .script(Script::new().tool_calls(calls()).tool_calls(calls()))
+        .model_latency(ModelLatency::new(
+            Latency::fixed_ms(100),
+            Latency::fixed_ms(10),
+        ))
+        .build();
+    let upstream = sim.server().start().await.expect("upstream");
+    let path = temp("formats.recording.json");
+    let recorder = Recorder::start(&upstream.base_url(), &path, local())
+        .await
+        .expect("recorder");
+    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}});
+    let anthropic = json!({"model": "claude-sonnet-4-5", "max_tokens": 256, "stream": true,
+        "messages": [{"role": "user", "content": "Paris and Rome?"}],
+        "tools": [{"name": "get_weather", "description": "w", "input_schema": schema},
+                  {"name": "get_time", "description": "t", "input_schema": schema}]});
+    let responses = json!({"model": "gpt-4o-mini", "stream": true, "input": "Paris and Rome?",
+        "tools": [{"type": "function", "name": "get_weather", "description": "w", "parameters": schema},
+                  {"type": "function", "name": "get_time", "description": "t", "parameters": schema}]});
+    for (path, body) in [("/v1/messages", &anthropic), ("/v1/responses", &responses)] {
+        let reply = common::send(
+            recorder.addr(),
+            "POST",
+            path,
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+        .await
+        .expect("reply");
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text());
+    }
+    recorder.shutdown().await;
+    upstream.shutdown().await;
+
+    let recording = Recording::load(&path).expect("load");
+    let script = recording.script();
+    assert_eq!(script.len(), 2);
+    for (turn, prefix) in script.turns.iter().zip(["toolu_", "call_"]) {
+        let toolcall_sim::Reply::ToolCalls { calls: got, .. } = &turn.reply else {
+            panic!("tool calls: {turn:?}")
+        };
+        let named: Vec<(&str, Value)> = got
+            .iter()
+            .map(|c| {
+                (
+                    c.name.as_str(),
+                    serde_json::from_str(&c.arguments).expect("JSON arguments"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            named,
+            vec![
+                ("get_weather", json!({"city": "Paris"})),
+                ("get_time", json!({"city": "Rome"}))
+            ]
+        );
+        assert!(
+            got.iter()
+                .all(|c| c.id.as_deref().is_some_and(|id| id.starts_with(prefix))),
+            "{got:?}"
+        );
+    }
+    let session = recording.session();
+    for round in &session.rounds {
+        let ready: Vec<Duration> = round.calls.iter().filter_map(|c| c.ready).collect();
+        assert_eq!(ready.len(), 2, "{round:?}");
+        assert!(
+            ready[0] < ready[1] && ready[1] <= round.model_time,
+            "{round:?}"
+        );
+    }
+}
