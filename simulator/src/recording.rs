@@ -257,6 +257,7 @@ fn read_stream(chunks: &[Chunk]) -> RecordedReply {
     let mut last_at = 0;
     let mut anthropic: Option<Value> = None;
     let mut items_done: HashMap<String, u64> = HashMap::new();
+    let mut blocks_stopped: HashMap<u64, u64> = HashMap::new();
     for chunk in chunks {
         buffer.push_str(&chunk.data);
         last_at = chunk.at_us;
@@ -297,8 +298,11 @@ fn read_stream(chunks: &[Chunk]) -> RecordedReply {
                             content.push(block.clone());
                         }
                     }
-                    Some("content_block_delta") => {
-                        anthropic_delta(anthropic.as_mut(), &value, chunk.at_us, &mut reply)
+                    Some("content_block_delta") => anthropic_delta(anthropic.as_mut(), &value),
+                    Some("content_block_stop") => {
+                        if let Some(index) = value.get("index").and_then(Value::as_u64) {
+                            blocks_stopped.insert(index, chunk.at_us);
+                        }
                     }
                     _ => {}
                 }
@@ -306,10 +310,19 @@ fn read_stream(chunks: &[Chunk]) -> RecordedReply {
         }
     }
     if let Some(message) = anthropic {
+        // Each tool_use block was complete at its `content_block_stop`.
+        let stops: Vec<u64> = message
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, block)| block.get("type").and_then(Value::as_str) == Some("tool_use"))
+            .map(|(i, _)| blocks_stopped.get(&(i as u64)).copied().unwrap_or(last_at))
+            .collect();
         let mut whole = read_whole(&anthropic_finish(message), last_at);
-        // Each tool_use block was complete at its last delta.
-        for ((_, at), (_, seen)) in whole.calls.iter_mut().zip(&reply.calls) {
-            *at = *seen;
+        for ((_, at), stop) in whole.calls.iter_mut().zip(stops) {
+            *at = stop;
         }
         return whole;
     }
@@ -353,8 +366,8 @@ fn chat_delta(value: &Value, at: u64, text: &mut String, calls: &mut Vec<(Script
 }
 
 /// Fold an Anthropic `content_block_delta` into the message being built.
-fn anthropic_delta(message: Option<&mut Value>, value: &Value, at: u64, reply: &mut RecordedReply) {
-    let index = value.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+fn anthropic_delta(message: Option<&mut Value>, value: &Value) {
+    let index = value.get("index").and_then(Value::as_u64).unwrap_or(0);
     let Some(block) = message.and_then(|m| m.pointer_mut(&format!("/content/{index}"))) else {
         return;
     };
@@ -375,23 +388,6 @@ fn anthropic_delta(message: Option<&mut Value>, value: &Value, at: u64, reply: &
             s.push_str(piece);
         }
     }
-    if key == "partial_json" {
-        // Track when each tool_use block last grew, in block order.
-        let tool_blocks = message_tool_index(index, reply);
-        reply.calls[tool_blocks].1 = at;
-    }
-}
-
-/// The slot of content block `index` among the tool_use blocks seen so far.
-fn message_tool_index(index: usize, reply: &mut RecordedReply) -> usize {
-    let name = format!("#{index}");
-    match reply.calls.iter().position(|(c, _)| c.name == name) {
-        Some(i) => i,
-        None => {
-            reply.calls.push((ScriptedCall::raw(name, ""), 0));
-            reply.calls.len() - 1
-        }
-    }
 }
 
 /// A streamed Anthropic message made whole: `partial_json` becomes `input`.
@@ -402,8 +398,10 @@ fn anthropic_finish(mut message: Value) -> Value {
         .into_iter()
         .flatten()
     {
+        // No argument text at all keeps the start's `input` (`{}`).
         if let Some(object) = block.as_object_mut()
             && let Some(Value::String(json)) = object.remove("partial_json")
+            && !json.is_empty()
         {
             let input = serde_json::from_str(&json).unwrap_or(Value::String(json));
             object.insert("input".into(), input);
