@@ -98,6 +98,12 @@ impl Exchange {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Whether the reply was streamed (server-sent events).
+    pub fn is_streamed(&self) -> bool {
+        self.header("content-type")
+            .is_some_and(|t| t.starts_with("text/event-stream"))
+    }
+
     /// Whether this exchange is a model request (a POST to one of the
     /// formats' routes).
     pub fn is_model_request(&self) -> bool {
@@ -113,10 +119,7 @@ impl Exchange {
         if self.status != 200 {
             return None;
         }
-        let streamed = self
-            .header("content-type")
-            .is_some_and(|t| t.starts_with("text/event-stream"));
-        if streamed {
+        if self.is_streamed() {
             Some(read_stream(&self.chunks))
         } else {
             let body: Value = serde_json::from_str(&self.body()).ok()?;
@@ -554,7 +557,10 @@ impl Recording {
                             name: call.name.clone(),
                             arguments: call.arguments.clone(),
                             latency,
-                            ready: Some(Duration::from_micros(*ready)),
+                            // A whole reply says nothing of when each call was complete.
+                            ready: exchange
+                                .is_streamed()
+                                .then(|| Duration::from_micros(*ready)),
                         }
                     })
                     .collect();
