@@ -29,22 +29,33 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auto;
+#[cfg(feature = "criterion")]
+pub mod bench;
 mod control;
 mod engine;
 mod fault;
 mod journal;
 mod latency;
 mod latency_spec;
+mod listen;
 mod model;
+#[cfg(feature = "record")]
+mod record;
+mod recording;
+mod replay;
 #[cfg(feature = "wiremock")]
 pub mod responders;
 mod rng;
 mod script;
 mod script_file;
 mod server;
+mod session;
+mod session_file;
 mod simulator;
 mod timeline;
 mod tool;
+mod trace;
+pub mod whatif;
 mod wire;
 
 pub use auto::generate as generate_arguments;
@@ -57,6 +68,12 @@ pub use journal::{
 pub use latency::{Latency, ModelLatency};
 pub use latency_spec::LatencySpecError;
 pub use model::{SimModel, Wire};
+#[cfg(feature = "record")]
+pub use record::{RecordError, Recorder};
+pub use recording::{
+    Chunk, Exchange, KEPT_HEADERS, RECORDING_VERSION, RecordedReply, Recording, first_difference,
+};
+pub use replay::{Divergence, ReplayServer};
 pub use rng::SimRng;
 pub use script::{Reply, Script, ScriptedCall, Turn, TurnError};
 pub use script_file::{ScriptFile, ScriptFileError, ScriptFormat};
@@ -64,7 +81,11 @@ pub use server::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES, Disconnected,
     Server, ServerBuilder, ServerError,
 };
+pub use session::{Session, SessionCall, SessionRound};
+pub use session_file::SessionFileError;
 pub use simulator::{ScriptError, SimBuilder, Simulator};
 pub use timeline::{Timeline, timeline_svg};
 pub use tool::{SimTool, WithLatency, with_latency};
+pub use trace::{TRACE_VERSION, Trace};
+pub use whatif::{Policy, RecordedTool, Report};
 pub use wire::ApiError;

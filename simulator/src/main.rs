@@ -11,6 +11,8 @@ use toolcall_sim::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, ModelLatency, ScriptFile, SimBuilder,
 };
 
+mod cli_sessions;
+
 const USAGE: &str = "\
 toolcall-sim: simulated chat APIs (OpenAI Chat Completions and Responses,
 Anthropic Messages) on one port, for testing tool-calling agents offline,
@@ -18,6 +20,8 @@ with no network and no API key.
 
 Usage:
   toolcall-sim serve [OPTIONS]
+  toolcall-sim whatif FILE | record --upstream URL | replay FILE
+                         (see `toolcall-sim whatif --help`)
   toolcall-sim --help | --version
 
 Options of `serve`:
@@ -90,6 +94,7 @@ enum Command {
     Help,
     Version,
     Serve(Options),
+    Sessions(cli_sessions::Command),
 }
 
 /// The options of `serve`.
@@ -217,6 +222,10 @@ fn parse(args: &[String]) -> Result<Command, String> {
             }
             Ok(Command::Serve(options))
         }
+        Some(command @ ("whatif" | "record" | "replay")) => {
+            let rest: Vec<String> = args.cloned().collect();
+            cli_sessions::parse(command, &rest).map(Command::Sessions)
+        }
         Some(other) => Err(format!(
             "unknown command `{other}`: use `toolcall-sim serve`"
         )),
@@ -263,6 +272,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Serve(options)) => serve(options),
+        Ok(Command::Sessions(command)) => cli_sessions::run(command),
         Err(problem) => {
             eprintln!("toolcall-sim: {problem}\nRun `toolcall-sim --help` for the options.");
             ExitCode::from(2)
