@@ -17,16 +17,16 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::engine::{Chunking, Engine, Outcome};
 use crate::fault::FaultRates;
 use crate::journal::{Journal, Transport};
 use crate::latency::ModelLatency;
+use crate::listen::accept_loop;
 use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
 use crate::wire::anthropic::Anthropic;
@@ -42,9 +42,6 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The default [`ServerBuilder::idle_timeout`].
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How long shutdown waits for replies in flight before cutting them.
-const GRACE: Duration = Duration::from_secs(1);
 
 /// Why the server could not start.
 #[derive(Debug)]
@@ -302,81 +299,14 @@ async fn serve(
     listener: TcpListener,
     http: http1::Builder,
     context: Arc<Context>,
-    mut stopped: watch::Receiver<()>,
+    stopped: watch::Receiver<()>,
 ) {
-    let graceful = GracefulShutdown::new();
-    let mut connections = JoinSet::new();
-    let mut backoff = Backoff::default();
-    loop {
-        tokio::select! {
-            _ = stopped.changed() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    backoff.reset();
-                    // Replies are small writes a client waits on: Nagle's delay only adds latency.
-                    let _ = stream.set_nodelay(true);
-                    let context = context.clone();
-                    let service = service_fn(move |request| handle(context.clone(), request));
-                    let connection = http.serve_connection(TokioIo::new(stream), service);
-                    connections.spawn(graceful.watch(connection));
-                }
-                // The client gave up before we accepted: nothing to wait for.
-                Err(error) if is_per_connection(&error) => {}
-                // Out of descriptors (or memory): accepting again at once
-                // only spins. Wait, or until a connection closes.
-                Err(_) => {
-                    let pause = backoff.next();
-                    tokio::select! {
-                        _ = stopped.changed() => break,
-                        _ = tokio::time::sleep(pause) => {}
-                        Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                    }
-                }
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
-    connections.shutdown().await;
-}
-
-/// Whether a failed accept concerns one client only (retry at once), not
-/// the process (out of descriptors or memory: back off).
-fn is_per_connection(error: &std::io::Error) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(
-        error.kind(),
-        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted | WouldBlock
-    )
-}
-
-/// The pause after a failed accept: 5 ms, doubling to 1 s, until one succeeds.
-#[derive(Debug)]
-pub(crate) struct Backoff {
-    next: Duration,
-}
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(5);
-    const MAX: Duration = Duration::from_secs(1);
-
-    /// The pause to take now.
-    pub(crate) fn next(&mut self) -> Duration {
-        let pause = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
-        pause
-    }
-
-    fn reset(&mut self) {
-        self.next = Self::FIRST;
-    }
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff { next: Self::FIRST }
-    }
+    accept_loop(listener, stopped, move |stream| {
+        let context = context.clone();
+        let service = service_fn(move |request| handle(context.clone(), request));
+        http.serve_connection(TokioIo::new(stream), service)
+    })
+    .await;
 }
 
 /// The response body: whole, or streamed with pauses.
@@ -783,28 +713,4 @@ async fn answer<F: Format>(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     format.reply_headers(&plan.envelope, reply.role_at, headers);
     Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_to_a_second_and_starts_over_after_an_accept() {
-        let mut backoff = Backoff::default();
-        let pauses: Vec<u128> = (0..10).map(|_| backoff.next().as_millis()).collect();
-        assert_eq!(pauses, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
-        backoff.reset();
-        assert_eq!(backoff.next(), Duration::from_millis(5));
-    }
-
-    #[test]
-    fn only_a_client_s_own_failure_is_retried_at_once() {
-        use std::io::{Error, ErrorKind};
-        assert!(is_per_connection(&Error::from(
-            ErrorKind::ConnectionAborted
-        )));
-        // EMFILE (24 on Linux and macOS): the process is out of descriptors.
-        assert!(!is_per_connection(&Error::from_raw_os_error(24)));
-    }
 }
