@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use toolcall_sim::{Policy, Recording, Session, whatif};
 
-use super::Shutdown;
+use super::{Shutdown, cli_args};
 
 pub(crate) const USAGE: &str = "\
 Sessions: record a real one, replay it offline, ask what parallel would save.
@@ -83,20 +83,11 @@ pub(crate) fn parse(command: &str, args: &[String]) -> Result<Command, String> {
             file = Some(PathBuf::from(arg));
             continue;
         }
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) => (flag, Some(value.to_owned())),
-            None => (arg.as_str(), None),
-        };
+        let (flag, inline) = cli_args::split(arg);
         if !known.contains(&flag) {
             return Err(format!("{command}: unknown option `{arg}`"));
         }
-        let value = match inline {
-            Some(value) => value,
-            None => args
-                .next()
-                .cloned()
-                .ok_or_else(|| format!("`{flag}` needs a value"))?,
-        };
+        let value = cli_args::value(flag, inline, &mut args)?;
         match flag {
             "--cap" => {
                 cap = value
@@ -108,19 +99,8 @@ pub(crate) fn parse(command: &str, args: &[String]) -> Result<Command, String> {
             "--svg" => svg = Some(PathBuf::from(value)),
             "--upstream" => upstream = Some(value),
             "--out" => out = PathBuf::from(value),
-            "--port" => {
-                port = value
-                    .parse()
-                    .map_err(|_| format!("--port: `{value}` is not a port (0 to 65535)"))?;
-            }
-            _ => {
-                host = match value.as_str() {
-                    "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                    _ => value.parse().map_err(|_| {
-                        format!("--host: `{value}` is not an IP address (e.g. 127.0.0.1)")
-                    })?,
-                };
-            }
+            "--port" => port = cli_args::port(&value)?,
+            _ => host = cli_args::host(&value)?,
         }
     }
     let addr = SocketAddr::new(host, port);

@@ -11,6 +11,7 @@ use toolcall_sim::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, ModelLatency, ScriptFile, SimBuilder,
 };
 
+mod cli_args;
 mod cli_sessions;
 
 const USAGE: &str = "\
@@ -141,10 +142,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
         Some("serve") => {
             let mut options = Options::default();
             while let Some(arg) = args.next() {
-                let (flag, inline) = match arg.split_once('=') {
-                    Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
-                    _ => (arg.as_str(), None),
-                };
+                let (flag, inline) = cli_args::split(arg);
                 if matches!(flag, "-h" | "--help") {
                     return Ok(Command::Help);
                 }
@@ -167,27 +165,10 @@ fn parse(args: &[String]) -> Result<Command, String> {
                 if !known.contains(&flag) {
                     return Err(format!("unknown option `{arg}`"));
                 }
-                let value = match inline {
-                    Some(value) => value,
-                    None => args
-                        .next()
-                        .cloned()
-                        .ok_or_else(|| format!("`{flag}` needs a value"))?,
-                };
+                let value = cli_args::value(flag, inline, &mut args)?;
                 match flag {
-                    "--port" => {
-                        options.port = value
-                            .parse()
-                            .map_err(|_| format!("--port: `{value}` is not a port (0 to 65535)"))?;
-                    }
-                    "--host" => {
-                        options.host = match value.as_str() {
-                            "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                            _ => value.parse().map_err(|_| {
-                                format!("--host: `{value}` is not an IP address (e.g. 127.0.0.1)")
-                            })?,
-                        };
-                    }
+                    "--port" => options.port = cli_args::port(&value)?,
+                    "--host" => options.host = cli_args::host(&value)?,
                     "--script" => options.script = Some(PathBuf::from(value)),
                     "--seed" => {
                         options.seed = Some(value.parse().map_err(|_| {
