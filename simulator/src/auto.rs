@@ -8,7 +8,7 @@
 //! `maxItems`/`uniqueItems`.
 
 use serde_json::{Map, Number, Value, json};
-use toolcall_runtime::{ChatRequest, Message, ToolChoice};
+use toolcall_runtime::{ChatRequest, Message, ToolChoice, ToolDefinition};
 
 use crate::rng::SimRng;
 
@@ -509,8 +509,11 @@ pub(crate) enum AutoReply {
 /// Auto mode: call every offered tool at once (or one at a time when
 /// `parallel_tool_calls` is false, or the one `tool_choice` names); once the
 /// results are in, a final text that reports them.
-pub(crate) fn auto_reply(request: &ChatRequest, rng: &mut SimRng) -> AutoReply {
-    let tools = &request.tools;
+pub(crate) fn auto_reply(
+    request: &ChatRequest,
+    tools: &[ToolDefinition],
+    rng: &mut SimRng,
+) -> AutoReply {
     let allowed = !tools.is_empty() && request.tool_choice != Some(ToolChoice::None);
     let trailing_results = request
         .messages

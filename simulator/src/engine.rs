@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use toolcall_runtime::{
-    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolCallDelta, Usage,
+    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolCallDelta,
+    ToolDefinition, Usage,
 };
 
 use crate::auto::{AutoReply, auto_reply};
@@ -19,7 +20,7 @@ use crate::journal::{Answer, Journal, JournalEntry, Transport};
 use crate::latency::ModelLatency;
 use crate::rng::SimRng;
 use crate::script::{Reply, Script, Turn};
-use crate::wire::{ApiError, Envelope};
+use crate::wire::{ApiError, Envelope, Recent};
 
 /// How a reply is cut into streamed chunks.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -168,6 +169,8 @@ struct State {
 pub(crate) struct Engine {
     pub config: Config,
     pub journal: Journal,
+    /// Chat Completions tool lists read lately, by their JSON text.
+    pub chat_tools: Recent<[ToolDefinition]>,
     pub started: Instant,
     /// The wall clock at `started`, in seconds since the epoch.
     wall_started: u64,
@@ -196,6 +199,7 @@ impl Engine {
             journal: config
                 .journal_limit
                 .map_or_else(Journal::default, Journal::with_limit),
+            chat_tools: Recent::default(),
             started: Instant::now(),
             wall_started: wall_clock_secs(),
             state: Mutex::new(State {
@@ -277,6 +281,7 @@ impl Engine {
     pub fn plan(
         &self,
         request: Cow<'_, ChatRequest>,
+        tools: &[ToolDefinition],
         asks: &Asks,
         stream: bool,
         transport: Transport,
@@ -291,7 +296,7 @@ impl Engine {
         let index = state.requests;
         state.requests += 1;
         let envelope = Envelope {
-            id: format!("{id_prefix}{}", state.draws.ids.alphanumeric(29)),
+            id: state.draws.ids.id(id_prefix, 29),
             created: self.created(arrived),
             model: request.model.clone(),
             fingerprint: self.fingerprint.clone(),
@@ -324,10 +329,9 @@ impl Engine {
                                 injected => {
                                     let (plan, applied) = self.reply(
                                         state,
-                                        request,
-                                        asks,
-                                        reply,
-                                        injected,
+                                        (request, tools),
+                                        (asks, stream),
+                                        (reply, injected),
                                         call_prefix,
                                     );
                                     fault = applied;
@@ -348,7 +352,7 @@ impl Engine {
                 outcome,
             };
         }
-        let tools_offered = request.tools.iter().map(|t| t.name.clone()).collect();
+        let tools_offered = tools.iter().map(|t| t.name.clone()).collect();
         let tool_message_ids = request
             .messages
             .iter()
@@ -411,14 +415,13 @@ impl Engine {
     fn reply(
         &self,
         state: &mut State,
-        request: &ChatRequest,
-        asks: &Asks,
-        reply: Reply,
-        fault: Option<Fault>,
+        (request, tools): (&ChatRequest, &[ToolDefinition]),
+        (asks, stream): (&Asks, bool),
+        (reply, fault): (Reply, Option<Fault>),
         call_prefix: &str,
     ) -> (ReplyPlan, Option<Fault>) {
         let draws = &mut state.draws;
-        let new_id = |ids: &mut SimRng| format!("{call_prefix}{}", ids.alphanumeric(24));
+        let new_id = |ids: &mut SimRng| ids.id(call_prefix, 24);
         let (content, mut calls) = match reply {
             Reply::Text(text) => (Some(text), Vec::new()),
             Reply::ToolCalls { text, calls } => (
@@ -431,7 +434,7 @@ impl Engine {
                     })
                     .collect(),
             ),
-            Reply::Auto => match auto_reply(request, &mut draws.arguments) {
+            Reply::Auto => match auto_reply(request, tools, &mut draws.arguments) {
                 AutoReply::Text(text) => match &asks.response_format {
                     Some(format) => (
                         Some(structured_answer(format, &mut draws.arguments)),
@@ -451,7 +454,7 @@ impl Engine {
             },
         };
         let applied = match fault {
-            Some(f) => corrupt(&mut calls, f, request),
+            Some(f) => corrupt(&mut calls, f, tools),
             None => None,
         };
         let mut finish = if calls.is_empty() {
@@ -459,19 +462,29 @@ impl Engine {
         } else {
             FinishReason::ToolCalls
         };
-        let mut events = split(
-            content.as_deref(),
-            &calls,
-            &self.config.chunking,
-            &mut draws.chunks,
-        );
+        // A whole reply only needs its events counted, unless it is cut
+        // short (a token limit, a disconnect); the chunk draws are the same.
+        let chunking = &self.config.chunking;
+        let events_needed = stream || matches!(applied, Some(Fault::Disconnect { .. }));
+        let before = draws.chunks.clone();
+        let mut events =
+            events_needed.then(|| split(content.as_deref(), &calls, chunking, &mut draws.chunks));
+        let mut count = match &events {
+            Some(events) => events.len(),
+            None => count_pieces(content.as_deref(), &calls, chunking, &mut draws.chunks),
+        };
         let (mut content, mut calls) = (content, calls);
         if let Some(max) = asks.max_tokens
-            && events.len() > max as usize
+            && count > max as usize
         {
-            events.truncate(max as usize);
-            (content, calls) = rejoin(&events, &calls);
+            let mut cut = events.unwrap_or_else(|| {
+                split(content.as_deref(), &calls, chunking, &mut before.clone())
+            });
+            cut.truncate(max as usize);
+            (content, calls) = rejoin(&cut, &calls);
             finish = FinishReason::Length;
+            count = cut.len();
+            events = events_needed.then_some(cut);
         }
 
         let stall = match &applied {
@@ -481,21 +494,25 @@ impl Engine {
         let latency = &self.config.model_latency;
         let role_at = stall + latency.time_to_first_token.sample(&mut draws.latency);
         let mut at = role_at;
-        let chunks: Vec<(Duration, StreamEvent)> = events
-            .into_iter()
-            .map(|event| {
-                at += latency.per_token.sample(&mut draws.latency);
-                (at, event)
-            })
-            .collect();
-        let disconnect_after = match &applied {
-            Some(Fault::Disconnect { after_chunks }) => {
-                Some(after_chunks.unwrap_or(chunks.len() / 2))
+        let mut next = || {
+            at += latency.per_token.sample(&mut draws.latency);
+            at
+        };
+        let chunks: Vec<(Duration, StreamEvent)> = match events {
+            Some(events) => events.into_iter().map(|event| (next(), event)).collect(),
+            None => {
+                (0..count).for_each(|_| {
+                    next();
+                });
+                Vec::new()
             }
+        };
+        let disconnect_after = match &applied {
+            Some(Fault::Disconnect { after_chunks }) => Some(after_chunks.unwrap_or(count / 2)),
             _ => None,
         };
-        let completion_tokens = chunks.len().max(1) as u32;
-        let prompt_tokens = prompt_tokens(request);
+        let completion_tokens = count.max(1) as u32;
+        let prompt_tokens = prompt_tokens(request, tools);
         let usage = Usage {
             prompt_tokens,
             completion_tokens,
@@ -580,7 +597,7 @@ fn rejoin(events: &[StreamEvent], calls: &[ToolCall]) -> (Option<String>, Vec<To
 }
 
 /// Apply a fault that changes the reply; `None` when it has nothing to change.
-fn corrupt(calls: &mut Vec<ToolCall>, fault: Fault, request: &ChatRequest) -> Option<Fault> {
+fn corrupt(calls: &mut Vec<ToolCall>, fault: Fault, tools: &[ToolDefinition]) -> Option<Fault> {
     match &fault {
         Fault::MalformedArguments => {
             let call = calls.first_mut()?;
@@ -601,7 +618,7 @@ fn corrupt(calls: &mut Vec<ToolCall>, fault: Fault, request: &ChatRequest) -> Op
         Fault::UnknownTool => {
             let call = calls.first_mut()?;
             let mut name = format!("{}_unknown", call.name);
-            while request.tools.iter().any(|t| t.name == name) {
+            while tools.iter().any(|t| t.name == name) {
                 name.push('_');
             }
             call.name = name;
@@ -706,7 +723,7 @@ pub(crate) fn check_pairing(messages: &[Message]) -> Result<(), Unpaired> {
 }
 
 /// About four characters a token, plus a few per message.
-fn prompt_tokens(request: &ChatRequest) -> u32 {
+fn prompt_tokens(request: &ChatRequest, tools: &[ToolDefinition]) -> u32 {
     let mut chars = 0usize;
     for message in &request.messages {
         chars += 16;
@@ -727,7 +744,7 @@ fn prompt_tokens(request: &ChatRequest) -> u32 {
             _ => {}
         }
     }
-    for tool in &request.tools {
+    for tool in tools {
         chars += tool.name.len() + tool.description.len() + json_len(&tool.parameters);
     }
     (chars / 4).max(1) as u32
@@ -751,94 +768,145 @@ fn json_len(value: &serde_json::Value) -> usize {
     count.0
 }
 
-/// Cut the reply into stream events: text by words, then each call's header
-/// and its arguments in seeded fragments.
+/// One piece of a streamed reply, borrowing the reply's text: a piece of
+/// its text, a call's header (id and name), or a fragment of a call's arguments.
+#[derive(Clone, Copy)]
+enum Piece<'a> {
+    Text(&'a str),
+    Header(usize),
+    Arguments(usize, &'a str),
+}
+
+impl Piece<'_> {
+    fn event(self, calls: &[ToolCall]) -> StreamEvent {
+        let delta = |index: usize, id, name, arguments: &str| {
+            StreamEvent::ToolCall(ToolCallDelta {
+                index: index as u32,
+                id,
+                name,
+                arguments: Some(arguments.to_owned()),
+            })
+        };
+        match self {
+            Piece::Text(text) => StreamEvent::Text(text.to_owned()),
+            Piece::Header(i) => delta(
+                i,
+                Some(calls[i].id.clone()),
+                Some(calls[i].name.clone()),
+                "",
+            ),
+            Piece::Arguments(i, fragment) => delta(i, None, None, fragment),
+        }
+    }
+}
+
+/// Cut the reply into the pieces it streams in, in order: text by words,
+/// then each call's header and its arguments in seeded fragments. A whole
+/// reply is only counted ([`count_pieces`]); the same draws are made either way.
+fn cut<'a>(
+    content: Option<&'a str>,
+    calls: &'a [ToolCall],
+    chunking: &Chunking,
+    rng: &mut SimRng,
+    mut emit: impl FnMut(Piece<'a>),
+) {
+    if let Some(text) = content {
+        text_pieces(text, chunking.max_text_chars.max(1), |p| {
+            emit(Piece::Text(p))
+        });
+    }
+    let min = chunking.min_chars.max(1) as u64;
+    let max = (chunking.max_chars as u64).max(min);
+    let fragments = |index: usize, rng: &mut SimRng, emit: &mut dyn FnMut(Piece<'a>)| {
+        emit(Piece::Header(index));
+        let mut rest = calls[index].arguments.as_str();
+        while !rest.is_empty() {
+            let take = rng.range_u64(min, max) as usize;
+            let at = rest
+                .char_indices()
+                .nth(take)
+                .map_or(rest.len(), |(at, _)| at);
+            let (fragment, after) = rest.split_at(at);
+            emit(Piece::Arguments(index, fragment));
+            rest = after;
+        }
+    };
+    if !chunking.interleave {
+        for index in 0..calls.len() {
+            fragments(index, rng, &mut emit);
+        }
+        return;
+    }
+    let mut queues: Vec<std::collections::VecDeque<Piece<'a>>> = (0..calls.len())
+        .map(|index| {
+            let mut queue = std::collections::VecDeque::new();
+            fragments(index, rng, &mut |piece| queue.push_back(piece));
+            queue
+        })
+        .collect();
+    let mut headers_sent = 0;
+    loop {
+        // A call may send once its header is due: headers go out in index order.
+        let ready: Vec<usize> = (0..queues.len())
+            .filter(|&i| !queues[i].is_empty() && i <= headers_sent)
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        let pick = ready[rng.index(ready.len())];
+        if pick == headers_sent {
+            headers_sent += 1;
+        }
+        if let Some(piece) = queues[pick].pop_front() {
+            emit(piece);
+        }
+    }
+}
+
+/// The reply's stream events (see [`cut`]).
 fn split(
     content: Option<&str>,
     calls: &[ToolCall],
     chunking: &Chunking,
     rng: &mut SimRng,
 ) -> Vec<StreamEvent> {
-    let mut events: Vec<StreamEvent> = content
-        .map(|text| text_pieces(text, chunking.max_text_chars.max(1)))
-        .unwrap_or_default()
-        .into_iter()
-        .map(StreamEvent::Text)
-        .collect();
-    let min = chunking.min_chars.max(1);
-    let max = chunking.max_chars.max(min);
-    let mut queues: Vec<std::collections::VecDeque<ToolCallDelta>> = calls
-        .iter()
-        .enumerate()
-        .map(|(index, call)| {
-            let index = index as u32;
-            let mut queue = std::collections::VecDeque::new();
-            queue.push_back(ToolCallDelta {
-                index,
-                id: Some(call.id.clone()),
-                name: Some(call.name.clone()),
-                arguments: Some(String::new()),
-            });
-            let chars: Vec<char> = call.arguments.chars().collect();
-            let mut at = 0;
-            while at < chars.len() {
-                let take = (rng.range_u64(min as u64, max as u64) as usize).min(chars.len() - at);
-                queue.push_back(ToolCallDelta {
-                    index,
-                    id: None,
-                    name: None,
-                    arguments: Some(chars[at..at + take].iter().collect()),
-                });
-                at += take;
-            }
-            queue
-        })
-        .collect();
-    if chunking.interleave {
-        let mut headers_sent = 0;
-        loop {
-            // A call may send once its header is due: headers go out in index order.
-            let ready: Vec<usize> = (0..queues.len())
-                .filter(|&i| !queues[i].is_empty() && i <= headers_sent)
-                .collect();
-            if ready.is_empty() {
-                break;
-            }
-            let pick = ready[rng.index(ready.len())];
-            if pick == headers_sent {
-                headers_sent += 1;
-            }
-            if let Some(delta) = queues[pick].pop_front() {
-                events.push(StreamEvent::ToolCall(delta));
-            }
-        }
-    } else {
-        events.extend(queues.into_iter().flatten().map(StreamEvent::ToolCall));
-    }
+    let mut events = Vec::new();
+    cut(content, calls, chunking, rng, |piece| {
+        events.push(piece.event(calls));
+    });
     events
+}
+
+/// How many stream events the reply has (see [`cut`]), without building them.
+fn count_pieces(
+    content: Option<&str>,
+    calls: &[ToolCall],
+    chunking: &Chunking,
+    rng: &mut SimRng,
+) -> usize {
+    let mut count = 0;
+    cut(content, calls, chunking, rng, |_| count += 1);
+    count
 }
 
 /// Text pieces as a tokenizer would cut them: a word with its leading
 /// whitespace, long words cut to `max` characters.
-fn text_pieces(text: &str, max: usize) -> Vec<String> {
-    let mut pieces = Vec::new();
-    let mut current = String::new();
-    let mut seen_word = false;
-    for c in text.chars() {
+fn text_pieces<'a>(text: &'a str, max: usize, mut emit: impl FnMut(&'a str)) {
+    let (mut start, mut chars, mut seen_word) = (0, 0, false);
+    for (at, c) in text.char_indices() {
         let starts_gap = c.is_whitespace() && seen_word;
-        if starts_gap || current.chars().count() >= max {
-            pieces.push(std::mem::take(&mut current));
-            seen_word = false;
+        if starts_gap || chars >= max {
+            emit(&text[start..at]);
+            (start, chars, seen_word) = (at, 0, false);
         }
         if !c.is_whitespace() {
             seen_word = true;
         }
-        current.push(c);
+        chars += 1;
     }
-    if !current.is_empty() {
-        pieces.push(current);
+    if start < text.len() {
+        emit(&text[start..]);
     }
-    pieces
 }
 
 #[cfg(test)]
@@ -848,11 +916,75 @@ mod tests {
     #[test]
     fn text_pieces_rejoin() {
         let text = "Here is what\n- a: {\"long_field_name\": 1}";
-        let pieces = text_pieces(text, 8);
+        let mut pieces = Vec::new();
+        text_pieces(text, 8, |p| pieces.push(p));
         assert_eq!(pieces.concat(), text);
         assert!(pieces.iter().all(|p| p.chars().count() <= 8), "{pieces:?}");
         assert_eq!(pieces[0], "Here");
         assert_eq!(pieces[1], " is");
+    }
+
+    /// A whole reply only counts its events; it must be the reply a stream
+    /// would have sent, with the same usage and timing, cut by a token limit
+    /// or not, and leave the generators where a stream leaves them.
+    #[test]
+    fn a_whole_reply_is_the_streamed_one() {
+        let tools = [ToolDefinition::new(
+            "get_weather",
+            "",
+            serde_json::json!({"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}, "required": ["city", "days"]}),
+        )];
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .expect("a runtime");
+        let _guard = runtime.enter();
+        for max_tokens in [None, Some(3), Some(1000)] {
+            let plans = [false, true].map(|stream| {
+                let engine = Engine::new(Config {
+                    seed: 11,
+                    model_latency: ModelLatency::realistic(),
+                    ..Config::default()
+                });
+                let asks = Asks {
+                    max_tokens,
+                    ..Asks::default()
+                };
+                let request = ChatRequest::new("m", vec![Message::user("weather?")]);
+                (0..3)
+                    .map(|_| {
+                        let plan = engine.plan(
+                            Cow::Borrowed(&request),
+                            &tools,
+                            &asks,
+                            stream,
+                            Transport::Http,
+                            ("chatcmpl-", "call_"),
+                        );
+                        match plan.outcome {
+                            Outcome::Reply(reply) => {
+                                (reply.response, reply.role_at, reply.end, reply.chunks.len())
+                            }
+                            Outcome::Error(error) => panic!("{error:?}"),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            });
+            let [whole, streamed] = plans;
+            for ((w, s), i) in whole.iter().zip(&streamed).zip(0..) {
+                assert_eq!(
+                    (&w.0, w.1, w.2),
+                    (&s.0, s.1, s.2),
+                    "request {i}, max_tokens {max_tokens:?}"
+                );
+                assert_eq!(w.3, 0, "a whole reply builds no events");
+                assert!(s.3 > 1, "a stream has its events");
+            }
+            if max_tokens == Some(3) {
+                assert_eq!(whole[0].0.finish_reason, Some(FinishReason::Length));
+            }
+        }
     }
 
     #[test]

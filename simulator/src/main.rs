@@ -60,7 +60,7 @@ Options of `serve`:
                          arriving for T (default 30s; `off` to wait)
   --no-cors              No CORS headers (they are on by default, so a
                          browser page of any origin can call the server)
-  --threads N            Worker threads (default: one per core)
+  --threads N            Threads that answer (default: 1)
   -h, --help             Print this help
   -V, --version          Print the version
 
@@ -283,12 +283,11 @@ fn serve(options: Options) -> ExitCode {
         builder = builder.model_latency(latency);
     }
     builder = builder.journal_limit(options.journal_limit);
-    // A process serves in real time: every core may answer.
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = options.threads {
-        runtime.worker_threads(threads);
-    }
-    let runtime = match runtime.enable_all().build() {
+    // The server answers on threads of its own; this one only waits for a signal.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("toolcall-sim: cannot start the runtime: {error}");
@@ -302,7 +301,8 @@ fn serve(options: Options) -> ExitCode {
             .addr(SocketAddr::new(options.host, options.port))
             .cors(options.cors)
             .header_read_timeout(options.header_read_timeout)
-            .idle_timeout(options.idle_timeout);
+            .idle_timeout(options.idle_timeout)
+            .threads(options.threads.unwrap_or(1));
         if let Some(key) = options.api_key {
             server = server.api_key(key);
         }

@@ -143,6 +143,7 @@ impl Model for SimModel {
         Box::pin(async move {
             let plan = self.sim.engine.plan(
                 Cow::Borrowed(request),
+                &request.tools,
                 &Asks::default(),
                 false,
                 Transport::InProcess,
@@ -180,6 +181,7 @@ impl Model for SimModel {
                     State::Start(request) => {
                         let plan = engine.plan(
                             Cow::Borrowed(request),
+                            &request.tools,
                             &Asks::default(),
                             true,
                             Transport::InProcess,

@@ -84,12 +84,13 @@ impl SimRng {
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
     }
 
-    /// `len` characters from `[A-Za-z0-9]`, as OpenAI's ids use.
-    pub fn alphanumeric(&mut self, len: usize) -> String {
+    /// `prefix` and then `len` characters from `[A-Za-z0-9]`, as OpenAI's ids are.
+    pub fn id(&mut self, prefix: &str, len: usize) -> String {
         const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        (0..len)
-            .map(|_| CHARS[self.index(CHARS.len())] as char)
-            .collect()
+        let mut id = String::with_capacity(prefix.len() + len);
+        id.push_str(prefix);
+        id.extend((0..len).map(|_| CHARS[self.index(CHARS.len())] as char));
+        id
     }
 }
 

@@ -1,9 +1,14 @@
-//! The HTTP server: every wire format on one port, on the caller's tokio
-//! runtime, so a paused clock drives its latencies too.
+//! The HTTP server: every wire format on one port. On a current-thread
+//! runtime it serves on that runtime, so a paused clock drives its
+//! latencies too; otherwise on threads of its own, each a current-thread
+//! runtime, so no reply waits on another thread's wake-up or on the
+//! caller's tasks.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,14 +17,15 @@ use futures_util::stream;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
 use hyper::body::{Body as _, Bytes, Frame, Incoming};
-use hyper::header::{self, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::runtime::RuntimeFlavor;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::engine::{Chunking, Engine, Outcome};
@@ -45,6 +51,7 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the server could not start.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ServerError {
     /// The address could not be bound.
     Bind {
@@ -53,12 +60,15 @@ pub enum ServerError {
         /// The system's reason.
         source: std::io::Error,
     },
+    /// A server thread or its runtime could not be started.
+    Thread(std::io::Error),
 }
 
 impl std::fmt::Display for ServerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ServerError::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            ServerError::Thread(source) => write!(f, "cannot start a server thread: {source}"),
         }
     }
 }
@@ -66,7 +76,7 @@ impl std::fmt::Display for ServerError {
 impl std::error::Error for ServerError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ServerError::Bind { source, .. } => Some(source),
+            ServerError::Bind { source, .. } | ServerError::Thread(source) => Some(source),
         }
     }
 }
@@ -83,6 +93,7 @@ pub struct ServerBuilder {
     cors: bool,
     header_read_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
+    threads: Option<usize>,
 }
 
 impl Default for ServerBuilder {
@@ -96,6 +107,7 @@ impl Default for ServerBuilder {
             cors: true,
             header_read_timeout: Some(DEFAULT_HEADER_READ_TIMEOUT),
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
+            threads: None,
         }
     }
 }
@@ -192,7 +204,17 @@ impl ServerBuilder {
         self
     }
 
-    /// Bind and start serving on the current tokio runtime.
+    /// Serve on `threads` threads of its own (at least one), each a
+    /// current-thread runtime accepting from the same socket. By default it
+    /// serves on the caller's runtime when that is a current-thread one
+    /// (tokio's test runtime, where the clock may be paused), and on one
+    /// thread of its own otherwise, as wiremock does.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads.max(1));
+        self
+    }
+
+    /// Bind and start serving (see [`threads`](Self::threads) for where).
     pub async fn start(self) -> Result<Server, ServerError> {
         let listener = TcpListener::bind(self.addr)
             .await
@@ -212,19 +234,70 @@ impl ServerBuilder {
             responses: Responses::default(),
             cors: self.cors,
             idle_timeout: self.idle_timeout,
+            templates: Templates::new(self.cors),
         });
         let mut http = http1::Builder::new();
         http.timer(TokioTimer::new())
             .header_read_timeout(self.header_read_timeout);
         let (stop, stopped) = watch::channel(());
-        let task = tokio::spawn(serve(listener, http, context, stopped));
+        let on_caller = self.threads.is_none()
+            && tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::CurrentThread;
+        let running = if on_caller {
+            Running::Task(tokio::spawn(serve(listener, http, context, stopped)))
+        } else {
+            let listener = listener.into_std().map_err(ServerError::Thread)?;
+            let threads = (0..self.threads.unwrap_or(1))
+                .map(|i| {
+                    let listener = listener.try_clone().map_err(ServerError::Thread)?;
+                    let (http, context, stopped) = (http.clone(), context.clone(), stopped.clone());
+                    serve_on_thread(i, move || async move {
+                        match TcpListener::from_std(listener) {
+                            Ok(listener) => serve(listener, http, context, stopped).await,
+                            Err(error) => eprintln!("toolcall-sim: server thread {i}: {error}"),
+                        }
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            Running::Threads(AssertUnwindSafe(threads))
+        };
         Ok(Server {
             addr,
             sim,
             stop: Some(stop),
-            task: Some(task),
+            running: Some(running),
         })
     }
+}
+
+/// Where a server runs: a task on the caller's runtime, or threads of its
+/// own (each tells when it is done). The receivers are only awaited by
+/// `shutdown`, which consumes the server: a panic elsewhere cannot leave
+/// them half-used, so the server stays unwind-safe as it was.
+#[derive(Debug)]
+enum Running {
+    Task(JoinHandle<()>),
+    Threads(AssertUnwindSafe<Vec<oneshot::Receiver<()>>>),
+}
+
+/// Run `serve` on a new thread with a current-thread runtime of its own.
+fn serve_on_thread<F, Fut>(index: usize, serve: F) -> Result<oneshot::Receiver<()>, ServerError>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ServerError::Thread)?;
+    let (done, finished) = oneshot::channel();
+    std::thread::Builder::new()
+        .name(format!("toolcall-sim-{index}"))
+        .spawn(move || {
+            runtime.block_on(serve());
+            let _ = done.send(());
+        })
+        .map_err(ServerError::Thread)?;
+    Ok(finished)
 }
 
 /// A running simulated API. Dropping it stops it (replies in flight get a
@@ -234,7 +307,7 @@ pub struct Server {
     addr: SocketAddr,
     sim: Simulator,
     stop: Option<watch::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    running: Option<Running>,
 }
 
 impl Server {
@@ -272,8 +345,16 @@ impl Server {
     /// Stop accepting, let replies in flight finish (briefly), and wait.
     pub async fn shutdown(mut self) {
         self.stop.take();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        match self.running.take() {
+            Some(Running::Task(task)) => {
+                let _ = task.await;
+            }
+            Some(Running::Threads(AssertUnwindSafe(threads))) => {
+                for finished in threads {
+                    let _ = finished.await;
+                }
+            }
+            None => {}
         }
     }
 }
@@ -293,6 +374,59 @@ struct Context {
     responses: Responses,
     cors: bool,
     idle_timeout: Option<Duration>,
+    templates: Templates,
+}
+
+/// The headers every reply of a format starts with, whole (JSON) or
+/// streamed, built once: a reply copies them instead of inserting each.
+struct Templates {
+    json: [HeaderMap; 3],
+    sse: [HeaderMap; 3],
+}
+
+impl Templates {
+    fn new(cors: bool) -> Templates {
+        let template = |fixed: &[(&'static str, &'static str)], stream: bool| {
+            let mut headers = HeaderMap::with_capacity(16);
+            let content_type = if stream {
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                "text/event-stream; charset=utf-8"
+            } else {
+                "application/json"
+            };
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            if cors {
+                cors_headers(&mut headers);
+            }
+            for (name, value) in fixed {
+                headers.insert(
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                );
+            }
+            headers
+        };
+        let each = |stream| {
+            let mut all = [HeaderMap::new(), HeaderMap::new(), HeaderMap::new()];
+            all[Chat::SLOT] = template(Chat::FIXED_HEADERS, stream);
+            all[Responses::SLOT] = template(Responses::FIXED_HEADERS, stream);
+            all[Anthropic::SLOT] = template(Anthropic::FIXED_HEADERS, stream);
+            all
+        };
+        Templates {
+            json: each(false),
+            sse: each(true),
+        }
+    }
+
+    /// A copy of `F`'s headers for a reply.
+    fn of<F: Format>(&self, stream: bool) -> HeaderMap {
+        if stream {
+            self.sse[F::SLOT].clone()
+        } else {
+            self.json[F::SLOT].clone()
+        }
+    }
 }
 
 async fn serve(
@@ -429,7 +563,18 @@ async fn handle(
         return Ok(preflight(request.headers()));
     }
     let mut response = dispatch(&context, request).await?;
-    let headers = response.headers_mut();
+    // Replies start from a template that has them.
+    if !response
+        .headers()
+        .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    {
+        cors_headers(response.headers_mut());
+    }
+    Ok(response)
+}
+
+/// What lets a page of any origin read a reply (and the headers a client may want).
+fn cors_headers(headers: &mut HeaderMap) {
     headers.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -438,14 +583,13 @@ async fn handle(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static(EXPOSED_HEADERS),
     );
-    Ok(response)
 }
 
 /// The reply headers a page may read: ids, timing, rate limits, retries.
 const EXPOSED_HEADERS: &str = "x-request-id, request-id, openai-processing-ms, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens";
 
 /// 204 to a CORS preflight: any origin, the methods served, the headers asked for.
-fn preflight(request: &hyper::HeaderMap) -> Response<Body> {
+fn preflight(request: &HeaderMap) -> Response<Body> {
     let mut response = Response::new(full(Bytes::new()));
     *response.status_mut() = StatusCode::NO_CONTENT;
     let headers = response.headers_mut();
@@ -548,21 +692,6 @@ async fn dispatch(
     }
 }
 
-/// Frames due at the same moment as one piece: one write, not one each
-/// (a zero-latency reply goes out whole). What a client reads is the same.
-fn coalesce(frames: Vec<(Duration, Bytes)>) -> Vec<(Duration, Bytes)> {
-    let mut out: Vec<(Duration, Vec<u8>)> = Vec::with_capacity(frames.len());
-    for (at, bytes) in frames {
-        match out.last_mut() {
-            Some((last, piece)) if *last == at => piece.extend_from_slice(&bytes),
-            _ => out.push((at, bytes.into())),
-        }
-    }
-    out.into_iter()
-        .map(|(at, piece)| (at, Bytes::from(piece)))
-        .collect()
-}
-
 /// Why a request body could not be read.
 enum BodyError {
     /// Answer this error (too large, stopped arriving).
@@ -660,6 +789,7 @@ async fn answer<F: Format>(
     };
     let plan = engine.plan(
         std::borrow::Cow::Owned(parsed.request),
+        &parsed.tools,
         &parsed.asks,
         parsed.stream,
         Transport::Http,
@@ -678,15 +808,14 @@ async fn answer<F: Format>(
             return Err(Disconnected);
         }
         wait_until(plan.arrived + reply.end).await;
-        let mut response = json_bytes_response(
-            StatusCode::OK,
-            format.reply(&plan.envelope, &reply, &parsed.options),
-        );
+        let mut response =
+            Response::new(full(format.reply(&plan.envelope, &reply, &parsed.options)));
+        *response.headers_mut() = context.templates.of::<F>(false);
         format.reply_headers(&plan.envelope, reply.end, response.headers_mut());
         return Ok(response);
     }
     let (frames, drop) = format.frames(&plan.envelope, &reply, &parsed.options);
-    let mut queue: VecDeque<(Duration, Result<Bytes, Disconnected>)> = coalesce(frames)
+    let mut queue: VecDeque<(Duration, Result<Bytes, Disconnected>)> = frames
         .into_iter()
         .map(|(at, bytes)| (at, Ok(bytes)))
         .collect();
@@ -705,12 +834,7 @@ async fn answer<F: Format>(
         Some((item.map(Frame::data), queue))
     });
     let mut response = Response::new(StreamBody::new(frames).boxed_unsync());
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    format.reply_headers(&plan.envelope, reply.role_at, headers);
+    *response.headers_mut() = context.templates.of::<F>(true);
+    format.reply_headers(&plan.envelope, reply.role_at, response.headers_mut());
     Ok(response)
 }

@@ -753,3 +753,62 @@ async fn shutdown_stops_the_listener() {
     }
     panic!("still listening after drop");
 }
+
+/// On a multi-thread runtime the server answers on threads of its own (as
+/// wiremock does); with `threads(n)`, on n of them, sharing one socket.
+/// Either way every connection is answered, and shutdown waits for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_on_threads_of_its_own() {
+    for threads in [None, Some(3)] {
+        let mut builder = Server::builder().seed(7);
+        if let Some(threads) = threads {
+            builder = builder.threads(threads);
+        }
+        let server = builder.start().await.expect("start");
+        let addr = server.addr();
+        let body = chat_body(&[weather()]);
+        let replies = futures_util::future::join_all((0..12).map(|_| post_chat(addr, &body))).await;
+        for reply in replies {
+            let reply = reply.expect("a reply");
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            assert_eq!(reply.json()["choices"][0]["finish_reason"], "tool_calls");
+        }
+        assert_eq!(server.journal().stats().requests, 12);
+        server.shutdown().await;
+        assert!(
+            post_chat(addr, &chat_body(&[])).await.is_err(),
+            "stopped ({threads:?} threads)"
+        );
+    }
+}
+
+/// An agent sends the same tools every turn: they are read once, and a
+/// changed list is read anew (a different tool is called).
+#[tokio::test]
+async fn a_changed_tool_list_is_read_anew() {
+    let server = Server::builder().seed(3).start().await.expect("start");
+    let addr = server.addr();
+    let called = |body: Value| async move {
+        let reply = post_chat(addr, &body).await.expect("a reply");
+        reply.json()["choices"][0]["message"]["tool_calls"][0]["function"]["name"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let other = tool_def("get_time", json!({"type": "object", "properties": {}}));
+    assert_eq!(
+        called(chat_body(&[weather()])).await.as_deref(),
+        Some("get_weather")
+    );
+    assert_eq!(
+        called(chat_body(&[weather()])).await.as_deref(),
+        Some("get_weather")
+    );
+    assert_eq!(
+        called(chat_body(&[other])).await.as_deref(),
+        Some("get_time")
+    );
+    assert_eq!(
+        called(chat_body(&[weather()])).await.as_deref(),
+        Some("get_weather")
+    );
+}

@@ -17,7 +17,7 @@ use toolcall_runtime::{
     ToolDefinition, Usage,
 };
 
-use super::{ApiError, Envelope, Format, Frames, Parsed, block_events, event_frame, kept};
+use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
 use crate::engine::{Asks, Engine, ReplyPlan};
 
 /// `POST /v1/messages`.
@@ -25,6 +25,7 @@ use crate::engine::{Asks, Engine, ReplyPlan};
 pub(crate) struct Anthropic;
 
 impl Format for Anthropic {
+    const SLOT: usize = 2;
     type Options = ();
 
     fn id_prefix(&self) -> &'static str {
@@ -67,7 +68,8 @@ impl Format for Anthropic {
         };
         let model = value.get("model").and_then(Value::as_str).unwrap_or("");
         match read_request(&value) {
-            Ok((request, stream, asks)) => Ok(Parsed {
+            Ok((mut request, stream, asks)) => Ok(Parsed {
+                tools: std::mem::take(&mut request.tools).into(),
                 request,
                 stream,
                 options: (),
@@ -526,7 +528,7 @@ pub(crate) fn message(envelope: &Envelope, response: &ChatResponse) -> Value {
 
 /// Builds the events of a streamed reply, block by block.
 struct Blocks {
-    frames: Vec<(Duration, hyper::body::Bytes)>,
+    frames: Sse,
     /// The open block: its index, and whether it is a tool call that got
     /// argument text.
     open: Option<(usize, bool)>,
@@ -535,7 +537,7 @@ struct Blocks {
 
 impl Blocks {
     fn push(&mut self, at: Duration, event: &str, data: Value) {
-        self.frames.push((at, event_frame(event, &data)));
+        self.frames.event(at, event, &data);
     }
 
     fn start(&mut self, at: Duration, block: Value) {
@@ -577,7 +579,7 @@ impl Blocks {
 pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan) -> Frames {
     let usage = reply.response.usage.unwrap_or_default();
     let mut blocks = Blocks {
-        frames: Vec::with_capacity(reply.chunks.len() * 2 + 6),
+        frames: Sse::default(),
         open: None,
         next: 0,
     };
@@ -637,7 +639,7 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan) -> Frames {
         }
     }
     if let Some(drop) = reply.drop_at() {
-        return (blocks.frames, Some(drop));
+        return (blocks.frames.finish(), Some(drop));
     }
     blocks.stop(reply.end);
     blocks.push(
@@ -650,5 +652,5 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan) -> Frames {
         }),
     );
     blocks.push(reply.end, "message_stop", json!({"type": "message_stop"}));
-    (blocks.frames, None)
+    (blocks.frames.finish(), None)
 }

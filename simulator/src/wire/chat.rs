@@ -5,13 +5,12 @@
 use std::time::Duration;
 
 use hyper::HeaderMap;
-use hyper::body::Bytes;
 use hyper::header::{self, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::{Value, json};
 use toolcall_runtime::{ChatResponse, FinishReason, StreamEvent, Usage};
 
-use super::{ApiError, Envelope, Format, Frames, Parsed, data_frame, to_json};
+use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, to_json};
 use crate::engine::{Engine, ReplyPlan};
 
 /// `POST /v1/chat/completions`.
@@ -30,6 +29,8 @@ pub(crate) struct ChatOptions {
 
 impl Format for Chat {
     type Options = ChatOptions;
+    const SLOT: usize = 0;
+    const FIXED_HEADERS: &'static [(&'static str, &'static str)] = RATE_LIMITS;
 
     fn id_prefix(&self) -> &'static str {
         "chatcmpl-"
@@ -93,9 +94,6 @@ pub(crate) fn openai_reply_headers(
         PROCESSING_MS,
         HeaderValue::from(processing.as_millis() as u64),
     );
-    for (name, value) in RATE_LIMITS {
-        headers.insert(name, value);
-    }
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -103,22 +101,14 @@ const PROCESSING_MS: HeaderName = HeaderName::from_static("openai-processing-ms"
 
 /// The `x-ratelimit-*` headers of a reply: a generous fixed quota, never
 /// used up (a 429 fault says `remaining-requests: 0` instead).
-/// Names and values are built at compile time: a reply only copies them.
-const RATE_LIMITS: [(HeaderName, HeaderValue); 6] = [
-    rate_limit("x-ratelimit-limit-requests", "10000"),
-    rate_limit("x-ratelimit-remaining-requests", "9999"),
-    rate_limit("x-ratelimit-reset-requests", "6ms"),
-    rate_limit("x-ratelimit-limit-tokens", "30000000"),
-    rate_limit("x-ratelimit-remaining-tokens", "29999000"),
-    rate_limit("x-ratelimit-reset-tokens", "2ms"),
+pub(crate) const RATE_LIMITS: &[(&str, &str)] = &[
+    ("x-ratelimit-limit-requests", "10000"),
+    ("x-ratelimit-remaining-requests", "9999"),
+    ("x-ratelimit-reset-requests", "6ms"),
+    ("x-ratelimit-limit-tokens", "30000000"),
+    ("x-ratelimit-remaining-tokens", "29999000"),
+    ("x-ratelimit-reset-tokens", "2ms"),
 ];
-
-const fn rate_limit(name: &'static str, value: &'static str) -> (HeaderName, HeaderValue) {
-    (
-        HeaderName::from_static(name),
-        HeaderValue::from_static(value),
-    )
-}
 
 /// The wire name of a finish reason; calls forced by `tool_choice` end
 /// with "stop", as the API's do.
@@ -265,16 +255,24 @@ pub(crate) fn completion<'a>(
     }
 }
 
-/// One `chat.completion.chunk`.
+/// The fields every `chat.completion.chunk` of a reply starts with, the
+/// same in each: written once a reply.
 #[derive(Serialize)]
-struct Chunk<'a> {
+struct ChunkHead<'a> {
     id: &'a str,
     object: &'static str,
     created: u64,
     model: &'a str,
     service_tier: &'static str,
     system_fingerprint: &'a str,
-    choices: Vec<ChunkChoice<'a>>,
+}
+
+/// The rest of one `chat.completion.chunk`.
+#[derive(Serialize)]
+struct Chunk<'a> {
+    /// One choice, or none (the usage chunk): an array either way.
+    #[serde(serialize_with = "one_or_none")]
+    choices: Option<ChunkChoice<'a>>,
     /// Absent without include_usage; `null` on every chunk but the last with it.
     #[serde(skip_serializing_if = "Option::is_none")]
     usage: Option<Option<UsageOut>>,
@@ -312,48 +310,53 @@ struct CallDelta<'a> {
     function: FunctionOut<'a>,
 }
 
-/// One `chat.completion.chunk` with one choice.
-fn chunk<'a>(
-    envelope: &'a Envelope,
-    delta: Delta<'a>,
-    finish: Option<&'static str>,
-    with_usage: bool,
-) -> Chunk<'a> {
-    Chunk {
+/// `[choice]` or `[]`, without a vector for it.
+fn one_or_none<S: serde::Serializer>(
+    choice: &Option<ChunkChoice<'_>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(choice)
+}
+
+/// The head of every chunk of a reply.
+fn chunk_head(envelope: &Envelope) -> ChunkHead<'_> {
+    ChunkHead {
         id: &envelope.id,
         object: "chat.completion.chunk",
         created: envelope.created,
         model: &envelope.model,
         service_tier: "default",
         system_fingerprint: &envelope.fingerprint,
-        choices: vec![ChunkChoice {
+    }
+}
+
+/// One `chat.completion.chunk` with one choice.
+fn chunk<'a>(delta: Delta<'a>, finish: Option<&'static str>, with_usage: bool) -> Chunk<'a> {
+    Chunk {
+        choices: Some(ChunkChoice {
             index: 0,
             delta,
             logprobs: None,
             finish_reason: finish,
-        }],
+        }),
         // With include_usage, every chunk carries `usage: null` until the last.
         usage: with_usage.then_some(None),
     }
 }
 
 /// The first chunk: the role (content `""` before text, `null` before calls).
-fn role_chunk(envelope: &Envelope, text_first: bool, with_usage: bool) -> Chunk<'_> {
+fn role_chunk(text_first: bool, with_usage: bool) -> Chunk<'static> {
     let delta = Delta {
         role: Some("assistant"),
         content: Some(text_first.then_some("")),
         refusal: Some(None),
         tool_calls: None,
     };
-    chunk(envelope, delta, None, with_usage)
+    chunk(delta, None, with_usage)
 }
 
 /// The chunk of one text or tool-call event; `None` for finish and usage.
-fn event_chunk<'a>(
-    envelope: &'a Envelope,
-    event: &'a StreamEvent,
-    with_usage: bool,
-) -> Option<Chunk<'a>> {
+fn event_chunk(event: &StreamEvent, with_usage: bool) -> Option<Chunk<'_>> {
     let delta = match event {
         StreamEvent::Text(text) => Delta {
             content: Some(Some(text)),
@@ -373,17 +376,12 @@ fn event_chunk<'a>(
         },
         _ => return None,
     };
-    Some(chunk(envelope, delta, None, with_usage))
+    Some(chunk(delta, None, with_usage))
 }
 
 /// The chunk that says why the model stopped.
-fn finish_chunk<'a>(
-    envelope: &'a Envelope,
-    reason: FinishReason,
-    options: &ChatOptions,
-) -> Chunk<'a> {
+fn finish_chunk(reason: FinishReason, options: &ChatOptions) -> Chunk<'static> {
     chunk(
-        envelope,
         Delta::default(),
         Some(finish_name(reason, options.forced)),
         options.include_usage,
@@ -391,11 +389,10 @@ fn finish_chunk<'a>(
 }
 
 /// The last chunk with `stream_options.include_usage`: no choices, the usage.
-fn usage_chunk(envelope: &Envelope, usage: Usage) -> Chunk<'_> {
+fn usage_chunk(usage: Usage) -> Chunk<'static> {
     Chunk {
-        choices: Vec::new(),
+        choices: None,
         usage: Some(Some(usage.into())),
-        ..chunk(envelope, Delta::default(), None, false)
     }
 }
 
@@ -420,29 +417,28 @@ pub(crate) const DONE: &[u8] = b"data: [DONE]\n\n";
 /// connection drops, for a disconnect.
 pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, options: &ChatOptions) -> Frames {
     let include_usage = options.include_usage;
-    let mut frames = Vec::with_capacity(reply.chunks.len() + 4);
-    frames.push((
+    let head = Sse::head(&chunk_head(envelope));
+    let mut sse = Sse::default();
+    sse.data_after(
         reply.role_at,
-        data_frame(&role_chunk(envelope, reply.text_first(), include_usage)),
-    ));
+        &head,
+        &role_chunk(reply.text_first(), include_usage),
+    );
     let keep = reply.disconnect_after.unwrap_or(usize::MAX);
     for (at, event) in reply.chunks.iter().take(keep) {
-        if let Some(chunk) = event_chunk(envelope, event, include_usage) {
-            frames.push((*at, data_frame(&chunk)));
+        if let Some(chunk) = event_chunk(event, include_usage) {
+            sse.data_after(*at, &head, &chunk);
         }
     }
     if let Some(drop) = reply.drop_at() {
-        return (frames, Some(drop));
+        return (sse.finish(), Some(drop));
     }
     if let Some(reason) = reply.response.finish_reason {
-        frames.push((
-            reply.end,
-            data_frame(&finish_chunk(envelope, reason, options)),
-        ));
+        sse.data_after(reply.end, &head, &finish_chunk(reason, options));
     }
     if include_usage && let Some(usage) = reply.response.usage {
-        frames.push((reply.end, data_frame(&usage_chunk(envelope, usage))));
+        sse.data_after(reply.end, &head, &usage_chunk(usage));
     }
-    frames.push((reply.end, Bytes::from_static(DONE)));
-    (frames, None)
+    sse.raw(reply.end, DONE);
+    (sse.finish(), None)
 }

@@ -3,6 +3,8 @@
 //! every parameter's type and range checked, and refusals worded and coded
 //! as OpenAI's `invalid_request_error`s.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -107,10 +109,11 @@ pub(crate) fn read_chat_body(
     let stream = typed::<bool>(fields.stream, "stream", "a boolean");
     let named = model.as_ref().ok().cloned().flatten().unwrap_or_default();
     let streamed = matches!(stream, Ok(Some(true)));
-    read(&fields, model, stream).inspect_err(|error| engine.reject(error, &named, streamed))
+    read(engine, &fields, model, stream).inspect_err(|error| engine.reject(error, &named, streamed))
 }
 
 fn read(
+    engine: &Engine,
     fields: &ChatBody<'_>,
     model: Result<Option<String>, ApiError>,
     stream: Result<Option<bool>, ApiError>,
@@ -149,7 +152,12 @@ fn read(
         ));
     }
     let response_format = read_response_format(fields.response_format)?;
-    let tools = read_tools(fields.tools)?;
+    let tools = match fields.tools {
+        None => Arc::from([]),
+        Some(raw) => engine
+            .chat_tools
+            .get_or_read(raw.get(), || read_tools(raw))?,
+    };
     let tool_choice = match fields.tool_choice {
         None => None,
         Some(raw) => Some(serde_json::from_str::<ToolChoice>(raw.get()).map_err(|e| {
@@ -187,11 +195,11 @@ fn read(
         Some(ToolChoice::Function(_) | ToolChoice::Required)
     );
     let mut request = ChatRequest::new(model, messages);
-    request.tools = tools;
     request.tool_choice = tool_choice;
     request.parallel_tool_calls = parallel_tool_calls;
     Ok(Parsed {
         request,
+        tools,
         stream,
         options: ChatOptions {
             include_usage,
@@ -314,10 +322,7 @@ fn legacy_role(message: &mut Value) -> bool {
     }
 }
 
-fn read_tools(raw: Option<&RawValue>) -> Result<Vec<ToolDefinition>, ApiError> {
-    let Some(raw) = raw else {
-        return Ok(Vec::new());
-    };
+fn read_tools(raw: &RawValue) -> Result<Arc<[ToolDefinition]>, ApiError> {
     let tools: Vec<WireTool> = serde_json::from_str(raw.get()).map_err(|e| {
         ApiError::invalid_request(format!("Invalid 'tools': {e}"), Some("tools".to_owned()))
     })?;

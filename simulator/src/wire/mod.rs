@@ -7,18 +7,21 @@ pub(crate) mod anthropic;
 pub(crate) mod chat;
 pub(crate) mod chat_body;
 mod error;
+mod recent;
 pub(crate) mod responses;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::HeaderMap;
 use hyper::body::Bytes;
 use serde_json::Value;
-use toolcall_runtime::{ChatRequest, StreamEvent, ToolCallDelta};
+use toolcall_runtime::{ChatRequest, StreamEvent, ToolCallDelta, ToolDefinition};
 
 use crate::engine::{Asks, Engine, ReplyPlan};
 
 pub use error::ApiError;
+pub(crate) use recent::Recent;
 
 /// What every body of one reply shares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +38,10 @@ pub(crate) struct Envelope {
 
 /// A request body read by a format.
 pub(crate) struct Parsed<O> {
-    /// The neutral request the engine plans from.
+    /// The neutral request the engine plans from (its `tools` left empty).
     pub request: ChatRequest,
+    /// The tools offered: shared, as the same list comes every turn.
+    pub tools: Arc<[ToolDefinition]>,
     /// Whether the reply streams.
     pub stream: bool,
     /// What else the request asked of its reply's shape.
@@ -53,6 +58,12 @@ pub(crate) type Frames = (Vec<(Duration, Bytes)>, Option<Duration>);
 pub(crate) trait Format: Send + Sync + 'static {
     /// What a request asks of its reply beyond the neutral request.
     type Options: Send + Sync;
+
+    /// Its place in per-format tables (0, 1, 2).
+    const SLOT: usize;
+
+    /// Headers every reply carries, the same each time (rate limits).
+    const FIXED_HEADERS: &'static [(&'static str, &'static str)] = &[];
 
     /// The prefix of reply ids (`chatcmpl-`, `msg_`, `resp_`).
     fn id_prefix(&self) -> &'static str;
@@ -83,7 +94,8 @@ pub(crate) trait Format: Send + Sync + 'static {
     /// The JSON body of an error.
     fn error_body(&self, error: &ApiError) -> Value;
 
-    /// Headers a reply carries besides the content type (request id, timing).
+    /// Headers a reply carries besides the content type and the fixed
+    /// ones (request id, timing).
     fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap);
 
     /// Keep a planned reply, for a format whose server stores responses
@@ -93,7 +105,8 @@ pub(crate) trait Format: Send + Sync + 'static {
 
 /// A body as JSON bytes.
 pub(crate) fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(512);
+    // Room for a typical reply: growing it on the way copies it each time.
+    let mut bytes = Vec::with_capacity(2048);
     // The bodies are plain data with string keys: writing them cannot fail;
     // an empty object is the safe fallback.
     if serde_json::to_writer(&mut bytes, value).is_err() {
@@ -103,30 +116,89 @@ pub(crate) fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
     bytes
 }
 
-/// A `data: {json}` frame.
-pub(crate) fn data_frame(value: &impl serde::Serialize) -> Bytes {
-    frame(None, value)
+/// The frames of a streamed reply, each at its offset from the request's
+/// arrival. Frames due at the same moment are written into one piece: one
+/// write, not one each (a zero-latency reply goes out whole); a client
+/// reads the same bytes.
+#[derive(Debug, Default)]
+pub(crate) struct Sse {
+    pieces: Vec<(Duration, Vec<u8>)>,
 }
 
-/// An `event: NAME` + `data: {json}` frame.
-pub(crate) fn event_frame(event: &str, value: &Value) -> Bytes {
-    frame(Some(event), value)
-}
+impl Sse {
+    /// The piece due at `at`: the last one if it is due then too.
+    fn piece(&mut self, at: Duration) -> &mut Vec<u8> {
+        if self.pieces.last().is_none_or(|(last, _)| *last != at) {
+            self.pieces.push((at, Vec::with_capacity(1024)));
+        }
+        let last = self.pieces.len() - 1;
+        &mut self.pieces[last].1
+    }
 
-fn frame(event: Option<&str>, value: &impl serde::Serialize) -> Bytes {
-    let mut bytes = Vec::with_capacity(256);
-    if let Some(event) = event {
+    /// An `event: NAME` + `data: {json}` frame.
+    pub fn event(&mut self, at: Duration, event: &str, value: &impl serde::Serialize) {
+        let bytes = self.piece(at);
         bytes.extend_from_slice(b"event: ");
         bytes.extend_from_slice(event.as_bytes());
-        bytes.push(b'\n');
+        bytes.extend_from_slice(b"\ndata: ");
+        // The bodies are plain data with string keys: writing them cannot
+        // fail; an empty object is the safe fallback.
+        let start = bytes.len();
+        if serde_json::to_writer(&mut *bytes, value).is_err() {
+            bytes.truncate(start);
+            bytes.extend_from_slice(b"{}");
+        }
+        bytes.extend_from_slice(b"\n\n");
     }
-    bytes.extend_from_slice(b"data: ");
-    // Serialising a `Value` cannot fail; an empty object is the safe fallback.
-    if serde_json::to_writer(&mut bytes, value).is_err() {
-        bytes.extend_from_slice(b"{}");
+
+    /// The fields of `value` (an object) and a comma: a head that
+    /// [`data_after`](Self::data_after) writes before each frame's own fields.
+    pub fn head(value: &impl serde::Serialize) -> Vec<u8> {
+        let mut head = to_json(value);
+        // `{"a":1}` becomes `"a":1,`.
+        if head.first() == Some(&b'{') && head.last() == Some(&b'}') && head.len() > 2 {
+            head.pop();
+            head.remove(0);
+            head.push(b',');
+        } else {
+            head.clear();
+        }
+        head
     }
-    bytes.extend_from_slice(b"\n\n");
-    Bytes::from(bytes)
+
+    /// A `data: {json}` frame: an object with `head`'s fields, then `value`'s
+    /// (an object with at least one field).
+    pub fn data_after(&mut self, at: Duration, head: &[u8], value: &impl serde::Serialize) {
+        let bytes = self.piece(at);
+        bytes.extend_from_slice(b"data: {");
+        bytes.extend_from_slice(head);
+        let start = bytes.len();
+        if serde_json::to_writer(&mut *bytes, value).is_ok() && bytes.get(start) == Some(&b'{') {
+            // `value`'s own brace: its fields follow the head's.
+            bytes.remove(start);
+        } else {
+            // Cannot happen for plain data; the head's fields alone then.
+            bytes.truncate(start);
+            if bytes.last() == Some(&b',') {
+                bytes.pop();
+            }
+            bytes.push(b'}');
+        }
+        bytes.extend_from_slice(b"\n\n");
+    }
+
+    /// Bytes written as they are.
+    pub fn raw(&mut self, at: Duration, bytes: &[u8]) {
+        self.piece(at).extend_from_slice(bytes);
+    }
+
+    /// The pieces, in order.
+    pub fn finish(self) -> Vec<(Duration, Bytes)> {
+        self.pieces
+            .into_iter()
+            .map(|(at, piece)| (at, Bytes::from(piece)))
+            .collect()
+    }
 }
 
 /// The reply's events as the formats that send one block (Anthropic) or

@@ -13,14 +13,13 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use hyper::HeaderMap;
-use hyper::body::Bytes;
 use serde_json::{Map, Value, json};
 use toolcall_runtime::{
     ChatRequest, Message, StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
 };
 
 use super::chat::Chat;
-use super::{ApiError, Envelope, Format, Frames, Parsed, block_events, event_frame, kept};
+use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
 use crate::engine::{Asks, Engine, ReplyPlan, Unpaired, check_pairing};
 
 /// The prefix of response ids.
@@ -85,6 +84,8 @@ impl Responses {
 
 impl Format for Responses {
     type Options = ResponsesOptions;
+    const SLOT: usize = 1;
+    const FIXED_HEADERS: &'static [(&'static str, &'static str)] = super::chat::RATE_LIMITS;
 
     fn id_prefix(&self) -> &'static str {
         ID_PREFIX
@@ -427,12 +428,13 @@ impl Responses {
         let request = ChatRequest {
             model,
             messages,
-            tools,
+            tools: Vec::new(),
             tool_choice: tool_choice.clone(),
             parallel_tool_calls,
         };
         Ok(Parsed {
             request,
+            tools: tools.into(),
             stream,
             options: ResponsesOptions {
                 conversation,
@@ -566,7 +568,7 @@ fn text_part(text: &str) -> Value {
 
 /// Numbered SSE events at their times.
 struct Events {
-    frames: Vec<(Duration, Bytes)>,
+    frames: Sse,
     sequence: u64,
 }
 
@@ -580,8 +582,7 @@ impl Events {
         }
         event.insert("sequence_number".into(), json!(self.sequence));
         self.sequence += 1;
-        self.frames
-            .push((at, event_frame(kind, &Value::Object(event))));
+        self.frames.event(at, kind, &Value::Object(event));
     }
 }
 
@@ -594,7 +595,7 @@ impl Events {
 fn frames(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> Frames {
     let layout = Layout::of(envelope, plan);
     let mut events = Events {
-        frames: Vec::with_capacity(plan.chunks.len() * 2 + 8),
+        frames: Sse::default(),
         sequence: 0,
     };
     let snapshot = response_body(envelope, options, "in_progress", Vec::new(), None);
@@ -674,7 +675,7 @@ fn frames(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> 
         }
     }
     if let Some(drop) = plan.drop_at() {
-        return (events.frames, Some(drop));
+        return (events.frames.finish(), Some(drop));
     }
     if let Some(open) = text.take() {
         close_message(&mut events, &layout, plan.end, &open);
@@ -687,7 +688,7 @@ fn frames(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> 
         plan.response.usage,
     );
     events.push(plan.end, "response.completed", json!({"response": body}));
-    (events.frames, None)
+    (events.frames.finish(), None)
 }
 
 fn open_message(events: &mut Events, layout: &Layout, at: Duration) {
