@@ -22,6 +22,31 @@ pub fn generate(schema: &Value, rng: &mut SimRng) -> Value {
     Generator { root: schema }.value(schema, rng, 0)
 }
 
+/// A schema's keywords, found by a scan: a schema object has a handful of
+/// them, fewer than it takes a hash lookup to pay off.
+trait Keywords {
+    fn kw(&self, key: &str) -> Option<&Value>;
+
+    fn has(&self, key: &str) -> bool {
+        self.kw(key).is_some()
+    }
+}
+
+impl Keywords for Map<String, Value> {
+    fn kw(&self, key: &str) -> Option<&Value> {
+        if self.len() > 16 {
+            return self.get(key);
+        }
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+}
+
+impl Keywords for Value {
+    fn kw(&self, key: &str) -> Option<&Value> {
+        self.as_object()?.kw(key)
+    }
+}
+
 struct Generator<'a> {
     root: &'a Value,
 }
@@ -48,23 +73,23 @@ impl<'a> Generator<'a> {
             return Value::Null;
         }
         if let Some(target) = map
-            .get("$ref")
+            .kw("$ref")
             .and_then(Value::as_str)
             .and_then(|r| self.resolve(r))
         {
             return self.value(target, rng, depth + 1);
         }
-        if let Some(value) = map.get("const") {
+        if let Some(value) = map.kw("const") {
             return value.clone();
         }
         if let Some(options) = map
-            .get("enum")
+            .kw("enum")
             .and_then(Value::as_array)
             .filter(|o| !o.is_empty())
         {
             return options[rng.index(options.len())].clone();
         }
-        if let Some(all) = map.get("allOf").and_then(Value::as_array) {
+        if let Some(all) = map.kw("allOf").and_then(Value::as_array) {
             let merged = self.merge_all(map, all);
             return self.value(&merged, rng, depth + 1);
         }
@@ -78,7 +103,7 @@ impl<'a> Generator<'a> {
                 let pick = if depth >= DEEP {
                     options
                         .iter()
-                        .position(|o| o.get("$ref").is_none())
+                        .position(|o| o.kw("$ref").is_none())
                         .unwrap_or(0)
                 } else {
                     rng.index(options.len())
@@ -86,7 +111,7 @@ impl<'a> Generator<'a> {
                 return self.value(&options[pick], rng, depth + 1);
             }
         }
-        let kind = match map.get("type") {
+        let kind = match map.kw("type") {
             Some(Value::String(t)) => t.as_str(),
             Some(Value::Array(types)) => {
                 let types: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
@@ -117,7 +142,7 @@ impl<'a> Generator<'a> {
         let mut properties = Map::new();
         for part in std::iter::once(&Value::Object(parent.clone())).chain(all.iter()) {
             let part = match part
-                .get("$ref")
+                .kw("$ref")
                 .and_then(Value::as_str)
                 .and_then(|r| self.resolve(r))
             {
@@ -160,7 +185,7 @@ impl<'a> Generator<'a> {
         let (lo, hi) = bounds(map, 1.0);
         let (mut lo, mut hi) = (lo.ceil(), hi.floor());
         let step = map
-            .get("multipleOf")
+            .kw("multipleOf")
             .and_then(Value::as_f64)
             .filter(|m| *m >= 1.0 && m.fract() == 0.0);
         if let Some(step) = step {
@@ -180,7 +205,7 @@ impl<'a> Generator<'a> {
     fn number(&self, map: &Map<String, Value>, rng: &mut SimRng) -> Value {
         let (lo, hi) = bounds(map, 0.001);
         if let Some(step) = map
-            .get("multipleOf")
+            .kw("multipleOf")
             .and_then(Value::as_f64)
             .filter(|m| *m > 0.0)
         {
@@ -199,22 +224,22 @@ impl<'a> Generator<'a> {
     }
 
     fn array(&self, map: &Map<String, Value>, rng: &mut SimRng, depth: usize) -> Value {
-        let min = map.get("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let min = map.kw("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
         let max = map
-            .get("maxItems")
+            .kw("maxItems")
             .and_then(Value::as_u64)
             .map(|m| m as usize);
-        let prefix = map.get("prefixItems").and_then(Value::as_array);
+        let prefix = map.kw("prefixItems").and_then(Value::as_array);
         let extra = if depth >= DEEP { 0 } else { 3 };
         let mut len = rng.range_u64(min as u64, (min + extra) as u64) as usize;
         if let Some(max) = max {
             len = len.min(max).max(min.min(max));
         }
-        if map.get("items") == Some(&Value::Bool(false)) {
+        if map.kw("items") == Some(&Value::Bool(false)) {
             len = len.min(prefix.map_or(0, Vec::len));
         }
         let unique = map
-            .get("uniqueItems")
+            .kw("uniqueItems")
             .and_then(Value::as_bool)
             .unwrap_or(false);
         let mut items: Vec<Value> = Vec::with_capacity(len);
@@ -222,7 +247,7 @@ impl<'a> Generator<'a> {
         while items.len() < len && tries < len * 20 + 20 {
             tries += 1;
             let i = items.len();
-            let schema = prefix.and_then(|p| p.get(i)).or_else(|| map.get("items"));
+            let schema = prefix.and_then(|p| p.get(i)).or_else(|| map.kw("items"));
             let item = match schema {
                 Some(schema) => self.value(schema, rng, depth + 1),
                 None => json!(i),
@@ -237,14 +262,14 @@ impl<'a> Generator<'a> {
 
     fn object(&self, map: &Map<String, Value>, rng: &mut SimRng, depth: usize) -> Value {
         let required: Vec<&str> = map
-            .get("required")
+            .kw("required")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(Value::as_str)
             .collect();
         let mut out = Map::new();
-        if let Some(props) = map.get("properties").and_then(Value::as_object) {
+        if let Some(props) = map.kw("properties").and_then(Value::as_object) {
             for (name, schema) in props {
                 let include =
                     required.contains(&name.as_str()) || (depth < DEEP && rng.chance(0.5));
@@ -256,7 +281,7 @@ impl<'a> Generator<'a> {
         // A required name with no property schema still has to be there.
         for name in required {
             if !out.contains_key(name) {
-                let schema = map.get("additionalProperties").filter(|s| s.is_object());
+                let schema = map.kw("additionalProperties").filter(|s| s.is_object());
                 let value = schema.map_or(Value::Null, |s| self.value(s, rng, depth + 1));
                 out.insert(name.to_owned(), value);
             }
@@ -267,20 +292,11 @@ impl<'a> Generator<'a> {
 
 /// The type a schema without `type` describes, guessed from its keywords.
 fn infer_type(map: &Map<String, Value>) -> &'static str {
-    if map.contains_key("properties")
-        || map.contains_key("required")
-        || map.contains_key("additionalProperties")
-    {
+    if map.has("properties") || map.has("required") || map.has("additionalProperties") {
         "object"
-    } else if map.contains_key("items")
-        || map.contains_key("prefixItems")
-        || map.contains_key("minItems")
-    {
+    } else if map.has("items") || map.has("prefixItems") || map.has("minItems") {
         "array"
-    } else if map.contains_key("minimum")
-        || map.contains_key("maximum")
-        || map.contains_key("multipleOf")
-    {
+    } else if map.has("minimum") || map.has("maximum") || map.has("multipleOf") {
         "number"
     } else {
         // String keywords (`format`, `pattern`) or none at all: a string is
@@ -321,17 +337,17 @@ const WORDS: &[&str] = &[
 ];
 
 fn string(map: &Map<String, Value>, rng: &mut SimRng) -> String {
-    let min = map.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let min = map.kw("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
     let max = map
-        .get("maxLength")
+        .kw("maxLength")
         .and_then(Value::as_u64)
         .map(|m| m as usize);
     let formatted = map
-        .get("format")
+        .kw("format")
         .and_then(Value::as_str)
         .and_then(|f| format(f, rng));
     let patterned = || {
-        map.get("pattern")
+        map.kw("pattern")
             .and_then(Value::as_str)
             .and_then(|p| pattern(p, rng))
     };

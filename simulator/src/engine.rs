@@ -447,7 +447,10 @@ impl Engine {
                     calls
                         .into_iter()
                         .map(|(name, args)| {
-                            ToolCall::new(new_id(&mut draws.ids), name, args.to_string())
+                            // Straight to bytes: `Display` goes through `fmt` piece by piece.
+                            let args =
+                                serde_json::to_string(&args).unwrap_or_else(|_| String::from("{}"));
+                            ToolCall::new(new_id(&mut draws.ids), name, args)
                         })
                         .collect(),
                 ),

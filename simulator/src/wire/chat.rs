@@ -2,11 +2,13 @@
 //! chunk bodies and their SSE frames, and OpenAI-shaped errors,
 //! byte-compatible with what the real API sends.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use hyper::HeaderMap;
 use hyper::header::{self, HeaderName, HeaderValue};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use toolcall_runtime::{ChatResponse, FinishReason, StreamEvent, Usage};
 
@@ -128,40 +130,29 @@ struct UsageOut {
     prompt_tokens: u32,
     completion_tokens: u32,
     total_tokens: u32,
-    prompt_tokens_details: PromptDetails,
-    completion_tokens_details: CompletionDetails,
+    /// Always zeros here: written as they are, not field by field.
+    prompt_tokens_details: &'static RawValue,
+    completion_tokens_details: &'static RawValue,
 }
 
-#[derive(Serialize)]
-struct PromptDetails {
-    cached_tokens: u32,
-    audio_tokens: u32,
-}
-
-#[derive(Serialize)]
-struct CompletionDetails {
-    reasoning_tokens: u32,
-    audio_tokens: u32,
-    accepted_prediction_tokens: u32,
-    rejected_prediction_tokens: u32,
-}
+/// The token details a simulated reply has: none cached, reasoning, audio or predicted.
+static ZERO_DETAILS: LazyLock<[Box<RawValue>; 2]> = LazyLock::new(|| {
+    [
+        r#"{"cached_tokens":0,"audio_tokens":0}"#,
+        r#"{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}"#,
+    ]
+    .map(|json| RawValue::from_string(json.to_owned()).unwrap_or_else(|_| unreachable!("valid JSON")))
+});
 
 impl From<Usage> for UsageOut {
     fn from(usage: Usage) -> Self {
+        let [prompt, completion] = &*ZERO_DETAILS;
         UsageOut {
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
             total_tokens: usage.total_tokens,
-            prompt_tokens_details: PromptDetails {
-                cached_tokens: 0,
-                audio_tokens: 0,
-            },
-            completion_tokens_details: CompletionDetails {
-                reasoning_tokens: 0,
-                audio_tokens: 0,
-                accepted_prediction_tokens: 0,
-                rejected_prediction_tokens: 0,
-            },
+            prompt_tokens_details: prompt,
+            completion_tokens_details: completion,
         }
     }
 }

@@ -96,8 +96,12 @@ pub(crate) fn read_chat_body(
 ) -> Result<Parsed<ChatOptions>, ApiError> {
     // A struct also reads from a JSON array: only an object is a body.
     let object = body.trim_ascii_start().first() == Some(&b'{');
-    let fields = match serde_json::from_slice::<ChatBody<'_>>(body) {
-        Ok(fields) if object => fields,
+    // UTF-8 checked once for the whole body, not again for each raw part.
+    let parsed = std::str::from_utf8(body)
+        .ok()
+        .map(serde_json::from_str::<ChatBody<'_>>);
+    let fields = match parsed {
+        Some(Ok(fields)) if object => fields,
         _ => {
             let error = ApiError::invalid_json();
             engine.reject(&error, "", false);
