@@ -447,3 +447,59 @@ async fn stray_and_missing_outputs_and_unknown_ids_are_400s() {
     assert_eq!(server.journal().entries().len(), 5);
     server.shutdown().await;
 }
+
+/// `max_output_tokens` cuts the reply as the API does: the response is
+/// `incomplete` with the reason, its text is the start of the whole one,
+/// and a stream ends with `response.incomplete`; below 16 is refused.
+#[tokio::test]
+async fn max_output_tokens_leaves_the_response_incomplete() {
+    let server = server().await;
+    let long = "Tell me everything you know about the weather in Paris, Oslo, Lima and Cairo today, please.";
+    let ask = |limit: Value, stream: bool| json!({"model": "gpt-4o-mini", "input": long, "max_output_tokens": limit, "stream": stream});
+    let text = |response: &Value| {
+        response["output"][0]["content"][0]["text"]
+            .as_str()
+            .map(str::to_owned)
+    };
+
+    let whole = post(server.addr(), &ask(Value::Null, false)).await.json();
+    assert_eq!(whole["status"], "completed");
+    assert_eq!(whole["incomplete_details"], Value::Null);
+    assert!(
+        whole["usage"]["output_tokens"].as_u64() > Some(16),
+        "{whole}"
+    );
+
+    let cut = post(server.addr(), &ask(json!(16), false)).await.json();
+    assert_eq!(cut["status"], "incomplete", "{cut}");
+    assert_eq!(
+        cut["incomplete_details"],
+        json!({"reason": "max_output_tokens"})
+    );
+    assert_eq!(cut["max_output_tokens"], 16);
+    assert_eq!(cut["completed_at"], Value::Null);
+    assert_eq!(cut["usage"]["output_tokens"], 16);
+    assert_eq!(cut["output"][0]["status"], "incomplete");
+    let (whole_text, cut_text) = (text(&whole).expect("text"), text(&cut).expect("text"));
+    assert!(
+        whole_text.starts_with(&cut_text) && cut_text.len() < whole_text.len(),
+        "{cut_text:?} is not the start of {whole_text:?}"
+    );
+
+    let events = sse_events(&post(server.addr(), &ask(json!(16), true)).await);
+    let last = events.last().expect("events");
+    assert_eq!(last["type"], "response.incomplete");
+    assert_eq!(last["response"]["status"], "incomplete");
+    assert_eq!(text(&last["response"]), Some(cut_text));
+
+    for (limit, code) in [
+        (json!(15), "below_min_value"),
+        (json!("16"), "invalid_type"),
+    ] {
+        let refused = post(server.addr(), &ask(limit, false)).await;
+        assert_eq!(refused.status, 400);
+        assert_eq!(refused.json()["error"]["code"], code);
+        assert_eq!(refused.json()["error"]["param"], "max_output_tokens");
+    }
+    server.shutdown().await;
+}

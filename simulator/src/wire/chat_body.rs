@@ -241,7 +241,7 @@ fn positive(raw: Option<&RawValue>, name: &str) -> Result<Option<u32>, ApiError>
 }
 
 /// How the API names the type of a JSON value in its errors.
-fn json_kind(text: &str) -> &'static str {
+pub(crate) fn json_kind(text: &str) -> &'static str {
     match text.trim_start().as_bytes().first() {
         Some(b'"') => "a string",
         Some(b'{') => "an object",

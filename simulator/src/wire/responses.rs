@@ -15,10 +15,11 @@ use std::time::Duration;
 use hyper::HeaderMap;
 use serde_json::{Map, Value, json};
 use toolcall_runtime::{
-    ChatRequest, Message, StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
+    ChatRequest, FinishReason, Message, StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
 };
 
 use super::chat::Chat;
+use super::chat_body::json_kind;
 use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
 use crate::engine::{Asks, Engine, ReplyPlan, Unpaired, check_pairing};
 
@@ -56,6 +57,8 @@ pub(crate) struct ResponsesOptions {
     tools: Vec<Value>,
     tool_choice: Value,
     parallel_tool_calls: bool,
+    /// `max_output_tokens`: past it, the response is `incomplete`.
+    max_output_tokens: Option<u32>,
 }
 
 impl Responses {
@@ -155,10 +158,26 @@ impl Format for Responses {
     }
 }
 
-/// The body of a completed response.
+/// The body of a finished response: `completed`, or `incomplete` when
+/// `max_output_tokens` cut it.
 fn completed_body(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> Value {
     let output = Layout::of(envelope, plan).output(plan);
-    response_body(envelope, options, "completed", output, plan.response.usage)
+    response_body(
+        envelope,
+        options,
+        end_status(plan),
+        output,
+        plan.response.usage,
+    )
+}
+
+/// How a response that ran to its end ends.
+fn end_status(plan: &ReplyPlan) -> &'static str {
+    if plan.response.finish_reason == Some(FinishReason::Length) {
+        "incomplete"
+    } else {
+        "completed"
+    }
 }
 
 // ---- requests ---------------------------------------------------------------------
@@ -384,6 +403,30 @@ fn read_tool_choice(choice: Option<&Value>) -> Option<ToolChoice> {
     }
 }
 
+/// `max_output_tokens`: absent, `null`, or a whole number of 16 or more,
+/// as the API takes it.
+fn read_max_output_tokens(value: Option<&Value>) -> Result<Option<u32>, ApiError> {
+    const PARAM: &str = "max_output_tokens";
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(n) if n < MIN_OUTPUT_TOKENS => {
+                Err(ApiError::below_minimum(PARAM, MIN_OUTPUT_TOKENS, n))
+            }
+            Some(n) => Ok(Some(u32::try_from(n).unwrap_or(u32::MAX))),
+            None => Err(ApiError::invalid_type(PARAM, "an integer", "a decimal")),
+        },
+        Some(other) => Err(ApiError::invalid_type(
+            PARAM,
+            "an integer",
+            json_kind(&other.to_string()),
+        )),
+    }
+}
+
+/// The least `max_output_tokens` the API takes.
+const MIN_OUTPUT_TOKENS: i64 = 16;
+
 impl Responses {
     /// Read a request body (an object) into the neutral request.
     fn read(
@@ -421,6 +464,7 @@ impl Responses {
         let (tools, tool_echo) = read_tools(value.get("tools"))?;
         let tool_choice = read_tool_choice(value.get("tool_choice"));
         let parallel_tool_calls = value.get("parallel_tool_calls").and_then(Value::as_bool);
+        let max_output_tokens = read_max_output_tokens(value.get("max_output_tokens"))?;
         let mut messages = Vec::with_capacity(conversation.len() + 1);
         messages.extend(instructions.clone().map(Message::system));
         messages.extend(conversation.iter().cloned());
@@ -448,8 +492,12 @@ impl Responses {
                     .filter(|c| !c.is_null())
                     .unwrap_or_else(|| json!("auto")),
                 parallel_tool_calls: parallel_tool_calls.unwrap_or(true),
+                max_output_tokens,
             },
-            asks: Asks::default(),
+            asks: Asks {
+                max_tokens: max_output_tokens,
+                ..Asks::default()
+            },
         })
     }
 }
@@ -467,7 +515,7 @@ fn usage_json(usage: Usage) -> Value {
 }
 
 /// A response object; `status` is `in_progress` (then no output nor usage
-/// yet) or `completed`.
+/// yet), `completed` or `incomplete` (cut by `max_output_tokens`).
 fn response_body(
     envelope: &Envelope,
     options: &ResponsesOptions,
@@ -475,18 +523,19 @@ fn response_body(
     output: Vec<Value>,
     usage: Option<Usage>,
 ) -> Value {
-    let completed = status == "completed";
+    let finished = status != "in_progress";
+    let incomplete = (status == "incomplete").then(|| json!({"reason": "max_output_tokens"}));
     json!({
         "id": envelope.id,
         "object": "response",
         "created_at": envelope.created,
         "status": status,
         "background": false,
-        "completed_at": completed.then_some(envelope.created),
+        "completed_at": (status == "completed").then_some(envelope.created),
         "error": null,
-        "incomplete_details": null,
+        "incomplete_details": incomplete,
         "instructions": options.instructions,
-        "max_output_tokens": null,
+        "max_output_tokens": options.max_output_tokens,
         "max_tool_calls": null,
         "model": envelope.model,
         "output": output,
@@ -502,7 +551,7 @@ fn response_body(
         "top_logprobs": 0,
         "top_p": 1.0,
         "truncation": "disabled",
-        "usage": if completed { usage.map(usage_json) } else { None },
+        "usage": if finished { usage.map(usage_json) } else { None },
         "user": null,
         "metadata": {},
     })
@@ -530,7 +579,7 @@ impl Layout {
     }
 
     fn message(&self, text: &str, status: &str) -> Value {
-        let content = if status == "completed" {
+        let content = if status != "in_progress" {
             json!([text_part(text)])
         } else {
             json!([])
@@ -557,6 +606,12 @@ impl Layout {
         }
         for (i, call) in plan.response.tool_calls.iter().enumerate() {
             output.push(self.call(i, call, &call.arguments, "completed"));
+        }
+        // A cut reply ends in the item it was cut in.
+        if end_status(plan) == "incomplete"
+            && let Some(Value::Object(last)) = output.last_mut()
+        {
+            last.insert("status".into(), json!("incomplete"));
         }
         output
     }
@@ -637,7 +692,7 @@ fn frames(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> 
                     continue;
                 };
                 if let Some(open) = text.take() {
-                    close_message(&mut events, &layout, at, &open);
+                    close_message(&mut events, &layout, at, &open, "completed");
                 }
                 if delta.id.is_some() {
                     events.push(
@@ -677,17 +732,23 @@ fn frames(envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) -> 
     if let Some(drop) = plan.drop_at() {
         return (events.frames.finish(), Some(drop));
     }
+    let status = end_status(plan);
     if let Some(open) = text.take() {
-        close_message(&mut events, &layout, plan.end, &open);
+        close_message(&mut events, &layout, plan.end, &open, status);
     }
     let body = response_body(
         envelope,
         options,
-        "completed",
+        status,
         layout.output(plan),
         plan.response.usage,
     );
-    events.push(plan.end, "response.completed", json!({"response": body}));
+    let kind = if status == "incomplete" {
+        "response.incomplete"
+    } else {
+        "response.completed"
+    };
+    events.push(plan.end, kind, json!({"response": body}));
     (events.frames.finish(), None)
 }
 
@@ -704,7 +765,7 @@ fn open_message(events: &mut Events, layout: &Layout, at: Duration) {
     );
 }
 
-fn close_message(events: &mut Events, layout: &Layout, at: Duration, text: &str) {
+fn close_message(events: &mut Events, layout: &Layout, at: Duration, text: &str, status: &str) {
     events.push(
         at,
         "response.output_text.done",
@@ -718,7 +779,7 @@ fn close_message(events: &mut Events, layout: &Layout, at: Duration, text: &str)
     events.push(
         at,
         "response.output_item.done",
-        json!({"output_index": 0, "item": layout.message(text, "completed")}),
+        json!({"output_index": 0, "item": layout.message(text, status)}),
     );
 }
 
