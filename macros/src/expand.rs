@@ -130,22 +130,21 @@ fn struct_doc(name: &str, ident: &syn::Ident) -> String {
 /// mistake is not reported again at every place the tool is registered.
 fn fallback(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
     let sig = &tool.item.sig;
-    if sig.receiver().is_some() {
-        // A method: the type could not live beside it in the impl block.
+    if sig.receiver().is_some() || valid::self_type(sig).is_some() {
+        // In an impl: the type could not live beside the fn.
         return TokenStream::new();
     }
     let (private, _) = private_path(options);
     let vis = &tool.item.vis;
     let ident = type_ident(&sig.ident);
     let doc = struct_doc(name, &sig.ident);
-    quote! {
-        #[doc = #doc]
-        #vis struct #ident {}
-
-        #[doc(hidden)]
-        const _: () = {
+    tool_type(
+        &doc,
+        vis,
+        &ident,
+        quote! {
             #[automatically_derived]
-            impl #private::ToolFn for #ident {
+            impl #private::ToolFn for __ToolcallSelf {
                 const NAME: &'static str = #name;
                 const DESCRIPTION: &'static str = "";
                 const POLICY: #private::ToolPolicy = #private::ToolPolicy::DEFAULT;
@@ -162,8 +161,8 @@ fn fallback(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                     ::core::unreachable!()
                 }
             }
-        };
-    }
+        },
+    )
 }
 
 fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
@@ -320,14 +319,11 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
         )
     };
 
-    quote! {
-        #item
-
-        #[doc = #struct_doc]
-        #vis struct #tool_ident {}
-
-        #[doc(hidden)]
-        const _: () = {
+    let tool_type = tool_type(
+        &struct_doc,
+        vis,
+        &tool_ident,
+        quote! {
             use #private::dispatch::*;
 
             #derive
@@ -338,7 +334,7 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
             }
 
             #[automatically_derived]
-            impl #private::ToolFn for #tool_ident {
+            impl #private::ToolFn for __ToolcallSelf {
                 const NAME: &'static str = #name;
                 const DESCRIPTION: &'static str = #description;
                 const POLICY: #private::ToolPolicy = #private::ToolPolicy::DEFAULT
@@ -381,8 +377,43 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                 }
             }
 
-            #private::register!(#tool_ident);
-        };
+            #private::register!(__ToolcallSelf);
+        },
+    );
+    quote! {
+        #item
+        #tool_type
+    }
+}
+
+/// The tool's type, named after the fn, with `items` (its impls) inside it.
+///
+/// One item, so that a `#[tool]` on an associated fn, where no struct can
+/// be, is one error ("struct is not supported in `trait`s or `impl`s", on
+/// the fn) and nothing else: the items live in the length of a zero-sized
+/// field, and implement the traits for an alias of the type declared
+/// beside them, which keeps `non_local_definitions` quiet without an
+/// `#[allow]` that `#![forbid(..)]` would reject.
+fn tool_type(
+    doc: &str,
+    vis: &syn::Visibility,
+    ident: &syn::Ident,
+    items: TokenStream,
+) -> TokenStream {
+    // `pub struct` spanned on the fn's name: the error above points there.
+    let span = ident.span();
+    let head = quote_spanned!(span=> struct);
+    let field = syn::Ident::new("__toolcall", Span::call_site());
+    quote! {
+        #[doc = #doc]
+        #vis #head #ident {
+            #[doc(hidden)]
+            #field: [(); {
+                type __ToolcallSelf = #ident;
+                #items
+                0
+            }],
+        }
     }
 }
 
