@@ -224,7 +224,7 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                     .iter()
                     .any(|a| !a.path().is_ident("doc") && !a.path().is_ident("schemars"))
         }
-        Param::State { cfgs, .. } => !cfgs.is_empty(),
+        Param::State { .. } => false,
     });
     let mut fields = Vec::new();
     let mut names = Vec::new();

@@ -172,6 +172,18 @@ pub fn tool_name_problem(name: &str) -> Option<String> {
     None
 }
 
+/// Where the signature names `Self`, if it does.
+pub fn self_type(sig: &syn::Signature) -> Option<proc_macro2::Span> {
+    fn find(tokens: proc_macro2::TokenStream) -> Option<proc_macro2::Span> {
+        tokens.into_iter().find_map(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) if ident == "Self" => Some(ident.span()),
+            proc_macro2::TokenTree::Group(group) => find(group.stream()),
+            _ => None,
+        })
+    }
+    find(sig.inputs.to_token_stream()).or_else(|| find(sig.output.to_token_stream()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::tool_name_problem;
@@ -191,16 +203,4 @@ mod tests {
         );
         assert!(tool_name_problem("café").is_some());
     }
-}
-
-/// Where the signature names `Self`, if it does.
-pub fn self_type(sig: &syn::Signature) -> Option<proc_macro2::Span> {
-    fn find(tokens: proc_macro2::TokenStream) -> Option<proc_macro2::Span> {
-        tokens.into_iter().find_map(|token| match token {
-            proc_macro2::TokenTree::Ident(ident) if ident == "Self" => Some(ident.span()),
-            proc_macro2::TokenTree::Group(group) => find(group.stream()),
-            _ => None,
-        })
-    }
-    find(sig.inputs.to_token_stream()).or_else(|| find(sig.output.to_token_stream()))
 }

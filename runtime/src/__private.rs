@@ -175,7 +175,7 @@ impl Arguments<'_> {
     fn at(&self, core: String, offset: usize) -> CallError {
         let before = self.text.get(..offset).unwrap_or(self.text);
         let line = 1 + before.matches('\n').count();
-        let column = offset - before.rfind('\n').map_or(0, |i| i + 1);
+        let column = offset.saturating_sub(before.rfind('\n').map_or(0, |i| i + 1));
         let message = format!("{core} at line {line} column {column}");
         located(self.text, message, &core, offset)
     }
