@@ -5,9 +5,9 @@
 //! `Option`, descriptions made by macros or written in markdown, and the
 //! text the model sees of each kind of result.
 //!
-//! `forbid(dead_code)` holds; `forbid(non_camel_case_types)` and
-//! `forbid(unused_imports)` cannot, as serde's and schemars' own derives
-//! `#[allow]` them, but `deny(warnings)` shows the expansion trips neither.
+//! `forbid(dead_code)` holds; which other `forbid`s can is the `tool`
+//! docs' Lints section (tested by `macros/tests/ui/pass/lints.rs`), and
+//! `deny(warnings)` shows the expansion trips no lint.
 #![deny(warnings, unused_qualifications)]
 #![forbid(dead_code)]
 

@@ -130,22 +130,21 @@ fn struct_doc(name: &str, ident: &syn::Ident) -> String {
 /// mistake is not reported again at every place the tool is registered.
 fn fallback(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
     let sig = &tool.item.sig;
-    if sig.receiver().is_some() {
-        // A method: the type could not live beside it in the impl block.
+    if sig.receiver().is_some() || valid::self_type(sig).is_some() {
+        // In an impl: the type could not live beside the fn.
         return TokenStream::new();
     }
     let (private, _) = private_path(options);
     let vis = &tool.item.vis;
     let ident = type_ident(&sig.ident);
     let doc = struct_doc(name, &sig.ident);
-    quote! {
-        #[doc = #doc]
-        #vis struct #ident {}
-
-        #[doc(hidden)]
-        const _: () = {
+    tool_type(
+        &doc,
+        vis,
+        &ident,
+        quote! {
             #[automatically_derived]
-            impl #private::ToolFn for #ident {
+            impl #private::ToolFn for __ToolcallSelf {
                 const NAME: &'static str = #name;
                 const DESCRIPTION: &'static str = "";
                 const POLICY: #private::ToolPolicy = #private::ToolPolicy::DEFAULT;
@@ -162,8 +161,8 @@ fn fallback(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                     ::core::unreachable!()
                 }
             }
-        };
-    }
+        },
+    )
 }
 
 fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
@@ -173,7 +172,7 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
 
     let item = &tool.item;
     let ident = &item.sig.ident;
-    let type_ident = type_ident(ident);
+    let tool_ident = type_ident(ident);
     let vis = &item.vis;
     let description = match &options.description {
         Some(lit) => lit.to_token_stream(),
@@ -212,7 +211,24 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
         ReturnType::Type(_, ty) => quote!(#ty),
     };
 
+    // Parameters with `serde` attributes or `cfg`s go through a derived
+    // `Deserialize`, which knows them; the others (nearly all) through the
+    // runtime's `Arguments`, which costs each tool one call a parameter
+    // instead of a visitor of its own.
+    let derived = tool.params.iter().any(|param| match param {
+        Param::Arg {
+            field_attrs, cfgs, ..
+        } => {
+            !cfgs.is_empty()
+                || field_attrs
+                    .iter()
+                    .any(|a| !a.path().is_ident("doc") && !a.path().is_ident("schemars"))
+        }
+        Param::State { .. } => false,
+    });
     let mut fields = Vec::new();
+    let mut names = Vec::new();
+    let mut takes = Vec::new();
     let mut bindings = Vec::new();
     let mut state_lets = Vec::new();
     let mut state_needs = Vec::new();
@@ -230,8 +246,19 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
             } => {
                 // The type's own span, so a missing `Deserialize` or
                 // `JsonSchema` impl is reported on the user's type.
-                fields.push(quote_spanned!(ty.span()=> #(#cfgs)* #(#field_attrs)* #ident: #ty));
-                bindings.push(quote!(#(#cfgs)* #ident: #var));
+                // The field marked as the macro's: the struct is there for
+                // its schema and, without `serde` attributes, never built,
+                // which `dead_code` would otherwise report on the parameter.
+                let field = type_ident(ident);
+                fields.push(quote_spanned!(ty.span()=> #(#cfgs)* #(#field_attrs)* #field: #ty));
+                bindings.push(quote!(#(#cfgs)* #field: #var));
+                let name = ident.unraw().to_string();
+                // Spanned on the type: a type that is not `Deserialize` is
+                // one error, there.
+                takes.push(quote_spanned!(ty.span()=>
+                    let #var = __toolcall_args.take::<#ty>(#name)?;
+                ));
+                names.push(name);
                 call_args.push(quote!(#(#cfgs)* #var));
             }
             Param::State { inner, cfgs } => {
@@ -248,7 +275,8 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
     let reply = reply(&item.sig.output, &private);
     let blocking = item.sig.asyncness.is_none();
     // `allow(deprecated)`: a `#[deprecated]` tool is still a tool; the
-    // deprecation is for the people who call the fn.
+    // deprecation is for the people who call the fn. (The lint fires on
+    // code a macro makes too, so an `#[allow]` is the only way.)
     let run = if item.sig.asyncness.is_some() {
         quote! {
             #private::Box::pin(async move {
@@ -267,18 +295,38 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
         }
     };
     let struct_doc = struct_doc(name, ident);
+    let (derive, parse) = if derived {
+        (
+            quote!(#[derive(#private::serde::Deserialize, #private::schemars::JsonSchema)]),
+            quote! {
+                let __ToolcallArgs { #(#bindings),* } =
+                    #private::parse_arguments::<__ToolcallArgs>(__toolcall_arguments)?;
+            },
+        )
+    } else if names.is_empty() {
+        (
+            quote!(#[derive(#private::schemars::JsonSchema)]),
+            quote!(#private::arguments(__toolcall_arguments, &[])?;),
+        )
+    } else {
+        (
+            quote!(#[derive(#private::schemars::JsonSchema)]),
+            quote! {
+                let __toolcall_args =
+                    #private::arguments(__toolcall_arguments, &[#(#names),*])?;
+                #(#takes)*
+            },
+        )
+    };
 
-    quote! {
-        #item
-
-        #[doc = #struct_doc]
-        #vis struct #type_ident {}
-
-        #[doc(hidden)]
-        const _: () = {
+    let tool_type = tool_type(
+        &struct_doc,
+        vis,
+        &tool_ident,
+        quote! {
             use #private::dispatch::*;
 
-            #[derive(#private::serde::Deserialize, #private::schemars::JsonSchema)]
+            #derive
             #[serde(crate = #serde_path, deny_unknown_fields, rename = "arguments")]
             #[schemars(crate = #schemars_path)]
             struct __ToolcallArgs {
@@ -286,7 +334,7 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
             }
 
             #[automatically_derived]
-            impl #private::ToolFn for #type_ident {
+            impl #private::ToolFn for __ToolcallSelf {
                 const NAME: &'static str = #name;
                 const DESCRIPTION: &'static str = #description;
                 const POLICY: #private::ToolPolicy = #private::ToolPolicy::DEFAULT
@@ -323,15 +371,49 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                     __toolcall_arguments: &str,
                     __toolcall_state: &#private::StateMap,
                 ) -> #private::Result<#private::ToolFuture, #private::CallError> {
-                    let __ToolcallArgs { #(#bindings),* } =
-                        #private::parse_arguments::<__ToolcallArgs>(__toolcall_arguments)?;
+                    #parse
                     #(#state_lets)*
                     #private::Result::Ok(#run)
                 }
             }
 
-            #private::register!(#type_ident);
-        };
+            #private::register!(__ToolcallSelf);
+        },
+    );
+    quote! {
+        #item
+        #tool_type
+    }
+}
+
+/// The tool's type, named after the fn, with `items` (its impls) inside it.
+///
+/// One item, so that a `#[tool]` on an associated fn, where no struct can
+/// be, is one error ("struct is not supported in `trait`s or `impl`s", on
+/// the fn) and nothing else: the items live in the length of a zero-sized
+/// field, and implement the traits for an alias of the type declared
+/// beside them, which keeps `non_local_definitions` quiet without an
+/// `#[allow]` that `#![forbid(..)]` would reject.
+fn tool_type(
+    doc: &str,
+    vis: &syn::Visibility,
+    ident: &syn::Ident,
+    items: TokenStream,
+) -> TokenStream {
+    // `pub struct` spanned on the fn's name: the error above points there.
+    let span = ident.span();
+    let head = quote_spanned!(span=> struct);
+    let field = syn::Ident::new("__toolcall", Span::call_site());
+    quote! {
+        #[doc = #doc]
+        #vis #head #ident {
+            #[doc(hidden)]
+            #field: [(); {
+                type __ToolcallSelf = #ident;
+                #items
+                0
+            }],
+        }
     }
 }
 

@@ -46,6 +46,17 @@ pub fn check_keys(tool: &ToolFn, options: &Options, cx: &mut Ctxt) {
 
 pub fn check(tool: &ToolFn, name: &str, name_span: &dyn ToTokens, cx: &mut Ctxt) {
     let sig = &tool.item.sig;
+    // A receiver has its own error; without one, `Self` is the one sign of
+    // an impl a proc macro can see (any other associated fn gets rustc's
+    // "struct is not supported in `trait`s or `impl`s", on the fn).
+    if sig.receiver().is_none()
+        && let Some(span) = self_type(sig)
+    {
+        cx.push(syn::Error::new(
+            span,
+            "`#[tool]` goes on a free fn, not an associated fn in an impl: move it out of the impl and take shared state as a `State<T>` parameter",
+        ));
+    }
     if !sig.generics.params.is_empty() {
         cx.error_spanned_by(
             &sig.generics,
@@ -159,6 +170,18 @@ pub fn tool_name_problem(name: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// Where the signature names `Self`, if it does.
+pub fn self_type(sig: &syn::Signature) -> Option<proc_macro2::Span> {
+    fn find(tokens: proc_macro2::TokenStream) -> Option<proc_macro2::Span> {
+        tokens.into_iter().find_map(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) if ident == "Self" => Some(ident.span()),
+            proc_macro2::TokenTree::Group(group) => find(group.stream()),
+            _ => None,
+        })
+    }
+    find(sig.inputs.to_token_stream()).or_else(|| find(sig.output.to_token_stream()))
 }
 
 #[cfg(test)]

@@ -8,7 +8,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde::de::DeserializeOwned;
+use std::fmt;
+
+use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 
 use crate::tool::{FnTool, Tool};
 
@@ -46,43 +49,210 @@ pub use ::inventory;
 /// Only a JSON object is valid (or empty text, which models send for tools
 /// without parameters): serde would also fill a struct from an array.
 pub fn parse_arguments<T: DeserializeOwned>(text: &str) -> Result<T, CallError> {
-    let trimmed = text.trim_start();
-    let text = if trimmed.is_empty() { "{}" } else { text };
-    if let Some(first) = trimmed.chars().next()
-        && first != '{'
-    {
-        let what = match first {
-            '[' => "an array",
-            '"' => "a string",
-            't' | 'f' => "a boolean",
-            'n' => "null",
-            '-' | '0'..='9' => "a number",
-            _ => "not JSON",
-        };
-        return Err(CallError::InvalidArguments(format!(
-            "the arguments must be a JSON object, got {what}"
-        )));
-    }
+    let text = object_text(text)?;
     // One untracked pass: the parser of each tool's arguments is generated
     // once, and the field path of an error is found in the text afterwards
     // (path tracking would double the code every tool costs to compile).
-    serde_json::from_str(text).map_err(|e| {
-        if !e.is_data() {
-            // Not JSON, or cut short: the line and column say where.
-            return CallError::InvalidArguments(e.to_string());
-        }
-        let offset = byte_offset(text, e.line(), e.column());
-        // A missing field is reported at its object's end: if that is before
-        // the closing brace, the object's last key is not part of the path.
-        let open = !text.get(..offset).unwrap_or(text).trim_end().ends_with('}');
-        let missing = e.to_string().starts_with("missing field");
-        let path = field_path(text, offset, missing && open);
-        CallError::InvalidArguments(if path.is_empty() {
-            e.to_string()
-        } else {
-            format!("`{path}`: {e}")
-        })
+    serde_json::from_str(text).map_err(|e| invalid(text, &e))
+}
+
+/// The text to parse as the arguments object, or why it is not one.
+fn object_text(text: &str) -> Result<&str, CallError> {
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Ok("{}");
+    }
+    let what = match trimmed.as_bytes()[0] {
+        b'{' => return Ok(text),
+        b'[' => "an array",
+        b'"' => "a string",
+        b't' | b'f' => "a boolean",
+        b'n' => "null",
+        b'-' | b'0'..=b'9' => "a number",
+        _ => "not JSON",
+    };
+    Err(CallError::InvalidArguments(format!(
+        "the arguments must be a JSON object, got {what}"
+    )))
+}
+
+/// A serde_json error in `text`, with the field path of the value at fault.
+fn invalid(text: &str, e: &serde_json::Error) -> CallError {
+    if !e.is_data() {
+        // Not JSON, or cut short: the line and column say where.
+        return CallError::InvalidArguments(e.to_string());
+    }
+    let message = e.to_string();
+    let offset = byte_offset(text, e.line(), e.column());
+    located(text, message.clone(), &message, offset)
+}
+
+/// `message` (which ends in its position) prefixed with the field path of
+/// the value open at byte `offset` of `text`; `core` is the message without
+/// its position.
+fn located(text: &str, message: String, core: &str, offset: usize) -> CallError {
+    // A missing field is reported at its object's end: if that is before
+    // the closing brace, the object's last key is not part of the path.
+    let open = !text.get(..offset).unwrap_or(text).trim_end().ends_with('}');
+    let missing = core.starts_with("missing field");
+    let path = field_path(text, offset, missing && open);
+    CallError::InvalidArguments(if path.is_empty() {
+        message
+    } else {
+        format!("`{path}`: {message}")
     })
+}
+
+/// A call's arguments object split into the JSON texts of its fields, each
+/// parsed by [`Arguments::take`] into its parameter's type.
+///
+/// The code `#[tool]` generates for a tool is then one `take` per parameter:
+/// the object is scanned by code shared by every tool, and each parameter
+/// type's parser is generated once per crate, not once per tool. Errors are
+/// those (and at the places) a `#[derive(Deserialize)]` struct with
+/// `deny_unknown_fields` would give.
+#[derive(Debug)]
+pub struct Arguments<'a> {
+    text: &'a str,
+    names: &'static [&'static str],
+    values: Vec<Option<&'a RawValue>>,
+}
+
+/// Scan the arguments object of a tool whose parameters are `names`:
+/// unknown and duplicate fields are refused here.
+pub fn arguments<'a>(
+    text: &'a str,
+    names: &'static [&'static str],
+) -> Result<Arguments<'a>, CallError> {
+    let text = object_text(text)?;
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let values = Deserializer::deserialize_map(&mut deserializer, Scan { names })
+        .and_then(|values| deserializer.end().map(|()| values))
+        .map_err(|e| invalid(text, &e))?;
+    Ok(Arguments {
+        text,
+        names,
+        values,
+    })
+}
+
+impl Arguments<'_> {
+    /// The value of the field `name`; a field that is absent is `None` for
+    /// an `Option` and an error for other types, as with serde's derive.
+    // `for<'de> Deserialize<'de>` rather than `DeserializeOwned`: a type that
+    // is neither gets serde's own hint (derive it) in the error.
+    pub fn take<T: for<'de> de::Deserialize<'de>>(
+        &self,
+        name: &'static str,
+    ) -> Result<T, CallError> {
+        let raw = self
+            .names
+            .iter()
+            .position(|n| *n == name)
+            .and_then(|i| self.values.get(i).copied().flatten());
+        let Some(raw) = raw else {
+            // Reported where serde reports it: after the object's `}`.
+            return T::deserialize(MissingField(name)).map_err(|e: serde_json::Error| {
+                let end = self.text.trim_end().len();
+                self.at(e.to_string(), end)
+            });
+        };
+        serde_json::from_str(raw.get()).map_err(|e| {
+            // The field's text is a slice of the whole: its error's place
+            // in the whole text, for the message and the field path.
+            let value = raw.get();
+            let base = (value.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+            let offset = base + byte_offset(value, e.line(), e.column());
+            let message = e.to_string();
+            let core = message
+                .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+                .unwrap_or(&message);
+            self.at(core.to_owned(), offset)
+        })
+    }
+
+    /// `core` at byte `offset` of the whole text, as serde_json says it.
+    fn at(&self, core: String, offset: usize) -> CallError {
+        let before = self.text.get(..offset).unwrap_or(self.text);
+        let line = 1 + before.matches('\n').count();
+        let column = offset.saturating_sub(before.rfind('\n').map_or(0, |i| i + 1));
+        let message = format!("{core} at line {line} column {column}");
+        located(self.text, message, &core, offset)
+    }
+}
+
+/// The visitor of the arguments object: each known field's JSON text.
+struct Scan {
+    names: &'static [&'static str],
+}
+
+impl<'de> Visitor<'de> for Scan {
+    type Value = Vec<Option<&'de RawValue>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct arguments")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut values = vec![None; self.names.len()];
+        while let Some(index) = map.next_key_seed(Key(self.names))? {
+            let name = self.names.get(index).copied().unwrap_or_default();
+            match values.get_mut(index) {
+                Some(Some(_)) => return Err(de::Error::duplicate_field(name)),
+                Some(slot) => *slot = Some(map.next_value()?),
+                None => return Err(de::Error::unknown_field(name, self.names)),
+            }
+        }
+        Ok(values)
+    }
+}
+
+/// A key of the arguments object: the index of its parameter.
+struct Key(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = usize;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+        deserializer.deserialize_identifier(self)
+    }
+}
+
+impl Visitor<'_> for Key {
+    type Value = usize;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("field identifier")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<usize, E> {
+        self.0
+            .iter()
+            .position(|n| *n == key)
+            .ok_or_else(|| E::unknown_field(key, self.0))
+    }
+}
+
+/// What a missing field is deserialized from: `None` for an `Option`, the
+/// "missing field" error for anything else (serde's own rule).
+struct MissingField(&'static str);
+
+impl<'de> Deserializer<'de> for MissingField {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(de::Error::missing_field(self.0))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_none()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
 }
 
 /// The byte offset of a 1-based line and a column as serde_json counts them
@@ -222,7 +392,7 @@ pub use crate::__toolcall_register as register;
 
 #[cfg(test)]
 mod tests {
-    use super::parse_arguments;
+    use super::{arguments, parse_arguments};
     use crate::tool::CallError;
 
     #[derive(Debug, serde::Deserialize, PartialEq)]
@@ -243,7 +413,6 @@ mod tests {
     }
 
     #[derive(Debug, serde::Deserialize)]
-    #[allow(dead_code, reason = "only parsed")]
     struct Inner {
         name: String,
         count: u32,
@@ -254,6 +423,67 @@ mod tests {
             Err(CallError::InvalidArguments(message)) => message,
             other => panic!("{text:?} gave {other:?}"),
         }
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Derived {
+        items: Vec<Inner>,
+        inner: Inner,
+        note: Option<String>,
+        count: u32,
+    }
+
+    impl PartialEq for Inner {
+        fn eq(&self, other: &Inner) -> bool {
+            (&self.name, self.count) == (&other.name, other.count)
+        }
+    }
+
+    /// The same arguments through `Arguments`, as `#[tool]` parses them.
+    fn taken(text: &str) -> Result<Derived, CallError> {
+        let args = arguments(text, &["items", "inner", "note", "count"])?;
+        Ok(Derived {
+            items: args.take("items")?,
+            inner: args.take("inner")?,
+            note: args.take("note")?,
+            count: args.take("count")?,
+        })
+    }
+
+    #[test]
+    fn arguments_taken_field_by_field_parse_and_fail_as_a_derived_struct() {
+        let mut errors = 0;
+        for text in [
+            r#"{"items": [], "inner": {"name": "a", "count": 1}, "note": "n", "count": 2}"#,
+            r#"{"count": 2, "inner": {"name": "a", "count": 1}, "items": [{"name": "b", "count": 3}]}"#,
+            "{\"items\": [{\"name\": \"a\", \"count\": 1},\n {\"name\": \"b\", \"count\": \"x\"}],\n \"inner\": {}}",
+            r#"{"items": [], "inner": {"name": "a"}, "count": 1}"#,
+            r#"{"items": [], "inner": {"name": "a", "count": 1}}"#,
+            r#"{"items": [], "inner": {"name": "a", "count": 1}, "count": -1}"#,
+            r#"{"items": [], "inner": {"name": "a", "count": 1}, "count": 1, "extra": 0}"#,
+            r#"{"items": [], "items": [], "inner": {"name": "a", "count": 1}, "count": 1}"#,
+            r#"{"items": null, "inner": {"name": "a", "count": 1}, "count": 1}"#,
+            r#"{"items": [], "inner": {"name": "a", "count": 1}, "count": 1} x"#,
+            r#"{"items": [], "inner": {"name": "a", "count": 1}, "count": 4294967296}"#,
+            r#"{"items": [], "inner": {"name": "\u00e9", "count": 1}, "note": null, "count": 1}"#,
+            "{\n  \"items\": [],\n  \"count\": 1\n}\n",
+            r#"{"items": [], "inner""#,
+            "[]",
+            "",
+        ] {
+            let derived = parse_arguments::<Derived>(text);
+            errors += usize::from(derived.is_err());
+            let taken = taken(text);
+            match (&derived, &taken) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),
+                (Err(CallError::InvalidArguments(a)), Err(CallError::InvalidArguments(b))) => {
+                    assert_eq!(a, b, "{text}")
+                }
+                _ => panic!("{text}: {derived:?} against {taken:?}"),
+            }
+        }
+        assert_eq!(errors, 13);
     }
 
     #[test]
