@@ -16,7 +16,7 @@
 //!     .tool_calls([ScriptedCall::new("get_weather", json!({"city": "Paris"}))])
 //!     .text("Sunny in Paris.");
 //! let sim = Simulator::scripted(script);
-//! let server = sim.server().start().await?;   // on this tokio runtime
+//! let server = sim.server().start().await?;   // a paused clock drives it too
 //! println!("point an OpenAI client at {}", server.base_url());
 //! let model = sim.model();                     // or use it in process
 //! # drop(model);
