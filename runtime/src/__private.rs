@@ -115,7 +115,42 @@ fn located(text: &str, message: String, core: &str, offset: usize) -> CallError 
 pub struct Arguments<'a> {
     text: &'a str,
     names: &'static [&'static str],
-    values: Vec<Option<&'a RawValue>>,
+    values: Slots<'a>,
+}
+
+/// The fields' texts by parameter index: inline for the few parameters a
+/// tool has, so a call's arguments cost no allocation to split.
+#[derive(Debug)]
+enum Slots<'a> {
+    Inline([Option<&'a RawValue>; INLINE]),
+    Heap(Vec<Option<&'a RawValue>>),
+}
+
+/// Parameters kept inline.
+const INLINE: usize = 8;
+
+impl<'a> Slots<'a> {
+    fn new(len: usize) -> Self {
+        if len <= INLINE {
+            Slots::Inline([None; INLINE])
+        } else {
+            Slots::Heap(vec![None; len])
+        }
+    }
+
+    fn get(&self, index: usize) -> Option<&'a RawValue> {
+        match self {
+            Slots::Inline(slots) => slots.get(index).copied().flatten(),
+            Slots::Heap(slots) => slots.get(index).copied().flatten(),
+        }
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut Option<&'a RawValue>> {
+        match self {
+            Slots::Inline(slots) => slots.get_mut(index),
+            Slots::Heap(slots) => slots.get_mut(index),
+        }
+    }
 }
 
 /// Scan the arguments object of a tool whose parameters are `names`:
@@ -149,7 +184,7 @@ impl Arguments<'_> {
             .names
             .iter()
             .position(|n| *n == name)
-            .and_then(|i| self.values.get(i).copied().flatten());
+            .and_then(|i| self.values.get(i));
         let Some(raw) = raw else {
             // Reported where serde reports it: after the object's `}`.
             return T::deserialize(MissingField(name)).map_err(|e: serde_json::Error| {
@@ -187,14 +222,14 @@ struct Scan {
 }
 
 impl<'de> Visitor<'de> for Scan {
-    type Value = Vec<Option<&'de RawValue>>;
+    type Value = Slots<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("struct arguments")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut values = vec![None; self.names.len()];
+        let mut values = Slots::new(self.names.len());
         while let Some(index) = map.next_key_seed(Key(self.names))? {
             let name = self.names.get(index).copied().unwrap_or_default();
             match values.get_mut(index) {
