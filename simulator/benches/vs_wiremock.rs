@@ -16,9 +16,9 @@
 //! `cargo bench -p toolcall-sim --bench vs_wiremock` (a few seconds per row;
 //! `TOOLCALL_BENCH_SECONDS=N` measures N seconds a row, default 3).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -29,6 +29,11 @@ use tokio::net::TcpStream;
 use toolcall_sim::Server;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[path = "../tests/common/process.rs"]
+mod process;
+
+use process::Process;
 
 const CLIENTS: [usize; 3] = [1, 16, 64];
 const SERVE_WIREMOCK: &str = "TOOLCALL_BENCH_SERVE_WIREMOCK";
@@ -146,44 +151,13 @@ async fn load(addr: SocketAddr, body: &[u8], clients: usize, seconds: f64) -> (f
     (rate, done.load(Ordering::Relaxed))
 }
 
-/// A server process; killed when dropped.
-struct Process {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Process {
-    /// Start `command`, which prints its base URL (`http://ADDR[/v1]`) first.
-    fn start(mut command: Command) -> Process {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start a server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("its URL");
-        let addr = line
-            .trim()
-            .trim_start_matches("http://")
-            .trim_end_matches("/v1")
-            .parse()
-            .unwrap_or_else(|_| panic!("not a URL: {line:?}"));
-        Process { child, addr }
-    }
-}
-
-impl Process {
-    /// CPU time the process used so far (user + system), where `/proc` says.
-    fn cpu(&self) -> Option<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).ok()?;
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        // Linux counts in USER_HZ, 100 a second.
-        Some(Duration::from_millis(ticks * 10))
-    }
+/// CPU time a process used so far (user + system), where `/proc` says.
+fn cpu(process: &Process) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", process.child.id())).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Linux counts in USER_HZ, 100 a second.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// Requests per second, and the server's CPU time per request (µs) where
@@ -195,24 +169,19 @@ fn measure(
     clients: usize,
     seconds: f64,
 ) -> (f64, Option<f64>) {
-    let before = server.cpu();
-    let (rate, total) = runtime.block_on(load(server.addr, body, clients, seconds));
+    let before = cpu(server);
+    let (rate, total) = runtime.block_on(load(server.addr(), body, clients, seconds));
     let cpu = before
-        .zip(server.cpu())
+        .zip(cpu(server))
         .map(|(before, after)| (after - before).as_secs_f64() * 1e6 / total as f64);
     (rate, cpu)
 }
 
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn simulator_process(threads: Option<usize>) -> Process {
     let mut command = Command::new(env!("CARGO_BIN_EXE_toolcall-sim"));
-    command.args(["serve", "--port", "0", "--seed", "1"]);
+    command
+        .args(["serve", "--port", "0", "--seed", "1"])
+        .stderr(Stdio::null());
     if let Some(threads) = threads {
         command.args(["--threads", &threads.to_string()]);
     }
@@ -222,13 +191,16 @@ fn simulator_process(threads: Option<usize>) -> Process {
 fn wiremock_process(canned: &[u8]) -> Process {
     let exe = std::env::current_exe().expect("this bench");
     let mut command = Command::new(exe);
-    command.env(SERVE_WIREMOCK, "1").stdin(Stdio::piped());
+    command
+        .env(SERVE_WIREMOCK, "1")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null());
     let mut process = Process::start(command);
     let mut stdin = process.child.stdin.take().expect("stdin");
     stdin.write_all(canned).expect("the canned body");
     drop(stdin);
     // The canned body is mounted once wiremock answers it.
-    wait_mounted(process.addr);
+    wait_mounted(process.addr());
     process
 }
 

@@ -1,13 +1,18 @@
 //! The `toolcall-sim` binary, run as a subprocess: `--help`, a bad script,
 //! and `serve` answering a real request.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+#[path = "common/process.rs"]
+mod process;
+
+use process::Process;
 
 const BIN: &str = env!("CARGO_BIN_EXE_toolcall-sim");
 
@@ -103,76 +108,44 @@ fn a_bad_script_exits_2_naming_file_line_and_problem() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("missing.json"));
 }
 
-/// A running server, killed when dropped.
-struct Serving {
-    child: Child,
-    base_url: String,
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(args: &[&str]) -> Serving {
-    let mut child = Command::new(BIN)
+fn serve(args: &[&str]) -> Process {
+    let mut command = Command::new(BIN);
+    command
         .arg("serve")
         .args(["--port", "0"])
         .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn toolcall-sim serve");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut line = String::new();
-    let read = BufReader::new(stdout).read_line(&mut line);
-    let serving = Serving {
-        child,
-        base_url: line.trim().to_owned(),
-    };
-    assert!(
-        matches!(read, Ok(n) if n > 0),
-        "the server printed no URL: {read:?}"
-    );
-    serving
+        .stderr(Stdio::null());
+    Process::start(command)
 }
 
-impl Serving {
-    /// POST a body to `/v1/chat/completions`; the status and the body.
-    fn post_chat(&self, body: &Value, headers: &[(&str, &str)]) -> (u16, String, String) {
-        let authority = self
-            .base_url
-            .strip_prefix("http://")
-            .and_then(|rest| rest.strip_suffix("/v1"))
-            .unwrap_or_else(|| panic!("a base URL: {:?}", self.base_url));
-        let mut stream = TcpStream::connect(authority).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .expect("timeout");
-        let body = body.to_string();
-        let mut request = format!(
-            "POST /v1/chat/completions HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-            body.len()
-        );
-        for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
-        }
-        request.push_str("\r\n");
-        request.push_str(&body);
-        stream.write_all(request.as_bytes()).expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
-        let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .expect("a status");
-        (status, head.to_ascii_lowercase(), body.to_owned())
+/// POST a body to `/v1/chat/completions`; the status and the body.
+fn post_chat(server: &Process, body: &Value, headers: &[(&str, &str)]) -> (u16, String, String) {
+    let authority = server.authority();
+    let mut stream = TcpStream::connect(authority).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let body = body.to_string();
+    let mut request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
     }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    (status, head.to_ascii_lowercase(), body.to_owned())
 }
 
 fn weather_request() -> Value {
@@ -195,7 +168,7 @@ fn serve_in_auto_mode_answers_an_openai_client() {
         "{}",
         server.base_url
     );
-    let (status, head, body) = server.post_chat(&weather_request(), &[]);
+    let (status, head, body) = post_chat(&server, &weather_request(), &[]);
     assert_eq!(status, 200, "{body}");
     assert!(head.contains("content-type: application/json"), "{head}");
     let reply: Value = serde_json::from_str(&body).expect("JSON");
@@ -224,9 +197,10 @@ fn serve_a_script_file_with_an_api_key() {
         "--model-latency",
         "zero",
     ]);
-    let (status, _, body) = server.post_chat(&weather_request(), &[]);
+    let (status, _, body) = post_chat(&server, &weather_request(), &[]);
     assert_eq!(status, 401, "{body}");
-    let (status, _, body) = server.post_chat(
+    let (status, _, body) = post_chat(
+        &server,
         &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}),
         &[("authorization", "Bearer sk-sim")],
     );
@@ -249,42 +223,17 @@ fn serve_a_script_file_with_an_api_key() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_shuts_down_gracefully() {
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .args(["serve", "--port", "0", "--script"])
         .arg(scripts_dir().join("weather.json"))
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn toolcall-sim serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped stdout"))
-        .read_line(&mut line)
-        .expect("the URL");
-    let server = Serving {
-        child,
-        base_url: line.trim().to_owned(),
-    };
-    let (status, _, body) = server.post_chat(&weather_request(), &[]);
+        .stderr(Stdio::piped());
+    let server = Process::start(command);
+    let (status, _, body) = post_chat(&server, &weather_request(), &[]);
     assert_eq!(status, 200, "{body}");
-    // Ctrl-C is SIGINT, sent to this child by its id.
-    let pid = server.child.id().to_string();
-    let sent = Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("run kill");
-    assert!(sent.success());
-    let mut server = server;
-    let exit = server.child.wait().expect("the server exits");
-    assert_eq!(exit.code(), Some(0));
-    let mut stderr = String::new();
-    server
-        .child
-        .stderr
-        .take()
-        .expect("piped stderr")
-        .read_to_string(&mut stderr)
-        .expect("stderr");
+    let (code, stderr) = server.interrupt();
+    assert_eq!(code, Some(0));
     assert!(stderr.contains("shutting down"), "{stderr}");
     // One of the script's two turns was used: the summary says so.
     assert!(stderr.contains("served 1 request(s)"), "{stderr}");

@@ -2,65 +2,29 @@
 //! simulator's `serve` as the upstream, a request through the recording
 //! proxy, Ctrl-C, then the file replayed by another process.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
 
+#[path = "common/process.rs"]
+mod process;
+
+use process::Process;
+
 const BIN: &str = env!("CARGO_BIN_EXE_toolcall-sim");
 const KEY: &str = "sk-cli-t0p-s3cret";
 
-/// A running process, killed when dropped; `base_url` is its first line.
-struct Running {
-    child: Child,
-    authority: String,
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(BIN)
+fn start(args: &[&str]) -> Process {
+    let mut command = Command::new(BIN);
+    command
         .args(args)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn toolcall-sim");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped stdout"))
-        .read_line(&mut line)
-        .expect("the URL");
-    let authority = line
-        .trim()
-        .strip_prefix("http://")
-        .and_then(|rest| rest.strip_suffix("/v1"))
-        .unwrap_or_else(|| panic!("a base URL: {line:?}"))
-        .to_owned();
-    Running { child, authority }
-}
-
-/// Ctrl-C (SIGINT, to this child by its id), then its exit code and stderr.
-fn interrupt(mut running: Running) -> (Option<i32>, String) {
-    let pid = running.child.id().to_string();
-    let sent = Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("run kill");
-    assert!(sent.success());
-    let exit = running.child.wait().expect("exits");
-    let mut stderr = String::new();
-    if let Some(mut pipe) = running.child.stderr.take() {
-        let _ = pipe.read_to_string(&mut stderr);
-    }
-    (exit.code(), stderr)
+        .stderr(Stdio::piped());
+    Process::start(command)
 }
 
 /// POST a body to `/v1/chat/completions` with a bearer key; status and body.
@@ -125,7 +89,7 @@ fn record_then_replay_as_processes() {
         "--script",
         script.to_str().expect("UTF-8 path"),
     ]);
-    let upstream_url = format!("http://{}", upstream.authority);
+    let upstream_url = format!("http://{}", upstream.authority());
     let recorder = start(&[
         "record",
         "--upstream",
@@ -141,10 +105,10 @@ fn record_then_replay_as_processes() {
         "messages": [{"role": "user", "content": "Weather in Paris?"}],
     })
     .to_string();
-    let (status, live) = post(&recorder.authority, &body);
+    let (status, live) = post(recorder.authority(), &body);
     assert_eq!(status, 200, "{live}");
     assert!(live.ends_with("data: [DONE]\n\n"), "{live}");
-    let (code, stderr) = interrupt(recorder);
+    let (code, stderr) = recorder.interrupt();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("recorded 1 exchange(s)"), "{stderr}");
     drop(upstream);
@@ -153,18 +117,18 @@ fn record_then_replay_as_processes() {
     assert!(!text.contains("s3cret"), "a credential reached the file");
 
     let replay = start(&["replay", file.to_str().expect("UTF-8 path"), "--port", "0"]);
-    let (status, again) = post(&replay.authority, &body);
+    let (status, again) = post(replay.authority(), &body);
     assert_eq!(status, 200);
     assert_eq!(again, live);
-    let (code, stderr) = interrupt(replay);
+    let (code, stderr) = replay.interrupt();
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("followed the recording"), "{stderr}");
 
     // A replay that strays exits 1 naming the place.
     let replay = start(&["replay", file.to_str().expect("UTF-8 path"), "--port", "0"]);
-    let (status, error) = post(&replay.authority, &body.replace("Paris", "Rome"));
+    let (status, error) = post(replay.authority(), &body.replace("Paris", "Rome"));
     assert_eq!(status, 409, "{error}");
-    let (code, stderr) = interrupt(replay);
+    let (code, stderr) = replay.interrupt();
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("`messages[0].content`"), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);

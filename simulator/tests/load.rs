@@ -8,28 +8,27 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "common/process.rs"]
+mod process;
+
+use process::Process;
 
 /// The server's descriptor limit in this test: small, so it runs out.
 const FD_LIMIT: usize = 96;
 
+/// `toolcall-sim serve` with a small descriptor limit and a short header timeout.
 struct Serving {
-    child: Child,
+    process: Process,
     addr: SocketAddr,
 }
 
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Serving {
-    /// `toolcall-sim serve` with a small descriptor limit and a short header timeout.
     fn start() -> Serving {
-        let mut child = Command::new("sh")
+        let mut command = Command::new("sh");
+        command
             .arg("-c")
             .arg(format!("ulimit -n {FD_LIMIT} && exec \"$0\" \"$@\""))
             .arg(env!("CARGO_BIN_EXE_toolcall-sim"))
@@ -43,25 +42,14 @@ impl Serving {
                 "100",
             ])
             .args(["--header-read-timeout", "1s", "--threads", "2"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start toolcall-sim");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the base URL");
-        let addr = line
-            .trim()
-            .trim_start_matches("http://")
-            .trim_end_matches("/v1")
-            .parse()
-            .unwrap_or_else(|_| panic!("not a URL: {line:?}"));
-        Serving { child, addr }
+            .stderr(Stdio::null());
+        let process = Process::start(command);
+        let addr = process.addr();
+        Serving { process, addr }
     }
 
     fn proc(&self, file: &str) -> String {
-        std::fs::read_to_string(format!("/proc/{}/{file}", self.child.id())).expect("/proc")
+        std::fs::read_to_string(format!("/proc/{}/{file}", self.process.child.id())).expect("/proc")
     }
 
     /// Resident memory, in kB.
@@ -74,7 +62,7 @@ impl Serving {
     }
 
     fn fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+        std::fs::read_dir(format!("/proc/{}/fd", self.process.child.id()))
             .expect("/proc/PID/fd")
             .count()
     }
