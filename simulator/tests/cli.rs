@@ -1,11 +1,8 @@
 //! The `toolcall-sim` binary, run as a subprocess: `--help`, a bad script,
 //! and `serve` answering a real request.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -119,35 +116,6 @@ fn serve(args: &[&str]) -> Process {
     Process::start(command)
 }
 
-/// POST a body to `/v1/chat/completions`; the status and the body.
-fn post_chat(server: &Process, body: &Value, headers: &[(&str, &str)]) -> (u16, String, String) {
-    let authority = server.authority();
-    let mut stream = TcpStream::connect(authority).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let body = body.to_string();
-    let mut request = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(&body);
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    (status, head.to_ascii_lowercase(), body.to_owned())
-}
-
 fn weather_request() -> Value {
     json!({
         "model": "gpt-4o-mini",
@@ -168,7 +136,7 @@ fn serve_in_auto_mode_answers_an_openai_client() {
         "{}",
         server.base_url
     );
-    let (status, head, body) = post_chat(&server, &weather_request(), &[]);
+    let (status, head, body) = server.post_chat(&weather_request().to_string(), &[]);
     assert_eq!(status, 200, "{body}");
     assert!(head.contains("content-type: application/json"), "{head}");
     let reply: Value = serde_json::from_str(&body).expect("JSON");
@@ -197,11 +165,11 @@ fn serve_a_script_file_with_an_api_key() {
         "--model-latency",
         "zero",
     ]);
-    let (status, _, body) = post_chat(&server, &weather_request(), &[]);
+    let (status, _, body) = server.post_chat(&weather_request().to_string(), &[]);
     assert_eq!(status, 401, "{body}");
-    let (status, _, body) = post_chat(
-        &server,
-        &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}),
+    let (status, _, body) = server.post_chat(
+        &json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+            .to_string(),
         &[("authorization", "Bearer sk-sim")],
     );
     assert_eq!(status, 200, "{body}");
@@ -230,7 +198,7 @@ fn ctrl_c_shuts_down_gracefully() {
         .stdin(Stdio::null())
         .stderr(Stdio::piped());
     let server = Process::start(command);
-    let (status, _, body) = post_chat(&server, &weather_request(), &[]);
+    let (status, _, body) = server.post_chat(&weather_request().to_string(), &[]);
     assert_eq!(status, 200, "{body}");
     let (code, stderr) = server.interrupt();
     assert_eq!(code, Some(0));

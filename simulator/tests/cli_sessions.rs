@@ -2,11 +2,8 @@
 //! simulator's `serve` as the upstream, a request through the recording
 //! proxy, Ctrl-C, then the file replayed by another process.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -28,50 +25,9 @@ fn start(args: &[&str]) -> Process {
 }
 
 /// POST a body to `/v1/chat/completions` with a bearer key; status and body.
-fn post(authority: &str, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(authority).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let request = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: {authority}\r\ncontent-type: application/json\r\nauthorization: Bearer {KEY}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status");
-    // The proxy and the replay stream: read the chunked body as its text.
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    (
-        status,
-        if chunked {
-            dechunk(body)
-        } else {
-            body.to_owned()
-        },
-    )
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).expect("a chunk size");
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = &rest[size + 2..];
-    }
-    out
+fn post(server: &Process, body: &str) -> (u16, String) {
+    let (status, _, body) = server.post_chat(body, &[("authorization", &format!("Bearer {KEY}"))]);
+    (status, body)
 }
 
 #[test]
@@ -105,7 +61,7 @@ fn record_then_replay_as_processes() {
         "messages": [{"role": "user", "content": "Weather in Paris?"}],
     })
     .to_string();
-    let (status, live) = post(recorder.authority(), &body);
+    let (status, live) = post(&recorder, &body);
     assert_eq!(status, 200, "{live}");
     assert!(live.ends_with("data: [DONE]\n\n"), "{live}");
     let (code, stderr) = recorder.interrupt();
@@ -117,7 +73,7 @@ fn record_then_replay_as_processes() {
     assert!(!text.contains("s3cret"), "a credential reached the file");
 
     let replay = start(&["replay", file.to_str().expect("UTF-8 path"), "--port", "0"]);
-    let (status, again) = post(replay.authority(), &body);
+    let (status, again) = post(&replay, &body);
     assert_eq!(status, 200);
     assert_eq!(again, live);
     let (code, stderr) = replay.interrupt();
@@ -126,7 +82,7 @@ fn record_then_replay_as_processes() {
 
     // A replay that strays exits 1 naming the place.
     let replay = start(&["replay", file.to_str().expect("UTF-8 path"), "--port", "0"]);
-    let (status, error) = post(replay.authority(), &body.replace("Paris", "Rome"));
+    let (status, error) = post(&replay, &body.replace("Paris", "Rome"));
     assert_eq!(status, 409, "{error}");
     let (code, stderr) = replay.interrupt();
     assert_eq!(code, Some(1), "{stderr}");
