@@ -119,12 +119,7 @@ async fn eager_dispatch_honours_exclusive_tools_and_the_cap() {
         (10, Ok(fragment(2, Some("c"), Some("work"), &args(10)))),
     ];
     let turn = tools.dispatch_stream(timed(events)).await;
-    let spans: Vec<(u128, u128)> = turn
-        .batch
-        .results
-        .iter()
-        .map(|r| (r.started.as_millis(), r.ended().as_millis()))
-        .collect();
+    let spans = spans(&turn.batch);
     // `alone` waits for `a` to finish; `c` waits for `alone`.
     assert_eq!(spans, [(10, 110), (110, 160), (160, 170)]);
 
@@ -308,13 +303,17 @@ async fn eager_dispatch_honours_per_tool_limits_while_others_start() {
         (0, Ok(StreamEvent::Finish(FinishReason::ToolCalls))),
     ];
     let turn = tools.dispatch_stream(timed(events)).await;
-    let spans: Vec<(u128, u128)> = turn
-        .batch
-        .results
-        .iter()
-        .map(|r| (r.started.as_millis(), r.ended().as_millis()))
-        .collect();
+    let spans = spans(&turn.batch);
     // `c` waits for `a`, the other `limited` call; `d`, pushed after it,
     // does not wait for `c`.
     assert_eq!(spans, [(10, 110), (20, 30), (110, 120), (40, 50)]);
+}
+
+/// Each call's start and end (ms into the batch), in call order.
+fn spans(batch: &toolcall_runtime::Batch) -> Vec<(u128, u128)> {
+    batch
+        .results
+        .iter()
+        .map(|r| (r.started.as_millis(), r.ended().as_millis()))
+        .collect()
 }
