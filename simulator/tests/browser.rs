@@ -40,8 +40,7 @@ fn a_browser_page_calls_the_server_through_cors() {
         eprintln!("skipped: no chromium installed");
         return;
     };
-    let serving =
-        python::Serving::start(env!("CARGO_BIN_EXE_toolcall-sim"), &["--api-key", "sk-sim"]);
+    let serving = python::serve(env!("CARGO_BIN_EXE_toolcall-sim"), &["--api-key", "sk-sim"]);
     let dir = std::env::temp_dir().join(format!("toolcall-sim-browser-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temp dir");
     let page = dir.join("page.html");

@@ -6,12 +6,12 @@
 
 mod python;
 
-use python::{Serving, run_script, sdk_python};
+use python::{root_url, run_script, sdk_python, serve};
 
 #[test]
 fn the_official_anthropic_sdk_drives_the_simulator() {
     let Some(python) = sdk_python() else { return };
-    let server = Serving::start(
+    let server = serve(
         env!("CARGO_BIN_EXE_toolcall-sim"),
         &[
             "--api-key",
@@ -25,7 +25,7 @@ fn the_official_anthropic_sdk_drives_the_simulator() {
     let out = run_script(
         &python,
         "anthropic_messages.py",
-        &[server.root_url(), "sk-sim"],
+        &[root_url(&server), "sk-sim"],
         &[("PYTHONWARNINGS", "error::DeprecationWarning")],
     );
     assert!(out.contains("all checks passed"), "{out}");

@@ -12,7 +12,7 @@ fn the_official_python_sdk_parses_structured_output_and_gets_400s() {
     let Some(python) = python::sdk_python() else {
         return;
     };
-    let serving = python::Serving::start(env!("CARGO_BIN_EXE_toolcall-sim"), &["--seed", "4"]);
+    let serving = python::serve(env!("CARGO_BIN_EXE_toolcall-sim"), &["--seed", "4"]);
     let out = python::run_script(&python, "openai_chat.py", &[&serving.base_url], &[]);
     for check in ["parsed", "forced", "length", "errors"] {
         assert!(out.contains(&format!("ok {check}")), "{out}");

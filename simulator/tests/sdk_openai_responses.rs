@@ -147,7 +147,7 @@ fn the_official_python_sdk_creates_streams_chains_and_gets_400s() {
     let Some(python) = python::sdk_python() else {
         return;
     };
-    let serving = python::Serving::start(env!("CARGO_BIN_EXE_toolcall-sim"), &[]);
+    let serving = python::serve(env!("CARGO_BIN_EXE_toolcall-sim"), &[]);
     let out = python::run_script(&python, "openai_responses.py", &[&serving.base_url], &[]);
     for check in [
         "whole_input",

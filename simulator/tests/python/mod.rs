@@ -12,6 +12,11 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+#[path = "../common/process.rs"]
+mod process;
+
+pub use process::Process;
+
 /// The folder of the SDK scripts and `requirements.txt`: this file's own,
 /// whether the simulator's tests include it or the workspace root's (the
 /// MCP server's test, `#[path = "../simulator/tests/python/mod.rs"]`).
@@ -144,49 +149,22 @@ pub fn run_script(python: &Path, script: &str, args: &[&str], envs: &[(&str, &st
     stdout
 }
 
-/// A `toolcall-sim serve` (or any server that prints its base URL as its
-/// first line) running as its own process; killed on drop.
-pub struct Serving {
-    child: std::process::Child,
-    /// `http://127.0.0.1:PORT/v1`.
-    pub base_url: String,
+/// `program serve --port 0 ARGS` running as its own process (its stderr
+/// shown), once it has printed its base URL; killed on drop.
+pub fn serve(program: &str, args: &[&str]) -> Process {
+    let mut command = Command::new(program);
+    command
+        .args(["serve", "--port", "0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    Process::start(command)
 }
 
-impl Serving {
-    /// Start `program serve --port 0 ARGS` and wait for its URL.
-    pub fn start(program: &str, args: &[&str]) -> Serving {
-        use std::io::BufRead;
-        let mut child = Command::new(program)
-            .args(["serve", "--port", "0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {program}: {e}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        let read = std::io::BufReader::new(stdout).read_line(&mut line);
-        let serving = Serving {
-            child,
-            base_url: line.trim().to_owned(),
-        };
-        assert!(
-            matches!(read, Ok(n) if n > 0) && serving.base_url.starts_with("http://"),
-            "the server printed no URL: {read:?} {line:?}"
-        );
-        serving
-    }
-
-    /// The server's root, without `/v1` (what the Anthropic SDK takes).
-    pub fn root_url(&self) -> &str {
-        self.base_url.strip_suffix("/v1").unwrap_or(&self.base_url)
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The server's root, without `/v1` (what the Anthropic SDK takes).
+pub fn root_url(server: &Process) -> &str {
+    server
+        .base_url
+        .strip_suffix("/v1")
+        .unwrap_or(&server.base_url)
 }
