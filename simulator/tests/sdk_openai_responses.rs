@@ -155,6 +155,7 @@ fn the_official_python_sdk_creates_streams_chains_and_gets_400s() {
         "streamed",
         "one_call_a_turn",
         "errors",
+        "cut_short",
     ] {
         assert!(out.contains(&format!("ok {check}")), "{out}");
     }

@@ -210,9 +210,31 @@ def errors(client):
         assert error.status_code == 404
 
 
+def cut_short(client):
+    """max_output_tokens: the SDK reads an incomplete response, whole and streamed."""
+    long = "Tell me everything you know about the weather in Paris, Oslo, Lima and Cairo today, please."
+    whole = client.responses.create(model=MODEL, input=long)
+    assert whole.status == "completed" and whole.incomplete_details is None, whole
+    cut = client.responses.create(model=MODEL, input=long, max_output_tokens=16)
+    assert cut.status == "incomplete", cut
+    assert cut.incomplete_details.reason == "max_output_tokens", cut
+    assert cut.usage.output_tokens == 16, cut.usage
+    assert whole.output_text.startswith(cut.output_text) and len(cut.output_text) < len(whole.output_text)
+    with client.responses.stream(model=MODEL, input=long, max_output_tokens=16) as stream:
+        events = list(stream)
+    assert events[-1].type == "response.incomplete", events[-1].type
+    assert events[-1].response.incomplete_details.reason == "max_output_tokens"
+    assert events[-1].response.output_text == cut.output_text
+    try:
+        client.responses.create(model=MODEL, input=long, max_output_tokens=15)
+        raise AssertionError("max_output_tokens below 16 was accepted")
+    except openai.BadRequestError as error:
+        assert error.code == "below_min_value" and error.body["param"] == "max_output_tokens", error.body
+
+
 def main():
     client = openai.OpenAI(base_url=sys.argv[1], api_key="sk-sim", max_retries=0)
-    for check in (whole_input, chained, streamed, one_call_a_turn, errors):
+    for check in (whole_input, chained, streamed, one_call_a_turn, errors, cut_short):
         check(client)
         print(f"ok {check.__name__}")
 
