@@ -10,9 +10,9 @@ use hyper::header::{self, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use toolcall_runtime::{ChatResponse, FinishReason, StreamEvent, Usage};
+use toolcall_runtime::{ChatResponse, FinishReason, StreamEvent, ToolCallDelta, Usage};
 
-use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, to_json};
+use super::{ApiError, Around, Envelope, Format, Frames, Parsed, Sse, fields, to_json};
 use crate::engine::{Engine, ReplyPlan};
 
 /// `POST /v1/chat/completions`.
@@ -370,13 +370,9 @@ fn event_chunk(event: &StreamEvent, with_usage: bool) -> Option<Chunk<'_>> {
     Some(chunk(delta, None, with_usage))
 }
 
-/// The chunk that says why the model stopped.
-fn finish_chunk(reason: FinishReason, options: &ChatOptions) -> Chunk<'static> {
-    chunk(
-        Delta::default(),
-        Some(finish_name(reason, options.forced)),
-        options.include_usage,
-    )
+/// The chunk that says why the model stopped (the reason's wire name).
+fn finish_chunk(name: &'static str, with_usage: bool) -> Chunk<'static> {
+    chunk(Delta::default(), Some(name), with_usage)
 }
 
 /// The last chunk with `stream_options.include_usage`: no choices, the usage.
@@ -400,6 +396,70 @@ pub(crate) fn model(name: &str, created: u64) -> Value {
     json!({"id": name, "object": "model", "created": created, "owned_by": "toolcall-sim"})
 }
 
+/// The chunks every reply with the same options writes alike, each
+/// without and with `usage: null` ([`fields`]): written once a process.
+struct Fixed {
+    /// The role chunk, before calls and before text.
+    role: [[Vec<u8>; 2]; 2],
+    /// The finish chunk of each reason's wire name.
+    finish: Vec<(&'static str, [Vec<u8>; 2])>,
+}
+
+static FIXED: LazyLock<Fixed> = LazyLock::new(|| {
+    let both = |chunk: &dyn Fn(bool) -> Chunk<'static>| [false, true].map(|u| fields(&chunk(u)));
+    Fixed {
+        role: [false, true].map(|text_first| both(&|u| role_chunk(text_first, u))),
+        finish: ["stop", "tool_calls", "length", "content_filter"]
+            .into_iter()
+            .map(|name| (name, both(&|u| finish_chunk(name, u))))
+            .collect(),
+    }
+});
+
+/// A text fragment (`None`) or a call's arguments fragment (its index),
+/// and its text: the events whose chunks differ only in that text.
+fn fragment(event: &StreamEvent) -> Option<(Option<u32>, &str)> {
+    match event {
+        StreamEvent::Text(text) => Some((None, text)),
+        StreamEvent::ToolCall(ToolCallDelta {
+            index,
+            id: None,
+            name: None,
+            arguments: Some(arguments),
+        }) => Some((Some(*index), arguments)),
+        _ => None,
+    }
+}
+
+/// The frame shapes of one reply's fragments, built on first use.
+#[derive(Default)]
+struct Shapes(Vec<(Option<u32>, Option<Around>)>);
+
+impl Shapes {
+    fn of(&mut self, key: Option<u32>, head: &[u8], with_usage: bool) -> Option<&Around> {
+        let at = match self.0.iter().position(|(k, _)| *k == key) {
+            Some(at) => at,
+            None => {
+                let placeholder = Around::PLACEHOLDER.to_owned();
+                let event = match key {
+                    None => StreamEvent::Text(placeholder),
+                    Some(index) => StreamEvent::ToolCall(ToolCallDelta {
+                        index,
+                        id: None,
+                        name: None,
+                        arguments: Some(placeholder),
+                    }),
+                };
+                let around =
+                    event_chunk(&event, with_usage).and_then(|chunk| Around::new(head, &chunk));
+                self.0.push((key, around));
+                self.0.len() - 1
+            }
+        };
+        self.0[at].1.as_ref()
+    }
+}
+
 /// The last frame of a stream that ended normally.
 pub(crate) const DONE: &[u8] = b"data: [DONE]\n\n";
 
@@ -409,15 +469,22 @@ pub(crate) const DONE: &[u8] = b"data: [DONE]\n\n";
 pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, options: &ChatOptions) -> Frames {
     let include_usage = options.include_usage;
     let head = Sse::head(&chunk_head(envelope));
-    let mut sse = Sse::default();
-    sse.data_after(
+    // A fragment's frame is the head and about 120 bytes.
+    let mut sse = Sse::sized((reply.chunks.len() + 4) * (head.len() + 128));
+    let usage = usize::from(include_usage);
+    sse.data_fields(
         reply.role_at,
         &head,
-        &role_chunk(reply.text_first(), include_usage),
+        &FIXED.role[usize::from(reply.text_first())][usage],
     );
     let keep = reply.disconnect_after.unwrap_or(usize::MAX);
+    let mut shapes = Shapes::default();
     for (at, event) in reply.chunks.iter().take(keep) {
-        if let Some(chunk) = event_chunk(event, include_usage) {
+        if let Some((key, text)) = fragment(event)
+            && let Some(around) = shapes.of(key, &head, include_usage)
+        {
+            sse.data_around(*at, around, text);
+        } else if let Some(chunk) = event_chunk(event, include_usage) {
             sse.data_after(*at, &head, &chunk);
         }
     }
@@ -425,11 +492,134 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, options: &ChatOptio
         return (sse.finish(), Some(drop));
     }
     if let Some(reason) = reply.response.finish_reason {
-        sse.data_after(reply.end, &head, &finish_chunk(reason, options));
+        let name = finish_name(reason, options.forced);
+        match FIXED.finish.iter().find(|(n, _)| *n == name) {
+            Some((_, fields)) => sse.data_fields(reply.end, &head, &fields[usage]),
+            None => sse.data_after(reply.end, &head, &finish_chunk(name, include_usage)),
+        }
     }
     if include_usage && let Some(usage) = reply.response.usage {
         sse.data_after(reply.end, &head, &usage_chunk(usage));
     }
     sse.raw(reply.end, DONE);
     (sse.finish(), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::body::Bytes;
+
+    fn call(index: u32, first: bool, arguments: &str) -> StreamEvent {
+        StreamEvent::ToolCall(ToolCallDelta {
+            index,
+            id: first.then(|| format!("call_{index}")),
+            name: first.then(|| "get_weather".to_owned()),
+            arguments: Some(arguments.to_owned()),
+        })
+    }
+
+    #[test]
+    fn fragment_frames_are_the_serialized_chunks() {
+        let envelope = Envelope {
+            id: "chatcmpl-1".into(),
+            created: 7,
+            model: "gpt-4o-mini".into(),
+            fingerprint: "fp_1".into(),
+        };
+        let at = |ms| Duration::from_millis(ms);
+        let chunks = vec![
+            (at(1), StreamEvent::Text("hé \"quoted\"\n\u{1} \\".into())),
+            (at(1), StreamEvent::Text(String::new())),
+            (at(2), call(0, true, "")),
+            (at(2), call(0, false, "{\"city\":")),
+            (at(3), call(1, true, "{}")),
+            (at(3), call(0, false, "\"Oslo\u{7f}\"}")),
+            (at(4), call(1, false, "")),
+        ];
+        let calls_only = chunks[2..].to_vec();
+        for (chunks, forced) in [(chunks, false), (calls_only, true)] {
+            let reply = ReplyPlan {
+                response: ChatResponse {
+                    content: None,
+                    tool_calls: vec![toolcall_runtime::ToolCall::new(
+                        "call_0",
+                        "get_weather",
+                        "{}",
+                    )],
+                    finish_reason: Some(FinishReason::ToolCalls),
+                    usage: Some(Usage {
+                        prompt_tokens: 1,
+                        completion_tokens: 2,
+                        total_tokens: 3,
+                    }),
+                },
+                stall: Duration::ZERO,
+                role_at: at(0),
+                chunks,
+                end: at(5),
+                disconnect_after: None,
+            };
+            for include_usage in [false, true] {
+                let options = ChatOptions {
+                    include_usage,
+                    forced,
+                };
+                check_frames(&envelope, &reply, &options);
+            }
+        }
+    }
+
+    /// The frames of `reply` are each chunk serialized whole, as written
+    /// before shapes and fixed chunks, in the same pieces.
+    fn check_frames(envelope: &Envelope, reply: &ReplyPlan, options: &ChatOptions) {
+        let include_usage = options.include_usage;
+        let (pieces, drop) = frames(envelope, reply, options);
+        assert_eq!(drop, None);
+        let head = Sse::head(&chunk_head(envelope));
+        let mut expected = Sse::default();
+        let role = role_chunk(reply.text_first(), include_usage);
+        assert_eq!(reply.text_first(), !options.forced, "both role chunks");
+        expected.data_after(reply.role_at, &head, &role);
+        for (at, event) in &reply.chunks {
+            let chunk = event_chunk(event, include_usage).expect("a chunk");
+            expected.data_after(*at, &head, &chunk);
+        }
+        let reason = reply.response.finish_reason.expect("a reason");
+        let finish = finish_chunk(finish_name(reason, options.forced), include_usage);
+        expected.data_after(reply.end, &head, &finish);
+        if include_usage {
+            let usage = reply.response.usage.expect("usage");
+            expected.data_after(reply.end, &head, &usage_chunk(usage));
+        }
+        expected.raw(reply.end, DONE);
+        let expected = expected.finish();
+        let bytes = |p: &[(Duration, Bytes)]| p.iter().flat_map(|(_, b)| b.to_vec()).collect();
+        let (written, wanted): (Vec<u8>, Vec<u8>) = (bytes(&pieces), bytes(&expected));
+        assert_eq!(
+            String::from_utf8_lossy(&written),
+            String::from_utf8_lossy(&wanted)
+        );
+        let times = |p: &[(Duration, Bytes)]| p.iter().map(|(at, _)| *at).collect::<Vec<_>>();
+        assert_eq!(times(&pieces), times(&expected));
+        // And the fragments read back as they were.
+        let text = String::from_utf8(written).expect("UTF-8");
+        let fragments: Vec<Value> = text
+            .split("\n\n")
+            .filter_map(|frame| frame.strip_prefix("data: "))
+            .filter(|data| *data != "[DONE]")
+            .map(|data| serde_json::from_str::<Value>(data).expect("JSON"))
+            .map(|chunk| chunk["choices"][0]["delta"].clone())
+            .collect();
+        for ((_, event), delta) in reply.chunks.iter().zip(&fragments[1..]) {
+            match event {
+                StreamEvent::Text(text) => assert_eq!(delta["content"], *text),
+                StreamEvent::ToolCall(call) => {
+                    let arguments = &delta["tool_calls"][0]["function"]["arguments"];
+                    assert_eq!(arguments.as_str(), call.arguments.as_deref());
+                }
+                _ => unreachable!("only fragments here"),
+            }
+        }
+    }
 }

@@ -123,13 +123,29 @@ pub(crate) fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
 #[derive(Debug, Default)]
 pub(crate) struct Sse {
     pieces: Vec<(Duration, Vec<u8>)>,
+    /// About how many bytes the whole stream takes, when known: growing a
+    /// piece on the way copies it each time.
+    expected: usize,
+    written: usize,
 }
 
 impl Sse {
+    /// A stream of about `bytes` bytes.
+    pub fn sized(bytes: usize) -> Sse {
+        Sse {
+            expected: bytes,
+            ..Sse::default()
+        }
+    }
+
     /// The piece due at `at`: the last one if it is due then too.
     fn piece(&mut self, at: Duration) -> &mut Vec<u8> {
         if self.pieces.last().is_none_or(|(last, _)| *last != at) {
-            self.pieces.push((at, Vec::with_capacity(1024)));
+            if let Some((_, last)) = self.pieces.last() {
+                self.written += last.len();
+            }
+            let room = self.expected.saturating_sub(self.written).max(1024);
+            self.pieces.push((at, Vec::with_capacity(room)));
         }
         let last = self.pieces.len() - 1;
         &mut self.pieces[last].1
@@ -169,22 +185,31 @@ impl Sse {
     /// A `data: {json}` frame: an object with `head`'s fields, then `value`'s
     /// (an object with at least one field).
     pub fn data_after(&mut self, at: Duration, head: &[u8], value: &impl serde::Serialize) {
+        write_data_after(self.piece(at), head, value);
+    }
+
+    /// [`data_after`](Self::data_after) with `value` already written
+    /// ([`fields`]).
+    pub fn data_fields(&mut self, at: Duration, head: &[u8], fields: &[u8]) {
         let bytes = self.piece(at);
         bytes.extend_from_slice(b"data: {");
-        bytes.extend_from_slice(head);
-        let start = bytes.len();
-        if serde_json::to_writer(&mut *bytes, value).is_ok() && bytes.get(start) == Some(&b'{') {
-            // `value`'s own brace: its fields follow the head's.
-            bytes.remove(start);
-        } else {
-            // Cannot happen for plain data; the head's fields alone then.
-            bytes.truncate(start);
-            if bytes.last() == Some(&b',') {
-                bytes.pop();
+        match head.split_last() {
+            // No fields of the value's own: no comma after the head's.
+            Some((b',', fields_of_head)) if fields.first() == Some(&b'}') => {
+                bytes.extend_from_slice(fields_of_head)
             }
-            bytes.push(b'}');
+            _ => bytes.extend_from_slice(head),
         }
+        bytes.extend_from_slice(fields);
         bytes.extend_from_slice(b"\n\n");
+    }
+
+    /// A frame of `around`'s shape with `fragment` as its string.
+    pub fn data_around(&mut self, at: Duration, around: &Around, fragment: &str) {
+        let bytes = self.piece(at);
+        bytes.extend_from_slice(&around.before);
+        write_str(bytes, fragment);
+        bytes.extend_from_slice(&around.after);
     }
 
     /// Bytes written as they are.
@@ -198,6 +223,76 @@ impl Sse {
             .into_iter()
             .map(|(at, piece)| (at, Bytes::from(piece)))
             .collect()
+    }
+}
+
+/// `data: {head fields, value fields}` and the blank line.
+fn write_data_after(bytes: &mut Vec<u8>, head: &[u8], value: &impl serde::Serialize) {
+    bytes.extend_from_slice(b"data: {");
+    bytes.extend_from_slice(head);
+    write_fields(bytes, value);
+    bytes.extend_from_slice(b"\n\n");
+}
+
+/// The fields of `value` (an object with at least one) and its closing
+/// brace: what follows a head's fields in a frame.
+pub(crate) fn fields(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(256);
+    write_fields(&mut bytes, value);
+    bytes
+}
+
+fn write_fields(bytes: &mut Vec<u8>, value: &impl serde::Serialize) {
+    let start = bytes.len();
+    if serde_json::to_writer(&mut *bytes, value).is_ok() && bytes.get(start) == Some(&b'{') {
+        // `value`'s own brace: its fields follow the head's.
+        bytes.remove(start);
+    } else {
+        // Cannot happen for plain data; the head's fields alone then.
+        bytes.truncate(start);
+        if bytes.last() == Some(&b',') {
+            bytes.pop();
+        }
+        bytes.push(b'}');
+    }
+}
+
+/// `text` as a JSON string.
+fn write_str(bytes: &mut Vec<u8>, text: &str) {
+    // Writing a string into a vector cannot fail.
+    let _ = serde_json::to_writer(&mut *bytes, text);
+}
+
+/// The bytes of a `data: {json}` frame before and after its one string
+/// that varies: the frames of text and argument fragments differ only in
+/// it, so each is then one copy and one escape, not a whole serialization.
+#[derive(Debug)]
+pub(crate) struct Around {
+    before: Vec<u8>,
+    after: Vec<u8>,
+}
+
+impl Around {
+    /// The string a shape is written with, to find it by: the other strings
+    /// of a fragment's frame are field names and fixed words.
+    pub const PLACEHOLDER: &str = "\u{1}";
+
+    /// The frame `data_after(head, value)` writes, split at `value`'s
+    /// [`PLACEHOLDER`](Self::PLACEHOLDER); `None` unless it occurs once.
+    pub fn new(head: &[u8], value: &impl serde::Serialize) -> Option<Around> {
+        const WRITTEN: &[u8] = b"\"\\u0001\"";
+        let mut frame = Vec::with_capacity(head.len() + 256);
+        write_data_after(&mut frame, head, value);
+        let at = frame.windows(WRITTEN.len()).position(|w| w == WRITTEN)?;
+        let after = frame[at + WRITTEN.len()..].to_vec();
+        if after.windows(WRITTEN.len()).any(|w| w == WRITTEN) {
+            return None;
+        }
+        frame.truncate(at);
+        Some(Around {
+            before: frame,
+            after,
+        })
     }
 }
 
