@@ -12,6 +12,10 @@
 //!   on the same runtime.
 //! - **sse**: the simulator's streamed reply (`stream: true`, a canned
 //!   script-free auto reply) against wiremock's canned JSON, as processes.
+//! - **floor**: a bare hyper server that reads each request and answers
+//!   the canned bytes with no other work, as a process (this executable
+//!   re-run with `TOOLCALL_BENCH_SERVE_FLOOR=1`), against wiremock: the most
+//!   any server on hyper, tokio and this machine's loopback could show.
 //!
 //! `cargo bench -p toolcall-sim --bench vs_wiremock` (a few seconds per row;
 //! `TOOLCALL_BENCH_SECONDS=N` measures N seconds a row, default 3).
@@ -23,6 +27,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader as AsyncBufReader};
 use tokio::net::TcpStream;
@@ -37,6 +48,9 @@ use process::Process;
 
 const CLIENTS: [usize; 3] = [1, 16, 64];
 const SERVE_WIREMOCK: &str = "TOOLCALL_BENCH_SERVE_WIREMOCK";
+const SERVE_FLOOR: &str = "TOOLCALL_BENCH_SERVE_FLOOR";
+const SIM: &str = "toolcall-sim";
+const FLOOR: &str = "  bare hyper";
 
 /// The request every server is sent: a user message and one tool.
 fn request_body(stream: bool) -> Vec<u8> {
@@ -188,18 +202,19 @@ fn simulator_process(threads: Option<usize>) -> Process {
     Process::start(command)
 }
 
-fn wiremock_process(canned: &[u8]) -> Process {
+/// This executable re-run in the child mode `mode`, given the canned body.
+fn canned_process(mode: &str, canned: &[u8]) -> Process {
     let exe = std::env::current_exe().expect("this bench");
     let mut command = Command::new(exe);
     command
-        .env(SERVE_WIREMOCK, "1")
+        .env(mode, "1")
         .stdin(Stdio::piped())
         .stderr(Stdio::null());
     let mut process = Process::start(command);
     let mut stdin = process.child.stdin.take().expect("stdin");
     stdin.write_all(canned).expect("the canned body");
     drop(stdin);
-    // The canned body is mounted once wiremock answers it.
+    // The canned body is in place once the server answers it.
     wait_mounted(process.addr());
     process
 }
@@ -224,7 +239,7 @@ fn wait_mounted(addr: SocketAddr) {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("wiremock did not mount the canned body");
+        panic!("the server did not answer with the canned body");
     });
 }
 
@@ -244,13 +259,65 @@ fn serve_wiremock() {
         .await
         .expect("a reader")
         .expect("the canned body");
-        Mock::given(method("POST"))
-            .and(path("/v1/chat/completions"))
-            .respond_with(ResponseTemplate::new(200).set_body_raw(canned, "application/json"))
-            .mount(&server)
-            .await;
+        mount(&server, canned).await;
         // Serve until killed.
         std::future::pending::<()>().await;
+    });
+}
+
+/// The canned completion, as a wiremock user mounts it.
+async fn mount(server: &MockServer, canned: Vec<u8>) {
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(canned, "application/json"))
+        .mount(server)
+        .await;
+}
+
+/// A wiremock server in this process answering the canned completion.
+async fn mounted_wiremock(canned: &[u8]) -> MockServer {
+    let server = MockServer::start().await;
+    mount(&server, canned.to_vec()).await;
+    server
+}
+
+/// The child mode: hyper answering the body read from stdin to every
+/// request, on a current-thread runtime (as wiremock and `toolcall-sim
+/// serve` run), with no other work.
+fn serve_floor() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port");
+        // The parent sends the body once it has the address.
+        println!("http://{}", listener.local_addr().expect("an address"));
+        let mut canned = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut canned).expect("the canned body");
+        let canned = Bytes::from(canned);
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let canned = canned.clone();
+            let service = service_fn(move |request: Request<Incoming>| {
+                let canned = canned.clone();
+                async move {
+                    // Read the body, as any server must.
+                    let _ = request.into_body().collect().await;
+                    let mut response = Response::new(Full::new(canned));
+                    response
+                        .headers_mut()
+                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    Ok::<_, std::convert::Infallible>(response)
+                }
+            });
+            tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
+        }
     });
 }
 
@@ -282,17 +349,18 @@ async fn canned_body() -> Vec<u8> {
     body
 }
 
-fn row(name: &str, clients: usize, ours: f64, theirs: f64) {
+/// One row: `who` (the simulator, or the floor) against wiremock.
+fn row(name: &str, who: &str, clients: usize, ours: f64, theirs: f64) {
     println!(
-        "{name:<22} {clients:>3} clients  toolcall-sim {ours:>7.0} req/s  wiremock {theirs:>7.0} req/s  ratio {:.2}x",
+        "{name:<22} {clients:>3} clients  {who} {ours:>7.0} req/s  wiremock {theirs:>7.0} req/s  ratio {:.2}x",
         ours / theirs
     );
 }
 
-fn cpu_row(ours: Option<f64>, theirs: Option<f64>) {
+fn cpu_row(who: &str, ours: Option<f64>, theirs: Option<f64>) {
     if let (Some(ours), Some(theirs)) = (ours, theirs) {
         println!(
-            "{:<34} server CPU a request: toolcall-sim {ours:>5.1} us  wiremock {theirs:>5.1} us  ratio {:.2}x",
+            "{:<34} server CPU a request: {who} {ours:>5.1} us  wiremock {theirs:>5.1} us  ratio {:.2}x",
             "",
             theirs / ours
         );
@@ -302,6 +370,10 @@ fn cpu_row(ours: Option<f64>, theirs: Option<f64>) {
 fn main() {
     if std::env::var_os(SERVE_WIREMOCK).is_some() {
         serve_wiremock();
+        return;
+    }
+    if std::env::var_os(SERVE_FLOOR).is_some() {
+        serve_floor();
         return;
     }
     // `cargo bench` passes `--bench`; a filter-free run does everything.
@@ -322,40 +394,44 @@ fn main() {
         .ok()
         .and_then(|t| t.parse().ok());
     let sim = simulator_process(threads);
-    let mock = wiremock_process(&canned);
     let mut ratios = Vec::new();
     for (name, ours_body) in [("process, JSON", &json), ("process, SSE vs JSON", &sse)] {
         for clients in CLIENTS {
+            // A fresh wiremock each row: it keeps every request it is sent
+            // and slows down as they pile up.
+            let mock = canned_process(SERVE_WIREMOCK, &canned);
             let (ours, our_cpu) = measure(&runtime, &sim, ours_body, clients, seconds);
             let (theirs, their_cpu) = measure(&runtime, &mock, &json, clients, seconds);
-            row(name, clients, ours, theirs);
-            cpu_row(our_cpu, their_cpu);
+            row(name, SIM, clients, ours, theirs);
+            cpu_row(SIM, our_cpu, their_cpu);
             ratios.push(ours / theirs);
         }
     }
-    drop((sim, mock));
+    drop(sim);
+
+    // Not a goal row: what no work at all would show here.
+    let floor = canned_process(SERVE_FLOOR, &canned);
+    for clients in CLIENTS {
+        let mock = canned_process(SERVE_WIREMOCK, &canned);
+        let (ours, our_cpu) = measure(&runtime, &floor, &json, clients, seconds);
+        let (theirs, their_cpu) = measure(&runtime, &mock, &json, clients, seconds);
+        row("floor", FLOOR, clients, ours, theirs);
+        cpu_row(FLOOR, our_cpu, their_cpu);
+    }
+    drop(floor);
 
     println!("in process (both servers in this process, multi-thread runtime)");
-    let (sim, mock) = runtime.block_on(async {
-        let sim = Server::builder().seed(1).start().await.expect("start");
-        let mock = MockServer::start().await;
-        Mock::given(method("POST"))
-            .and(path("/v1/chat/completions"))
-            .respond_with(
-                ResponseTemplate::new(200).set_body_raw(canned.clone(), "application/json"),
-            )
-            .mount(&mock)
-            .await;
-        (sim, mock)
-    });
+    let sim = runtime
+        .block_on(Server::builder().seed(1).start())
+        .expect("start");
     for clients in CLIENTS {
+        let mock = runtime.block_on(mounted_wiremock(&canned));
         let (ours, _) = runtime.block_on(load(sim.addr(), &json, clients, seconds));
         let (theirs, _) = runtime.block_on(load(*mock.address(), &json, clients, seconds));
-        row("in process, JSON", clients, ours, theirs);
+        row("in process, JSON", SIM, clients, ours, theirs);
         ratios.push(ours / theirs);
     }
     runtime.block_on(sim.shutdown());
-    drop(mock);
     let min = ratios.iter().copied().fold(f64::INFINITY, f64::min);
     println!("lowest ratio: {min:.2}x (goal: 1.5x)");
 }
