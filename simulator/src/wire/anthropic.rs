@@ -17,7 +17,7 @@ use toolcall_runtime::{
     ToolDefinition, Usage,
 };
 
-use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
+use super::{ApiError, Around, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
 use crate::engine::{Asks, Engine, ReplyPlan};
 
 /// `POST /v1/messages`.
@@ -533,6 +533,19 @@ struct Blocks {
     /// argument text.
     open: Option<(usize, bool)>,
     next: usize,
+    /// The open block's delta frame around its text (built at its first
+    /// delta): the deltas of a block differ only in it.
+    shape: Option<(usize, Option<Around>)>,
+}
+
+/// The event name of a block's delta.
+const DELTA: &str = "content_block_delta";
+
+/// What a block's deltas carry.
+#[derive(Clone, Copy)]
+enum Fragment {
+    Text,
+    Json,
 }
 
 impl Blocks {
@@ -563,13 +576,25 @@ impl Blocks {
         }
     }
 
-    fn delta(&mut self, at: Duration, delta: Value) {
-        if let Some((index, _)) = self.open {
-            self.push(
-                at,
-                "content_block_delta",
-                json!({"type": "content_block_delta", "index": index, "delta": delta}),
-            );
+    /// A delta of the open block.
+    fn delta(&mut self, at: Duration, kind: Fragment, text: &str) {
+        let Some((index, _)) = self.open else {
+            return;
+        };
+        let delta = |text: &str| {
+            let delta = match kind {
+                Fragment::Text => json!({"type": "text_delta", "text": text}),
+                Fragment::Json => json!({"type": "input_json_delta", "partial_json": text}),
+            };
+            json!({"type": "content_block_delta", "index": index, "delta": delta})
+        };
+        if self.shape.as_ref().is_none_or(|(of, _)| *of != index) {
+            let around = Around::event(DELTA, &delta(Around::PLACEHOLDER));
+            self.shape = Some((index, around));
+        }
+        match &self.shape {
+            Some((_, Some(around))) => self.frames.data_around(at, around, text),
+            _ => self.push(at, DELTA, delta(text)),
         }
     }
 }
@@ -582,6 +607,7 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan) -> Frames {
         frames: Sse::default(),
         open: None,
         next: 0,
+        shape: None,
     };
     let start = json!({
         "type": "message_start",
@@ -609,7 +635,7 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan) -> Frames {
                     blocks.start(at, json!({"type": "text", "text": ""}));
                     text_open = true;
                 }
-                blocks.delta(at, json!({"type": "text_delta", "text": text}));
+                blocks.delta(at, Fragment::Text, text);
             }
             StreamEvent::ToolCall(delta) => {
                 if let (Some(id), Some(name)) = (&delta.id, &delta.name) {
@@ -623,15 +649,12 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan) -> Frames {
                     if let Some((_, got_text)) = blocks.open.as_mut() {
                         *got_text = true;
                     }
-                    blocks.delta(
-                        at,
-                        json!({"type": "input_json_delta", "partial_json": arguments}),
-                    );
+                    blocks.delta(at, Fragment::Json, arguments);
                 }
             }
             StreamEvent::ToolCallDone(_) => {
                 if blocks.open.is_some_and(|(_, got)| !got) {
-                    blocks.delta(at, json!({"type": "input_json_delta", "partial_json": ""}));
+                    blocks.delta(at, Fragment::Json, "");
                 }
                 blocks.stop(at);
             }
@@ -653,4 +676,49 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan) -> Frames {
     );
     blocks.push(reply.end, "message_stop", json!({"type": "message_stop"}));
     (blocks.frames.finish(), None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn delta_frames_are_the_serialized_events() {
+        let reply = crate::wire::sample::reply(true);
+        let (pieces, drop) = frames(&crate::wire::sample::envelope(), &reply);
+        assert_eq!(drop, None);
+        let bytes: Vec<u8> = pieces.iter().flat_map(|(_, b)| b.to_vec()).collect();
+        let text = String::from_utf8(bytes).expect("UTF-8");
+        // Each block's deltas, joined.
+        let mut joined: BTreeMap<u64, String> = BTreeMap::new();
+        for frame in text.split_terminator("\n\n") {
+            let (event, data) = frame
+                .strip_prefix("event: ")
+                .and_then(|f| f.split_once("\ndata: "))
+                .expect("an event frame");
+            let value: Value = serde_json::from_str(data).expect("JSON");
+            // Written as the event's value serializes, byte for byte.
+            assert_eq!(serde_json::to_string(&value).expect("JSON"), data);
+            if event == DELTA {
+                let delta = &value["delta"];
+                let piece = match delta["type"].as_str() {
+                    Some("text_delta") => &delta["text"],
+                    Some("input_json_delta") => &delta["partial_json"],
+                    other => panic!("a delta of type {other:?}"),
+                };
+                let index = value["index"].as_u64().expect("an index");
+                joined
+                    .entry(index)
+                    .or_default()
+                    .push_str(piece.as_str().expect("a string"));
+            }
+        }
+        let mut wanted = BTreeMap::new();
+        wanted.insert(0, reply.response.content.clone().expect("text"));
+        for (i, call) in reply.response.tool_calls.iter().enumerate() {
+            wanted.insert(i as u64 + 1, call.arguments.clone());
+        }
+        assert_eq!(joined, wanted);
+    }
 }

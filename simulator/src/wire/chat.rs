@@ -450,8 +450,8 @@ impl Shapes {
                         arguments: Some(placeholder),
                     }),
                 };
-                let around =
-                    event_chunk(&event, with_usage).and_then(|chunk| Around::new(head, &chunk));
+                let around = event_chunk(&event, with_usage)
+                    .and_then(|chunk| Around::data_after(head, &chunk));
                 self.0.push((key, around));
                 self.0.len() - 1
             }
@@ -510,60 +510,16 @@ mod tests {
     use super::*;
     use hyper::body::Bytes;
 
-    fn call(index: u32, first: bool, arguments: &str) -> StreamEvent {
-        StreamEvent::ToolCall(ToolCallDelta {
-            index,
-            id: first.then(|| format!("call_{index}")),
-            name: first.then(|| "get_weather".to_owned()),
-            arguments: Some(arguments.to_owned()),
-        })
-    }
-
     #[test]
     fn fragment_frames_are_the_serialized_chunks() {
-        let envelope = Envelope {
-            id: "chatcmpl-1".into(),
-            created: 7,
-            model: "gpt-4o-mini".into(),
-            fingerprint: "fp_1".into(),
-        };
-        let at = |ms| Duration::from_millis(ms);
-        let chunks = vec![
-            (at(1), StreamEvent::Text("hé \"quoted\"\n\u{1} \\".into())),
-            (at(1), StreamEvent::Text(String::new())),
-            (at(2), call(0, true, "")),
-            (at(2), call(0, false, "{\"city\":")),
-            (at(3), call(1, true, "{}")),
-            (at(3), call(0, false, "\"Oslo\u{7f}\"}")),
-            (at(4), call(1, false, "")),
-        ];
-        let calls_only = chunks[2..].to_vec();
-        for (chunks, forced) in [(chunks, false), (calls_only, true)] {
-            let reply = ReplyPlan {
-                response: ChatResponse {
-                    content: None,
-                    tool_calls: vec![toolcall_runtime::ToolCall::new(
-                        "call_0",
-                        "get_weather",
-                        "{}",
-                    )],
-                    finish_reason: Some(FinishReason::ToolCalls),
-                    usage: Some(Usage {
-                        prompt_tokens: 1,
-                        completion_tokens: 2,
-                        total_tokens: 3,
-                    }),
-                },
-                stall: Duration::ZERO,
-                role_at: at(0),
-                chunks,
-                end: at(5),
-                disconnect_after: None,
-            };
+        let envelope = crate::wire::sample::envelope();
+        for text in [true, false] {
+            let reply = crate::wire::sample::reply(text);
             for include_usage in [false, true] {
                 let options = ChatOptions {
                     include_usage,
-                    forced,
+                    // Both finish chunks: "tool_calls", and "stop" when forced.
+                    forced: !text,
                 };
                 check_frames(&envelope, &reply, &options);
             }
@@ -579,7 +535,6 @@ mod tests {
         let head = Sse::head(&chunk_head(envelope));
         let mut expected = Sse::default();
         let role = role_chunk(reply.text_first(), include_usage);
-        assert_eq!(reply.text_first(), !options.forced, "both role chunks");
         expected.data_after(reply.role_at, &head, &role);
         for (at, event) in &reply.chunks {
             let chunk = event_chunk(event, include_usage).expect("a chunk");

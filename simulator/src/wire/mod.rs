@@ -153,18 +153,7 @@ impl Sse {
 
     /// An `event: NAME` + `data: {json}` frame.
     pub fn event(&mut self, at: Duration, event: &str, value: &impl serde::Serialize) {
-        let bytes = self.piece(at);
-        bytes.extend_from_slice(b"event: ");
-        bytes.extend_from_slice(event.as_bytes());
-        bytes.extend_from_slice(b"\ndata: ");
-        // The bodies are plain data with string keys: writing them cannot
-        // fail; an empty object is the safe fallback.
-        let start = bytes.len();
-        if serde_json::to_writer(&mut *bytes, value).is_err() {
-            bytes.truncate(start);
-            bytes.extend_from_slice(b"{}");
-        }
-        bytes.extend_from_slice(b"\n\n");
+        write_event(self.piece(at), event, value);
     }
 
     /// The fields of `value` (an object) and a comma: a head that
@@ -226,6 +215,21 @@ impl Sse {
     }
 }
 
+/// `event: NAME`, `data: {json}` and the blank line.
+fn write_event(bytes: &mut Vec<u8>, event: &str, value: &impl serde::Serialize) {
+    bytes.extend_from_slice(b"event: ");
+    bytes.extend_from_slice(event.as_bytes());
+    bytes.extend_from_slice(b"\ndata: ");
+    // The bodies are plain data with string keys: writing them cannot
+    // fail; an empty object is the safe fallback.
+    let start = bytes.len();
+    if serde_json::to_writer(&mut *bytes, value).is_err() {
+        bytes.truncate(start);
+        bytes.extend_from_slice(b"{}");
+    }
+    bytes.extend_from_slice(b"\n\n");
+}
+
 /// `data: {head fields, value fields}` and the blank line.
 fn write_data_after(bytes: &mut Vec<u8>, head: &[u8], value: &impl serde::Serialize) {
     bytes.extend_from_slice(b"data: {");
@@ -277,12 +281,23 @@ impl Around {
     /// of a fragment's frame are field names and fixed words.
     pub const PLACEHOLDER: &str = "\u{1}";
 
-    /// The frame `data_after(head, value)` writes, split at `value`'s
+    /// The frame [`Sse::data_after`] writes, split at `value`'s
     /// [`PLACEHOLDER`](Self::PLACEHOLDER); `None` unless it occurs once.
-    pub fn new(head: &[u8], value: &impl serde::Serialize) -> Option<Around> {
-        const WRITTEN: &[u8] = b"\"\\u0001\"";
+    pub fn data_after(head: &[u8], value: &impl serde::Serialize) -> Option<Around> {
         let mut frame = Vec::with_capacity(head.len() + 256);
         write_data_after(&mut frame, head, value);
+        Around::split(frame)
+    }
+
+    /// The frame [`Sse::event`] writes, split as [`data_after`](Self::data_after)'s.
+    pub fn event(event: &str, value: &impl serde::Serialize) -> Option<Around> {
+        let mut frame = Vec::with_capacity(256);
+        write_event(&mut frame, event, value);
+        Around::split(frame)
+    }
+
+    fn split(mut frame: Vec<u8>) -> Option<Around> {
+        const WRITTEN: &[u8] = b"\"\\u0001\"";
         let at = frame.windows(WRITTEN.len()).position(|w| w == WRITTEN)?;
         let after = frame[at + WRITTEN.len()..].to_vec();
         if after.windows(WRITTEN.len()).any(|w| w == WRITTEN) {
@@ -352,4 +367,73 @@ pub(crate) fn kept(events: &[(Duration, StreamEvent)], keep: usize) -> usize {
             sent > keep
         })
         .unwrap_or(events.len())
+}
+
+/// A reply with escapes in its text and arguments, for the formats' tests.
+#[cfg(test)]
+pub(crate) mod sample {
+    use std::time::Duration;
+
+    use toolcall_runtime::{
+        ChatResponse, FinishReason, StreamEvent, ToolCall, ToolCallDelta, Usage,
+    };
+
+    use super::Envelope;
+    use crate::engine::ReplyPlan;
+
+    pub fn envelope() -> Envelope {
+        Envelope {
+            id: "chatcmpl-1".into(),
+            created: 7,
+            model: "gpt-4o-mini".into(),
+            fingerprint: "fp_1".into(),
+        }
+    }
+
+    fn call(index: u32, first: bool, arguments: &str) -> StreamEvent {
+        StreamEvent::ToolCall(ToolCallDelta {
+            index,
+            id: first.then(|| format!("call_{index}")),
+            name: first.then(|| "get_weather".to_owned()),
+            arguments: Some(arguments.to_owned()),
+        })
+    }
+
+    /// Text, then two calls whose fragments interleave; with `text` false,
+    /// the calls alone.
+    pub fn reply(text: bool) -> ReplyPlan {
+        let at = Duration::from_millis;
+        let mut chunks = vec![
+            (at(1), StreamEvent::Text("hé \"quoted\"\n\u{1} \\".into())),
+            (at(1), StreamEvent::Text(String::new())),
+            (at(2), call(0, true, "")),
+            (at(2), call(0, false, "{\"city\":")),
+            (at(3), call(1, true, "{}")),
+            (at(3), call(0, false, "\"Oslo\u{7f}\"}")),
+            (at(4), call(1, false, "")),
+        ];
+        if !text {
+            chunks.drain(..2);
+        }
+        let calls = [("call_0", "{\"city\":\"Oslo\u{7f}\"}"), ("call_1", "{}")];
+        ReplyPlan {
+            response: ChatResponse {
+                content: text.then(|| "hé \"quoted\"\n\u{1} \\".to_owned()),
+                tool_calls: calls
+                    .map(|(id, arguments)| ToolCall::new(id, "get_weather", arguments))
+                    .into(),
+                finish_reason: Some(FinishReason::ToolCalls),
+                usage: Some(Usage {
+                    prompt_tokens: 1,
+                    completion_tokens: 2,
+                    total_tokens: 3,
+                }),
+            },
+            stall: Duration::ZERO,
+            role_at: at(0),
+            chunks,
+            end: at(5),
+            disconnect_after: None,
+        }
+    }
 }
