@@ -112,28 +112,28 @@ fn is_field_attr(attr: &Attribute) -> bool {
 /// alone, or a path ending in `toolcall::State<T>` (or in the `crate = ".."`
 /// path and `State`) is state; any other path (`geo::State<T>`) is an
 /// argument like any other type.
-fn state_inner(ty: &Type, krate: Option<&syn::Path>) -> Option<Type> {
-    let Type::Path(path) = ty else { return None };
-    if path.qself.is_some() {
-        return None;
+/// A type written as a plain path (no `<T as Trait>::`), with its
+/// segments' names.
+pub(crate) fn plain_path(ty: &Type) -> Option<(&syn::Path, Vec<String>)> {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => Some((&path.path, segment_names(&path.path))),
+        _ => None,
     }
-    let segments: Vec<String> = path
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
-    let last = path.path.segments.last()?;
+}
+
+fn segment_names(path: &syn::Path) -> Vec<String> {
+    path.segments.iter().map(|s| s.ident.to_string()).collect()
+}
+
+fn state_inner(ty: &Type, krate: Option<&syn::Path>) -> Option<Type> {
+    let (path, segments) = plain_path(ty)?;
+    let last = path.segments.last()?;
     let ours = match segments.as_slice() {
         [only] => only == "State",
         [.., parent, state] if state == "State" => {
             parent == "toolcall"
                 || parent == "toolcall_runtime"
-                || krate.is_some_and(|k| {
-                    let prefix: Vec<String> =
-                        k.segments.iter().map(|s| s.ident.to_string()).collect();
-                    segments[..segments.len() - 1] == prefix[..]
-                })
+                || krate.is_some_and(|k| segments[..segments.len() - 1] == segment_names(k)[..])
         }
         _ => false,
     };

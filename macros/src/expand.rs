@@ -447,18 +447,9 @@ fn reply(output: &ReturnType, private: &TokenStream) -> TokenStream {
 /// `T` and `E` of a type written `Result<T, E>`, `std::result::Result<T, E>`
 /// or `core::result::Result<T, E>`.
 fn std_result(ty: &Type) -> Option<(&Type, &Type)> {
-    let Type::Path(path) = ty else { return None };
-    if path.qself.is_some() {
-        return None;
-    }
-    let names: Vec<String> = path
-        .path
-        .segments
-        .iter()
-        .map(|s| s.ident.to_string())
-        .collect();
+    let (path, names) = crate::ast::plain_path(ty)?;
     let std_path = match names.as_slice() {
-        [only] => only == "Result" && path.path.leading_colon.is_none(),
+        [only] => only == "Result" && path.leading_colon.is_none(),
         [krate, module, last] => {
             (krate == "std" || krate == "core") && module == "result" && last == "Result"
         }
@@ -467,7 +458,7 @@ fn std_result(ty: &Type) -> Option<(&Type, &Type)> {
     if !std_path {
         return None;
     }
-    let PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+    let PathArguments::AngleBracketed(args) = &path.segments.last()?.arguments else {
         return None;
     };
     match (args.args.first()?, args.args.get(1)?) {
