@@ -7,7 +7,7 @@
 //! bounds and `multipleOf`, arrays with `items`/`prefixItems`/`minItems`/
 //! `maxItems`/`uniqueItems`.
 
-use serde_json::{Map, Number, Value, json};
+use serde_json::{Map, Value, json};
 use toolcall_runtime::{ChatRequest, Message, ToolChoice, ToolDefinition};
 
 use crate::rng::SimRng;
@@ -19,7 +19,22 @@ const DEEP: usize = 8;
 /// Generate a value valid against `schema` (a whole schema, whose `$ref`s
 /// resolve against itself).
 pub fn generate(schema: &Value, rng: &mut SimRng) -> Value {
-    Generator { root: schema }.value(schema, rng, 0)
+    // The text is JSON written by the generator: it always reads back.
+    serde_json::from_str(&generate_text(schema, rng)).unwrap_or(Value::Null)
+}
+
+/// [`generate`]'s value as JSON text, written as it is drawn: auto mode
+/// sends arguments as text, so no value is built only to be written.
+pub(crate) fn generate_text(schema: &Value, rng: &mut SimRng) -> String {
+    let mut out = Vec::with_capacity(128);
+    Generator { root: schema }.value(schema, rng, 0, &mut out);
+    // Only JSON text from `&str`s and numbers was written.
+    String::from_utf8(out).unwrap_or_else(|_| String::from("null"))
+}
+
+/// Write `value` as JSON; writing plain data into a vector cannot fail.
+fn write_json(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
 /// A schema's keywords, found by a scan: a schema object has a handful of
@@ -60,38 +75,39 @@ impl<'a> Generator<'a> {
         self.root.pointer(pointer)
     }
 
-    fn value(&self, schema: &Value, rng: &mut SimRng, depth: usize) -> Value {
+    fn value(&self, schema: &Value, rng: &mut SimRng, depth: usize, out: &mut Vec<u8>) {
         let Some(map) = schema.as_object() else {
             // `true` allows anything; `false` allows nothing, and null is as good as any.
-            return if schema == &Value::Bool(true) {
-                json!("value")
+            let text: &[u8] = if schema == &Value::Bool(true) {
+                b"\"value\""
             } else {
-                Value::Null
+                b"null"
             };
+            return out.extend_from_slice(text);
         };
         if depth > 64 {
-            return Value::Null;
+            return out.extend_from_slice(b"null");
         }
         if let Some(target) = map
             .kw("$ref")
             .and_then(Value::as_str)
             .and_then(|r| self.resolve(r))
         {
-            return self.value(target, rng, depth + 1);
+            return self.value(target, rng, depth + 1, out);
         }
         if let Some(value) = map.kw("const") {
-            return value.clone();
+            return write_json(out, value);
         }
         if let Some(options) = map
             .kw("enum")
             .and_then(Value::as_array)
             .filter(|o| !o.is_empty())
         {
-            return options[rng.index(options.len())].clone();
+            return write_json(out, &options[rng.index(options.len())]);
         }
         if let Some(all) = map.kw("allOf").and_then(Value::as_array) {
             let merged = self.merge_all(map, all);
-            return self.value(&merged, rng, depth + 1);
+            return self.value(&merged, rng, depth + 1, out);
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(options) = map
@@ -108,7 +124,7 @@ impl<'a> Generator<'a> {
                 } else {
                     rng.index(options.len())
                 };
-                return self.value(&options[pick], rng, depth + 1);
+                return self.value(&options[pick], rng, depth + 1, out);
             }
         }
         let kind = match map.kw("type") {
@@ -124,14 +140,13 @@ impl<'a> Generator<'a> {
             _ => infer_type(map),
         };
         match kind {
-            "null" => Value::Null,
-            "boolean" => Value::Bool(rng.chance(0.5)),
-            "integer" => self.integer(map, rng),
-            "number" => self.number(map, rng),
-            "string" => Value::String(string(map, rng)),
-            "array" => self.array(map, rng, depth),
-            "object" => self.object(map, rng, depth),
-            _ => Value::Null,
+            "boolean" => write_json(out, &rng.chance(0.5)),
+            "integer" => write_json(out, &self.integer(map, rng)),
+            "number" => self.number(map, rng, out),
+            "string" => write_json(out, &string(map, rng)),
+            "array" => self.array(map, rng, depth, out),
+            "object" => self.object(map, rng, depth, out),
+            _ => out.extend_from_slice(b"null"),
         }
     }
 
@@ -181,7 +196,7 @@ impl<'a> Generator<'a> {
         Value::Object(merged)
     }
 
-    fn integer(&self, map: &Map<String, Value>, rng: &mut SimRng) -> Value {
+    fn integer(&self, map: &Map<String, Value>, rng: &mut SimRng) -> i64 {
         let (lo, hi) = bounds(map, 1.0);
         let (mut lo, mut hi) = (lo.ceil(), hi.floor());
         let step = map
@@ -195,14 +210,13 @@ impl<'a> Generator<'a> {
         let lo = lo.clamp(i64::MIN as f64, i64::MAX as f64) as i64;
         let hi = hi.clamp(i64::MIN as f64, i64::MAX as f64) as i64;
         let n = rng.range_i64(lo, hi.max(lo));
-        let n = match step {
+        match step {
             Some(step) => n.saturating_mul(step as i64),
             None => n,
-        };
-        Value::Number(n.into())
+        }
     }
 
-    fn number(&self, map: &Map<String, Value>, rng: &mut SimRng) -> Value {
+    fn number(&self, map: &Map<String, Value>, rng: &mut SimRng, out: &mut Vec<u8>) {
         let (lo, hi) = bounds(map, 0.001);
         if let Some(step) = map
             .kw("multipleOf")
@@ -210,7 +224,8 @@ impl<'a> Generator<'a> {
             .filter(|m| *m > 0.0)
         {
             let k = rng.range_i64((lo / step).ceil() as i64, (hi / step).floor() as i64);
-            return Number::from_f64(k as f64 * step).map_or(Value::Null, Value::Number);
+            // A non-finite product is written `null`, as JSON has no such number.
+            return write_json(out, &(k as f64 * step));
         }
         let raw = lo + (hi - lo) * rng.next_f64();
         // Two decimals read better, when rounding keeps the value in bounds.
@@ -220,10 +235,14 @@ impl<'a> Generator<'a> {
         } else {
             raw
         };
-        Number::from_f64(x).map_or_else(|| json!(0), Value::Number)
+        if x.is_finite() {
+            write_json(out, &x);
+        } else {
+            out.push(b'0');
+        }
     }
 
-    fn array(&self, map: &Map<String, Value>, rng: &mut SimRng, depth: usize) -> Value {
+    fn array(&self, map: &Map<String, Value>, rng: &mut SimRng, depth: usize, out: &mut Vec<u8>) {
         let min = map.kw("minItems").and_then(Value::as_u64).unwrap_or(0) as usize;
         let max = map
             .kw("maxItems")
@@ -242,25 +261,38 @@ impl<'a> Generator<'a> {
             .kw("uniqueItems")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let mut items: Vec<Value> = Vec::with_capacity(len);
-        let mut tries = 0;
-        while items.len() < len && tries < len * 20 + 20 {
+        // Unique items compare as values (`{"a":1,"b":2}` is `{"b":2,"a":1}`).
+        let mut seen: Vec<Value> = Vec::new();
+        let (mut count, mut tries) = (0, 0);
+        out.push(b'[');
+        while count < len && tries < len * 20 + 20 {
             tries += 1;
-            let i = items.len();
-            let schema = prefix.and_then(|p| p.get(i)).or_else(|| map.kw("items"));
-            let item = match schema {
-                Some(schema) => self.value(schema, rng, depth + 1),
-                None => json!(i),
-            };
-            if unique && items.contains(&item) {
-                continue;
+            let start = out.len();
+            if count > 0 {
+                out.push(b',');
             }
-            items.push(item);
+            let item = out.len();
+            match prefix
+                .and_then(|p| p.get(count))
+                .or_else(|| map.kw("items"))
+            {
+                Some(schema) => self.value(schema, rng, depth + 1, out),
+                None => write_json(out, &count),
+            }
+            if unique {
+                let value = serde_json::from_slice(&out[item..]).unwrap_or(Value::Null);
+                if seen.contains(&value) {
+                    out.truncate(start);
+                    continue;
+                }
+                seen.push(value);
+            }
+            count += 1;
         }
-        Value::Array(items)
+        out.push(b']');
     }
 
-    fn object(&self, map: &Map<String, Value>, rng: &mut SimRng, depth: usize) -> Value {
+    fn object(&self, map: &Map<String, Value>, rng: &mut SimRng, depth: usize, out: &mut Vec<u8>) {
         let required: Vec<&str> = map
             .kw("required")
             .and_then(Value::as_array)
@@ -268,26 +300,40 @@ impl<'a> Generator<'a> {
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        let mut out = Map::new();
+        let mut written: Vec<&str> = Vec::new();
+        out.push(b'{');
         if let Some(props) = map.kw("properties").and_then(Value::as_object) {
             for (name, schema) in props {
                 let include =
                     required.contains(&name.as_str()) || (depth < DEEP && rng.chance(0.5));
                 if include {
-                    out.insert(name.clone(), self.value(schema, rng, depth + 1));
+                    key(&mut written, name, out);
+                    self.value(schema, rng, depth + 1, out);
                 }
             }
         }
         // A required name with no property schema still has to be there.
         for name in required {
-            if !out.contains_key(name) {
-                let schema = map.kw("additionalProperties").filter(|s| s.is_object());
-                let value = schema.map_or(Value::Null, |s| self.value(s, rng, depth + 1));
-                out.insert(name.to_owned(), value);
+            if !written.contains(&name) {
+                key(&mut written, name, out);
+                match map.kw("additionalProperties").filter(|s| s.is_object()) {
+                    Some(schema) => self.value(schema, rng, depth + 1, out),
+                    None => out.extend_from_slice(b"null"),
+                }
             }
         }
-        Value::Object(out)
+        out.push(b'}');
     }
+}
+
+/// An object's next `"name":`, after a comma unless it is the first.
+fn key<'a>(written: &mut Vec<&'a str>, name: &'a str, out: &mut Vec<u8>) {
+    if !written.is_empty() {
+        out.push(b',');
+    }
+    write_json(out, name);
+    out.push(b':');
+    written.push(name);
 }
 
 /// The type a schema without `type` describes, guessed from its keywords.
@@ -516,8 +562,8 @@ fn quantifier(chars: &[char], at: usize) -> Option<(u64, u64, usize)> {
 /// What auto mode says to a request.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum AutoReply {
-    /// Call these tools (name, arguments).
-    Calls(Vec<(String, Value)>),
+    /// Call these tools (name, arguments as JSON text).
+    Calls(Vec<(String, String)>),
     /// Answer with this text.
     Text(String),
 }
@@ -542,7 +588,8 @@ pub(crate) fn auto_reply(
         let called = called_since_user(request);
         let next = tools.iter().find(|t| !called.iter().any(|c| c == &t.name));
         if let (true, true, Some(next)) = (allowed, one_at_a_time, next) {
-            return AutoReply::Calls(vec![(next.name.clone(), generate(&next.parameters, rng))]);
+            let arguments = generate_text(&next.parameters, rng);
+            return AutoReply::Calls(vec![(next.name.clone(), arguments)]);
         }
         return AutoReply::Text(report(request, trailing_results));
     }
@@ -556,7 +603,7 @@ pub(crate) fn auto_reply(
             return AutoReply::Calls(
                 chosen
                     .into_iter()
-                    .map(|t| (t.name.clone(), generate(&t.parameters, rng)))
+                    .map(|t| (t.name.clone(), generate_text(&t.parameters, rng)))
                     .collect(),
             );
         }
@@ -629,6 +676,19 @@ mod tests {
             assert!((2..=3).contains(&code.len()), "{code}");
         }
         assert_eq!(pattern("(a|b)", &mut rng), None);
+    }
+
+    #[test]
+    fn unique_items_compare_as_values() {
+        // The two objects are one value written two ways.
+        let schema = json!({"type": "array", "uniqueItems": true, "minItems": 2, "maxItems": 2,
+            "items": {"enum": [{"a": 1, "b": 2}, {"b": 2, "a": 1}, 3]}});
+        for seed in 0..50 {
+            let v = generate(&schema, &mut SimRng::new(seed));
+            let items = v.as_array().expect("an array");
+            assert_eq!(items.len(), 2, "{v}");
+            assert!(items.contains(&json!(3)), "{v}");
+        }
     }
 
     #[test]

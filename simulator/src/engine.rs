@@ -446,12 +446,7 @@ impl Engine {
                     None,
                     calls
                         .into_iter()
-                        .map(|(name, args)| {
-                            // Straight to bytes: `Display` goes through `fmt` piece by piece.
-                            let args =
-                                serde_json::to_string(&args).unwrap_or_else(|_| String::from("{}"));
-                            ToolCall::new(new_id(&mut draws.ids), name, args)
-                        })
+                        .map(|(name, args)| ToolCall::new(new_id(&mut draws.ids), name, args))
                         .collect(),
                 ),
             },
@@ -563,7 +558,7 @@ fn rejection_error(fault: &Fault, model: &str) -> ApiError {
 /// schema, or a small JSON object.
 fn structured_answer(format: &ResponseFormat, rng: &mut SimRng) -> String {
     match format {
-        ResponseFormat::JsonSchema(schema) => crate::auto::generate(schema, rng).to_string(),
+        ResponseFormat::JsonSchema(schema) => crate::auto::generate_text(schema, rng),
         ResponseFormat::JsonObject => {
             serde_json::json!({"answer": "toolcall-sim auto mode"}).to_string()
         }
