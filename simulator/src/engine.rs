@@ -170,7 +170,7 @@ pub(crate) struct Engine {
     pub config: Config,
     pub journal: Journal,
     /// Chat Completions tool lists read lately, by their JSON text.
-    pub chat_tools: Recent<[ToolDefinition]>,
+    pub chat_tools: Recent<Tools>,
     pub started: Instant,
     /// The wall clock at `started`, in seconds since the epoch.
     wall_started: u64,
@@ -281,13 +281,14 @@ impl Engine {
     pub fn plan(
         &self,
         request: Cow<'_, ChatRequest>,
-        tools: &[ToolDefinition],
+        offered: Offered<'_>,
         asks: &Asks,
         stream: bool,
         transport: Transport,
         ids: (&str, &str),
     ) -> Plan {
         let (id_prefix, call_prefix) = ids;
+        let tools = offered.list;
         let arrived = Instant::now();
         let owned = request;
         let request = &*owned;
@@ -329,7 +330,7 @@ impl Engine {
                                 injected => {
                                     let (plan, applied) = self.reply(
                                         state,
-                                        (request, tools),
+                                        (request, offered),
                                         (asks, stream),
                                         (reply, injected),
                                         call_prefix,
@@ -415,11 +416,12 @@ impl Engine {
     fn reply(
         &self,
         state: &mut State,
-        (request, tools): (&ChatRequest, &[ToolDefinition]),
+        (request, offered): (&ChatRequest, Offered<'_>),
         (asks, stream): (&Asks, bool),
         (reply, fault): (Reply, Option<Fault>),
         call_prefix: &str,
     ) -> (ReplyPlan, Option<Fault>) {
+        let tools = offered.list;
         let draws = &mut state.draws;
         let new_id = |ids: &mut SimRng| ids.id(call_prefix, 24);
         let (content, mut calls) = match reply {
@@ -510,7 +512,7 @@ impl Engine {
             _ => None,
         };
         let completion_tokens = count.max(1) as u32;
-        let prompt_tokens = prompt_tokens(request, tools);
+        let prompt_tokens = prompt_tokens(request, offered.chars);
         let usage = Usage {
             prompt_tokens,
             completion_tokens,
@@ -720,9 +722,68 @@ pub(crate) fn check_pairing(messages: &[Message]) -> Result<(), Unpaired> {
     }
 }
 
-/// About four characters a token, plus a few per message.
-fn prompt_tokens(request: &ChatRequest, tools: &[ToolDefinition]) -> u32 {
-    let mut chars = 0usize;
+/// A request's tools (read once a list, as a format that keeps lists
+/// does), with their part of the prompt: the characters of their names,
+/// descriptions and schemas, which counting means writing each schema out.
+#[derive(Debug, Default)]
+pub(crate) struct Tools {
+    list: Vec<ToolDefinition>,
+    chars: usize,
+}
+
+impl std::ops::Deref for Tools {
+    type Target = [ToolDefinition];
+
+    fn deref(&self) -> &[ToolDefinition] {
+        &self.list
+    }
+}
+
+impl Tools {
+    /// The list, its characters counted.
+    pub fn new(list: Vec<ToolDefinition>) -> Tools {
+        let chars = tool_chars(&list);
+        Tools { list, chars }
+    }
+
+    /// The list and its count, for [`Engine::plan`].
+    #[must_use]
+    pub fn offered(&self) -> Offered<'_> {
+        Offered {
+            list: &self.list,
+            chars: self.chars,
+        }
+    }
+}
+
+/// The tools a request offers, and their characters of its prompt.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Offered<'a> {
+    list: &'a [ToolDefinition],
+    chars: usize,
+}
+
+impl<'a> Offered<'a> {
+    /// `list`, its characters counted now.
+    pub fn count(list: &'a [ToolDefinition]) -> Offered<'a> {
+        Offered {
+            list,
+            chars: tool_chars(list),
+        }
+    }
+}
+
+fn tool_chars(tools: &[ToolDefinition]) -> usize {
+    tools
+        .iter()
+        .map(|tool| tool.name.len() + tool.description.len() + json_len(&tool.parameters))
+        .sum()
+}
+
+/// About four characters a token, plus a few per message; `tool_chars`
+/// for the tools offered.
+fn prompt_tokens(request: &ChatRequest, tool_chars: usize) -> u32 {
+    let mut chars = tool_chars;
     for message in &request.messages {
         chars += 16;
         match message {
@@ -741,9 +802,6 @@ fn prompt_tokens(request: &ChatRequest, tools: &[ToolDefinition]) -> u32 {
             }
             _ => {}
         }
-    }
-    for tool in tools {
-        chars += tool.name.len() + tool.description.len() + json_len(&tool.parameters);
     }
     (chars / 4).max(1) as u32
 }
@@ -926,6 +984,44 @@ mod tests {
     /// would have sent, with the same usage and timing, cut by a token limit
     /// or not, and leave the generators where a stream leaves them.
     #[test]
+    fn a_kept_tool_list_counts_as_a_counted_one() {
+        let schema = serde_json::json!({"type": "object", "properties": {"city": {"type": "string", "description": "A \"city\""}}});
+        let list = vec![ToolDefinition::new("get_weather", "The weather", schema)];
+        let chars = "get_weather".len() + "The weather".len() + json_len(&list[0].parameters);
+        let kept = Tools::new(list.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let _guard = runtime.enter();
+        let request = ChatRequest::new("m", vec![Message::user("weather?")]);
+        let prompt = |offered: Offered<'_>| {
+            let engine = Engine::new(Config::default());
+            let plan = engine.plan(
+                Cow::Borrowed(&request),
+                offered,
+                &Asks::default(),
+                false,
+                Transport::Http,
+                ("chatcmpl-", "call_"),
+            );
+            match plan.outcome {
+                Outcome::Reply(reply) => reply.response.usage.expect("usage").prompt_tokens,
+                Outcome::Error(error) => panic!("{error:?}"),
+            }
+        };
+        let (with_kept, with_counted) = (prompt(kept.offered()), prompt(Offered::count(&list)));
+        assert_eq!(with_kept, with_counted);
+        // The tools' characters, about four a token, are in it.
+        let without = prompt(Offered::count(&[]));
+        let added = (with_kept - without) as usize;
+        assert!(
+            added.abs_diff(chars / 4) <= 1,
+            "{added} tokens for {chars} chars"
+        );
+    }
+
+    #[test]
     fn a_whole_reply_is_the_streamed_one() {
         let tools = [ToolDefinition::new(
             "get_weather",
@@ -954,7 +1050,7 @@ mod tests {
                     .map(|_| {
                         let plan = engine.plan(
                             Cow::Borrowed(&request),
-                            &tools,
+                            Offered::count(&tools),
                             &asks,
                             stream,
                             Transport::Http,

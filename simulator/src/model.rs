@@ -14,7 +14,7 @@ use toolcall_runtime::{
 
 use std::borrow::Cow;
 
-use crate::engine::{Asks, Outcome, ReplyPlan};
+use crate::engine::{Asks, Offered, Outcome, ReplyPlan};
 use crate::journal::{Journal, Transport};
 use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
@@ -143,7 +143,7 @@ impl Model for SimModel {
         Box::pin(async move {
             let plan = self.sim.engine.plan(
                 Cow::Borrowed(request),
-                &request.tools,
+                Offered::count(&request.tools),
                 &Asks::default(),
                 false,
                 Transport::InProcess,
@@ -181,7 +181,7 @@ impl Model for SimModel {
                     State::Start(request) => {
                         let plan = engine.plan(
                             Cow::Borrowed(request),
-                            &request.tools,
+                            Offered::count(&request.tools),
                             &Asks::default(),
                             true,
                             Transport::InProcess,

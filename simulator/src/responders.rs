@@ -88,7 +88,7 @@ fn answer(
     let stream = body.stream || always_stream;
     let plan = engine.plan(
         std::borrow::Cow::Borrowed(&body.request),
-        &body.tools,
+        body.tools.offered(),
         &body.asks,
         stream,
         Transport::Http,

@@ -789,7 +789,7 @@ async fn answer<F: Format>(
     };
     let plan = engine.plan(
         std::borrow::Cow::Owned(parsed.request),
-        &parsed.tools,
+        parsed.tools.offered(),
         &parsed.asks,
         parsed.stream,
         Transport::Http,

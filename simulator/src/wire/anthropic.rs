@@ -18,7 +18,7 @@ use toolcall_runtime::{
 };
 
 use super::{ApiError, Around, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
-use crate::engine::{Asks, Engine, ReplyPlan};
+use crate::engine::{Asks, Engine, ReplyPlan, Tools};
 
 /// `POST /v1/messages`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -69,7 +69,7 @@ impl Format for Anthropic {
         let model = value.get("model").and_then(Value::as_str).unwrap_or("");
         match read_request(&value) {
             Ok((mut request, stream, asks)) => Ok(Parsed {
-                tools: std::mem::take(&mut request.tools).into(),
+                tools: std::sync::Arc::new(Tools::new(std::mem::take(&mut request.tools))),
                 request,
                 stream,
                 options: (),

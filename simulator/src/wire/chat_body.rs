@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use toolcall_runtime::{ChatRequest, Message, ToolChoice, ToolDefinition};
 
 use super::{ApiError, Parsed};
-use crate::engine::{Asks, Engine, ResponseFormat};
+use crate::engine::{Asks, Engine, ResponseFormat, Tools};
 use crate::wire::chat::ChatOptions;
 
 /// The body's parameters, each kept raw until checked.
@@ -157,7 +157,7 @@ fn read(
     }
     let response_format = read_response_format(fields.response_format)?;
     let tools = match fields.tools {
-        None => Arc::from([]),
+        None => Arc::default(),
         Some(raw) => engine
             .chat_tools
             .get_or_read(raw.get(), || read_tools(raw))?,
@@ -326,22 +326,24 @@ fn legacy_role(message: &mut Value) -> bool {
     }
 }
 
-fn read_tools(raw: &RawValue) -> Result<Arc<[ToolDefinition]>, ApiError> {
+fn read_tools(raw: &RawValue) -> Result<Arc<Tools>, ApiError> {
     let tools: Vec<WireTool> = serde_json::from_str(raw.get()).map_err(|e| {
         ApiError::invalid_request(format!("Invalid 'tools': {e}"), Some("tools".to_owned()))
     })?;
-    Ok(tools
-        .into_iter()
-        .map(|t| {
-            let f = t.function;
-            ToolDefinition::new(
-                f.name,
-                f.description.unwrap_or_default(),
-                f.parameters.unwrap_or(Value::Null),
-            )
-            .with_strict(f.strict.unwrap_or(false))
-        })
-        .collect())
+    Ok(Arc::new(Tools::new(
+        tools
+            .into_iter()
+            .map(|t| {
+                let f = t.function;
+                ToolDefinition::new(
+                    f.name,
+                    f.description.unwrap_or_default(),
+                    f.parameters.unwrap_or(Value::Null),
+                )
+                .with_strict(f.strict.unwrap_or(false))
+            })
+            .collect::<Vec<_>>(),
+    )))
 }
 
 fn read_response_format(raw: Option<&RawValue>) -> Result<Option<ResponseFormat>, ApiError> {

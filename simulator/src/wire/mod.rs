@@ -16,9 +16,9 @@ use std::time::Duration;
 use hyper::HeaderMap;
 use hyper::body::Bytes;
 use serde_json::Value;
-use toolcall_runtime::{ChatRequest, StreamEvent, ToolCallDelta, ToolDefinition};
+use toolcall_runtime::{ChatRequest, StreamEvent, ToolCallDelta};
 
-use crate::engine::{Asks, Engine, ReplyPlan};
+use crate::engine::{Asks, Engine, ReplyPlan, Tools};
 
 pub use error::ApiError;
 pub(crate) use recent::Recent;
@@ -41,7 +41,7 @@ pub(crate) struct Parsed<O> {
     /// The neutral request the engine plans from (its `tools` left empty).
     pub request: ChatRequest,
     /// The tools offered: shared, as the same list comes every turn.
-    pub tools: Arc<[ToolDefinition]>,
+    pub tools: Arc<Tools>,
     /// Whether the reply streams.
     pub stream: bool,
     /// What else the request asked of its reply's shape.

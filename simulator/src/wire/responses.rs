@@ -21,7 +21,7 @@ use toolcall_runtime::{
 use super::chat::Chat;
 use super::chat_body::json_kind;
 use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
-use crate::engine::{Asks, Engine, ReplyPlan, Unpaired, check_pairing};
+use crate::engine::{Asks, Engine, ReplyPlan, Tools, Unpaired, check_pairing};
 
 /// The prefix of response ids.
 pub(crate) const ID_PREFIX: &str = "resp_";
@@ -478,7 +478,7 @@ impl Responses {
         };
         Ok(Parsed {
             request,
-            tools: tools.into(),
+            tools: std::sync::Arc::new(Tools::new(tools)),
             stream,
             options: ResponsesOptions {
                 conversation,
