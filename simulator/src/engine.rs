@@ -980,9 +980,8 @@ mod tests {
         assert_eq!(pieces[1], " is");
     }
 
-    /// A whole reply only counts its events; it must be the reply a stream
-    /// would have sent, with the same usage and timing, cut by a token limit
-    /// or not, and leave the generators where a stream leaves them.
+    /// A kept tool list's counted characters are the ones counting it
+    /// afresh gives, and they are in the prompt tokens.
     #[test]
     fn a_kept_tool_list_counts_as_a_counted_one() {
         let schema = serde_json::json!({"type": "object", "properties": {"city": {"type": "string", "description": "A \"city\""}}});
@@ -1021,6 +1020,9 @@ mod tests {
         );
     }
 
+    /// A whole reply only counts its events; it must be the reply a stream
+    /// would have sent, with the same usage and timing, cut by a token limit
+    /// or not, and leave the generators where a stream leaves them.
     #[test]
     fn a_whole_reply_is_the_streamed_one() {
         let tools = [ToolDefinition::new(
