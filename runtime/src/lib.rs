@@ -18,6 +18,7 @@ mod output;
 mod output_schema;
 pub mod providers;
 mod reply;
+mod resume;
 mod runner;
 mod schedule;
 pub mod schema;
@@ -50,6 +51,7 @@ pub use providers::anthropic::{AnthropicModel, AnthropicModelBuilder};
 pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
 #[cfg(feature = "openai-responses")]
 pub use providers::openai_responses::{OpenAiResponsesModel, OpenAiResponsesModelBuilder};
+pub use resume::{ResumeError, ResumeErrorKind};
 pub use state::{State, StateMap, StateNeed};
 pub use stream::TextSink;
 pub use tool::{
