@@ -380,11 +380,14 @@ async fn a_state_that_stays_suspended_gets_a_new_id_and_resumes_once() {
     assert_eq!(kind, ResumeErrorKind::AlreadyResumed);
 }
 
+/// An edit to a stored state.
+type Damage = fn(&mut Suspended);
+
 /// Each way a stored state can be damaged or edited; the resume is refused
 /// before any call runs, and the state comes back as it was given.
 #[tokio::test(start_paused = true)]
 async fn a_state_that_does_not_hold_together_is_refused_before_anything_runs() {
-    let damaged: Vec<(&str, fn(&mut Suspended))> = vec![
+    let damaged: Vec<(&str, Damage)> = vec![
         (
             "the transcript does not end with the assistant message",
             |s| {
