@@ -682,13 +682,13 @@ async fn every_bad_line_gets_an_answer_and_the_connection_goes_on() {
     let bench = Bench::new();
     let server = McpServer::new(bench.tools())
         .expect("server")
-        .max_message_bytes(4096);
-    assert_eq!(server.message_limit(), 4096);
+        .max_message_bytes(1 << 21);
+    assert_eq!(server.message_limit(), 1 << 21);
     let mut raw = Raw::connect(server).await;
 
     // Over the limit: a parse error, with the id the line starts with.
     let huge = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-        "params": {"name": "allergies", "arguments": {"n": 1, "pad": "x".repeat(10_000)}}});
+        "params": {"name": "allergies", "arguments": {"n": 1, "pad": "x".repeat(3 << 20)}}});
     raw.send(&huge).await;
     let answer = raw.answer().await;
     assert_eq!(answer["id"], 1, "{answer}");
@@ -696,7 +696,7 @@ async fn every_bad_line_gets_an_answer_and_the_connection_goes_on() {
     assert!(
         answer["error"]["message"]
             .as_str()
-            .is_some_and(|m| m.contains("4096 bytes")),
+            .is_some_and(|m| m.contains("2097152 bytes")),
         "{answer}"
     );
 
@@ -776,6 +776,13 @@ async fn a_line_of_16_mib_is_answered() {
     assert_eq!(answer["error"]["code"], -32700, "{answer}");
 }
 
+/// A plain HTTP client (rustls needs its crypto chosen, as toolcall's
+/// clients do).
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// Over HTTP, a body that is not JSON gets a JSON-RPC parse error, and one
 /// over the limit `413`.
 #[tokio::test]
@@ -790,7 +797,7 @@ async fn streamable_http_answers_bodies_it_cannot_read() {
     let post = |body: String| {
         let url = serving.url();
         async move {
-            let response = reqwest::Client::new()
+            let response = http_client()
                 .post(url)
                 .header("content-type", "application/json")
                 .header("accept", "application/json, text/event-stream")
@@ -829,7 +836,7 @@ async fn streamable_http_is_stateless() {
         "capabilities": {},
         "clientInfo": {"name": "raw", "version": "0"}
     }});
-    let response = reqwest::Client::new()
+    let response = http_client()
         .post(one.url())
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")

@@ -2,7 +2,8 @@
 //! rmcp's own transport reads it, except that no line goes unanswered: a
 //! line over the server's limit or one that is not JSON gets a parse error
 //! (`-32700`), JSON that is no JSON-RPC message an invalid request
-//! (`-32600`), each with the request's id when its start says it. (rmcp
+//! (`-32600`), a request whose params rmcp cannot read invalid params
+//! (`-32602`), each with the request's id when its start says it. (rmcp
 //! drops such lines, and the client waits for an answer forever.)
 
 use std::future::Future;
@@ -12,9 +13,12 @@ use rmcp::model::{ErrorData, RequestId};
 use rmcp::service::{RoleServer, RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::Mutex;
 use tokio::task::JoinSet;
+
+use crate::runner::echo;
 
 /// How much of an oversized line is kept to find its id in.
 const ID_PREFIX: usize = 4096;
@@ -103,12 +107,28 @@ where
                 ErrorData::parse_error(format!("not JSON: {error}"), None),
                 leading_id(text),
             ),
-            // A notification is never answered, even one MCP does not know.
-            Err(_) if is_notification(text) => {}
-            Err(error) => self.answer(
-                ErrorData::invalid_request(format!("not a JSON-RPC message: {error}"), None),
-                leading_id(text),
-            ),
+            Err(error) => {
+                let envelope = serde_json::from_slice::<Map<String, Value>>(text).ok();
+                let method = envelope
+                    .as_ref()
+                    .and_then(|m| m.get("method"))
+                    .and_then(Value::as_str);
+                let has_id = envelope.as_ref().is_some_and(|m| m.contains_key("id"));
+                let answer = match (method, has_id) {
+                    // A notification is never answered, even one MCP does not know.
+                    (Some(_), false) => return None,
+                    // A request whose params rmcp cannot read (an array).
+                    (Some(method), true) => ErrorData::invalid_params(
+                        format!("invalid params for `{}`: {error}", echo(method)),
+                        None,
+                    ),
+                    (None, _) => ErrorData::invalid_request(
+                        format!("not a JSON-RPC message: {error}"),
+                        None,
+                    ),
+                };
+                self.answer(answer, leading_id(text));
+            }
         }
         None
     }
@@ -193,36 +213,33 @@ where
     }
 }
 
-/// A JSON object with a `method` and no `id`.
-fn is_notification(text: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(text)
-        .is_ok_and(|m| m.contains_key("method") && !m.contains_key("id"))
-}
-
 /// The `id` of the JSON object `text` starts with, when it comes before
 /// anything unreadable (clients write it before the params).
 pub(super) fn leading_id(text: &[u8]) -> Option<RequestId> {
-    struct Id;
-    impl<'de> Visitor<'de> for Id {
-        type Value = Option<RequestId>;
+    /// Puts the id in `found` and stops the parse there with an error, so
+    /// that the rest of the text (cut short, or not JSON) is never read.
+    struct Id<'a> {
+        found: &'a mut Option<RequestId>,
+    }
+    impl<'de> Visitor<'de> for Id<'_> {
+        type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a JSON-RPC message")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
             while let Some(key) = map.next_key::<String>()? {
                 if key == "id" {
-                    return map.next_value::<RequestId>().map(Some);
+                    *self.found = Some(map.next_value::<RequestId>()?);
+                    return Err(serde::de::Error::custom("found"));
                 }
                 map.next_value::<IgnoredAny>()?;
             }
-            Ok(None)
+            Ok(())
         }
     }
-    // Stops at the id: the rest of the text is never read.
-    serde_json::Deserializer::from_slice(text)
-        .deserialize_map(Id)
-        .ok()
-        .flatten()
+    let mut found = None;
+    let _ = serde_json::Deserializer::from_slice(text).deserialize_map(Id { found: &mut found });
+    found
 }
 
 #[cfg(test)]
