@@ -157,8 +157,20 @@ fn opaque_text(fail: bool) -> Result<impl Serialize + Send, String> {
 fn tools() -> ToolSet {
     ToolSet::builder()
         .tools(toolcall::tools![
-            query, lookup, configured, old_query, region, aliased, add, color, quoted, fixed,
-            fallible, shout, opaque, opaque_text
+            query,
+            lookup,
+            configured,
+            old_query,
+            region,
+            aliased,
+            add,
+            color,
+            quoted,
+            fixed,
+            fallible,
+            shout,
+            opaque,
+            opaque_text
         ])
         .build()
         .expect("every tool builds")
@@ -172,7 +184,11 @@ async fn a_static_cow_parameter_and_impl_serialize_returns() {
     for (name, arguments, expected) in [
         ("shout", json!({"text": "hi"}), (Outcome::Ok, "HI")),
         ("opaque", json!({"n": 3}), (Outcome::Ok, r#"{"n":3}"#)),
-        ("opaque_text", json!({"fail": false}), (Outcome::Ok, "plain")),
+        (
+            "opaque_text",
+            json!({"fail": false}),
+            (Outcome::Ok, "plain"),
+        ),
         (
             "opaque_text",
             json!({"fail": true}),

@@ -383,7 +383,8 @@ fn flattened_path(text: &str, close: usize, core: &str) -> Option<String> {
         .or_else(|| core.strip_prefix("invalid value: "))?
         .rsplit_once(", expected ")?
         .0;
-    let object: serde_json::Value = serde_json::from_str(text.get(object_start(text, close)?..=close)?).ok()?;
+    let object: serde_json::Value =
+        serde_json::from_str(text.get(object_start(text, close)?..=close)?).ok()?;
     let mut matches = Vec::new();
     described(&object, &mut String::new(), found, &mut matches);
     match <[String; 1]>::try_from(matches) {
@@ -609,12 +610,18 @@ mod tests {
             "{message}"
         );
         let message = refused::<Flattened>(r#"{"id": "a", "limit": 1.5}"#);
-        assert!(message.starts_with("`limit`: invalid type: floating point `1.5`"), "{message}");
+        assert!(
+            message.starts_with("`limit`: invalid type: floating point `1.5`"),
+            "{message}"
+        );
         // Two values fit the description: the object's path, as before.
         let message = refused::<Nested>(
             r#"{"query": {"id": "a", "limit": true, "after": {"name": "x", "count": true}}}"#,
         );
-        assert!(message.starts_with("`query`: invalid type: boolean"), "{message}");
+        assert!(
+            message.starts_with("`query`: invalid type: boolean"),
+            "{message}"
+        );
     }
 
     /// The same arguments through `Arguments`, as `#[tool]` parses them.

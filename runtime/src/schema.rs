@@ -470,7 +470,11 @@ fn bound_time(map: &mut Map<String, Value>) {
     let (secs_key, nanos_key, max_secs) = if properties.contains_key("secs") {
         ("secs", "nanos", u64::MAX)
     } else {
-        ("secs_since_epoch", "nanos_since_epoch", i64::MAX.unsigned_abs())
+        (
+            "secs_since_epoch",
+            "nanos_since_epoch",
+            i64::MAX.unsigned_abs(),
+        )
     };
     let format = |properties: &Map<String, Value>, key: &str| {
         properties

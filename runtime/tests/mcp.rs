@@ -634,11 +634,13 @@ impl Raw {
             write,
             read: tokio::io::BufReader::new(read),
         };
-        raw.send(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "raw", "version": "0"}
-        }}))
+        raw.send(
+            &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"}
+            }}),
+        )
         .await;
         assert!(raw.answer().await.get("result").is_some());
         raw.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
@@ -701,7 +703,8 @@ async fn every_bad_line_gets_an_answer_and_the_connection_goes_on() {
     );
 
     // Not JSON: a parse error without an id.
-    raw.line(b"{\"jsonrpc\": \"2.0\", \"id\": 2, \"method\": ").await;
+    raw.line(b"{\"jsonrpc\": \"2.0\", \"id\": 2, \"method\": ")
+        .await;
     let answer = raw.answer().await;
     assert_eq!(answer["error"]["code"], -32700, "{answer}");
     raw.line(b"hello").await;
@@ -768,9 +771,11 @@ async fn a_line_of_16_mib_is_answered() {
     );
     let mut raw = Raw::connect(server).await;
     let pad = "x".repeat(16 * 1024 * 1024);
-    raw.send(&json!({"jsonrpc": "2.0", "id": "big", "method": "tools/call",
-        "params": {"name": "allergies", "arguments": {"n": 1, "pad": pad}}}))
-        .await;
+    raw.send(
+        &json!({"jsonrpc": "2.0", "id": "big", "method": "tools/call",
+        "params": {"name": "allergies", "arguments": {"n": 1, "pad": pad}}}),
+    )
+    .await;
     let answer = raw.answer().await;
     assert_eq!(answer["id"], "big", "{answer}");
     assert_eq!(answer["error"]["code"], -32700, "{answer}");

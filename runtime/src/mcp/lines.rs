@@ -122,10 +122,9 @@ where
                         format!("invalid params for `{}`: {error}", echo(method)),
                         None,
                     ),
-                    (None, _) => ErrorData::invalid_request(
-                        format!("not a JSON-RPC message: {error}"),
-                        None,
-                    ),
+                    (None, _) => {
+                        ErrorData::invalid_request(format!("not a JSON-RPC message: {error}"), None)
+                    }
                 };
                 self.answer(answer, leading_id(text));
             }
