@@ -689,7 +689,9 @@ async fn dispatch(
                     };
                     let error = ApiError::not_found("POST", request.uri().path());
                     let error = ApiError {
-                        message: format!("toolcall-sim serves `generateContent` and `streamGenerateContent`, not `{other}`"),
+                        message: format!(
+                            "toolcall-sim serves `generateContent` and `streamGenerateContent`, not `{other}`"
+                        ),
                         ..error
                     };
                     return Ok(error_response(&format, &error));

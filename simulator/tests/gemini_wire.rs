@@ -70,7 +70,10 @@ async fn auto_server(options: GeminiOptions) -> Server {
 fn question(tools: &ToolSet) -> ChatRequest {
     ChatRequest {
         tools: tools.definitions().to_vec(),
-        ..ChatRequest::new("gemini-2.5-flash", vec![Message::user("Summarise patient P-00001")])
+        ..ChatRequest::new(
+            "gemini-2.5-flash",
+            vec![Message::user("Summarise patient P-00001")],
+        )
     }
 }
 
@@ -134,9 +137,16 @@ async fn complete_and_stream_get_four_calls_answered_in_one_turn_then_text() {
         let first = model.complete(&question(&tools)).await.expect("a reply");
         assert_eq!(first.finish_reason, Some(FinishReason::ToolCalls));
         check_calls(&first.tool_calls);
-        let assigned = first.tool_calls.iter().all(|c| c.id.starts_with("gemini_call_"));
+        let assigned = first
+            .tool_calls
+            .iter()
+            .all(|c| c.id.starts_with("gemini_call_"));
         assert_eq!(assigned, !options.call_ids, "{:?}", first.tool_calls);
-        assert!(first.usage.is_some_and(|u| u.prompt_tokens > 0 && u.completion_tokens > 0));
+        assert!(
+            first
+                .usage
+                .is_some_and(|u| u.prompt_tokens > 0 && u.completion_tokens > 0)
+        );
         // The signature the first call got goes back on its part.
         let last = model
             .complete(&answered(question(&tools), &first.tool_calls))
@@ -240,7 +250,10 @@ async fn the_agent_runs_every_call_at_once() {
 #[tokio::test]
 async fn raw_requests_get_google_errors_on_both_versions() {
     let server = auto_server(GeminiOptions::default()).await;
-    let headers = [("content-type", "application/json"), ("x-goog-api-key", KEY)];
+    let headers = [
+        ("content-type", "application/json"),
+        ("x-goog-api-key", KEY),
+    ];
     let hi = json!({"role": "user", "parts": [{"text": "hi"}]});
     let call = json!({"role": "model", "parts": [{"functionCall": {"name": "f", "args": {}}}, {"functionCall": {"name": "g", "args": {}}}]});
     let response = json!({"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {"output": 1}}}]});
@@ -310,7 +323,10 @@ async fn raw_requests_get_google_errors_on_both_versions() {
     .expect("a reply");
     assert_eq!(sse.status, 200);
     let text = sse.text();
-    assert!(!text.contains("event:") && !text.contains("[DONE]"), "{text}");
+    assert!(
+        !text.contains("event:") && !text.contains("[DONE]"),
+        "{text}"
+    );
     let frames: Vec<&str> = text.split_terminator("\r\n\r\n").collect();
     let last: Value = serde_json::from_str(
         frames
@@ -320,9 +336,15 @@ async fn raw_requests_get_google_errors_on_both_versions() {
     )
     .expect("JSON");
     assert_eq!(last["candidates"][0]["finishReason"], "STOP");
-    let get = send(server.addr(), "GET", "/v1beta/models/m:generateContent", &[], "")
-        .await
-        .expect("a reply");
+    let get = send(
+        server.addr(),
+        "GET",
+        "/v1beta/models/m:generateContent",
+        &[],
+        "",
+    )
+    .await
+    .expect("a reply");
     assert_eq!(get.status, 405);
     assert_eq!(get.json()["error"]["code"], 405);
 }
@@ -359,7 +381,10 @@ async fn unavailable_and_rate_limits_are_retried_honouring_retry_info() {
     // At most 10 ms of backoff after the 503 (its upper half random), then
     // the 3 s the 429's RetryInfo asked for.
     let elapsed = start.elapsed();
-    assert!(elapsed >= MS(5 + 3000) && elapsed <= MS(10 + 3000), "{elapsed:?}");
+    assert!(
+        elapsed >= MS(5 + 3000) && elapsed <= MS(10 + 3000),
+        "{elapsed:?}"
+    );
     server.assert_consumed();
 }
 
@@ -554,7 +579,11 @@ async fn a_cut_stream_is_an_error_and_malformed_args_an_invalid_arguments_result
         matches!(events.last(), Some(Err(ModelError::Transport { .. }))),
         "a cut stream ends in an error: {events:?}"
     );
-    assert!(!events.iter().any(|e| matches!(e, Ok(StreamEvent::Finish(_)))));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Ok(StreamEvent::Finish(_))))
+    );
 
     let run = Agent::new(model, tools([0; 4]))
         .run("again")

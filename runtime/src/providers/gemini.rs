@@ -308,10 +308,7 @@ impl Model for GeminiModel {
 
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
         let idle = self.timeout;
-        let url = self.method_url(
-            self.model_of(request),
-            "streamGenerateContent?alt=sse",
-        );
+        let url = self.method_url(self.model_of(request), "streamGenerateContent?alt=sse");
         let opened = async move { self.send(url, self.body(request)?).await };
         let decoder = self.decoder();
         let cache = self.signatures.clone();
@@ -331,33 +328,30 @@ fn sse_events(
     cache: Arc<Mutex<SignatureCache>>,
 ) -> impl Stream<Item = Result<StreamEvent, ModelError>> + Send {
     let source = response.bytes_stream().eventsource();
-    stream::unfold(
-        Some((source, decoder, cache)),
-        move |state| async move {
-            let (mut source, mut decoder, cache) = state?;
-            let batch = match tokio::time::timeout(idle, source.next()).await {
-                Err(_) => Err(ModelError::Timeout(idle)),
-                Ok(None) if decoder.is_complete() => {
-                    let usage = decoder.usage().map(|u| Ok(StreamEvent::Usage(u)));
-                    return usage.map(|u| (vec![u], None));
-                }
-                Ok(None) => Err(ModelError::transport_message(
-                    "the stream ended before a `finishReason`: the reply is incomplete",
-                )),
-                Ok(Some(Err(error))) => Err(ModelError::transport_message(error.to_string())),
-                Ok(Some(Ok(event))) if event.data.trim().is_empty() => Ok(Vec::new()),
-                Ok(Some(Ok(event))) => chunk_events(&mut decoder, &event.data),
-            };
-            keep(&cache, &mut decoder);
-            match batch {
-                Ok(events) => Some((
-                    events.into_iter().map(Ok).collect::<Vec<_>>(),
-                    Some((source, decoder, cache)),
-                )),
-                Err(error) => Some((vec![Err(error)], None)),
+    stream::unfold(Some((source, decoder, cache)), move |state| async move {
+        let (mut source, mut decoder, cache) = state?;
+        let batch = match tokio::time::timeout(idle, source.next()).await {
+            Err(_) => Err(ModelError::Timeout(idle)),
+            Ok(None) if decoder.is_complete() => {
+                let usage = decoder.usage().map(|u| Ok(StreamEvent::Usage(u)));
+                return usage.map(|u| (vec![u], None));
             }
-        },
-    )
+            Ok(None) => Err(ModelError::transport_message(
+                "the stream ended before a `finishReason`: the reply is incomplete",
+            )),
+            Ok(Some(Err(error))) => Err(ModelError::transport_message(error.to_string())),
+            Ok(Some(Ok(event))) if event.data.trim().is_empty() => Ok(Vec::new()),
+            Ok(Some(Ok(event))) => chunk_events(&mut decoder, &event.data),
+        };
+        keep(&cache, &mut decoder);
+        match batch {
+            Ok(events) => Some((
+                events.into_iter().map(Ok).collect::<Vec<_>>(),
+                Some((source, decoder, cache)),
+            )),
+            Err(error) => Some((vec![Err(error)], None)),
+        }
+    })
     .flat_map(stream::iter)
 }
 
@@ -376,7 +370,10 @@ fn chunk_events(decoder: &mut Decoder, data: &str) -> Result<Vec<StreamEvent>, M
         });
     }
     let chunk: WireResponse = serde_json::from_value(value).map_err(|e| {
-        ModelError::InvalidResponse(format!("a chunk that cannot be read ({e}): {}", excerpt(data)))
+        ModelError::InvalidResponse(format!(
+            "a chunk that cannot be read ({e}): {}",
+            excerpt(data)
+        ))
     })?;
     decoder.decode(chunk)
 }
@@ -427,7 +424,9 @@ mod tests {
             r#"{"error":{"code":400,"message":"Please ensure that function response turn comes immediately after a function call turn.","status":"INVALID_ARGUMENT"}}"#,
         ));
         assert!(!bad.retryable);
-        assert!(matches!(bad.error, ModelError::Api { status: 400, code: Some(ref c), .. } if c == "INVALID_ARGUMENT"));
+        assert!(
+            matches!(bad.error, ModelError::Api { status: 400, code: Some(ref c), .. } if c == "INVALID_ARGUMENT")
+        );
     }
 
     #[test]

@@ -117,9 +117,8 @@ impl Format for Gemini {
     /// bearer token.
     fn authorize(&self, headers: &HeaderMap, key: &str) -> Result<(), ApiError> {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let given = header("x-goog-api-key").or_else(|| {
-            header("authorization").map(|v| v.strip_prefix("Bearer ").unwrap_or(v))
-        });
+        let given = header("x-goog-api-key")
+            .or_else(|| header("authorization").map(|v| v.strip_prefix("Bearer ").unwrap_or(v)));
         match given.map(str::trim) {
             Some(given) if given == key => Ok(()),
             Some(_) => Err(invalid("API key not valid. Please pass a valid API key.")),
@@ -260,15 +259,23 @@ fn read_request(
     let contents = match field(body, "contents", "contents") {
         Some(Value::Array(contents)) if !contents.is_empty() => contents,
         Some(Value::Array(_)) | None => {
-            return Err(invalid("* GenerateContentRequest.contents: contents is not specified\n"));
+            return Err(invalid(
+                "* GenerateContentRequest.contents: contents is not specified\n",
+            ));
         }
-        Some(_) => return Err(invalid("Invalid JSON payload received. Unknown name \"contents\": Proto field is not repeating, cannot start list.")),
+        Some(_) => {
+            return Err(invalid(
+                "Invalid JSON payload received. Unknown name \"contents\": Proto field is not repeating, cannot start list.",
+            ));
+        }
     };
     read_contents(contents, &mut messages, options)?;
     let mut tools = Vec::new();
     if let Some(list) = field(body, "tools", "tools") {
         let Value::Array(list) = list else {
-            return Err(invalid("Invalid JSON payload received. Unknown name \"tools\": Proto field is not repeating, cannot start list."));
+            return Err(invalid(
+                "Invalid JSON payload received. Unknown name \"tools\": Proto field is not repeating, cannot start list.",
+            ));
         };
         for (i, tool) in list.iter().enumerate() {
             read_tool(i, tool, &mut tools)?;
@@ -286,7 +293,11 @@ fn read_request(
 fn parts_text(content: &Value, at: &str) -> Result<String, ApiError> {
     let parts = match content.get("parts") {
         Some(Value::Array(parts)) => parts,
-        _ => return Err(invalid(format!("* GenerateContentRequest.{at}.parts: contents.parts must not be empty.\n"))),
+        _ => {
+            return Err(invalid(format!(
+                "* GenerateContentRequest.{at}.parts: contents.parts must not be empty.\n"
+            )));
+        }
     };
     let mut text = String::new();
     for (j, part) in parts.iter().enumerate() {
@@ -325,7 +336,11 @@ fn read_contents(
                 )));
             }
         };
-        match content.get("role").and_then(Value::as_str).unwrap_or("user") {
+        match content
+            .get("role")
+            .and_then(Value::as_str)
+            .unwrap_or("user")
+        {
             "model" => {
                 let mut text: Option<String> = None;
                 let mut calls = Vec::new();
@@ -339,7 +354,11 @@ fn read_contents(
                             Some(id) if !id.is_empty() => id.to_owned(),
                             _ => format!("fc_{i}_{}", calls.len()),
                         };
-                        let args = call.get("args").filter(|a| !a.is_null()).cloned().unwrap_or(json!({}));
+                        let args = call
+                            .get("args")
+                            .filter(|a| !a.is_null())
+                            .cloned()
+                            .unwrap_or(json!({}));
                         calls.push(ToolCall::new(id, name, args.to_string()));
                         call_parts.push(part.clone());
                     } else if let Some(piece) = part.get("text").and_then(Value::as_str) {
@@ -456,7 +475,10 @@ fn text_of(value: &Value) -> String {
 
 /// Each function-call turn since the last user text carries, on its first
 /// call part, the signature the simulator gave it.
-fn check_signatures(model_turns: &[(usize, Vec<Value>)], turn_start: usize) -> Result<(), ApiError> {
+fn check_signatures(
+    model_turns: &[(usize, Vec<Value>)],
+    turn_start: usize,
+) -> Result<(), ApiError> {
     for (i, parts) in model_turns.iter().filter(|(i, _)| *i > turn_start) {
         let Some(first) = parts.first() else { continue };
         let name = field(first, "functionCall", "function_call")
@@ -484,26 +506,35 @@ fn check_signatures(model_turns: &[(usize, Vec<Value>)], turn_start: usize) -> R
 /// The function declarations of one `Tool`.
 fn read_tool(i: usize, tool: &Value, out: &mut Vec<ToolDefinition>) -> Result<(), ApiError> {
     let at = format!("tools[{i}]");
-    if let Some(other) = tool
-        .as_object()
-        .and_then(|o| o.keys().find(|k| !matches!(k.as_str(), "functionDeclarations" | "function_declarations")))
-    {
+    if let Some(other) = tool.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !matches!(k.as_str(), "functionDeclarations" | "function_declarations"))
+    }) {
         return Err(invalid(format!(
             "{at}: toolcall-sim simulates function declarations, not `{other}`"
         )));
     }
-    let Some(Value::Array(declarations)) = field(tool, "functionDeclarations", "function_declarations") else {
+    let Some(Value::Array(declarations)) =
+        field(tool, "functionDeclarations", "function_declarations")
+    else {
         return Ok(());
     };
     for (j, declaration) in declarations.iter().enumerate() {
         let at = format!("{at}.function_declarations[{j}]");
-        let name = declaration.get("name").and_then(Value::as_str).unwrap_or("");
+        let name = declaration
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if !ToolDefinition::is_valid_name(name) {
             return Err(invalid(format!(
                 "* GenerateContentRequest.{at}.name: Invalid function name. Must start with a letter or an underscore. Must be alphameric (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or dashes (-), with a maximum length of 64.\n"
             )));
         }
-        let json_schema = field(declaration, "parametersJsonSchema", "parameters_json_schema");
+        let json_schema = field(
+            declaration,
+            "parametersJsonSchema",
+            "parameters_json_schema",
+        );
         let schema = field(declaration, "parameters", "parameters");
         let parameters = match (json_schema, schema) {
             (Some(_), Some(_)) => {
@@ -520,7 +551,10 @@ fn read_tool(i: usize, tool: &Value, out: &mut Vec<ToolDefinition>) -> Result<()
                 "* GenerateContentRequest.{at}.parameters: the schema of a function's parameters must have `type: object`.\n"
             )));
         }
-        let description = declaration.get("description").and_then(Value::as_str).unwrap_or("");
+        let description = declaration
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         out.push(ToolDefinition::new(name, description, parameters));
     }
     Ok(())
@@ -564,9 +598,10 @@ fn read_tool_config(
     else {
         return Ok(None);
     };
-    let allowed: Option<Vec<&str>> = field(config, "allowedFunctionNames", "allowed_function_names")
-        .and_then(Value::as_array)
-        .map(|names| names.iter().filter_map(Value::as_str).collect());
+    let allowed: Option<Vec<&str>> =
+        field(config, "allowedFunctionNames", "allowed_function_names")
+            .and_then(Value::as_array)
+            .map(|names| names.iter().filter_map(Value::as_str).collect());
     let mode = config.get("mode").and_then(Value::as_str).unwrap_or("AUTO");
     let choice = match mode {
         "AUTO" | "MODE_UNSPECIFIED" => ToolChoice::Auto,
@@ -586,7 +621,10 @@ fn read_tool_config(
             "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: allowed_function_names should be set only when mode is ANY or VALIDATED.\n",
         ));
     }
-    if let Some(unknown) = allowed.iter().find(|n| !tools.iter().any(|t| t.name == **n)) {
+    if let Some(unknown) = allowed
+        .iter()
+        .find(|n| !tools.iter().any(|t| t.name == **n))
+    {
         return Err(invalid(format!(
             "* GenerateContentRequest.tool_config.function_calling_config.allowed_function_names: `{unknown}` is not the name of a declared function.\n"
         )));
@@ -616,8 +654,7 @@ fn read_generation_config(body: &Value) -> Result<Asks, ApiError> {
     {
         return Err(ApiError::unsupported("candidate_count", "one candidate"));
     }
-    let json_mime = field(config, "responseMimeType", "response_mime_type")
-        .and_then(Value::as_str)
+    let json_mime = field(config, "responseMimeType", "response_mime_type").and_then(Value::as_str)
         == Some("application/json");
     let schema = field(config, "responseJsonSchema", "response_json_schema")
         .cloned()
@@ -702,7 +739,11 @@ pub(crate) fn whole(envelope: &Envelope, response: &ChatResponse, options: Gemin
         parts.push(json!({"text": ""}));
     }
     let reason = finish_reason(response.finish_reason);
-    response_json(envelope, parts, Some((reason, response.usage.unwrap_or_default())))
+    response_json(
+        envelope,
+        parts,
+        Some((reason, response.usage.unwrap_or_default())),
+    )
 }
 
 /// The reply's events as Gemini streams them: text as it comes, and each
@@ -743,7 +784,10 @@ pub(crate) fn events(reply: &ReplyPlan, options: GeminiOptions) -> Vec<(Duration
             .map(|(at, _)| *at)
     {
         for (at, event) in &mut out {
-            if matches!(event, StreamEvent::ToolCall(_) | StreamEvent::ToolCallDone(_)) {
+            if matches!(
+                event,
+                StreamEvent::ToolCall(_) | StreamEvent::ToolCallDone(_)
+            ) {
                 *at = last;
             }
         }
@@ -755,7 +799,11 @@ pub(crate) fn events(reply: &ReplyPlan, options: GeminiOptions) -> Vec<(Duration
 
 /// How many of the Gemini events go out before a disconnect after `keep`
 /// of the plan's chunks: a call is sent whole or not at all.
-pub(crate) fn kept_events(reply: &ReplyPlan, events: &[(Duration, StreamEvent)], keep: usize) -> usize {
+pub(crate) fn kept_events(
+    reply: &ReplyPlan,
+    events: &[(Duration, StreamEvent)],
+    keep: usize,
+) -> usize {
     let blocks = block_events(reply);
     let cut = kept(&blocks, keep);
     let text_sent = blocks[..cut]
@@ -848,7 +896,13 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, options: GeminiOpti
             if let Some((when, parts)) = other {
                 frame(&mut sse, envelope, when, parts, None);
             }
-            frame(&mut sse, envelope, reply.end, vec![json!({"text": ""})], end);
+            frame(
+                &mut sse,
+                envelope,
+                reply.end,
+                vec![json!({"text": ""})],
+                end,
+            );
         }
     }
     (sse.finish(), None)
@@ -876,10 +930,7 @@ mod tests {
             ]}
         ]});
         let request = read(body, GeminiOptions::default()).expect("a request");
-        assert_eq!(
-            request.messages[2],
-            Message::tool_result("fc_1_0", "one"),
-        );
+        assert_eq!(request.messages[2], Message::tool_result("fc_1_0", "one"),);
         assert_eq!(
             request.messages[3],
             Message::Tool {
@@ -910,7 +961,11 @@ mod tests {
         ]});
         let error = read(stray, GeminiOptions::default()).expect_err("stray");
         assert_eq!(error.status, 400);
-        assert!(error.message.contains("immediately after a function call turn"));
+        assert!(
+            error
+                .message
+                .contains("immediately after a function call turn")
+        );
         let short = json!({"contents": [
             {"role": "model", "parts": [{"functionCall": {"name": "f"}}, {"functionCall": {"name": "g"}}]},
             {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {}}}]}
@@ -957,7 +1012,11 @@ mod tests {
             ..GeminiOptions::default()
         };
         let error = read(turn(None), options).expect_err("missing");
-        assert!(error.message.contains("missing a thought_signature"), "{}", error.message);
+        assert!(
+            error.message.contains("missing a thought_signature"),
+            "{}",
+            error.message
+        );
         assert!(read(turn(Some("wrong")), options).is_err());
         assert!(read(turn(Some(&signature("f"))), options).is_ok());
         assert!(read(turn(None), GeminiOptions::default()).is_ok());
@@ -987,7 +1046,9 @@ mod tests {
                 .map(|c| {
                     c["candidates"][0]["content"]["parts"]
                         .as_array()
-                        .map_or(0, |p| p.iter().filter(|p| p.get("functionCall").is_some()).count())
+                        .map_or(0, |p| {
+                            p.iter().filter(|p| p.get("functionCall").is_some()).count()
+                        })
                 })
                 .filter(|n| *n > 0)
                 .collect::<Vec<_>>()
@@ -1010,7 +1071,12 @@ mod tests {
         assert_eq!(calls_per_chunk(&one), [2]);
         let call = one
             .iter()
-            .find_map(|c| c["candidates"][0]["content"]["parts"].as_array().and_then(|p| p.iter().find(|p| p.get("functionCall").is_some())).cloned())
+            .find_map(|c| {
+                c["candidates"][0]["content"]["parts"]
+                    .as_array()
+                    .and_then(|p| p.iter().find(|p| p.get("functionCall").is_some()))
+                    .cloned()
+            })
             .expect("a call");
         assert_eq!(call["functionCall"].get("id"), None);
         assert_eq!(call["thoughtSignature"], json!(signature("get_weather")));

@@ -66,7 +66,8 @@ pub(crate) fn request_body(
                 names.clear();
                 for call in tool_calls {
                     names.insert(&call.id, &call.name);
-                    let mut function = json!({"name": call.name, "args": args_object(&call.arguments)});
+                    let mut function =
+                        json!({"name": call.name, "args": args_object(&call.arguments)});
                     if !call.id.starts_with(ASSIGNED_ID_PREFIX) {
                         function["id"] = json!(call.id);
                     }
@@ -250,13 +251,21 @@ struct WirePromptFeedback {
 
 /// What a `finishReason` means for the run: an ending, or an error for the
 /// reasons that say the model's call went wrong.
-pub(crate) fn finish_reason(reason: &str, message: Option<&str>) -> Result<FinishReason, ModelError> {
+pub(crate) fn finish_reason(
+    reason: &str,
+    message: Option<&str>,
+) -> Result<FinishReason, ModelError> {
     match reason {
         "MAX_TOKENS" => Ok(FinishReason::Length),
-        "SAFETY" | "RECITATION" | "LANGUAGE" | "BLOCKLIST" | "PROHIBITED_CONTENT" | "SPII"
-        | "IMAGE_SAFETY" | "IMAGE_PROHIBITED_CONTENT" | "IMAGE_RECITATION" => {
-            Ok(FinishReason::ContentFilter)
-        }
+        "SAFETY"
+        | "RECITATION"
+        | "LANGUAGE"
+        | "BLOCKLIST"
+        | "PROHIBITED_CONTENT"
+        | "SPII"
+        | "IMAGE_SAFETY"
+        | "IMAGE_PROHIBITED_CONTENT"
+        | "IMAGE_RECITATION" => Ok(FinishReason::ContentFilter),
         "MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL" | "TOO_MANY_TOOL_CALLS" => {
             Err(ModelError::InvalidResponse(match message {
                 Some(message) if !message.is_empty() => {
@@ -352,14 +361,19 @@ impl Decoder {
                     events.push(StreamEvent::Text(text));
                 }
             }
-            if let Some(reason) = candidate.finish_reason.filter(|r| r != "FINISH_REASON_UNSPECIFIED") {
+            if let Some(reason) = candidate
+                .finish_reason
+                .filter(|r| r != "FINISH_REASON_UNSPECIFIED")
+            {
                 let reason = finish_reason(&reason, candidate.finish_message.as_deref())?;
                 self.finished = true;
-                events.push(StreamEvent::Finish(if self.calls > 0 && reason == FinishReason::Stop {
-                    FinishReason::ToolCalls
-                } else {
-                    reason
-                }));
+                events.push(StreamEvent::Finish(
+                    if self.calls > 0 && reason == FinishReason::Stop {
+                        FinishReason::ToolCalls
+                    } else {
+                        reason
+                    },
+                ));
             }
         }
         Ok(events)
@@ -575,7 +589,10 @@ mod tests {
     #[test]
     fn finish_reasons_map_to_endings_or_errors() {
         assert_eq!(finish_reason("MAX_TOKENS", None), Ok(FinishReason::Length));
-        assert_eq!(finish_reason("SAFETY", None), Ok(FinishReason::ContentFilter));
+        assert_eq!(
+            finish_reason("SAFETY", None),
+            Ok(FinishReason::ContentFilter)
+        );
         assert_eq!(finish_reason("STOP", None), Ok(FinishReason::Stop));
         for reason in ["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL"] {
             let error = finish_reason(reason, Some("bad call")).expect_err("an error");
