@@ -336,6 +336,30 @@ async fn raw_requests_get_google_errors_on_both_versions() {
     )
     .expect("JSON");
     assert_eq!(last["candidates"][0]["finishReason"], "STOP");
+    // With no latency at all, the calls still come one a chunk.
+    let declarations: Vec<Value> = tools([0; 4]).gemini_tools();
+    let sse = send(
+        server.addr(),
+        "POST",
+        "/v1beta/models/m:streamGenerateContent?alt=sse",
+        &headers,
+        json!({"contents": [hi], "tools": [{"functionDeclarations": declarations}]}).to_string(),
+    )
+    .await
+    .expect("a reply");
+    let per_chunk: Vec<usize> = sse
+        .text()
+        .split_terminator("\r\n\r\n")
+        .map(|f| {
+            let chunk: Value =
+                serde_json::from_str(f.strip_prefix("data: ").expect("data")).expect("JSON");
+            chunk["candidates"][0]["content"]["parts"]
+                .as_array()
+                .map_or(0, |p| p.iter().filter(|p| p.get("functionCall").is_some()).count())
+        })
+        .filter(|n| *n > 0)
+        .collect();
+    assert_eq!(per_chunk, [1, 1, 1, 1]);
     let get = send(
         server.addr(),
         "GET",

@@ -845,8 +845,8 @@ fn frame(
     sse.raw(at, &bytes);
 }
 
-/// The SSE frames: one `data:` frame per moment with something to send,
-/// the last with the `finishReason` and the usage.
+/// The SSE frames: one `data:` frame per text fragment and per call (or
+/// one for all the calls), the last with the `finishReason` and the usage.
 pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, options: GeminiOptions) -> Frames {
     let events = events(reply, options);
     let keep = match reply.disconnect_after {
@@ -854,7 +854,9 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, options: GeminiOpti
         None => events.len(),
     };
     let mut sse = Sse::default();
-    // Events due at the same moment share a chunk.
+    // Each event is a chunk of its own (a zero-latency reply's calls still
+    // come one a chunk), but for calls in one chunk, which share theirs.
+    let is_call = |part: &Value| part.get("functionCall").is_some();
     let mut pending: Option<(Duration, Vec<Value>)> = None;
     for (at, event) in &events[..keep] {
         let part = match event {
@@ -870,6 +872,9 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, options: GeminiOpti
         };
         if let Some((when, parts)) = pending.as_mut()
             && *when == *at
+            && options.calls_in_one_chunk
+            && is_call(&part)
+            && parts.iter().all(is_call)
         {
             parts.push(part);
             continue;

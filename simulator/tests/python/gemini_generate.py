@@ -130,10 +130,9 @@ except errors.ClientError as error:
     assert "immediately after a function call turn" in error.message, error.message
 
 # A wrong key: 400 INVALID_ARGUMENT, as the real API answers.
+wrong = genai.Client(api_key="wrong", http_options=types.HttpOptions(base_url=ROOT))
 try:
-    genai.Client(api_key="wrong", http_options=types.HttpOptions(base_url=ROOT)).models.generate_content(
-        model=MODEL, contents=[QUESTION]
-    )
+    wrong.models.generate_content(model=MODEL, contents=[QUESTION])
     raise AssertionError("a wrong key was accepted")
 except errors.ClientError as error:
     assert error.code == 400 and "API key not valid" in error.message, (error.code, error.message)
