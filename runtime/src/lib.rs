@@ -47,6 +47,8 @@ pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta};
 pub use output::{ContentPart, ToolError, ToolOutput};
 #[cfg(feature = "anthropic")]
 pub use providers::anthropic::{AnthropicModel, AnthropicModelBuilder};
+#[cfg(feature = "gemini")]
+pub use providers::gemini::{GeminiModel, GeminiModelBuilder};
 #[cfg(feature = "openai")]
 pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
 #[cfg(feature = "openai-responses")]
