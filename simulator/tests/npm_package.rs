@@ -140,7 +140,8 @@ fn npm_packs_install_and_vitest_runs_with_the_official_sdk() {
             .current_dir(&project)
             .env_remove("OPENAI_API_KEY")
             .env_remove("OPENAI_BASE_URL")
-            .env_remove("TOOLCALL_SIM_BIN"),
+            .env_remove("TOOLCALL_SIM_BIN")
+            .env("NO_COLOR", "1"),
         "vitest run",
     )
     .unwrap_or_else(|failure| panic!("{failure}"));
