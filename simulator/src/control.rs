@@ -8,6 +8,10 @@
 //!   turn (or auto mode), and an empty journal
 //! - `PUT /__sim/script`: follow the script in the body (a JSON script file
 //!   with `turns` only) from its first turn
+//! - `GET /__sim/verify`: 200 when every turn was used and no request came
+//!   past the script, 409 naming them otherwise
+//!
+//! Each applies to the request's session (`x-sim-session`), if it names one.
 
 use serde_json::{Value, json};
 
