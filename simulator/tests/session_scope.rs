@@ -199,6 +199,16 @@ async fn the_journal_keeps_endpoint_headers_body_and_the_error_of_a_refusal() {
     );
     assert!(headers.contains(&json!(["x-trace", "t-1"])), "{headers:?}");
     assert!(!journal.to_string().contains("sk-secret-123"));
+    let gemini = common::send(
+        addr,
+        "POST",
+        "/__sim/s/j/v1beta/models/gemini-2.5-flash:generateContent",
+        &headers[..1],
+        r#"{"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}"#,
+    )
+    .await
+    .expect("a reply");
+    assert_eq!(gemini.status, 200, "{}", gemini.text());
     let second = &entries[1];
     assert_eq!(second["endpoint"], json!("/v1/messages"));
     assert_eq!(second["body"], json!("{\"model\": 3"));
@@ -208,6 +218,13 @@ async fn the_journal_keeps_endpoint_headers_body_and_the_error_of_a_refusal() {
             .as_str()
             .is_some_and(|m| !m.is_empty()),
         "{second}"
+    );
+    let journal = call(addr, "GET", "/__sim/journal", Some("j"), &Value::Null)
+        .await
+        .json();
+    assert_eq!(
+        journal["entries"][2]["endpoint"],
+        json!("/v1beta/models/gemini-2.5-flash:generateContent")
     );
     server.shutdown().await;
 }

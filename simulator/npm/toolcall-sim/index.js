@@ -45,6 +45,8 @@ export class Session {
     this.openaiBaseUrl = `${this.baseUrl}/v1`;
     /** For `new Anthropic({ baseURL })`. */
     this.anthropicBaseUrl = this.baseUrl;
+    /** For the Google Gen AI SDK's `httpOptions: { baseUrl }`. */
+    this.geminiBaseUrl = this.baseUrl;
     /** Headers naming this session, for a client given the server's URL. */
     this.headers = { "x-sim-session": name };
   }

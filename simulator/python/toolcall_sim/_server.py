@@ -89,6 +89,8 @@ class Session:
         self.openai_base_url = f"{self.base_url}/v1"
         #: For ``anthropic.Anthropic(base_url=...)``.
         self.anthropic_base_url = self.base_url
+        #: For ``google.genai.Client(http_options={"base_url": ...})``.
+        self.gemini_base_url = self.base_url
         #: Headers that name this session, for a client given the server's URL.
         self.headers = {"x-sim-session": name}
 

@@ -50,8 +50,8 @@ def _session_name(nodeid: str) -> str:
 @pytest.fixture
 def toolcall_sim(toolcall_sim_server, request) -> Session:
     """A session of the simulator for this test: its own script, journal and
-    counters; ``.openai_base_url`` and ``.anthropic_base_url`` for the
-    official clients. At teardown it must have used every scripted turn."""
+    counters; ``.openai_base_url``, ``.anthropic_base_url`` and
+    ``.gemini_base_url`` for the official clients. At teardown it must have used every scripted turn."""
     session = toolcall_sim_server.session(_session_name(request.node.nodeid))
     yield session
     try:
