@@ -8,34 +8,16 @@
 //! removed and installed again each run. Skips where node or npm cannot be
 //! had, unless `TOOLCALL_REQUIRE_NODE=1` makes that a failure.
 
-use std::fs::{self, File};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod packages;
 
-fn required() -> bool {
-    std::env::var("TOOLCALL_REQUIRE_NODE").is_ok_and(|v| v == "1")
-}
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use packages::{locked_dir, required, run};
 
 fn here() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm_package")
-}
-
-/// Run `command`; its stdout, or why it failed with its output.
-fn run(command: &mut Command, what: &str) -> Result<String, String> {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{what}: {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if output.status.success() {
-        Ok(stdout)
-    } else {
-        Err(format!(
-            "{what} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
 }
 
 fn npm() -> Command {
@@ -94,24 +76,13 @@ fn pack(dist: &Path) -> Result<Vec<PathBuf>, String> {
 
 #[test]
 fn npm_packs_install_and_vitest_runs_with_the_official_sdk() {
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map_or_else(
-            || PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
-            Path::to_path_buf,
-        )
-        .join("npm-package");
-    fs::create_dir_all(&root).expect("a folder under target/");
-    // One installer at a time across test processes. Tests build with the
-    // development toolchain, not the crates' MSRV.
-    #[allow(clippy::incompatible_msrv)]
-    let _lock = File::create(root.join("lock"))
-        .and_then(|file| file.lock().map(|()| file))
-        .expect("the lock");
+    let (root, _lock) = locked_dir("npm-package");
     let ready = project(&root).and_then(|project| Ok((project, pack(&root.join("dist"))?)));
     let (project, tarballs) = match ready {
         Ok(ready) => ready,
-        Err(why) if required() => panic!("node and npm are required here: {why}"),
+        Err(why) if required("TOOLCALL_REQUIRE_NODE") => {
+            panic!("node and npm are required here: {why}")
+        }
         Err(why) => {
             eprintln!("skipped: the npm packages could not be built and installed: {why}");
             return;

@@ -8,34 +8,16 @@
 //! installed again each run. Skips where Python or the packages cannot be
 //! had, unless `TOOLCALL_REQUIRE_PYTHON_SDKS=1` makes that a failure.
 
-use std::fs::{self, File};
+mod packages;
+
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-fn required() -> bool {
-    std::env::var("TOOLCALL_REQUIRE_PYTHON_SDKS").is_ok_and(|v| v == "1")
-}
+use packages::{locked_dir, required, run};
 
 fn here() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python_package")
-}
-
-/// Run `command`; its stdout, or why it failed with its output.
-fn run(command: &mut Command, what: &str) -> Result<String, String> {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{what}: {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if output.status.success() {
-        Ok(stdout)
-    } else {
-        Err(format!(
-            "{what} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
 }
 
 /// The kept venv with the SDKs and pytest: its python.
@@ -113,23 +95,12 @@ fn install(root: &Path) -> Result<PathBuf, String> {
 
 #[test]
 fn pip_install_then_pytest_with_the_official_sdks() {
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .map_or_else(
-            || PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
-            Path::to_path_buf,
-        )
-        .join("python-package");
-    fs::create_dir_all(&root).expect("a folder under target/");
-    // One installer at a time across test processes. Tests build with the
-    // development toolchain, not the crates' MSRV.
-    #[allow(clippy::incompatible_msrv)]
-    let _lock = File::create(root.join("lock"))
-        .and_then(|file| file.lock().map(|()| file))
-        .expect("the lock");
+    let (root, _lock) = locked_dir("python-package");
     let python = match install(&root) {
         Ok(python) => python,
-        Err(why) if required() => panic!("the Python package is required here: {why}"),
+        Err(why) if required("TOOLCALL_REQUIRE_PYTHON_SDKS") => {
+            panic!("the Python package is required here: {why}")
+        }
         Err(why) => {
             eprintln!("skipped: the Python package could not be installed: {why}");
             return;
