@@ -8,6 +8,10 @@
 //!   turn (or auto mode), and an empty journal
 //! - `PUT /__sim/script`: follow the script in the body (a JSON script file
 //!   with `turns` only) from its first turn
+//! - `GET /__sim/verify`: 200 when every turn was used and no request came
+//!   past the script, 409 naming them otherwise
+//!
+//! Each applies to the request's session (`x-sim-session`), if it names one.
 
 use serde_json::{Value, json};
 
@@ -53,6 +57,18 @@ fn entry_json(entry: &JournalEntry) -> Value {
         "fault": entry.fault,
         "status": entry.status(),
     });
+    if let Some(http) = &entry.http {
+        value["method"] = json!(http.method);
+        value["endpoint"] = json!(http.endpoint);
+        value["headers"] = http
+            .headers
+            .iter()
+            .map(|(name, value)| json!([name, value]))
+            .collect();
+        // The body as sent: JSON when it is, else its text.
+        value["body"] = serde_json::from_slice(&http.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&http.body).into_owned()));
+    }
     match &entry.answer {
         Answer::Reply(reply) => {
             value["reply"] = json!({
@@ -98,4 +114,50 @@ pub(crate) fn replace_script(engine: &Engine, body: &[u8]) -> Result<Value, ApiE
     let turns = file.script.turns.len();
     engine.reset_script(Some(file.script));
     Ok(json!({"object": "toolcall_sim.script", "turns": turns}))
+}
+
+/// `GET /__sim/verify`: `Ok` when every script turn was used and every
+/// request answered from the script; otherwise `Err` naming the unused
+/// turns (from 0) and the requests that found no turn (by journal index).
+pub(crate) fn verify(engine: &Engine) -> Result<Value, Value> {
+    let (turns, used, overruns) = engine.script_status().unwrap_or((0, 0, Vec::new()));
+    let unused: Vec<usize> = (used..turns).collect();
+    let mut problems = Vec::new();
+    if !unused.is_empty() {
+        problems.push(format!(
+            "{} of {turns} script turn(s) unused: {}",
+            unused.len(),
+            list(&unused)
+        ));
+    }
+    if !overruns.is_empty() {
+        problems.push(format!(
+            "{} request(s) came after the script ran out: {}",
+            overruns.len(),
+            list(&overruns)
+        ));
+    }
+    let value = json!({
+        "object": "toolcall_sim.verify",
+        "ok": problems.is_empty(),
+        "turns": turns,
+        "used_turns": used,
+        "unused_turns": unused,
+        "unmatched_requests": overruns,
+        "requests": engine.journal.stats().requests,
+        "message": problems.join("; "),
+    });
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(value)
+    }
+}
+
+fn list(indices: &[usize]) -> String {
+    indices
+        .iter()
+        .map(|i| format!("#{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

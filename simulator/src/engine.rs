@@ -142,6 +142,8 @@ pub(crate) enum Outcome {
 /// The plan of one request.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Plan {
+    /// The request's index in the journal.
+    pub index: usize,
     pub arrived: Instant,
     pub envelope: Envelope,
     pub outcome: Outcome,
@@ -275,6 +277,7 @@ impl Engine {
             script_turn: None,
             fault: None,
             answer: error_answer(error),
+            http: None,
         });
     }
 
@@ -350,6 +353,7 @@ impl Engine {
             self.journal
                 .count(matches!(outcome, Outcome::Reply(_)), fault.is_some());
             return Plan {
+                index,
                 arrived,
                 envelope,
                 outcome,
@@ -384,8 +388,10 @@ impl Engine {
                 Outcome::Error(error) => error_answer(error),
                 Outcome::Reply(plan) => Answer::Reply(plan.response.clone()),
             },
+            http: None,
         });
         Plan {
+            index,
             arrived,
             envelope,
             outcome,

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use hyper::body::Bytes;
 use tokio::time::Instant;
 use toolcall_runtime::{ChatResponse, Message, ToolChoice};
 
@@ -85,6 +86,60 @@ pub struct JournalEntry {
     pub fault: Option<Fault>,
     /// The answer.
     pub answer: Answer,
+    /// How it came over HTTP (`None` in process).
+    pub http: Option<HttpRequest>,
+}
+
+/// A request as it came over HTTP: where it went, its headers (credentials
+/// redacted) and its body as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// The method.
+    pub method: String,
+    /// The path, without a session prefix (`/v1/chat/completions`).
+    pub endpoint: String,
+    /// The headers in the order sent, names in lower case; the values of
+    /// `authorization`, `x-api-key`, `api-key` and `cookie` are `[redacted]`.
+    pub headers: Vec<(String, String)>,
+    /// The body, byte for byte.
+    pub body: Bytes,
+}
+
+/// The headers that carry credentials.
+const SECRET_HEADERS: [&str; 5] = [
+    "authorization",
+    "x-api-key",
+    "api-key",
+    "cookie",
+    "proxy-authorization",
+];
+
+impl HttpRequest {
+    /// A request's HTTP side, its credentials redacted.
+    pub(crate) fn new(
+        method: &str,
+        endpoint: &str,
+        headers: &hyper::header::HeaderMap,
+        body: Bytes,
+    ) -> HttpRequest {
+        let headers = headers
+            .iter()
+            .map(|(name, value)| {
+                let value = if SECRET_HEADERS.contains(&name.as_str()) {
+                    "[redacted]".to_owned()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
+                (name.as_str().to_owned(), value)
+            })
+            .collect();
+        HttpRequest {
+            method: method.to_owned(),
+            endpoint: endpoint.to_owned(),
+            headers,
+            body,
+        }
+    }
 }
 
 impl JournalEntry {
@@ -190,7 +245,15 @@ fn approx_bytes(entry: &JournalEntry) -> usize {
         }
         Answer::Error { message, .. } => message.len(),
     };
-    256 + messages + reply + entry.tools_offered.iter().map(String::len).sum::<usize>()
+    let http = entry.http.as_ref().map_or(0, |http| {
+        http.body.len()
+            + http
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>()
+    });
+    256 + messages + reply + http + entry.tools_offered.iter().map(String::len).sum::<usize>()
 }
 
 /// A shared log of requests, in order: the latest `limit` entries (a
@@ -239,6 +302,49 @@ impl Journal {
         let mut ring = self.lock();
         ring.stats.count(answer_ok, fault);
         ring.stats.dropped += 1;
+    }
+
+    /// Add the HTTP side to the entry of request `index`, if still kept.
+    pub(crate) fn attach(&self, index: usize, http: HttpRequest) {
+        let mut ring = self.lock();
+        let Some(first) = ring.entries.front().map(|e| e.index) else {
+            return;
+        };
+        let size = http.body.len()
+            + http
+                .headers
+                .iter()
+                .map(|(n, v)| n.len() + v.len())
+                .sum::<usize>();
+        if let Some(entry) = index
+            .checked_sub(first)
+            .and_then(|at| ring.entries.get_mut(at))
+            .filter(|entry| entry.index == index)
+        {
+            entry.http = Some(http);
+            ring.bytes += size;
+            ring.trim();
+        }
+    }
+
+    /// Add the HTTP side to the latest refused entry with this message and
+    /// none yet (a format journals a request it cannot read as it parses).
+    pub(crate) fn attach_refused(&self, message: &str, http: HttpRequest) {
+        let index = {
+            let ring = self.lock();
+            ring.entries
+                .iter()
+                .rev()
+                .find_map(|entry| match &entry.answer {
+                    Answer::Error { message: m, .. } if m == message && entry.http.is_none() => {
+                        Some(entry.index)
+                    }
+                    _ => None,
+                })
+        };
+        if let Some(index) = index {
+            self.attach(index, http);
+        }
     }
 
     pub(crate) fn push(&self, entry: JournalEntry) {

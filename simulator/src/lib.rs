@@ -51,6 +51,7 @@ mod script_file;
 mod server;
 mod session;
 mod session_file;
+mod session_scope;
 mod simulator;
 mod timeline;
 mod tool;
@@ -62,8 +63,8 @@ pub use auto::generate as generate_arguments;
 pub use engine::Chunking;
 pub use fault::{Fault, FaultRates};
 pub use journal::{
-    Answer, DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_LIMIT, Journal, JournalEntry, JournalStats,
-    Transport,
+    Answer, DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_LIMIT, HttpRequest, Journal, JournalEntry,
+    JournalStats, Transport,
 };
 pub use latency::{Latency, ModelLatency};
 pub use latency_spec::LatencySpecError;

@@ -91,6 +91,12 @@ then serves until Ctrl-C (or SIGTERM) and shuts down gracefully:
                               DELETE clears it
   POST /__sim/reset           the script from its first turn, journal cleared
   PUT  /__sim/script          follow the script in the body ({\"turns\": [...]})
+  GET  /__sim/verify          200 if every turn was used and every request
+                              answered from the script, else 409 naming them
+  DELETE /__sim/session       end the request's session
+A request names a session of its own (its own script, journal, counters)
+with the header `x-sim-session: NAME` or the path prefix /__sim/s/NAME/
+(e.g. http://127.0.0.1:8080/__sim/s/test-1/v1 as an OpenAI base URL).
 
 Exit status: 0 after Ctrl-C, 1 if the address cannot be bound, 2 for a bad
 argument or a bad script file (reported as FILE:LINE:COLUMN: problem).

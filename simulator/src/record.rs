@@ -352,7 +352,11 @@ async fn relay(
     drop(sender);
     let mut book = lock(&state.book);
     if exchange.is_model_request() {
-        if let Some(asked) = book.tools_asked_at.take() {
+        // Only a request that brings tool results closes a tool gap: one
+        // without them starts a new conversation (the calls were dropped).
+        if let Some(asked) = book.tools_asked_at.take()
+            && !exchange.tool_results().is_empty()
+        {
             exchange.tool_gap_us = Some(exchange.arrived_us.saturating_sub(asked));
         }
         if exchange.reply().is_some_and(|r| !r.calls.is_empty()) {

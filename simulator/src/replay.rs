@@ -226,6 +226,10 @@ fn diverged_response(message: &str) -> Response<Body> {
         hyper::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    // A retry diverges the same way: the official SDKs skip it when told.
+    response
+        .headers_mut()
+        .insert("x-should-retry", HeaderValue::from_static("false"));
     response
 }
 

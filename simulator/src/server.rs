@@ -30,10 +30,11 @@ use tokio::task::JoinHandle;
 
 use crate::engine::{Chunking, Engine, Outcome};
 use crate::fault::FaultRates;
-use crate::journal::{Journal, Transport};
+use crate::journal::{HttpRequest, Journal, Transport};
 use crate::latency::ModelLatency;
 use crate::listen::accept_loop;
 use crate::script::Script;
+use crate::session_scope::Scopes;
 use crate::simulator::{SimBuilder, Simulator};
 use crate::wire::anthropic::Anthropic;
 use crate::wire::chat::{self, Chat};
@@ -236,6 +237,7 @@ impl ServerBuilder {
             cors: self.cors,
             idle_timeout: self.idle_timeout,
             templates: Templates::new(self.cors),
+            scopes: Scopes::new(sim.engine.config.clone()),
         });
         let mut http = http1::Builder::new();
         http.timer(TokioTimer::new())
@@ -376,6 +378,8 @@ struct Context {
     cors: bool,
     idle_timeout: Option<Duration>,
     templates: Templates,
+    /// The engines of requests that name a session (`x-sim-session`).
+    scopes: Scopes,
 }
 
 /// The headers every reply of a format starts with, whole (JSON) or
@@ -488,6 +492,12 @@ fn error_response<F: Format>(format: &F, error: &ApiError) -> Response<Body> {
     let status =
         StatusCode::from_u16(format.status(error)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json_response(status, &format.error_body(error));
+    if error.code.as_deref() == Some("script_exhausted") {
+        // A retry finds the script as empty: the official SDKs skip it when told.
+        response
+            .headers_mut()
+            .insert("x-should-retry", HeaderValue::from_static("false"));
+    }
     if let Some((secs, ms)) = error.retry_after_headers() {
         let headers = response.headers_mut();
         headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
@@ -521,6 +531,10 @@ enum Route {
     Reset,
     /// `PUT /__sim/script`.
     Script,
+    /// `GET /__sim/verify`: every turn used, every request answered.
+    Verify,
+    /// `DELETE /__sim/session`: forget the request's session.
+    Session,
 }
 
 impl Route {
@@ -535,6 +549,8 @@ impl Route {
             Route::Response(_) | Route::Models | Route::Model(_) => "GET",
             Route::Journal => "GET, DELETE",
             Route::Script => "PUT",
+            Route::Verify => "GET",
+            Route::Session => "DELETE",
         }
     }
 }
@@ -563,6 +579,8 @@ fn route(path: &str) -> Option<Route> {
         "/__sim/journal" => Route::Journal,
         "/__sim/reset" => Route::Reset,
         "/__sim/script" => Route::Script,
+        "/__sim/verify" => Route::Verify,
+        "/__sim/session" => Route::Session,
         other => match (
             other.strip_prefix("/models/"),
             other.strip_prefix("/responses/"),
@@ -652,7 +670,20 @@ async fn dispatch(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Disconnected> {
     let method = request.method();
-    let Some(route) = route(request.uri().path()) else {
+    let (scope, path) = match crate::session_scope::split(request.headers(), request.uri().path()) {
+        Ok(split) => split,
+        Err(error) => return Ok(error_response(&Chat, &error)),
+    };
+    let engine = match scope {
+        None => context.engine.clone(),
+        Some(id) => match context.scopes.engine(id) {
+            Ok(engine) => engine,
+            Err(error) => return Ok(error_response(&Chat, &error)),
+        },
+    };
+    let (scope, path) = (scope.map(str::to_owned), path.to_owned());
+    let path = path.as_str();
+    let Some(route) = route(path) else {
         let error = ApiError::not_found(method.as_str(), request.uri().path());
         return Ok(error_response(&Chat, &error));
     };
@@ -675,9 +706,9 @@ async fn dispatch(
         return Ok(response);
     }
     match route {
-        Route::Chat => answer(context, &Chat, request).await,
-        Route::Responses => answer(context, &context.responses, request).await,
-        Route::Messages => answer(context, &Anthropic, request).await,
+        Route::Chat => answer(context, (&engine, path), &Chat, request).await,
+        Route::Responses => answer(context, (&engine, path), &context.responses, request).await,
+        Route::Messages => answer(context, (&engine, path), &Anthropic, request).await,
         Route::Gemini { model, method } => {
             let stream = match method.as_str() {
                 "generateContent" => false,
@@ -687,7 +718,7 @@ async fn dispatch(
                         model,
                         stream: false,
                     };
-                    let error = ApiError::not_found("POST", request.uri().path());
+                    let error = ApiError::not_found("POST", path);
                     let error = ApiError {
                         message: format!(
                             "toolcall-sim serves `generateContent` and `streamGenerateContent`, not `{other}`"
@@ -707,7 +738,7 @@ async fn dispatch(
                 let error = ApiError::unsupported("alt", "server-sent events: add `?alt=sse`");
                 return Ok(error_response(&format, &error));
             }
-            answer(context, &format, request).await
+            answer(context, (&engine, path), &format, request).await
         }
         Route::Response(id) => {
             let responses = &context.responses;
@@ -727,7 +758,7 @@ async fn dispatch(
             {
                 return Ok(error_response(&Chat, &error));
             }
-            let engine = &context.engine;
+            let engine = &*engine;
             Ok(match route {
                 Route::Journal if request.method() == Method::DELETE => {
                     engine.journal.clear();
@@ -737,6 +768,24 @@ async fn dispatch(
                     json_response(StatusCode::OK, &crate::control::journal_json(engine))
                 }
                 Route::Reset => json_response(StatusCode::OK, &crate::control::reset(engine)),
+                Route::Verify => match crate::control::verify(engine) {
+                    Ok(value) => json_response(StatusCode::OK, &value),
+                    Err(value) => json_response(StatusCode::CONFLICT, &value),
+                },
+                Route::Session => match scope {
+                    Some(id) => {
+                        let journal = crate::control::journal_json(engine);
+                        context.scopes.remove(&id);
+                        json_response(StatusCode::OK, &journal)
+                    }
+                    None => error_response(
+                        &Chat,
+                        &ApiError::invalid_request(
+                            "toolcall-sim: name the session to end with the `x-sim-session` header or a `/__sim/s/{id}` path",
+                            None,
+                        ),
+                    ),
+                },
                 Route::Script => {
                     let body = match read_body(context, request.into_body()).await {
                         Ok(body) => body,
@@ -827,27 +876,34 @@ fn model_names(context: &Context) -> Vec<String> {
 /// plan the reply, and send it whole or as timed frames.
 async fn answer<F: Format>(
     context: &Context,
+    (engine, endpoint): (&Engine, &str),
     format: &F,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Disconnected> {
-    let engine = &context.engine;
+    let (head, body) = request.into_parts();
+    // The journal keeps the request as it came, credentials redacted.
+    let http = |body: Bytes| HttpRequest::new(head.method.as_str(), endpoint, &head.headers, body);
+    let refuse = |error: &ApiError, body: Bytes| {
+        engine.journal.attach_refused(&error.message, http(body));
+        Ok(error_response(format, error))
+    };
     if let Some(key) = &context.api_key
-        && let Err(error) = format.authorize(request.headers(), key)
+        && let Err(error) = format.authorize(&head.headers, key)
     {
         engine.reject(&error, "", false);
-        return Ok(error_response(format, &error));
+        return refuse(&error, Bytes::new());
     }
-    let body = match read_body(context, request.into_body()).await {
+    let body = match read_body(context, body).await {
         Ok(body) => body,
         Err(BodyError::Refused(error)) => {
             engine.reject(&error, "", false);
-            return Ok(error_response(format, &error));
+            return refuse(&error, Bytes::new());
         }
         Err(BodyError::Gone) => return Err(Disconnected),
     };
     let parsed = match format.parse(engine, &body) {
         Ok(parsed) => parsed,
-        Err(error) => return Ok(error_response(format, &error)),
+        Err(error) => return refuse(&error, body),
     };
     let plan = engine.plan(
         std::borrow::Cow::Owned(parsed.request),
@@ -857,6 +913,9 @@ async fn answer<F: Format>(
         Transport::Http,
         (format.id_prefix(), format.call_id_prefix()),
     );
+    if engine.journal.keeps_entries() {
+        engine.journal.attach(plan.index, http(body));
+    }
     let reply = match plan.outcome {
         Outcome::Error(error) => return Ok(error_response(format, &error)),
         Outcome::Reply(reply) => reply,

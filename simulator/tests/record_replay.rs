@@ -221,6 +221,7 @@ async fn a_request_that_strays_is_named_where_it_diverged() {
     changed["messages"][0]["content"] = json!("hello");
     let (reply, _) = post(replay.addr(), &changed).await;
     assert_eq!(reply.status, 409);
+    assert_eq!(reply.header("x-should-retry"), Some("false"));
     let message = reply.json()["error"]["message"]
         .as_str()
         .unwrap_or("")
@@ -237,6 +238,32 @@ async fn a_request_that_strays_is_named_where_it_diverged() {
     let (reply, _) = post(replay.addr(), &body).await;
     assert_eq!(reply.body(), live.body());
     replay.shutdown().await;
+}
+
+/// A reply with calls the client drops, then a new conversation: the new
+/// request brings no results, so it has no tool gap.
+#[tokio::test(start_paused = true)]
+async fn a_new_conversation_after_dropped_calls_has_no_tool_gap() {
+    let script = Script::new()
+        .tool_call("get_allergies", json!({"patient_id": "P-1"}))
+        .text("A new conversation.");
+    let sim = Simulator::scripted(script);
+    let upstream = sim.server().api_key(KEY).start().await.expect("upstream");
+    let path = temp("dropped.recording.json");
+    let recorder = Recorder::start(&upstream.base_url(), &path, local())
+        .await
+        .expect("recorder");
+    let first = first_request();
+    let (live, _) = post(recorder.addr(), &first).await;
+    assert_eq!(calls_of(&live).len(), 1, "{}", live.text());
+    sleep(Duration::from_millis(400)).await;
+    let (live, _) = post(recorder.addr(), &first).await;
+    assert_eq!(live.status, 200);
+    recorder.shutdown().await;
+    upstream.shutdown().await;
+    let recording = Recording::load(&path).expect("load");
+    assert_eq!(recording.exchanges.len(), 2);
+    assert_eq!(recording.exchanges[1].tool_gap_us, None);
 }
 
 fn openai(base_url: String) -> toolcall_runtime::OpenAiModel {
