@@ -355,7 +355,9 @@ async fn raw_requests_get_google_errors_on_both_versions() {
                 serde_json::from_str(f.strip_prefix("data: ").expect("data")).expect("JSON");
             chunk["candidates"][0]["content"]["parts"]
                 .as_array()
-                .map_or(0, |p| p.iter().filter(|p| p.get("functionCall").is_some()).count())
+                .map_or(0, |p| {
+                    p.iter().filter(|p| p.get("functionCall").is_some()).count()
+                })
         })
         .filter(|n| *n > 0)
         .collect();
