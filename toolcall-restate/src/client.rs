@@ -1,6 +1,7 @@
 //! A small typed client of the workflow, over Restate's ingress.
 
 use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
 use restate_sdk::context::RequestTarget;
 use restate_sdk::ingress::{Client, ClientBuildError, ClientError, RequestExecutor};
 use restate_sdk::prelude::Json;
@@ -40,7 +41,7 @@ impl RunClient<HttpExecutor> {
     pub fn connect(url: &str) -> Result<Self, ClientBuildError> {
         let uri: http::Uri = url.parse().map_err(|_| ClientBuildError::RelativeBaseUri)?;
         Ok(RunClient {
-            client: Client::new(uri, HttpExecutor(reqwest::Client::new()))?,
+            client: Client::new(uri, HttpExecutor::new())?,
         })
     }
 }
@@ -114,24 +115,73 @@ impl<E: RequestExecutor> RunClient<E> {
     }
 }
 
-/// The default transport: reqwest without TLS.
+/// The default transport: hyper's HTTP/1 client, plain HTTP.
 #[derive(Debug, Clone)]
-pub struct HttpExecutor(reqwest::Client);
+pub struct HttpExecutor(
+    hyper_util::client::legacy::Client<
+        hyper_util::client::legacy::connect::HttpConnector,
+        Full<Bytes>,
+    >,
+);
+
+impl HttpExecutor {
+    /// A client with hyper's defaults (keep-alive connections).
+    pub fn new() -> Self {
+        HttpExecutor(
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http(),
+        )
+    }
+}
+
+impl Default for HttpExecutor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Why an ingress exchange failed on the wire.
+#[derive(Debug)]
+pub struct TransportError(String);
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TransportError {}
 
 impl RequestExecutor for HttpExecutor {
-    type Error = reqwest::Error;
+    type Error = TransportError;
 
     async fn execute(
         &self,
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Bytes>, Self::Error> {
-        let request: reqwest::Request = request.try_into()?;
-        let response = self.0.execute(request).await?;
-        let mut out = http::Response::new(Bytes::new());
-        *out.status_mut() = response.status();
-        *out.version_mut() = response.version();
-        *out.headers_mut() = response.headers().clone();
-        *out.body_mut() = response.bytes().await?;
-        Ok(out)
+        let response = self
+            .0
+            .request(request.map(Full::new))
+            .await
+            .map_err(|e| TransportError(error_chain(&e)))?;
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| TransportError(error_chain(&e)))?
+            .to_bytes();
+        Ok(http::Response::from_parts(parts, body))
     }
+}
+
+/// An error and its causes, on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -53,7 +53,7 @@ mod tools;
 mod wire;
 mod workflow;
 
-pub use client::{HttpExecutor, RunClient};
+pub use client::{HttpExecutor, RunClient, TransportError};
 pub use key::idempotency_key;
 pub use tools::ToolcallTools;
 pub use wire::{CallInput, CallOutput, DecisionInput, RunInput, RunOutput};

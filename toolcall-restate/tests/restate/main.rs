@@ -30,7 +30,7 @@ use worker::{DEFERRED_TOOL, SEED, SYSTEM, latencies};
 
 const PROMPT: &str = "Summarise patient P-00042 before the visit.";
 
-pub fn nanos() -> u128 {
+fn nanos() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use toolcall_restate::HttpExecutor;
+use toolcall_restate::restate::ingress::RequestExecutor;
+
 /// The pinned server release.
 const VERSION: &str = "1.7.12";
 
@@ -127,15 +131,13 @@ bind-address = "127.0.0.1:{ingress}"
         let body = format!(r#"{{"uri": "{uri}", "force": true}}"#);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let response = reqwest::Client::new()
-                .post(format!("{}/deployments", self.admin))
+            let request = http::Request::post(format!("{}/deployments", self.admin))
                 .header("content-type", "application/json")
-                .body(body.clone())
-                .send()
-                .await;
-            let status = match response {
+                .body(Bytes::from(body.clone()))
+                .expect("a request");
+            let status = match HttpExecutor::new().execute(request).await {
                 Ok(r) if r.status().is_success() => return,
-                Ok(r) => format!("HTTP {} {}", r.status(), r.text().await.unwrap_or_default()),
+                Ok(r) => format!("HTTP {} {}", r.status(), String::from_utf8_lossy(r.body())),
                 Err(e) => e.to_string(),
             };
             assert!(Instant::now() < deadline, "registering {uri} failed: {status}");
@@ -152,7 +154,11 @@ impl Drop for Server {
 }
 
 async fn http_ok(url: &str) -> bool {
-    reqwest::get(url)
+    let Ok(request) = http::Request::get(url).body(Bytes::new()) else {
+        return false;
+    };
+    HttpExecutor::new()
+        .execute(request)
         .await
         .is_ok_and(|r| r.status().is_success())
 }
