@@ -88,10 +88,7 @@ impl<'a> BatchPlan<'a> {
                 }
                 Some(Ok(Decision::Deny(reason))) => Some((Outcome::Denied, denied(&reason))),
                 Some(Ok(Decision::Defer)) => Some((Outcome::Deferred, DEFERRED.to_owned())),
-                Some(Err(_)) => Some((
-                    Outcome::Denied,
-                    denied("the approval policy panicked"),
-                )),
+                Some(Err(_)) => Some((Outcome::Denied, denied("the approval policy panicked"))),
             };
             let id = &plan.calls[index].id;
             let refusal = refusal.or_else(|| {

@@ -644,8 +644,7 @@ impl<'a> Runner<'a> {
 }
 
 /// The result text of a call the approval policy deferred.
-pub(crate) const DEFERRED: &str =
-    "the call was deferred: it waits for a decision and has not run";
+pub(crate) const DEFERRED: &str = "the call was deferred: it waits for a decision and has not run";
 
 /// The result text of a call the approval policy denied.
 pub(crate) fn denied(reason: &str) -> String {

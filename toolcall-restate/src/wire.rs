@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use toolcall_runtime::{
-    CallResult, ChatResponse, Decision, FinishReason, Message, Round, ToolCall, Usage,
+    CallResult, ChatRequest, ChatResponse, Decision, FinishReason, Message, Model, Round, ToolCall,
+    Usage,
 };
 
 /// The input of a run: the conversation to start from (the worker adds its
@@ -95,30 +96,37 @@ pub(crate) struct ModelReply {
     pub usage: Option<Usage>,
     /// The model's error text instead of a reply.
     pub error: Option<String>,
-    pub elapsed_us: u64,
+    /// When the request went out and the reply was in, in microseconds
+    /// since the Unix epoch: the run's and the batch's clock readings, so
+    /// no step of their own is journaled for them.
+    pub asked_at_us: u64,
+    pub answered_at_us: u64,
 }
 
 impl ModelReply {
-    pub(crate) fn ok(response: ChatResponse, elapsed_us: u64) -> Self {
+    /// Ask `model`, reading the clock on both sides.
+    pub(crate) async fn ask(model: &dyn Model, request: &ChatRequest) -> Self {
+        let asked_at_us = now_us();
+        let answer = model.complete(request).await;
+        let answered_at_us = now_us().max(asked_at_us);
+        let (response, error) = match answer {
+            Ok(response) => (response, None),
+            Err(error) => (ChatResponse::calls(Vec::new()), Some(error.to_string())),
+        };
         ModelReply {
             content: response.content,
             tool_calls: response.tool_calls,
             finish_reason: response.finish_reason,
             usage: response.usage,
-            error: None,
-            elapsed_us,
+            error,
+            asked_at_us,
+            answered_at_us,
         }
     }
 
-    pub(crate) fn failed(error: String, elapsed_us: u64) -> Self {
-        ModelReply {
-            content: None,
-            tool_calls: Vec::new(),
-            finish_reason: None,
-            usage: None,
-            error: Some(error),
-            elapsed_us,
-        }
+    /// How long the model took.
+    pub(crate) fn elapsed(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.answered_at_us.saturating_sub(self.asked_at_us))
     }
 }
 

@@ -11,9 +11,7 @@ use toolcall_runtime::{
     Round, ToolCall, ToolChoice, ToolSet, Usage,
 };
 
-use crate::wire::{
-    CallInput, CallOutput, DecisionInput, ModelReply, RunInput, RunOutput, now_us,
-};
+use crate::wire::{CallInput, CallOutput, DecisionInput, ModelReply, RunInput, RunOutput, now_us};
 
 /// The service and handler names the workflow calls tools by.
 const TOOLS_SERVICE: &str = "ToolcallTools";
@@ -166,7 +164,7 @@ impl ToolcallRun {
         input: Json<RunInput>,
     ) -> Result<Json<RunOutput>, HandlerError> {
         let agent = &*self.agent;
-        let started_us = ctx.run(|| async { Ok(now_us()) }).name("start").await?;
+        let mut started_us = None;
         let mut messages = Vec::new();
         if let Some(system) = &agent.system {
             messages.push(Message::system(system.clone()));
@@ -178,17 +176,11 @@ impl ToolcallRun {
             let request = agent.request(messages.clone());
             let model = agent.model.clone();
             let reply = ctx
-                .run(|| async move {
-                    let asked = std::time::Instant::now();
-                    let reply = match model.complete(&request).await {
-                        Ok(response) => ModelReply::ok(response, elapsed_us(asked)),
-                        Err(error) => ModelReply::failed(error.to_string(), elapsed_us(asked)),
-                    };
-                    Ok(Json(reply))
-                })
+                .run(|| async move { Ok(Json(ModelReply::ask(&*model, &request).await)) })
                 .name(format!("model round {}", rounds.len() + 1))
                 .await?
                 .into_inner();
+            let started_us = *started_us.get_or_insert(reply.asked_at_us);
             if let Some(error) = reply.error {
                 return Err(terminal(format!(
                     "the model failed in round {}: {error}",
@@ -198,14 +190,14 @@ impl ToolcallRun {
             if let Some(u) = reply.usage {
                 usage += u;
             }
-            let model_time = micros(reply.elapsed_us);
+            let model_time = reply.elapsed();
             messages.push(Message::assistant(
                 reply.content.clone(),
                 reply.tool_calls.clone(),
             ));
             if reply.tool_calls.is_empty() {
                 rounds.push(Round::new(model_time, Vec::new(), None, model_time));
-                let ended_us = ctx.run(|| async { Ok(now_us()) }).name("end").await?;
+                let ended_us = reply.answered_at_us;
                 return Ok(Json(RunOutput {
                     answer: reply.content.unwrap_or_default(),
                     transcript: messages,
@@ -214,10 +206,17 @@ impl ToolcallRun {
                     elapsed_us: ended_us.saturating_sub(started_us),
                 }));
             }
-            let batch = self.batch(&ctx, &reply.tool_calls).await?;
+            let batch = self
+                .batch(&ctx, &reply.tool_calls, reply.answered_at_us)
+                .await?;
             messages.extend(batch.results.iter().map(Message::tool));
             let elapsed = model_time + batch.makespan;
-            rounds.push(Round::new(model_time, reply.tool_calls, Some(batch), elapsed));
+            rounds.push(Round::new(
+                model_time,
+                reply.tool_calls,
+                Some(batch),
+                elapsed,
+            ));
         }
         Err(terminal(format!(
             "no final answer after {} rounds",
@@ -258,24 +257,24 @@ fn promise_key(call_id: &str) -> String {
     format!("decision:{call_id}")
 }
 
-fn elapsed_us(since: std::time::Instant) -> u64 {
-    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
-}
-
 impl ToolcallRun {
     /// One batch: fanned out, deferred calls decided and run, results in
-    /// call order.
+    /// call order. It starts when the model's reply is in (`start_us`).
     async fn batch(
         &self,
         ctx: &WorkflowContext<'_>,
         calls: &[ToolCall],
+        start_us: u64,
     ) -> Result<Batch, HandlerError> {
         let agent = &*self.agent;
-        let start_us = ctx.run(|| async { Ok(now_us()) }).name("batch start").await?;
         let approval = agent.approval.as_deref();
         let plan = BatchPlan::new(&agent.tools, calls, &agent.dispatch, approval);
         let mut results = self.fan_out(ctx, plan, start_us).await?;
-        let makespan = results.iter().map(CallResult::ended).max().unwrap_or_default();
+        let makespan = results
+            .iter()
+            .map(CallResult::ended)
+            .max()
+            .unwrap_or_default();
         let deferred: Vec<usize> = (0..results.len())
             .filter(|&i| results[i].outcome == Outcome::Deferred)
             .collect();

@@ -208,7 +208,12 @@ async fn clinical_in_two_processes(server: &Server) {
     // Overlap: every call started before the shortest one ended, and the
     // batch took about the longest call, far from their sum (650 ms).
     let longest = Duration::from_millis(200);
-    let shortest = batch.results.iter().map(|r| r.elapsed).min().unwrap_or_default();
+    let shortest = batch
+        .results
+        .iter()
+        .map(|r| r.elapsed)
+        .min()
+        .unwrap_or_default();
     for result in &batch.results {
         assert!(result.started < shortest, "{result:?} started late");
     }
@@ -243,7 +248,11 @@ async fn overhead(server: &Server, client: &RunClient) {
             .expect("start");
         let run = client.wait(&run_id).await.expect("answer");
         durable += began.elapsed();
-        fan_out += run.rounds[0].batch.as_ref().map(|b| b.makespan).unwrap_or_default();
+        fan_out += run.rounds[0]
+            .batch
+            .as_ref()
+            .map(|b| b.makespan)
+            .unwrap_or_default();
         let began = Instant::now();
         in_process("0,0,0,0", false).await;
         local += began.elapsed();
@@ -287,13 +296,19 @@ async fn crash_mid_batch(server: &Server) {
         if ends == 2 && starts == 4 {
             break;
         }
-        assert!(Instant::now() < deadline, "the batch did not get going: {rows:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the batch did not get going: {rows:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Let the two finished results reach the journal.
     tokio::time::sleep(Duration::from_millis(300)).await;
     worker.kill_and_restart();
-    let run = client.wait(&run_id).await.expect("the run's answer after the crash");
+    let run = client
+        .wait(&run_id)
+        .await
+        .expect("the run's answer after the crash");
     assert_same_run(&run, &in_process("0,0,0,0", false).await);
 
     let rows = effects(&db).await;
@@ -306,7 +321,10 @@ async fn crash_mid_batch(server: &Server) {
         };
         let (starts, ends) = (of("start"), of("end"));
         for row in starts.iter().chain(&ends) {
-            assert_eq!(row.1, call.id, "the idempotency key is the call id: {row:?}");
+            assert_eq!(
+                row.1, call.id,
+                "the idempotency key is the call id: {row:?}"
+            );
         }
         assert_eq!(ends.len(), 1, "{} finished once: {rows:?}", call.name);
         let finished_before = matches!(
@@ -356,7 +374,11 @@ async fn approval_across_restart(server: &Server) {
 
     worker.kill_and_restart();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(wait_pending(&client, &run_id).await, pending, "still waiting");
+    assert_eq!(
+        wait_pending(&client, &run_id).await,
+        pending,
+        "still waiting"
+    );
     assert!(!effects(&db).await.iter().any(|r| r.0 == DEFERRED_TOOL));
 
     // The decision comes from another process.
@@ -372,7 +394,10 @@ async fn approval_across_restart(server: &Server) {
     assert_same_run(&run, &in_process("0,0,0,0", true).await);
     let rows = effects(&db).await;
     for call in &run.rounds[0].tool_calls {
-        let starts = rows.iter().filter(|r| r.0 == call.name && r.2 == "start").count();
+        let starts = rows
+            .iter()
+            .filter(|r| r.0 == call.name && r.2 == "start")
+            .count();
         assert_eq!(starts, 1, "{} ran once: {rows:?}", call.name);
     }
 }

@@ -22,9 +22,7 @@ pub fn required() -> bool {
 /// when missing. `Err` says why it cannot be had.
 pub fn binary() -> Result<PathBuf, String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/restate-server");
-    let bin = dir.join(
-        "node_modules/@restatedev/restate-server-linux-x64/bin/restate-server",
-    );
+    let bin = dir.join("node_modules/@restatedev/restate-server-linux-x64/bin/restate-server");
     let stamp = dir.join(format!("installed-{VERSION}"));
     if bin.is_file() && stamp.is_file() {
         return Ok(bin);
@@ -41,7 +39,9 @@ pub fn binary() -> Result<PathBuf, String> {
         .status()
         .map_err(|e| format!("npm is not available: {e}"))?;
     if !status.success() || !bin.is_file() {
-        return Err(format!("npm install @restatedev/restate-server@{VERSION} failed"));
+        return Err(format!(
+            "npm install @restatedev/restate-server@{VERSION} failed"
+        ));
     }
     std::fs::write(&stamp, VERSION).map_err(|e| e.to_string())?;
     Ok(bin)
@@ -140,7 +140,10 @@ bind-address = "127.0.0.1:{ingress}"
                 Ok(r) => format!("HTTP {} {}", r.status(), String::from_utf8_lossy(r.body())),
                 Err(e) => e.to_string(),
             };
-            assert!(Instant::now() < deadline, "registering {uri} failed: {status}");
+            assert!(
+                Instant::now() < deadline,
+                "registering {uri} failed: {status}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }

@@ -21,7 +21,9 @@ pub async fn open(path: &str) -> SqlitePool {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .busy_timeout(Duration::from_secs(10));
-    let pool = SqlitePool::connect_with(options).await.expect("open sqlite");
+    let pool = SqlitePool::connect_with(options)
+        .await
+        .expect("open sqlite");
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS effects (
             tool TEXT NOT NULL, call_key TEXT NOT NULL, phase TEXT NOT NULL, pid INTEGER NOT NULL)",
