@@ -19,6 +19,7 @@ mod output_schema;
 pub mod plan;
 pub mod providers;
 mod reply;
+mod resume;
 mod runner;
 mod schedule;
 pub mod schema;
@@ -47,10 +48,13 @@ pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta};
 pub use output::{ContentPart, ToolError, ToolOutput};
 #[cfg(feature = "anthropic")]
 pub use providers::anthropic::{AnthropicModel, AnthropicModelBuilder};
+#[cfg(feature = "gemini")]
+pub use providers::gemini::{GeminiModel, GeminiModelBuilder};
 #[cfg(feature = "openai")]
 pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
 #[cfg(feature = "openai-responses")]
 pub use providers::openai_responses::{OpenAiResponsesModel, OpenAiResponsesModelBuilder};
+pub use resume::{ResumeError, ResumeErrorKind};
 pub use state::{State, StateMap, StateNeed};
 pub use stream::TextSink;
 pub use tool::{

@@ -17,7 +17,7 @@
 use crate::approval::{Approval, Decision};
 use crate::call::{CallResult, Outcome, ToolCall};
 use crate::dispatch::DispatchOptions;
-use crate::runner::{DEFERRED, denied, duplicate_id};
+use crate::runner::{DEFERRED, NO_NAME, denied, duplicate_id};
 use crate::schedule::Schedule;
 use crate::toolset::ToolSet;
 
@@ -75,27 +75,34 @@ impl<'a> BatchPlan<'a> {
                 .map_or(usize::MAX, NonZeroUsize::get),
         };
         for index in 0..plan.calls.len() {
-            let decision = approval.map(|policy| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    policy.decide(&plan.calls[index])
-                }))
-            });
-            let refusal = match decision {
-                None | Some(Ok(Decision::Approve)) => None,
-                Some(Ok(Decision::Rewrite(arguments))) => {
-                    plan.calls[index].arguments = arguments;
-                    None
-                }
-                Some(Ok(Decision::Deny(reason))) => Some((Outcome::Denied, denied(&reason))),
-                Some(Ok(Decision::Defer)) => Some((Outcome::Deferred, DEFERRED.to_owned())),
-                Some(Err(_)) => Some((Outcome::Denied, denied("the approval policy panicked"))),
+            // As in process: a call without a name or with an earlier
+            // call's id is refused whatever the policy says.
+            let call = &plan.calls[index];
+            let malformed = if call.name.is_empty() {
+                Some((Outcome::InvalidArguments, NO_NAME.to_owned()))
+            } else if plan.calls[..index]
+                .iter()
+                .any(|earlier| earlier.id == call.id)
+            {
+                Some((Outcome::InvalidArguments, duplicate_id(&call.id)))
+            } else {
+                None
             };
-            let id = &plan.calls[index].id;
-            let refusal = refusal.or_else(|| {
-                plan.calls[..index]
-                    .iter()
-                    .any(|earlier| earlier.id == *id)
-                    .then(|| (Outcome::InvalidArguments, duplicate_id(id)))
+            let refusal = malformed.or_else(|| {
+                let decision = approval.map(|policy| {
+                    let call = &plan.calls[index];
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| policy.decide(call)))
+                });
+                match decision {
+                    None | Some(Ok(Decision::Approve)) => None,
+                    Some(Ok(Decision::Rewrite(arguments))) => {
+                        plan.calls[index].arguments = arguments;
+                        None
+                    }
+                    Some(Ok(Decision::Deny(reason))) => Some((Outcome::Denied, denied(&reason))),
+                    Some(Ok(Decision::Defer)) => Some((Outcome::Deferred, DEFERRED.to_owned())),
+                    Some(Err(_)) => Some((Outcome::Denied, denied("the approval policy panicked"))),
+                }
             });
             let call = &plan.calls[index];
             if let Some((outcome, content)) = refusal {
