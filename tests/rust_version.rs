@@ -52,7 +52,14 @@ struct Graph {
     packages: HashMap<String, (String, String, Option<String>)>,
 }
 
-fn graph() -> Graph {
+/// Published crates with a `rust-version` of their own, above the core
+/// crates' (a heavy integration whose SDK needs a newer Rust): each is
+/// checked against its own, and the core crates do not reach it.
+const OWN_RUST_VERSION: &[&str] = &["toolcall-restate"];
+
+/// The graph from the published core crates (`own` is `None`), or from one
+/// crate of [`OWN_RUST_VERSION`].
+fn graph(own: Option<&str>) -> Graph {
     let meta = metadata();
     let packages: HashMap<String, (String, String, Option<String>)> = meta["packages"]
         .as_array()
@@ -82,6 +89,13 @@ fn graph() -> Graph {
         .iter()
         .filter(|p| members.contains(&p["id"].as_str().expect("id")))
         .filter(|p| p["publish"].as_array().is_none_or(|to| !to.is_empty()))
+        .filter(|p| {
+            let name = p["name"].as_str().expect("name");
+            match own {
+                Some(own) => name == own,
+                None => !OWN_RUST_VERSION.contains(&name),
+            }
+        })
         .map(|p| p["id"].as_str().expect("id").to_owned())
         .collect();
     let ours: BTreeSet<&str> = published
@@ -147,7 +161,7 @@ fn newer_than(graph: &Graph, ours: (u64, u64, u64)) -> Vec<String> {
 
 #[test]
 fn no_dependency_users_build_needs_a_newer_rust_than_ours() {
-    let graph = graph();
+    let graph = graph(None);
     let names: BTreeSet<&str> = graph
         .reached
         .iter()
@@ -159,6 +173,9 @@ fn no_dependency_users_build_needs_a_newer_rust_than_ours() {
     }
     for dev_only in ["sqlx", "proptest", "trybuild", "jsonschema", "quick-xml"] {
         assert!(!names.contains(dev_only), "{dev_only} is a dev-dependency");
+    }
+    for own in OWN_RUST_VERSION {
+        assert!(!names.contains(own), "the core crates depend on {own}");
     }
     let newer = newer_than(&graph, version(&graph.ours));
     assert!(
@@ -185,6 +202,26 @@ fn no_dependency_users_build_needs_a_newer_rust_than_ours() {
             .any(|line| line.starts_with(&format!("{name} "))),
         "{name} needs {newest:?}, yet is not reported below it"
     );
+}
+
+#[test]
+fn crates_with_a_rust_version_of_their_own_keep_to_it() {
+    for own in OWN_RUST_VERSION {
+        let graph = graph(Some(own));
+        let names: BTreeSet<&str> = graph
+            .reached
+            .iter()
+            .map(|id| graph.packages[id].0.as_str())
+            .collect();
+        assert!(names.contains("restate-sdk"), "{own} reaches {names:?}");
+        let newer = newer_than(&graph, version(&graph.ours));
+        assert!(
+            newer.is_empty(),
+            "{own} states rust-version = \"{}\", but users would build:\n{}",
+            graph.ours,
+            newer.join("\n")
+        );
+    }
 }
 
 #[test]

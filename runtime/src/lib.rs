@@ -16,6 +16,7 @@ mod message;
 mod model;
 mod output;
 mod output_schema;
+pub mod plan;
 pub mod providers;
 mod reply;
 mod resume;

@@ -373,19 +373,14 @@ impl<'a> Runner<'a> {
                     self.rewritten.push(index);
                     None
                 }
-                Ok(Decision::Deny(reason)) => {
-                    Some((Outcome::Denied, format!("the call was denied: {reason}")))
-                }
-                Ok(Decision::Defer) => Some((
-                    Outcome::Deferred,
-                    "the call was deferred: it waits for a decision and has not run".to_owned(),
-                )),
+                Ok(Decision::Deny(reason)) => Some((Outcome::Denied, denied(&reason))),
+                Ok(Decision::Defer) => Some((Outcome::Deferred, DEFERRED.to_owned())),
                 Err(panic) => Some((
                     Outcome::Denied,
-                    format!(
-                        "the call was denied: the approval policy panicked: {}",
+                    denied(&format!(
+                        "the approval policy panicked: {}",
                         panic_message(&*panic)
-                    ),
+                    )),
                 )),
             };
             if let Some((outcome, content)) = refusal {
@@ -421,18 +416,9 @@ impl<'a> Runner<'a> {
         let duplicate = self.is_duplicate_id(index);
         let call = &self.calls[index];
         if call.name.is_empty() {
-            Some((
-                Outcome::InvalidArguments,
-                "the call has no tool name".to_owned(),
-            ))
+            Some((Outcome::InvalidArguments, NO_NAME.to_owned()))
         } else if duplicate {
-            Some((
-                Outcome::InvalidArguments,
-                format!(
-                    "duplicate call id `{}`: an earlier call in this message has the same id",
-                    echo(&call.id)
-                ),
-            ))
+            Some((Outcome::InvalidArguments, duplicate_id(&call.id)))
         } else {
             None
         }
@@ -672,6 +658,25 @@ impl<'a> Runner<'a> {
         }
         Batch { results, makespan }
     }
+}
+
+/// The result text of a call without a tool name.
+pub(crate) const NO_NAME: &str = "the call has no tool name";
+
+/// The result text of a call the approval policy deferred.
+pub(crate) const DEFERRED: &str = "the call was deferred: it waits for a decision and has not run";
+
+/// The result text of a call the approval policy denied.
+pub(crate) fn denied(reason: &str) -> String {
+    format!("the call was denied: {reason}")
+}
+
+/// The result text of a call whose id an earlier call of its batch has.
+pub(crate) fn duplicate_id(id: &str) -> String {
+    format!(
+        "duplicate call id `{}`: an earlier call in this message has the same id",
+        echo(id)
+    )
 }
 
 /// The result of a call the dispatcher never answered; unreachable by

@@ -1,6 +1,7 @@
 //! Resource keys, per-tool limits and exclusive tools, on tokio's paused
 //! clock: the schedule dispatch runs equals, to the millisecond, the greedy
-//! schedule the rules in `DispatchOptions`' and `ToolPolicy`'s docs define.
+//! schedule the rules in `DispatchOptions`' and `ToolPolicy`'s docs define,
+//! and so does `BatchPlan`, the same schedule for calls run elsewhere.
 
 mod common;
 
@@ -12,9 +13,10 @@ use proptest::prelude::*;
 use schemars::SchemaGenerator;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use toolcall_runtime::plan::BatchPlan;
 use toolcall_runtime::{
-    BuildError, CallError, DispatchOptions, Outcome, StateMap, Tool, ToolCall, ToolFuture,
-    ToolPolicy, ToolSet,
+    BuildError, CallError, CallResult, DispatchOptions, Outcome, StateMap, Tool, ToolCall,
+    ToolFuture, ToolPolicy, ToolSet,
 };
 
 /// A tool that sleeps `delay_ms`; its policy names resources by `key`.
@@ -225,6 +227,42 @@ fn greedy(spec: &[Spec], cap: Option<usize>) -> Vec<u64> {
     start.into_iter().map(|s| s.unwrap_or(u64::MAX)).collect()
 }
 
+/// The start times [`BatchPlan`] gives an engine that runs each call
+/// elsewhere (`toolcall-restate`): asked at time 0 and whenever calls
+/// finish, those finishing at one instant reported first.
+fn planned(spec: &[Spec], cap: Option<usize>) -> Vec<u64> {
+    let calls = calls_of(spec);
+    let tools = tools();
+    let options = cap.map_or_else(DispatchOptions::parallel, |c| {
+        DispatchOptions::parallel().max_concurrency(c)
+    });
+    let mut plan = BatchPlan::new(&tools, &calls, &options, None);
+    let mut start = vec![u64::MAX; spec.len()];
+    let mut running: Vec<(u64, usize)> = Vec::new();
+    let mut t = 0;
+    loop {
+        for i in plan.start() {
+            start[i] = t;
+            running.push((t + spec[i].2, i));
+        }
+        let Some(next) = running.iter().map(|r| r.0).min() else {
+            break;
+        };
+        t = next;
+        running.sort_by_key(|&(_, i)| i);
+        for &(_, i) in running.iter().filter(|r| r.0 == t) {
+            let call = &calls[i];
+            plan.finished(
+                i,
+                CallResult::new(&call.id, &call.name, Outcome::Ok, "done"),
+            );
+        }
+        running.retain(|r| r.0 != t);
+    }
+    assert!(plan.is_done());
+    start
+}
+
 fn spec() -> impl Strategy<Value = Vec<Spec>> {
     prop::collection::vec((0..KINDS.len(), 0..FILES.len(), 1u64..40), 0..14)
 }
@@ -246,6 +284,7 @@ proptest! {
             prop_assert_eq!(result.started, Duration::from_millis(expected[i]), "call {} of {:?}", i, spec);
             prop_assert_eq!(result.elapsed, Duration::from_millis(spec[i].2));
         }
+        prop_assert_eq!(planned(&spec, cap), expected, "BatchPlan of {:?}", spec);
     }
 }
 
