@@ -13,11 +13,13 @@ mod assemble;
 mod call;
 mod dispatch;
 mod message;
+mod method;
 mod model;
 mod output;
 mod output_schema;
 pub mod providers;
 mod reply;
+mod run;
 mod runner;
 mod schedule;
 pub mod schema;
@@ -50,6 +52,7 @@ pub use providers::anthropic::{AnthropicModel, AnthropicModelBuilder};
 pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
 #[cfg(feature = "openai-responses")]
 pub use providers::openai_responses::{OpenAiResponsesModel, OpenAiResponsesModelBuilder};
+pub use run::{RunCancel, RunEvent, RunStream};
 pub use state::{State, StateMap, StateNeed};
 pub use stream::TextSink;
 pub use tool::{
