@@ -42,7 +42,8 @@ environment:
                   ANTHROPIC_BASE_URL) instead of the simulator
   ANTHROPIC_MODEL the model name with ANTHROPIC_API_KEY (default claude-sonnet-5-5)";
 
-const SYSTEM_PROMPT: &str = "\
+/// What the clinical agent is told (the live_timeline example tells it too).
+pub const SYSTEM_PROMPT: &str = "\
 You are a clinical assistant preparing a patient summary for a physician. \
 Call get_patient_demographics, get_active_medications, get_allergies and \
 get_recent_labs for the patient, all four in one turn since they are \
@@ -250,7 +251,7 @@ async fn anthropic(patient_id: &str, env: &Env) -> Result<ChosenModel, Error> {
 
 /// The script the simulator follows: the four calls at once, then an answer
 /// from their results (as its auto mode does).
-fn script(patient_id: &str) -> Script {
+pub fn script(patient_id: &str) -> Script {
     let id = json!({ "patient_id": patient_id });
     Script::new()
         .tool_calls([
@@ -266,7 +267,7 @@ fn script(patient_id: &str) -> Script {
 }
 
 /// The simulated model's latency: 350 ms to the first token, 4 ms a chunk.
-fn simulated_latency() -> ModelLatency {
+pub fn simulated_latency() -> ModelLatency {
     ModelLatency::new(Latency::fixed_ms(350), Latency::fixed_ms(4))
 }
 
