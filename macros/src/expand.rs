@@ -66,7 +66,9 @@ fn describe(item: &Item) -> &'static str {
         Item::Struct(_) => "a struct",
         Item::Enum(_) => "an enum",
         Item::Union(_) => "a union",
-        Item::Impl(_) => "an impl block (put `#[tool]` on free fns and take state as `State<T>`)",
+        Item::Impl(_) => {
+            "an impl block (put `#[toolcall::tool_methods]` on the impl, and `#[tool]` on each method that is a tool)"
+        }
         Item::Trait(_) => "a trait",
         Item::Mod(_) => "a module",
         Item::Const(_) => "a const",

@@ -2,8 +2,7 @@
 //! round (the tool-call budget also before each call starts).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::PoisonError;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::approval::{Approval, Decision};
 use crate::call::{CallResult, Outcome, ToolCall};
@@ -35,8 +34,8 @@ pub(crate) enum Spent {
 /// What one run has spent of its budgets.
 #[derive(Debug, Default)]
 pub(crate) struct Budget {
-    tool_calls: Mutex<usize>,
-    over: Mutex<bool>,
+    tool_calls: AtomicUsize,
+    over: AtomicBool,
     invalid: HashMap<String, usize>,
     invalid_total: usize,
 }
@@ -59,15 +58,13 @@ impl Budget {
         let Some(limit) = limits.max_tool_calls else {
             return true;
         };
-        let mut used = self
-            .tool_calls
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if *used >= limit {
-            *self.over.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        // Calls are decided one at a time, in call order.
+        let used = self.tool_calls.load(Ordering::Relaxed);
+        if used >= limit {
+            self.over.store(true, Ordering::Relaxed);
             return false;
         }
-        *used += 1;
+        self.tool_calls.store(used + 1, Ordering::Relaxed);
         true
     }
 
@@ -101,7 +98,7 @@ impl Budget {
         {
             return Some(Spent::InvalidCalls { tool: None, limit });
         }
-        if std::mem::take(&mut *self.over.lock().unwrap_or_else(PoisonError::into_inner))
+        if self.over.swap(false, Ordering::Relaxed)
             && let Some(limit) = limits.max_tool_calls
         {
             return Some(Spent::ToolCalls { limit });
