@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use proptest::prelude::*;
 use serde_json::json;
-use toolcall::sim::{Latency, ModelLatency, Script, ScriptedCall, Simulator};
+use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, Simulator};
 use toolcall::{
     Agent, AgentErrorKind, AgentRun, Decision, Message, Outcome, RunCancel, RunEvent, State,
     Streaming, ToolCall, ToolSet, tool,
@@ -389,7 +389,7 @@ fn agent_for(
     rounds: &[Vec<Gen>],
     streaming: Streaming,
     defer: Option<usize>,
-) -> Agent<toolcall::sim::SimModel> {
+) -> Agent<toolcall_sim::SimModel> {
     let mut agent = Agent::new(
         simulator(script_of(rounds)).model(),
         tools(&Dropped::default()),
@@ -470,6 +470,7 @@ proptest! {
                 let AgentErrorKind::Suspended(state) = &error.kind else {
                     return Err(TestCaseError::fail(format!("not suspended: {error}")));
                 };
+                let state = (**state).clone();
                 let pending: Vec<(String, Decision)> = state
                     .pending()
                     .iter()
@@ -477,7 +478,7 @@ proptest! {
                     .collect();
                 prop_assert_eq!(pending.len(), 1);
                 events.pop();
-                let resumed = watched.resume_stream((**state).clone(), pending.clone());
+                let resumed = watched.resume_stream(state, pending.clone());
                 events.extend(events_of(resumed).await);
                 let Err(error) = run else {
                     return Err(TestCaseError::fail("run suspends too"));
