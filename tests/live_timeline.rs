@@ -65,16 +65,35 @@ async fn the_server_sends_each_event_of_a_run() {
     let page = get(&base, "/").await;
     assert!(page.starts_with("HTTP/1.1 200 OK"), "{page}");
     assert!(page.contains("new EventSource(\"/run?mode=\""));
-    assert!(!page.contains("http://") && !page.contains("https://"), "the page loads nothing from elsewhere");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "the page loads nothing from elsewhere"
+    );
     let run = get(&base, "/run?mode=parallel").await;
     assert!(run.contains("content-type: text/event-stream"), "{run}");
-    for tool in ["get_patient_demographics", "get_active_medications", "get_allergies", "get_recent_labs"] {
-        assert_eq!(run.matches(&format!("\"name\":\"{tool}\"")).count(), 2, "start and finish of {tool}: {run}");
+    for tool in [
+        "get_patient_demographics",
+        "get_active_medications",
+        "get_allergies",
+        "get_recent_labs",
+    ] {
+        assert_eq!(
+            run.matches(&format!("\"name\":\"{tool}\"")).count(),
+            2,
+            "start and finish of {tool}: {run}"
+        );
     }
     assert_eq!(run.matches("event: start\n").count(), 4);
     assert_eq!(run.matches("event: finish\n").count(), 4);
-    assert_eq!(run.matches("\"ok\":true").count(), 5, "four calls and the run: {run}");
-    assert!(run.trim_end().lines().rev().nth(1) == Some("event: end"), "{run}");
+    assert_eq!(
+        run.matches("\"ok\":true").count(),
+        5,
+        "four calls and the run: {run}"
+    );
+    assert!(
+        run.trim_end().lines().rev().nth(1) == Some("event: end"),
+        "{run}"
+    );
     assert!(get(&base, "/nothing").await.starts_with("HTTP/1.1 404"));
 }
 
@@ -124,16 +143,30 @@ async fn the_page_shows_both_runs_and_parallel_beats_sequential() {
     let url = format!("{base}/?compare");
     let dump = {
         let (browser, profile, url) = (browser.clone(), dir.join("dom"), url.clone());
-        tokio::task::spawn_blocking(move || chromium(&browser, &profile, &["--dump-dom".into()], &url))
-            .await
-            .expect("the browser ran")
+        tokio::task::spawn_blocking(move || {
+            chromium(&browser, &profile, &["--dump-dom".into()], &url)
+        })
+        .await
+        .expect("the browser ran")
     };
     let dom = String::from_utf8_lossy(&dump.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&dump.stderr).into_owned();
     for run in ["parallel", "sequential"] {
-        assert_eq!(attribute(&dom, run, "data-state").as_deref(), Some("done"), "{run}: {dom}\n{stderr}");
-        assert_eq!(attribute(&dom, run, "data-finished").as_deref(), Some("4"), "{run}: {dom}");
-        assert_eq!(attribute(&dom, run, "data-failed").as_deref(), Some("0"), "{run}: {dom}");
+        assert_eq!(
+            attribute(&dom, run, "data-state").as_deref(),
+            Some("done"),
+            "{run}: {dom}\n{stderr}"
+        );
+        assert_eq!(
+            attribute(&dom, run, "data-finished").as_deref(),
+            Some("4"),
+            "{run}: {dom}"
+        );
+        assert_eq!(
+            attribute(&dom, run, "data-failed").as_deref(),
+            Some("0"),
+            "{run}: {dom}"
+        );
     }
     let makespan = |run: &str| -> u64 {
         attribute(&dom, run, "data-tools-ms")
@@ -160,7 +193,11 @@ async fn the_page_shows_both_runs_and_parallel_beats_sequential() {
             .expect("the browser ran")
     };
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
     let png = std::fs::read(&screenshot).expect("the screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
 }

@@ -76,7 +76,13 @@ pub async fn serve(listener: TcpListener, clinic: Arc<Clinic>) -> std::io::Resul
 
 async fn handle(mut connection: TcpStream, clinic: &Clinic) -> std::io::Result<()> {
     let Some(target) = read_target(&mut connection).await? else {
-        return respond(&mut connection, "400 Bad Request", "text/plain", "bad request").await;
+        return respond(
+            &mut connection,
+            "400 Bad Request",
+            "text/plain",
+            "bad request",
+        )
+        .await;
     };
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     match path {

@@ -48,7 +48,7 @@ pub(crate) fn stop_answer(limits: &Limits, results: &[CallResult]) -> Option<Str
     }
     results
         .iter()
-        .find(|r| r.outcome == Outcome::Ok && limits.stop_after.iter().any(|n| *n == r.name))
+        .find(|r| r.outcome == Outcome::Ok && limits.stop_after.contains(&r.name))
         .map(|r| r.content.clone())
 }
 
