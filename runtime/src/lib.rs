@@ -19,6 +19,7 @@ mod output;
 mod output_schema;
 pub mod providers;
 mod reply;
+mod resume;
 mod run;
 mod runner;
 mod schedule;
@@ -48,10 +49,13 @@ pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta};
 pub use output::{ContentPart, ToolError, ToolOutput};
 #[cfg(feature = "anthropic")]
 pub use providers::anthropic::{AnthropicModel, AnthropicModelBuilder};
+#[cfg(feature = "gemini")]
+pub use providers::gemini::{GeminiModel, GeminiModelBuilder};
 #[cfg(feature = "openai")]
 pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
 #[cfg(feature = "openai-responses")]
 pub use providers::openai_responses::{OpenAiResponsesModel, OpenAiResponsesModelBuilder};
+pub use resume::{ResumeError, ResumeErrorKind};
 pub use run::{RunCancel, RunEvent, RunStream};
 pub use state::{State, StateMap, StateNeed};
 pub use stream::TextSink;
