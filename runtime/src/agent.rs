@@ -1,7 +1,6 @@
 //! The agent loop: model, tool calls, dispatch, tool messages, model... until
 //! a final answer or the round limit.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -446,7 +445,7 @@ impl<M: Model> Agent<M> {
         state: Suspended,
         decisions: impl IntoIterator<Item = (String, Decision)>,
     ) -> RunStream<'_> {
-        let decisions: HashMap<String, Decision> = decisions.into_iter().collect();
+        let decisions: Vec<(String, Decision)> = decisions.into_iter().collect();
         self.watched(move |events, cancel| {
             Box::pin(async move { self.resumed(state, decisions, &events, &cancel).await })
         })
@@ -501,7 +500,7 @@ impl<M: Model> Agent<M> {
     async fn resumed(
         &self,
         state: Suspended,
-        decisions: HashMap<String, Decision>,
+        decisions: Vec<(String, Decision)>,
         events: &Emitter,
         cancel: &RunCancel,
     ) -> Result<AgentRun, AgentError> {
