@@ -6,7 +6,7 @@
 // The docs are the macro crate's own: a doc comment here would be shown
 // before them, a second copy on the same page.
 #[doc(inline)]
-pub use toolcall_macros::tool;
+pub use toolcall_macros::{tool, tool_methods};
 pub use toolcall_runtime::*;
 
 #[cfg(feature = "sim")]

@@ -45,7 +45,8 @@ environment:
                   instead of the simulator; GOOGLE_API_KEY works too
   GEMINI_MODEL    the model name with GEMINI_API_KEY (default gemini-2.5-flash)";
 
-const SYSTEM_PROMPT: &str = "\
+/// What the clinical agent is told (the live_timeline example tells it too).
+pub const SYSTEM_PROMPT: &str = "\
 You are a clinical assistant preparing a patient summary for a physician. \
 Call get_patient_demographics, get_active_medications, get_allergies and \
 get_recent_labs for the patient, all four in one turn since they are \
@@ -305,7 +306,7 @@ async fn anthropic(patient_id: &str, env: &Env) -> Result<ChosenModel, Error> {
 
 /// The script the simulator follows: the four calls at once, then an answer
 /// from their results (as its auto mode does).
-fn script(patient_id: &str) -> Script {
+pub fn script(patient_id: &str) -> Script {
     let id = json!({ "patient_id": patient_id });
     Script::new()
         .tool_calls([
@@ -321,7 +322,7 @@ fn script(patient_id: &str) -> Script {
 }
 
 /// The simulated model's latency: 350 ms to the first token, 4 ms a chunk.
-fn simulated_latency() -> ModelLatency {
+pub fn simulated_latency() -> ModelLatency {
     ModelLatency::new(Latency::fixed_ms(350), Latency::fixed_ms(4))
 }
 

@@ -33,23 +33,21 @@ pub enum Param {
 }
 
 impl ToolFn {
-    pub fn from_item(mut item: ItemFn, krate: Option<&syn::Path>, cx: &mut Ctxt) -> ToolFn {
+    /// `method`: the fn is in a `#[tool_methods]` impl, where it may take `&self`.
+    pub fn from_item(
+        mut item: ItemFn,
+        krate: Option<&syn::Path>,
+        method: bool,
+        cx: &mut Ctxt,
+    ) -> ToolFn {
         let docs = description(&item.attrs);
         let mut params = Vec::new();
         for input in &mut item.sig.inputs {
             match input {
                 FnArg::Receiver(receiver) => {
-                    let what = match &receiver.kind {
-                        syn::ReceiverKind::Reference(_, _, Some(_)) => "&mut self",
-                        syn::ReceiverKind::Reference(_, _, None) => "&self",
-                        _ => "self",
-                    };
-                    cx.error_spanned_by(
-                        &*receiver,
-                        format!(
-                            "`#[tool]` fns cannot take `{what}`: make it a free fn outside the impl block and take shared state as a `State<T>` parameter"
-                        ),
-                    );
+                    if let Some(problem) = receiver_problem(receiver, method) {
+                        cx.error_spanned_by(&*receiver, problem);
+                    }
                 }
                 FnArg::Typed(pat_type) => {
                     let (field_attrs, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut pat_type.attrs)
@@ -83,6 +81,25 @@ impl ToolFn {
             }
         }
         ToolFn { item, docs, params }
+    }
+}
+
+/// What is wrong with a tool's receiver, if anything. Calls run
+/// concurrently on one shared service, so a method tool borrows it: `&self`.
+fn receiver_problem(receiver: &syn::Receiver, method: bool) -> Option<String> {
+    if !method {
+        return Some(
+            "a `#[tool]` method needs `#[toolcall::tool_methods]` on its impl block: add it above the `impl`, and take `&self`".to_owned(),
+        );
+    }
+    match &receiver.kind {
+        syn::ReceiverKind::Reference(_, _, None) => None,
+        syn::ReceiverKind::Reference(_, _, Some(_)) => Some(
+            "a tool method takes `&self`, not `&mut self`: calls run concurrently on one shared service, so keep what changes behind a `Mutex` or an atomic".to_owned(),
+        ),
+        _ => Some(
+            "a tool method takes `&self`: the service is shared by concurrent calls (in an `Arc`), so it cannot be taken by value".to_owned(),
+        ),
     }
 }
 

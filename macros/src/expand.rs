@@ -38,7 +38,7 @@ pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
             return out;
         }
     };
-    let tool = ToolFn::from_item(item, options.krate.as_ref(), &mut cx);
+    let tool = ToolFn::from_item(item, options.krate.as_ref(), false, &mut cx);
     let (name, name_tokens): (String, TokenStream) = match &options.name {
         Some(lit) => (lit.value(), lit.to_token_stream()),
         None => (
@@ -46,7 +46,7 @@ pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
             tool.item.sig.ident.to_token_stream(),
         ),
     };
-    valid::check(&tool, &name, &name_tokens, &mut cx);
+    valid::check(&tool, &name, &name_tokens, false, &mut cx);
     valid::check_keys(&tool, &options, &mut cx);
     match cx.check() {
         Ok(()) => generate(&tool, &options, &name),
@@ -66,7 +66,9 @@ fn describe(item: &Item) -> &'static str {
         Item::Struct(_) => "a struct",
         Item::Enum(_) => "an enum",
         Item::Union(_) => "a union",
-        Item::Impl(_) => "an impl block (put `#[tool]` on free fns and take state as `State<T>`)",
+        Item::Impl(_) => {
+            "an impl block (put `#[toolcall::tool_methods]` on the impl, and `#[tool]` on each method that is a tool)"
+        }
         Item::Trait(_) => "a trait",
         Item::Mod(_) => "a module",
         Item::Const(_) => "a const",
@@ -97,7 +99,7 @@ fn first_token_span(input: &TokenStream) -> Span {
 }
 
 /// The path of the runtime's private interface, versioned.
-fn private_path(options: &attr::Options) -> (TokenStream, String) {
+pub(crate) fn private_path(options: &attr::Options) -> (TokenStream, String) {
     let krate = options
         .krate
         .clone()
@@ -166,14 +168,71 @@ fn fallback(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
 }
 
 fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
+    let item = &tool.item;
+    let ident = &item.sig.ident;
+    let tool_ident = type_ident(ident);
+    let vis = &item.vis;
+    let struct_doc = struct_doc(name, ident);
+    let Pieces {
+        private,
+        args,
+        items,
+        call,
+    } = pieces(tool, options, name, &quote!(#ident), &TokenStream::new());
+    let tool_type = tool_type(
+        &struct_doc,
+        vis,
+        &tool_ident,
+        quote! {
+            #args
+
+            #[automatically_derived]
+            impl #private::ToolFn for __ToolcallSelf {
+                #items
+
+                fn call(
+                    __toolcall_arguments: &str,
+                    __toolcall_state: &#private::StateMap,
+                ) -> #private::Result<#private::ToolFuture, #private::CallError> {
+                    #call
+                }
+            }
+
+            #private::register!(__ToolcallSelf);
+        },
+    );
+    quote! {
+        #item
+        #tool_type
+    }
+}
+
+/// The parts of a tool's expansion that a free fn and a method share.
+pub(crate) struct Pieces {
+    /// The path of the runtime's private interface.
+    pub private: TokenStream,
+    /// The autoref traits in scope and the arguments struct.
+    pub args: TokenStream,
+    /// The consts and schema fns of `ToolFn` (and `ToolMethod`).
+    pub items: TokenStream,
+    /// The body of `call`: parse the arguments, take the state, and start
+    /// `callee` with them (after `capture`, statements that move what the
+    /// call's future needs into place).
+    pub call: TokenStream,
+}
+
+pub(crate) fn pieces(
+    tool: &ToolFn,
+    options: &attr::Options,
+    name: &str,
+    callee: &TokenStream,
+    capture: &TokenStream,
+) -> Pieces {
     let (private, private_text) = private_path(options);
     let serde_path = format!("{private_text}::serde");
     let schemars_path = format!("{private_text}::schemars");
 
     let item = &tool.item;
-    let ident = &item.sig.ident;
-    let tool_ident = type_ident(ident);
-    let vis = &item.vis;
     let description = match &options.description {
         Some(lit) => lit.to_token_stream(),
         None => tool.docs.clone(),
@@ -286,7 +345,7 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
         quote! {
             #private::Box::pin(async move {
                 #[allow(deprecated)]
-                let __toolcall_ret = #ident(#(#call_args),*).await;
+                let __toolcall_ret = #callee(#(#call_args),*).await;
                 #reply
             })
         }
@@ -294,12 +353,11 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
         quote! {
             #private::Box::pin(#private::run_blocking(move || {
                 #[allow(deprecated)]
-                let __toolcall_ret = #ident(#(#call_args),*);
+                let __toolcall_ret = #callee(#(#call_args),*);
                 #reply
             }))
         }
     };
-    let struct_doc = struct_doc(name, ident);
     let (derive, parse) = if derived {
         (
             quote!(#[derive(#private::serde::Deserialize, #private::schemars::JsonSchema)]),
@@ -324,11 +382,8 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
         )
     };
 
-    let tool_type = tool_type(
-        &struct_doc,
-        vis,
-        &tool_ident,
-        quote! {
+    Pieces {
+        args: quote! {
             use #private::dispatch::*;
 
             #derive
@@ -337,55 +392,45 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
             struct __ToolcallArgs {
                 #(#fields,)*
             }
+        },
+        items: quote! {
+            const NAME: &'static str = #name;
+            const DESCRIPTION: &'static str = #description;
+            const POLICY: #private::ToolPolicy = #private::ToolPolicy::DEFAULT
+                .with_timeout(#timeout)
+                .with_exclusive(#exclusive)
+                .with_strict(#strict)
+                .with_blocking(#blocking)
+                .with_spawn(#spawn)
+                .with_reads(&[#(#reads),*])
+                .with_writes(&[#(#writes),*])
+                .with_max_concurrency(#max_concurrency);
+            const ANNOTATIONS: #private::ToolAnnotations =
+                #private::ToolAnnotations::NONE #(#hints)*;
 
-            #[automatically_derived]
-            impl #private::ToolFn for __ToolcallSelf {
-                const NAME: &'static str = #name;
-                const DESCRIPTION: &'static str = #description;
-                const POLICY: #private::ToolPolicy = #private::ToolPolicy::DEFAULT
-                    .with_timeout(#timeout)
-                    .with_exclusive(#exclusive)
-                    .with_strict(#strict)
-                    .with_blocking(#blocking)
-                    .with_spawn(#spawn)
-                    .with_reads(&[#(#reads),*])
-                    .with_writes(&[#(#writes),*])
-                    .with_max_concurrency(#max_concurrency);
-                const ANNOTATIONS: #private::ToolAnnotations =
-                    #private::ToolAnnotations::NONE #(#hints)*;
-
-                fn parameters(
-                    __toolcall_generator: &mut #private::schemars::SchemaGenerator,
-                ) -> #private::serde_json::Value {
-                    #private::parameters_of::<__ToolcallArgs>(__toolcall_generator)
-                }
-
-                fn output_schema(
-                    __toolcall_generator: &mut #private::schemars::SchemaGenerator,
-                ) -> ::core::option::Option<#private::serde_json::Value> {
-                    (&&&#private::OutputType::<#return_type>::new()).__toolcall_output_schema(__toolcall_generator)
-                }
-
-                fn state_needs() -> #private::Vec<#private::StateNeed> {
-                    #private::Vec::from([#(#state_needs),*])
-                }
-
-                fn call(
-                    __toolcall_arguments: &str,
-                    __toolcall_state: &#private::StateMap,
-                ) -> #private::Result<#private::ToolFuture, #private::CallError> {
-                    #parse
-                    #(#state_lets)*
-                    #private::Result::Ok(#run)
-                }
+            fn parameters(
+                __toolcall_generator: &mut #private::schemars::SchemaGenerator,
+            ) -> #private::serde_json::Value {
+                #private::parameters_of::<__ToolcallArgs>(__toolcall_generator)
             }
 
-            #private::register!(__ToolcallSelf);
+            fn output_schema(
+                __toolcall_generator: &mut #private::schemars::SchemaGenerator,
+            ) -> ::core::option::Option<#private::serde_json::Value> {
+                (&&&#private::OutputType::<#return_type>::new()).__toolcall_output_schema(__toolcall_generator)
+            }
+
+            fn state_needs() -> #private::Vec<#private::StateNeed> {
+                #private::Vec::from([#(#state_needs),*])
+            }
         },
-    );
-    quote! {
-        #item
-        #tool_type
+        call: quote! {
+            #parse
+            #(#state_lets)*
+            #capture
+            #private::Result::Ok(#run)
+        },
+        private,
     }
 }
 

@@ -9,6 +9,7 @@ mod ast;
 mod attr;
 mod ctxt;
 mod expand;
+mod methods;
 mod valid;
 
 /// Turn an ordinary `async fn` (or a plain `fn`, run on the blocking pool)
@@ -105,4 +106,61 @@ mod valid;
 #[proc_macro_attribute]
 pub fn tool(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::tool(args.into(), input.into()).into()
+}
+
+/// Make the `#[tool]` methods of an impl block tools, called on a shared
+/// service (a pool, a client, configuration): each takes `&self`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use toolcall::{ToolSet, tool, tool_methods};
+///
+/// struct Clinic {
+///     name: String,
+/// }
+///
+/// #[tool_methods]
+/// impl Clinic {
+///     /// Say which clinic this is.
+///     #[tool(read_only)]
+///     async fn clinic_name(&self) -> String {
+///         self.name.clone()
+///     }
+///
+///     /// Greet a patient.
+///     #[tool(timeout = "2s")]
+///     async fn greet(
+///         &self,
+///         /// The patient's name.
+///         patient: String,
+///     ) -> String {
+///         format!("{} welcomes {patient}", self.name)
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), toolcall::BuildError> {
+/// let clinic = Arc::new(Clinic { name: "North".into() });
+/// // The methods stay callable as written.
+/// assert_eq!(clinic.greet("Ada".into()).await, "North welcomes Ada");
+/// let tools = ToolSet::builder().tools(clinic.tools()).build()?;
+/// let result = tools.call("greet", r#"{"patient": "Ada"}"#).await;
+/// assert_eq!(result.content, "North welcomes Ada");
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Each method takes every `#[tool(..)]` option and `State<T>` parameters
+/// as a free fn does. The impl gets one method more, `tools(self: &Arc<Self>)`,
+/// which binds every tool to a clone of the `Arc`: calls run concurrently,
+/// so they share the service, and `&mut self` or `self` by value are
+/// refused. The attribute is `tool_methods`, not `tools`, because
+/// `toolcall::tools![..]` already names the list of free-fn tools that
+/// `ToolSetBuilder::tools` takes, as it takes `service.tools()`. Not for
+/// impls of a trait, nor generic impls or methods (the schema needs
+/// concrete types). `crate = "path::to::toolcall"` is the one option of
+/// the impl's attribute.
+#[proc_macro_attribute]
+pub fn tool_methods(args: TokenStream, input: TokenStream) -> TokenStream {
+    methods::tool_methods(args.into(), input.into()).into()
 }

@@ -44,17 +44,20 @@ pub fn check_keys(tool: &ToolFn, options: &Options, cx: &mut Ctxt) {
     }
 }
 
-pub fn check(tool: &ToolFn, name: &str, name_span: &dyn ToTokens, cx: &mut Ctxt) {
+/// `method`: the fn is a method of a `#[tool_methods]` impl, which checks
+/// its receiver and `Self` itself.
+pub fn check(tool: &ToolFn, name: &str, name_span: &dyn ToTokens, method: bool, cx: &mut Ctxt) {
     let sig = &tool.item.sig;
     // A receiver has its own error; without one, `Self` is the one sign of
     // an impl a proc macro can see (any other associated fn gets rustc's
     // "struct is not supported in `trait`s or `impl`s", on the fn).
-    if sig.receiver().is_none()
+    if !method
+        && sig.receiver().is_none()
         && let Some(span) = self_type(sig)
     {
         cx.push(syn::Error::new(
             span,
-            "`#[tool]` goes on a free fn, not an associated fn in an impl: move it out of the impl and take shared state as a `State<T>` parameter",
+            "a `#[tool]` in an impl needs `#[toolcall::tool_methods]` on its impl block: add it above the `impl` (or move the fn out of the impl)",
         ));
     }
     if !sig.generics.params.is_empty() {

@@ -5,7 +5,6 @@
 //! fail with "could not find `__private01`" instead of odd type errors (the
 //! crates also pin each other's exact version).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use std::fmt;
@@ -13,7 +12,7 @@ use std::fmt;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use crate::tool::{FnTool, Tool};
+use crate::tool::FnTool;
 
 pub use crate::output::{ToolError, ToolOutput};
 pub use crate::tool::{CallError, ToolReply};
@@ -27,15 +26,17 @@ pub mod dispatch {
     pub use crate::output_schema::{NoOutput, OutputOfResult, OutputOfValue};
     pub use crate::reply::{ViaResult, ViaValue};
 }
+pub use crate::method::{ToolMethod, method_tool};
 pub use crate::schema::parameters_of;
 pub use crate::state::{State, StateMap, StateNeed};
-pub use crate::tool::{ToolAnnotations, ToolFn, ToolFuture, ToolPolicy};
+pub use crate::tool::{Tool, ToolAnnotations, ToolFn, ToolFuture, ToolPolicy};
 pub use ::schemars;
 pub use ::serde;
 pub use ::serde_json;
 pub use std::boxed::Box;
 pub use std::num::NonZeroUsize;
 pub use std::result::Result;
+pub use std::sync::Arc;
 pub use std::time::Duration;
 pub use std::vec::Vec;
 

@@ -13,6 +13,9 @@ use crate::dispatch::{Batch, DispatchOptions};
 use crate::message::{ChatRequest, Message, ToolChoice, Usage};
 use crate::model::{Model, ModelError};
 use crate::resume::{self, ResumeError};
+use crate::run::{
+    Budget, Emitter, Gate, Limits, RunCancel, RunEvent, RunStream, Spent, stop_answer,
+};
 use crate::stream::TextSink;
 use crate::toolset::ToolSet;
 
@@ -72,6 +75,8 @@ pub struct Agent<M> {
     streaming: Streaming,
     text: Option<TextSink>,
     approval: Option<Hook>,
+    limits: Limits,
+    cancel: Option<RunCancel>,
 }
 
 /// The approval policy, shared by clones of the agent.
@@ -131,6 +136,28 @@ pub enum AgentErrorKind {
     /// was resumed already; nothing ran, and the state is given back as it
     /// came.
     Resume(Box<ResumeError>),
+    /// The run was cancelled from outside ([`RunCancel`]); every call of
+    /// the transcript's last assistant message has a result.
+    Cancelled,
+    /// The run used more tokens than [`Agent::max_total_tokens`] allows.
+    TokenBudget {
+        /// The budget.
+        limit: u64,
+        /// The tokens used.
+        used: u64,
+    },
+    /// The model asked for more calls than [`Agent::max_tool_calls`]
+    /// allows; those over it were denied without running.
+    ToolCallBudget(usize),
+    /// The model made more invalid calls (unknown tool, invalid arguments)
+    /// than [`Agent::max_invalid_calls`] or
+    /// [`Agent::max_invalid_calls_per_tool`] allow.
+    InvalidCalls {
+        /// The tool over its own budget; `None` for the run's.
+        tool: Option<String>,
+        /// The budget.
+        limit: usize,
+    },
 }
 
 /// An agent run stopped because its approval policy deferred calls: the
@@ -204,6 +231,26 @@ impl std::fmt::Display for AgentError {
                 write!(f, "the run waits for decisions on calls {}", ids.join(", "))
             }
             AgentErrorKind::Resume(error) => write!(f, "cannot resume: {error}"),
+            AgentErrorKind::Cancelled => f.write_str("the run was cancelled"),
+            AgentErrorKind::TokenBudget { limit, used } => {
+                write!(f, "the run used {used} tokens, over its budget of {limit}")
+            }
+            AgentErrorKind::ToolCallBudget(limit) => {
+                write!(
+                    f,
+                    "the model asked for more than the run's {limit} tool calls"
+                )
+            }
+            AgentErrorKind::InvalidCalls {
+                tool: Some(tool),
+                limit,
+            } => write!(
+                f,
+                "the model made more than {limit} invalid calls of `{tool}`"
+            ),
+            AgentErrorKind::InvalidCalls { tool: None, limit } => {
+                write!(f, "the model made more than {limit} invalid calls")
+            }
         }
     }
 }
@@ -213,7 +260,7 @@ impl std::error::Error for AgentError {
         match &self.kind {
             AgentErrorKind::Model(e) => Some(e),
             AgentErrorKind::Resume(e) => Some(e),
-            AgentErrorKind::RoundLimit(_) | AgentErrorKind::Suspended(_) => None,
+            _ => None,
         }
     }
 }
@@ -233,7 +280,54 @@ impl<M: Model> Agent<M> {
             streaming: Streaming::Off,
             text: None,
             approval: None,
+            limits: Limits::default(),
+            cancel: None,
         }
+    }
+
+    /// End the run when a call of `tool` succeeds: its result's text is
+    /// the answer, and the model is not asked again. The other calls of
+    /// its message still run and get their results, so the transcript
+    /// stays one the API accepts. Give it more than once for more tools.
+    pub fn stop_after_tool(mut self, tool: impl Into<String>) -> Self {
+        self.limits.stop_after.push(tool.into());
+        self
+    }
+
+    /// End the run with [`AgentErrorKind::TokenBudget`] once its replies
+    /// have used more than `tokens` in all (checked after each round).
+    pub fn max_total_tokens(mut self, tokens: u64) -> Self {
+        self.limits.max_tokens = Some(tokens);
+        self
+    }
+
+    /// Run at most `calls` tool calls in one run: a call over the budget is
+    /// denied without running, and the run ends after its round with
+    /// [`AgentErrorKind::ToolCallBudget`].
+    pub fn max_tool_calls(mut self, calls: usize) -> Self {
+        self.limits.max_tool_calls = Some(calls);
+        self
+    }
+
+    /// Let the model retry invalid calls (unknown tool, invalid arguments:
+    /// it reads why and tries again) at most `retries` times in one run;
+    /// one more ends the run with [`AgentErrorKind::InvalidCalls`].
+    pub fn max_invalid_calls(mut self, retries: usize) -> Self {
+        self.limits.max_invalid = Some(retries);
+        self
+    }
+
+    /// As [`Agent::max_invalid_calls`], counted for each tool on its own.
+    pub fn max_invalid_calls_per_tool(mut self, retries: usize) -> Self {
+        self.limits.max_invalid_per_tool = Some(retries);
+        self
+    }
+
+    /// Cancel this agent's runs with `handle` (see [`RunCancel`]); each
+    /// [`RunStream`] also has its own, [`RunStream::cancel_handle`].
+    pub fn cancel_with(mut self, handle: RunCancel) -> Self {
+        self.cancel = Some(handle);
+        self
     }
 
     /// Consult `policy` before each tool call (see [`Approval`]). A deferred
@@ -250,7 +344,10 @@ impl<M: Model> Agent<M> {
         self
     }
 
-    /// Receive the answer's text deltas as they arrive (streaming modes).
+    /// Receive the reply's text as it arrives: a reader of the run's
+    /// [`RunEvent::TextDelta`]s, called by [`Agent::run`],
+    /// [`Agent::run_messages`] and [`Agent::resume`] (with a
+    /// [`Agent::run_stream`], read the events yourself).
     pub fn on_text(mut self, sink: TextSink) -> Self {
         self.text = Some(sink);
         self
@@ -302,25 +399,73 @@ impl<M: Model> Agent<M> {
         &self.model
     }
 
-    /// Run from one user message.
+    /// Run from one user message: [`Agent::run_stream`] followed to its end.
     pub async fn run(&self, user: impl Into<String>) -> Result<AgentRun, AgentError> {
+        self.run_stream(user).finish(|e| self.read(e)).await
+    }
+
+    /// Run from a conversation: [`Agent::run_messages_stream`] followed to its end.
+    pub async fn run_messages(&self, messages: Vec<Message>) -> Result<AgentRun, AgentError> {
+        self.run_messages_stream(messages)
+            .finish(|e| self.read(e))
+            .await
+    }
+
+    /// Run from one user message, as a stream of the run's events (see
+    /// [`RunEvent`]) that ends with [`RunEvent::End`]. Dropping the stream
+    /// cancels the run and the calls still running.
+    pub fn run_stream(&self, user: impl Into<String>) -> RunStream<'_> {
         let mut messages = Vec::with_capacity(4);
         if let Some(system) = &self.system {
             messages.push(Message::system(system.clone()));
         }
         messages.push(Message::user(user));
-        self.run_messages(messages).await
+        self.run_messages_stream(messages)
     }
 
-    /// Run from a conversation.
-    pub async fn run_messages(&self, messages: Vec<Message>) -> Result<AgentRun, AgentError> {
-        let run = Progress {
-            start: Instant::now(),
-            request: self.request(messages),
-            rounds: Vec::new(),
-            usage: Usage::default(),
-        };
-        self.drive(run).await
+    /// Run from a conversation, as a stream of the run's events.
+    pub fn run_messages_stream(&self, messages: Vec<Message>) -> RunStream<'_> {
+        self.watched(move |events, cancel| {
+            Box::pin(async move {
+                let run = Progress {
+                    start: Instant::now(),
+                    request: self.request(messages),
+                    rounds: Vec::new(),
+                    usage: Usage::default(),
+                };
+                self.drive(run, &events, &cancel).await
+            })
+        })
+    }
+
+    /// Go on with a suspended run (see [`Agent::resume`]), as a stream of
+    /// its events: the resumed calls' start and result come first.
+    pub fn resume_stream(
+        &self,
+        state: Suspended,
+        decisions: impl IntoIterator<Item = (String, Decision)>,
+    ) -> RunStream<'_> {
+        let decisions: Vec<(String, Decision)> = decisions.into_iter().collect();
+        self.watched(move |events, cancel| {
+            Box::pin(async move { self.resumed(state, decisions, &events, &cancel).await })
+        })
+    }
+
+    /// A run as a stream: `run` made with the stream's events and cancel handle.
+    fn watched<'a>(
+        &'a self,
+        run: impl FnOnce(Emitter, RunCancel) -> crate::tool::BoxFuture<'a, Result<AgentRun, AgentError>>,
+    ) -> RunStream<'a> {
+        let events = Emitter::default();
+        let cancel = self.cancel.clone().unwrap_or_default();
+        RunStream::new(run(events.clone(), cancel.clone()), events, cancel)
+    }
+
+    /// What the agent's own readers take from a run's events.
+    fn read(&self, event: &RunEvent) {
+        if let (RunEvent::TextDelta { text, .. }, Some(sink)) = (event, &self.text) {
+            sink.send(text);
+        }
     }
 
     /// Go on with a suspended run: the deferred calls of its last batch get
@@ -346,14 +491,30 @@ impl<M: Model> Agent<M> {
         state: Suspended,
         decisions: impl IntoIterator<Item = (String, Decision)>,
     ) -> Result<AgentRun, AgentError> {
+        self.resume_stream(state, decisions)
+            .finish(|e| self.read(e))
+            .await
+    }
+
+    /// The work of [`Agent::resume`], telling `events`.
+    async fn resumed(
+        &self,
+        state: Suspended,
+        decisions: Vec<(String, Decision)>,
+        events: &Emitter,
+        cancel: &RunCancel,
+    ) -> Result<AgentRun, AgentError> {
         let start = Instant::now();
+        let watch = events.for_round(state.rounds.len().saturating_sub(1));
         let ready = resume::prepare(state, decisions).map_err(|error| AgentError {
             transcript: error.state.transcript.clone(),
             rounds: error.state.rounds.clone(),
             kind: AgentErrorKind::Resume(Box::new(error)),
         })?;
-        let state = ready.run(&self.tools, self.dispatch.clone()).await;
-        if !state.pending().is_empty() {
+        let state = ready
+            .run(&self.tools, self.dispatch.clone(), &watch, cancel)
+            .await;
+        if !state.pending().is_empty() && !cancel.is_cancelled() {
             return Err(suspend(state.transcript, state.rounds, state.usage));
         }
         let Suspended {
@@ -368,12 +529,19 @@ impl<M: Model> Agent<M> {
                 .messages
                 .extend(batch.results.iter().map(Message::tool));
         }
-        self.drive(Progress {
-            start,
-            request,
-            rounds,
-            usage,
-        })
+        if cancel.is_cancelled() {
+            return Err(cancelled(request.messages, rounds));
+        }
+        self.drive(
+            Progress {
+                start,
+                request,
+                rounds,
+                usage,
+            },
+            events,
+            cancel,
+        )
         .await
     }
 
@@ -393,28 +561,67 @@ impl<M: Model> Agent<M> {
         request
     }
 
-    /// The loop: model, calls, results... from where `run` stands.
-    async fn drive(&self, run: Progress) -> Result<AgentRun, AgentError> {
+    /// The loop: model, calls, results... from where `run` stands, telling
+    /// `events` as it goes and stopping when `cancel` says so.
+    async fn drive(
+        &self,
+        run: Progress,
+        events: &Emitter,
+        cancel: &RunCancel,
+    ) -> Result<AgentRun, AgentError> {
         let Progress {
             start,
             mut request,
             mut rounds,
             mut usage,
         } = run;
-        let approval = self.approval.as_ref().map(|hook| &*hook.0);
+        let mut budget = Budget::default();
         while rounds.len() < self.max_rounds {
+            if cancel.is_cancelled() {
+                return Err(cancelled(request.messages, rounds));
+            }
+            let round = rounds.len();
+            let watch = events.for_round(round);
+            events.emit(RunEvent::ModelRequest { round });
+            // The agent's policy, then the tool-call budget.
+            let gate = Gate {
+                policy: self.approval.as_ref().map(|hook| &*hook.0),
+                limits: &self.limits,
+                budget: &budget,
+            };
+            let approval: Option<&dyn Approval> =
+                (gate.policy.is_some() || self.limits.max_tool_calls.is_some()).then_some(&gate);
             let asked = Instant::now();
             let (response, batch, model_time, broken) = if self.streaming == Streaming::Off {
-                match self.model.complete(&request).await {
+                let reply = {
+                    let reply = std::pin::pin!(self.model.complete(&request));
+                    let stop = std::pin::pin!(cancel.cancelled());
+                    match futures_util::future::select(reply, stop).await {
+                        futures_util::future::Either::Left((reply, _)) => Some(reply),
+                        futures_util::future::Either::Right(((), _)) => None,
+                    }
+                };
+                let Some(reply) = reply else {
+                    return Err(cancelled(request.messages, rounds));
+                };
+                match reply {
                     Ok(response) => {
                         let model_time = asked.elapsed();
+                        if let Some(text) = response.content.as_ref().filter(|t| !t.is_empty()) {
+                            events.emit(RunEvent::TextDelta {
+                                round,
+                                text: text.clone(),
+                            });
+                        }
                         let batch = if response.tool_calls.is_empty() {
                             None
                         } else {
                             let mut dispatch = self
                                 .tools
                                 .dispatch(&response.tool_calls)
-                                .options(self.dispatch.clone());
+                                .options(self.dispatch.clone())
+                                .events(Some(watch))
+                                .cancel_on(cancel.cancelled());
                             if let Some(policy) = approval {
                                 dispatch = dispatch.approval(policy);
                             }
@@ -431,14 +638,20 @@ impl<M: Model> Agent<M> {
                     }
                 }
             } else {
+                let text = events.clone();
                 let mut dispatch = self
                     .tools
                     .dispatch_stream(self.model.stream(&request))
                     .options(self.dispatch.clone())
-                    .eager(self.streaming == Streaming::Eager);
-                if let Some(sink) = &self.text {
-                    dispatch = dispatch.on_text(sink.clone());
-                }
+                    .eager(self.streaming == Streaming::Eager)
+                    .on_text(TextSink::new(move |delta| {
+                        text.emit(RunEvent::TextDelta {
+                            round,
+                            text: delta.to_owned(),
+                        });
+                    }))
+                    .events(Some(watch))
+                    .cancel_on(cancel.cancelled());
                 if let Some(policy) = approval {
                     dispatch = dispatch.approval(policy);
                 }
@@ -448,26 +661,34 @@ impl<M: Model> Agent<M> {
             };
             if let Some(u) = response.usage {
                 usage += u;
+                events.emit(RunEvent::Usage { round, usage: u });
             }
-            let broke_before_anything =
-                broken.is_some() && response.content.is_none() && response.tool_calls.is_empty();
-            if !broke_before_anything {
+            let stopped = cancel.is_cancelled();
+            // A reply cut off before anything came adds no message.
+            let empty = response.content.is_none() && response.tool_calls.is_empty();
+            if !((broken.is_some() || stopped) && empty) {
                 request.messages.push(response.to_message());
             }
             let deferred = batch
                 .as_ref()
                 .is_some_and(|b| b.results.iter().any(|r| r.outcome == Outcome::Deferred));
-            if let (Some(batch), false) = (&batch, deferred) {
+            // A cancelled run answers every call, deferred ones too, so the
+            // transcript is one the API accepts.
+            if let (Some(batch), false) = (&batch, deferred && !stopped) {
                 request
                     .messages
                     .extend(batch.results.iter().map(Message::tool));
             }
-            let round = Round {
+            let round_info = Round {
                 model_time,
                 tool_calls: response.tool_calls,
                 batch,
                 elapsed: asked.elapsed(),
             };
+            if stopped {
+                rounds.push(round_info);
+                return Err(cancelled(request.messages, rounds));
+            }
             if let Some(error) = broken {
                 return Err(AgentError {
                     kind: AgentErrorKind::Model(error),
@@ -475,14 +696,42 @@ impl<M: Model> Agent<M> {
                     rounds,
                 });
             }
-            let done = round.batch.is_none();
-            rounds.push(round);
+            let results = round_info
+                .batch
+                .as_ref()
+                .map_or(&[][..], |b| &b.results[..]);
+            let answer = if deferred {
+                None
+            } else {
+                stop_answer(&self.limits, results)
+            };
+            let spent = budget.check(&self.limits, usage, results);
+            let done = round_info.batch.is_none();
+            events.emit(RunEvent::RoundFinished {
+                round,
+                info: Box::new(round_info.clone()),
+            });
+            rounds.push(round_info);
             if deferred {
                 return Err(suspend(request.messages, rounds, usage));
             }
-            if done {
+            if let Some(spent) = spent {
+                let kind = match spent {
+                    Spent::Tokens { limit, used } => AgentErrorKind::TokenBudget { limit, used },
+                    Spent::ToolCalls { limit } => AgentErrorKind::ToolCallBudget(limit),
+                    Spent::InvalidCalls { tool, limit } => {
+                        AgentErrorKind::InvalidCalls { tool, limit }
+                    }
+                };
+                return Err(AgentError {
+                    kind,
+                    transcript: request.messages,
+                    rounds,
+                });
+            }
+            if done || answer.is_some() {
                 return Ok(AgentRun {
-                    answer: response.content.unwrap_or_default(),
+                    answer: answer.unwrap_or_else(|| response.content.unwrap_or_default()),
                     transcript: request.messages,
                     rounds,
                     usage,
@@ -495,6 +744,15 @@ impl<M: Model> Agent<M> {
             transcript: request.messages,
             rounds,
         })
+    }
+}
+
+/// The error of a run cancelled from outside.
+fn cancelled(transcript: Vec<Message>, rounds: Vec<Round>) -> AgentError {
+    AgentError {
+        kind: AgentErrorKind::Cancelled,
+        transcript,
+        rounds,
     }
 }
 

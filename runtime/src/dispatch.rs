@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::approval::Approval;
 use crate::call::{CallResult, ToolCall};
+use crate::run::Emitter;
 use crate::runner::{Runner, Stops, unanswered};
 use crate::tool::BoxFuture;
 use crate::toolset::ToolSet;
@@ -144,6 +145,7 @@ impl ToolSet {
             options: DispatchOptions::default(),
             cancel: None,
             approval: None,
+            events: None,
         }
     }
 
@@ -189,9 +191,16 @@ pub struct Dispatch<'a> {
     options: DispatchOptions,
     cancel: Option<BoxFuture<'a, ()>>,
     approval: Option<&'a dyn Approval>,
+    events: Option<Emitter>,
 }
 
 impl<'a> Dispatch<'a> {
+    /// Tell each call's start and result to a run's events.
+    pub(crate) fn events(mut self, events: Option<Emitter>) -> Self {
+        self.events = events;
+        self
+    }
+
     /// Consult `policy` before each call, in call order: it may approve,
     /// deny, rewrite the arguments or defer (see [`Approval`]). Denied and
     /// deferred calls get their result at once and hold nothing.
@@ -223,7 +232,8 @@ impl<'a> Dispatch<'a> {
     pub async fn run(self) -> Batch {
         let mut stops = Stops::new(&self.options, self.cancel);
         let mut runner = Runner::new(self.tools, self.options, Cow::Borrowed(self.calls))
-            .approval(self.approval);
+            .approval(self.approval)
+            .events(self.events);
         stops.start(runner.start);
         if let Some(stop) = stops.poll_now() {
             // Cancelled before it began: no call starts.

@@ -13,6 +13,7 @@ mod assemble;
 mod call;
 mod dispatch;
 mod message;
+mod method;
 mod model;
 mod output;
 mod output_schema;
@@ -20,6 +21,7 @@ pub mod plan;
 pub mod providers;
 mod reply;
 mod resume;
+mod run;
 mod runner;
 mod schedule;
 pub mod schema;
@@ -55,6 +57,7 @@ pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
 #[cfg(feature = "openai-responses")]
 pub use providers::openai_responses::{OpenAiResponsesModel, OpenAiResponsesModelBuilder};
 pub use resume::{ResumeError, ResumeErrorKind};
+pub use run::{RunCancel, RunEvent, RunStream};
 pub use state::{State, StateMap, StateNeed};
 pub use stream::TextSink;
 pub use tool::{

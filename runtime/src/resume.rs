@@ -30,6 +30,7 @@ use crate::approval::Decision;
 use crate::call::{CallResult, Outcome, ToolCall};
 use crate::dispatch::DispatchOptions;
 use crate::message::Message;
+use crate::run::{Emitter, RunCancel};
 use crate::toolset::ToolSet;
 
 /// How many resumed states' ids a process remembers.
@@ -119,7 +120,15 @@ impl Ready {
     /// Apply the decisions: denied calls get their result, approved and
     /// rewritten ones run now (a rewrite's arguments kept on its result).
     /// The state comes back with a fresh id when calls still wait.
-    pub(crate) async fn run(self, tools: &ToolSet, options: DispatchOptions) -> Suspended {
+    /// Run the approved calls, telling `watch` each call's start and
+    /// result, and stopping when `cancel` says so.
+    pub(crate) async fn run(
+        self,
+        tools: &ToolSet,
+        options: DispatchOptions,
+        watch: &Emitter,
+        cancel: &RunCancel,
+    ) -> Suspended {
         let Ready { mut state, decided } = self;
         let Some(Round {
             tool_calls,
@@ -145,6 +154,8 @@ impl Ready {
                         Outcome::Denied,
                         format!("the call was denied: {reason}"),
                     );
+                    watch.started(index, call);
+                    watch.finished(index, &batch.results[index]);
                     continue;
                 }
                 Decision::Defer => continue,
@@ -152,7 +163,12 @@ impl Ready {
             slots.push(index);
         }
         if !to_run.is_empty() {
-            let ran = tools.dispatch(&to_run).options(options).await;
+            let ran = tools
+                .dispatch(&to_run)
+                .options(options)
+                .events(Some(watch.clone().with_indices(slots.clone())))
+                .cancel_on(cancel.cancelled())
+                .await;
             for ((index, mut result), call) in slots.into_iter().zip(ran.results).zip(&to_run) {
                 if call.arguments != tool_calls[index].arguments {
                     result.arguments = Some(call.arguments.clone());

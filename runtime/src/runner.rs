@@ -22,6 +22,7 @@ use crate::approval::{Approval, Decision};
 use crate::call::{CallResult, Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
 use crate::output::{ToolError, ToolOutput};
+use crate::run::Emitter;
 use crate::schedule::Schedule;
 use crate::tool::{BoxFuture, CallError, ToolFuture};
 use crate::toolset::{Entry, ToolSet};
@@ -211,6 +212,15 @@ pub(crate) struct Runner<'a> {
     /// results record what they ran with.
     rewritten: Vec<usize>,
     cap: usize,
+    /// Where each call's start and result are told, when a run is watched.
+    watch: Option<Watch>,
+}
+
+/// The events of a watched batch: each call is told started once, then
+/// finished (a call refused without running, at the same instant).
+struct Watch {
+    events: Emitter,
+    announced: Vec<bool>,
 }
 
 impl<'a> Runner<'a> {
@@ -240,6 +250,37 @@ impl<'a> Runner<'a> {
             approval: None,
             rewritten: Vec::new(),
             cap,
+            watch: None,
+        }
+    }
+
+    /// Tell each call's start and result to `events`.
+    pub(crate) fn events(mut self, events: Option<Emitter>) -> Self {
+        self.watch = events.map(|events| Watch {
+            events,
+            announced: vec![false; self.calls.len()],
+        });
+        self
+    }
+
+    /// Tell that call `index` started, unless it was told already.
+    fn tell_started(&mut self, index: usize) {
+        if let Some(watch) = &mut self.watch
+            && !watch.announced[index]
+        {
+            watch.announced[index] = true;
+            watch.events.started(index, &self.calls[index]);
+        }
+    }
+
+    /// Tell call `index`'s result (after its start, if that was not told).
+    fn tell_finished(&mut self, index: usize) {
+        if self.watch.is_none() {
+            return;
+        }
+        self.tell_started(index);
+        if let (Some(watch), Some(result)) = (&self.watch, &self.slots[index]) {
+            watch.events.finished(index, result);
         }
     }
 
@@ -256,6 +297,9 @@ impl<'a> Runner<'a> {
         self.starts.push(Duration::ZERO);
         self.withdrawn.push(false);
         self.launched.push(false);
+        if let Some(watch) = &mut self.watch {
+            watch.announced.push(false);
+        }
     }
 
     /// Replace call `index`'s result with this one, whether it finished,
@@ -287,6 +331,8 @@ impl<'a> Runner<'a> {
                 .timed(at, now.saturating_sub(at)),
         );
         self.calls.to_mut()[index] = call;
+        // A call that had finished is told again: the result that stands.
+        self.tell_finished(index);
     }
 
     /// How many calls the batch has so far.
@@ -506,6 +552,7 @@ impl<'a> Runner<'a> {
     ) -> Option<CallFuture> {
         let offset = began - self.start;
         self.starts[index] = offset;
+        self.tell_started(index);
         let call = &self.calls[index];
         let Some(entry) = entry else {
             let names: Vec<&str> = self.tools.names().take(32).collect();
@@ -577,10 +624,15 @@ impl<'a> Runner<'a> {
         self.schedule.finished(index);
         let call = &self.calls[index];
         tracing::debug!(tool = %call.name, call_id = %call.id, %outcome, "tool call refused");
+        let deferred = outcome == Outcome::Deferred;
         self.slots[index] = Some(
             CallResult::new(call.id.clone(), call.name.clone(), outcome, content)
                 .timed(at, Duration::ZERO),
         );
+        // A deferred call has not run: it is told when a resume runs it.
+        if !deferred {
+            self.tell_finished(index);
+        }
     }
 
     fn record(&mut self, finished: Finished) {
@@ -607,6 +659,7 @@ impl<'a> Runner<'a> {
             Reply::Text(text) => result.content = text,
         }
         self.slots[finished.index] = Some(result);
+        self.tell_finished(finished.index);
     }
 
     /// End the batch early: the running calls are dropped (which cancels
@@ -621,8 +674,8 @@ impl<'a> Runner<'a> {
             ),
             Stop::Cancelled => (Outcome::Cancelled, "the batch was cancelled".to_owned()),
         };
-        for (index, slot) in self.slots.iter_mut().enumerate() {
-            if slot.is_none() {
+        for index in 0..self.slots.len() {
+            if self.slots[index].is_none() {
                 let call = &self.calls[index];
                 let started = self.launched[index];
                 let begin = if started { self.starts[index] } else { now };
@@ -636,10 +689,11 @@ impl<'a> Runner<'a> {
                 {
                     text.push_str(BLOCKING_RUNS_ON);
                 }
-                *slot = Some(
+                self.slots[index] = Some(
                     CallResult::new(call.id.clone(), call.name.clone(), outcome, text)
                         .timed(begin, now.saturating_sub(begin)),
                 );
+                self.tell_finished(index);
             }
         }
         self.finish()

@@ -17,6 +17,7 @@ use crate::dispatch::{Batch, DispatchOptions};
 use crate::message::ChatResponse;
 pub use crate::model::response_events;
 use crate::model::{EventStream, ModelError, StreamEvent};
+use crate::run::Emitter;
 use crate::runner::{Runner, Stop, Stops};
 use crate::tool::BoxFuture;
 use crate::toolset::ToolSet;
@@ -31,7 +32,7 @@ impl TextSink {
         TextSink(Arc::new(f))
     }
 
-    fn send(&self, text: &str) {
+    pub(crate) fn send(&self, text: &str) {
         (self.0)(text);
     }
 }
@@ -67,6 +68,7 @@ pub struct StreamDispatch<'a> {
     text: Option<TextSink>,
     cancel: Option<BoxFuture<'a, ()>>,
     approval: Option<&'a dyn Approval>,
+    watch: Option<Emitter>,
 }
 
 impl ToolSet {
@@ -81,6 +83,7 @@ impl ToolSet {
             text: None,
             cancel: None,
             approval: None,
+            watch: None,
         }
     }
 }
@@ -116,6 +119,12 @@ impl<'a> StreamDispatch<'a> {
         self
     }
 
+    /// Tell each call's start and result to a run's events.
+    pub(crate) fn events(mut self, events: Option<Emitter>) -> Self {
+        self.watch = events;
+        self
+    }
+
     /// Consume the stream and run the calls.
     pub async fn run(self) -> StreamedTurn {
         let StreamDispatch {
@@ -126,9 +135,12 @@ impl<'a> StreamDispatch<'a> {
             text,
             cancel,
             approval,
+            watch,
         } = self;
         let mut stops = Stops::new(&options, cancel);
-        let mut runner = Runner::new(tools, options, Cow::Owned(Vec::new())).approval(approval);
+        let mut runner = Runner::new(tools, options, Cow::Owned(Vec::new()))
+            .approval(approval)
+            .events(watch);
         stops.start(runner.start);
         let mut assembler = CallAssembler::new();
         let mut message_end = None;
