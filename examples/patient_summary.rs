@@ -24,6 +24,8 @@
 mod app;
 #[path = "patient_summary/db.rs"]
 mod db;
+#[path = "patient_summary/summary.rs"]
+mod summary;
 #[path = "patient_summary/tools.rs"]
 mod tools;
 

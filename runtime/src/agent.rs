@@ -13,8 +13,10 @@ use crate::call::{CallResult, Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
 use crate::message::{ChatRequest, Message, ToolChoice, Usage};
 use crate::model::{Model, ModelError};
+use crate::settings::Settings;
 use crate::stream::TextSink;
 use crate::toolset::ToolSet;
+use crate::typed_output::RunShape;
 
 /// Whether the agent streams the model's replies, and when calls start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,6 +74,7 @@ pub struct Agent<M> {
     streaming: Streaming,
     text: Option<TextSink>,
     approval: Option<Hook>,
+    settings: Settings,
 }
 
 /// The approval policy, shared by clones of the agent.
@@ -223,7 +226,20 @@ impl<M: Model> Agent<M> {
             streaming: Streaming::Off,
             text: None,
             approval: None,
+            settings: Settings::default(),
         }
+    }
+
+    /// Generation settings for every request (see [`Settings`]); a run
+    /// may override them ([`Agent::run_with`]).
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The agent's generation settings.
+    pub fn generation_settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// Consult `policy` before each tool call (see [`Approval`]). A deferred
@@ -294,21 +310,52 @@ impl<M: Model> Agent<M> {
 
     /// Run from one user message.
     pub async fn run(&self, user: impl Into<String>) -> Result<AgentRun, AgentError> {
-        let mut messages = Vec::with_capacity(4);
-        if let Some(system) = &self.system {
-            messages.push(Message::system(system.clone()));
-        }
-        messages.push(Message::user(user));
-        self.run_messages(messages).await
+        self.run_messages(self.opening(Message::user(user))).await
     }
 
     /// Run from a conversation.
     pub async fn run_messages(&self, messages: Vec<Message>) -> Result<AgentRun, AgentError> {
+        self.run_shaped(messages, &RunShape::default()).await
+    }
+
+    /// Run from a conversation with these settings over the agent's own
+    /// (each one set here wins).
+    pub async fn run_with(
+        &self,
+        messages: Vec<Message>,
+        settings: &Settings,
+    ) -> Result<AgentRun, AgentError> {
+        let shape = RunShape {
+            settings: Some(settings.clone()),
+            ..RunShape::default()
+        };
+        self.run_shaped(messages, &shape).await
+    }
+
+    /// The conversation with the system prompt first, if there is one.
+    pub(crate) fn opening(&self, user: Message) -> Vec<Message> {
+        let mut messages = Vec::with_capacity(4);
+        if let Some(system) = &self.system {
+            messages.push(Message::system(system.clone()));
+        }
+        messages.push(user);
+        messages
+    }
+
+    /// A run whose requests are shaped by a typed output (or a settings override).
+    pub(crate) async fn run_shaped(
+        &self,
+        messages: Vec<Message>,
+        shape: &RunShape,
+    ) -> Result<AgentRun, AgentError> {
+        let mut request = self.request(messages);
+        shape.apply(&mut request);
         let run = Progress {
             start: Instant::now(),
-            request: self.request(messages),
+            request,
             rounds: Vec::new(),
             usage: Usage::default(),
+            final_tool: shape.final_tool.clone(),
         };
         self.drive(run).await
     }
@@ -411,6 +458,7 @@ impl<M: Model> Agent<M> {
             request,
             rounds,
             usage,
+            final_tool: None,
         })
         .await
     }
@@ -423,6 +471,8 @@ impl<M: Model> Agent<M> {
             tools: self.tools.definitions().to_vec(),
             tool_choice: self.tool_choice.clone(),
             parallel_tool_calls: self.parallel_tool_calls,
+            settings: self.settings.clone(),
+            output: None,
         };
         if request.tools.is_empty() {
             request.tool_choice = None;
@@ -438,6 +488,7 @@ impl<M: Model> Agent<M> {
             mut request,
             mut rounds,
             mut usage,
+            final_tool,
         } = run;
         let approval = self.approval.as_ref().map(|hook| &*hook.0);
         while rounds.len() < self.max_rounds {
@@ -446,7 +497,10 @@ impl<M: Model> Agent<M> {
                 match self.model.complete(&request).await {
                     Ok(response) => {
                         let model_time = asked.elapsed();
-                        let batch = if response.tool_calls.is_empty() {
+                        // A typed output's final-answer call ends the run
+                        // before any dispatch: its arguments are the answer.
+                        let answered = final_call(&response, final_tool.as_deref()).is_some();
+                        let batch = if response.tool_calls.is_empty() || answered {
                             None
                         } else {
                             let mut dispatch = self
@@ -484,6 +538,9 @@ impl<M: Model> Agent<M> {
                 let batch = (!turn.response.tool_calls.is_empty()).then_some(turn.batch);
                 (turn.response, batch, turn.message_end, turn.error)
             };
+            let final_answer =
+                final_call(&response, final_tool.as_deref()).filter(|_| broken.is_none());
+            let batch = batch.filter(|_| final_answer.is_none());
             if let Some(u) = response.usage {
                 usage += u;
             }
@@ -520,7 +577,7 @@ impl<M: Model> Agent<M> {
             }
             if done {
                 return Ok(AgentRun {
-                    answer: response.content.unwrap_or_default(),
+                    answer: final_answer.or(response.content).unwrap_or_default(),
                     transcript: request.messages,
                     rounds,
                     usage,
@@ -542,6 +599,18 @@ struct Progress {
     request: ChatRequest,
     rounds: Vec<Round>,
     usage: Usage,
+    /// The tool whose call is the final answer (typed output, tool mode).
+    final_tool: Option<String>,
+}
+
+/// The arguments of a call to the final-answer tool, if the reply makes one.
+fn final_call(response: &crate::message::ChatResponse, tool: Option<&str>) -> Option<String> {
+    let tool = tool?;
+    response
+        .tool_calls
+        .iter()
+        .find(|c| c.name == tool)
+        .map(|c| c.arguments.clone())
 }
 
 /// The error that stops a run whose last batch has deferred calls; the
