@@ -78,7 +78,7 @@ fn overhead(c: &mut Criterion) {
         .build()
         .expect("tools");
     let mut group = c.benchmark_group("dispatch_overhead");
-    for n in [1usize, 10, 100, 1_000, 10_000] {
+    for n in [1usize, 10, 100, 1_000, 10_000, 100_000] {
         let batch = calls(n);
         group.throughput(Throughput::Elements(n as u64));
         group.bench_with_input(BenchmarkId::new("toolcall", n), &batch, |b, batch| {

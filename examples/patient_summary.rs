@@ -6,6 +6,7 @@
 //! cargo run --example patient_summary -- P-00002 --stream
 //! cargo run --example patient_summary -- P-99999         # no such patient
 //! cargo run --example patient_summary -- --provider openai-responses
+//! cargo run --example patient_summary -- --provider gemini     # Gemini's wire format
 //! DATABASE_URL=postgres://user:pass@localhost/clinic cargo run --example patient_summary
 //! OPENAI_API_KEY=sk-... cargo run --example patient_summary  # the real model
 //! ```

@@ -309,6 +309,8 @@ async fn example(args: &[&str], database_url: Option<&str>) -> Run {
         openai_model: None,
         anthropic_api_key: None,
         anthropic_model: None,
+        gemini_api_key: None,
+        gemini_model: None,
         timeline: temp.dir.join("timeline.svg"),
     };
     let mut out = Vec::new();
@@ -485,6 +487,21 @@ async fn a_typed_patient_summary_prints_with_each_provider() {
             assert!(out.contains(field), "{provider}: {field} missing:\n{out}");
         }
     }
+}
+
+#[tokio::test]
+async fn the_gemini_provider_speaks_the_generate_content_format_offline() {
+    let run = example(&["P-00003", "--provider", "gemini", "--stream"], None).await;
+    let out = &run.out;
+    assert!(run.result.is_ok(), "{out}\n{:?}", run.result.err());
+    assert!(
+        out.contains("model     toolcall-sim at http://127.0.0.1:")
+            && out.contains("/v1beta/models/gemini-2.5-flash:generateContent, offline"),
+        "{out}"
+    );
+    assert!(out.contains("asked for 4 tool calls"), "{out}");
+    assert!(out.contains("speed-up"), "{out}");
+    assert!(run.timeline.exists());
 }
 
 #[tokio::test]

@@ -69,3 +69,74 @@ async fn calls_on_one_file_take_turns_and_the_rest_run_in_parallel() {
     assert_eq!(starts, [0, 100, 0, 0, 0, 30, 140]);
     assert_eq!(batch.makespan, Duration::from_millis(240));
 }
+
+/// Set a row's value; rows are numbered.
+#[tool(writes = "row:{id}")]
+async fn set_row(id: f64, value: String) -> usize {
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    value.len() + id as usize
+}
+
+/// A point on a grid.
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Cell {
+    x: i32,
+    y: i32,
+}
+
+/// Paint a cell.
+#[tool(writes = "cell:{at}")]
+async fn paint(at: Cell) -> i32 {
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    at.x + at.y
+}
+
+/// A key from a number or an object is its value, not its text: `1` and
+/// `1.0` are one row, and `{"x":1,"y":2}` is the cell `{"y":2,"x":1}`.
+#[tokio::test(start_paused = true)]
+async fn equal_values_written_differently_are_one_key() {
+    let tools = ToolSet::builder()
+        .tools(toolcall::tools![set_row, paint])
+        .build()
+        .expect("tools");
+    let calls = [
+        ToolCall::new("r1", "set_row", r#"{"id": 1, "value": "a"}"#),
+        ToolCall::new("r2", "set_row", r#"{"id": 1.0, "value": "b"}"#),
+        ToolCall::new("r3", "set_row", r#"{"id": 2, "value": "c"}"#),
+        ToolCall::new("c1", "paint", r#"{"at": {"x": 1, "y": 2}}"#),
+        ToolCall::new("c2", "paint", r#"{"at": {"y": 2, "x": 1}}"#),
+    ];
+    let batch = tools.dispatch(&calls).await;
+    assert!(batch.all_ok(), "{batch:?}");
+    let starts: Vec<u128> = batch
+        .results
+        .iter()
+        .map(|r| r.started.as_millis())
+        .collect();
+    assert_eq!(starts, [0, 100, 0, 0, 100]);
+}
+
+/// A call over `max_argument_bytes` is refused at once, not after waiting
+/// for its key.
+#[tokio::test(start_paused = true)]
+async fn a_keyed_call_too_long_is_refused_before_it_waits() {
+    let tools = tools();
+    let long = format!(r#"{{"path": "a.txt", "text": "{}"}}"#, "x".repeat(200));
+    let calls = [
+        ToolCall::new("w1", "write_file", r#"{"path": "a.txt", "text": "x"}"#),
+        ToolCall::new("w2", "write_file", long),
+    ];
+    let batch = tools
+        .dispatch(&calls)
+        .options(toolcall::DispatchOptions::parallel().max_argument_bytes(100))
+        .await;
+    let w2 = &batch.results[1];
+    assert_eq!(w2.outcome, toolcall::Outcome::InvalidArguments);
+    assert!(
+        w2.content.contains("over the limit of 100 bytes"),
+        "{}",
+        w2.content
+    );
+    assert_eq!((w2.started, w2.elapsed), (Duration::ZERO, Duration::ZERO));
+    assert_eq!(batch.results[0].outcome, toolcall::Outcome::Ok);
+}

@@ -225,6 +225,15 @@ async fn any_value(value: Value) -> Value {
     value
 }
 
+/// Any JSON value, with a doc comment: still not strict.
+#[tool]
+async fn any_documented_value(
+    /// Whatever you like.
+    value: Value,
+) -> Value {
+    value
+}
+
 /// A database handle.
 #[derive(Clone)]
 struct Db;
@@ -791,11 +800,16 @@ async fn serde_defaults_are_required_not_nullable_in_strict_mode() {
 
 #[test]
 fn a_schema_that_cannot_be_strict_fails_the_build_and_says_how_to_fix_it() {
-    let cases: [(_, &str, &str); 3] = [
+    let cases: [(_, &str, &str); 4] = [
         (toolcall::tools![open_map], "/properties/labels", "open map"),
         (toolcall::tools![tuple], "/properties/pair", "tuple"),
         (
             toolcall::tools![any_value],
+            "/properties/value",
+            "arbitrary JSON value",
+        ),
+        (
+            toolcall::tools![any_documented_value],
             "/properties/value",
             "arbitrary JSON value",
         ),
@@ -1125,6 +1139,17 @@ async fn profiles(
     )
 }
 
+/// Durations and a time: what their schemas allow, serde takes (nanos
+/// under a second, a time within `i64` seconds of the epoch).
+#[tool]
+async fn waits(
+    delay: std::time::Duration,
+    every: Option<std::time::Duration>,
+    at: std::time::SystemTime,
+) -> String {
+    format!("{delay:?} {every:?} {at:?}")
+}
+
 /// Arguments generated from a schema: every value it allows, with the
 /// bounds and the edges (lengths, ranges, `null`, absent keys) favoured.
 mod generate {
@@ -1313,7 +1338,7 @@ fn whatever_a_schema_allows_parses() {
         builder
             .tools(toolcall::tools![
                 strings, integers, floats, flags, options, lists, nested, unit_enums, data_enums,
-                recursive, no_params, defaults, profiles
+                recursive, no_params, defaults, profiles, waits
             ])
             .build()
             .expect("every tool builds")

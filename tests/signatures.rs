@@ -135,15 +135,83 @@ async fn fallible(fail: bool) -> Result<String, String> {
     }
 }
 
+/// Takes a `Cow<'static, str>`: owned, so it parses like a `String`.
+#[tool]
+async fn shout(text: std::borrow::Cow<'static, str>) -> String {
+    text.to_uppercase()
+}
+
+/// Returns `impl Serialize`.
+#[tool]
+async fn opaque(n: u32) -> impl Serialize {
+    json!({ "n": n })
+}
+
+/// Returns `impl Serialize` text, or an error.
+#[tool]
+fn opaque_text(fail: bool) -> Result<impl Serialize + Send, String> {
+    if fail { Err("no".into()) } else { Ok("plain") }
+}
+
 #[allow(deprecated, reason = "the deprecated tool is registered on purpose")]
 fn tools() -> ToolSet {
     ToolSet::builder()
         .tools(toolcall::tools![
-            query, lookup, configured, old_query, region, aliased, add, color, quoted, fixed,
-            fallible
+            query,
+            lookup,
+            configured,
+            old_query,
+            region,
+            aliased,
+            add,
+            color,
+            quoted,
+            fixed,
+            fallible,
+            shout,
+            opaque,
+            opaque_text
         ])
         .build()
         .expect("every tool builds")
+}
+
+#[tokio::test]
+async fn a_static_cow_parameter_and_impl_serialize_returns() {
+    let tools = tools();
+    let text = &parameters_of(&tools, "shout")["properties"]["text"];
+    assert_eq!(text["type"], "string");
+    for (name, arguments, expected) in [
+        ("shout", json!({"text": "hi"}), (Outcome::Ok, "HI")),
+        ("opaque", json!({"n": 3}), (Outcome::Ok, r#"{"n":3}"#)),
+        (
+            "opaque_text",
+            json!({"fail": false}),
+            (Outcome::Ok, "plain"),
+        ),
+        (
+            "opaque_text",
+            json!({"fail": true}),
+            (Outcome::ToolError, "error: no"),
+        ),
+    ] {
+        let (outcome, content) = call(&tools, name, arguments).await;
+        assert_eq!((outcome, content.as_str()), expected, "{name}");
+    }
+    // The type behind `impl Serialize` is hidden: no output schema.
+    for name in ["opaque", "opaque_text"] {
+        let definition = tools.definitions().iter().find(|d| d.name == name);
+        assert_eq!(definition.map(|d| d.output_schema.is_none()), Some(true));
+    }
+}
+
+fn parameters_of<'a>(tools: &'a ToolSet, name: &str) -> &'a Value {
+    &tools
+        .definitions()
+        .iter()
+        .find(|d| d.name == name)
+        .expect("the tool is listed")
+        .parameters
 }
 
 async fn call(tools: &ToolSet, name: &str, arguments: Value) -> (Outcome, String) {

@@ -206,7 +206,12 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
             hints.push(quote!(.#setter(#value)));
         }
     }
+    // The schema of the value a successful call returns, when it is
+    // `JsonSchema` (autoref: `Result<T, E>` gives `T`'s). An `impl Trait`
+    // return type is hidden (and cannot be named here), so it has none: a
+    // `fn()` stands for it, which is not `JsonSchema`.
     let return_type = match &item.sig.output {
+        ReturnType::Type(_, ty) if has_impl_trait(ty) => quote!(fn()),
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => quote!(#ty),
     };
@@ -358,8 +363,6 @@ fn generate(tool: &ToolFn, options: &attr::Options, name: &str) -> TokenStream {
                 fn output_schema(
                     __toolcall_generator: &mut #private::schemars::SchemaGenerator,
                 ) -> ::core::option::Option<#private::serde_json::Value> {
-                    // The schema of the value a successful call returns, when
-                    // it is `JsonSchema` (autoref: `Result<T, E>` gives `T`'s).
                     (&&&#private::OutputType::<#return_type>::new()).__toolcall_output_schema(__toolcall_generator)
                 }
 
@@ -442,6 +445,19 @@ fn reply(output: &ReturnType, private: &TokenStream) -> TokenStream {
         };
     }
     quote_spanned!(ty.span()=> (&&#private::Wrap(&__toolcall_ret)).__toolcall_reply())
+}
+
+/// Whether a type names an `impl Trait` anywhere (`impl Serialize`,
+/// `Result<impl Serialize, E>`).
+fn has_impl_trait(ty: &Type) -> bool {
+    fn find(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|token| match token {
+            proc_macro2::TokenTree::Ident(ident) => ident == "impl",
+            proc_macro2::TokenTree::Group(group) => find(group.stream()),
+            _ => false,
+        })
+    }
+    find(ty.to_token_stream())
 }
 
 /// `T` and `E` of a type written `Result<T, E>`, `std::result::Result<T, E>`

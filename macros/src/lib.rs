@@ -42,6 +42,10 @@ mod valid;
 /// type is written `State<T>` or `toolcall::State<T>` (or the `crate` path
 /// and `State`) is injected from the `ToolSet`; every other parameter is a
 /// field of the arguments object and must be `DeserializeOwned + JsonSchema`.
+/// Such a parameter is owned, since it is parsed from the call's arguments:
+/// its type may name no lifetime but `'static` (`Cow<'static, str>` is
+/// accepted, `&str` and `Cow<'_, str>` are refused with the owned form to
+/// use), and no `impl Trait`.
 /// The fn stays callable as written. `#[tool]` goes on a free fn: the tool
 /// is a type named after the fn, and no type can be declared in an impl.
 ///
@@ -50,6 +54,8 @@ mod valid;
 /// written `Result<T, E>` or `std::result::Result<T, E>` is std's `Result`
 /// (its `Err` becomes an error result with `E`'s `Display` text); any other
 /// type goes by what it is, so `io::Result<T>` and aliases work too.
+/// `-> impl Serialize` (or `Result<impl Serialize, E>`) works as well; its
+/// type is hidden, so such a tool declares no output schema.
 ///
 /// Options: `name = "..."`, `description = "..."`, `timeout = "500ms"`
 /// (`ms`, `s` or `m`), `exclusive` (the tool runs alone), `spawn` (each

@@ -123,7 +123,7 @@ fn check_type(ty: &Type, cx: &mut Ctxt) {
                 cx.error_spanned_by(
                     ty,
                     format!(
-                        "`#[tool]` parameters must be owned, since they are parsed from the call's arguments: a type borrowing for `{lifetime}` cannot be; use `String` for `Cow<'_, str>`, or the owned form of the type"
+                        "`#[tool]` parameters must be owned, since they are parsed from the call's arguments: a type borrowing for `{lifetime}` cannot be; use `String` or `Cow<'static, str>` for `Cow<'_, str>`, or the owned form of the type"
                     ),
                 );
             }
@@ -131,13 +131,18 @@ fn check_type(ty: &Type, cx: &mut Ctxt) {
     }
 }
 
-/// The first lifetime written in a type (`'_` in `Cow<'_, str>`), if any.
+/// The first lifetime other than `'static` written in a type (`'_` in
+/// `Cow<'_, str>`), if any: a type whose only lifetime is `'static`
+/// (`Cow<'static, str>`) borrows nothing from the arguments, and whether it
+/// is `DeserializeOwned` is for the compiler to say.
 fn first_lifetime(tokens: proc_macro2::TokenStream) -> Option<String> {
     let mut tokens = tokens.into_iter().peekable();
     while let Some(token) = tokens.next() {
         match token {
             proc_macro2::TokenTree::Punct(p) if p.as_char() == '\'' => {
-                if let Some(proc_macro2::TokenTree::Ident(name)) = tokens.peek() {
+                if let Some(proc_macro2::TokenTree::Ident(name)) = tokens.peek()
+                    && name != "static"
+                {
                     return Some(format!("'{name}"));
                 }
             }

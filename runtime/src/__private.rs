@@ -93,9 +93,18 @@ fn invalid(text: &str, e: &serde_json::Error) -> CallError {
 fn located(text: &str, message: String, core: &str, offset: usize) -> CallError {
     // A missing field is reported at its object's end: if that is before
     // the closing brace, the object's last key is not part of the path.
-    let open = !text.get(..offset).unwrap_or(text).trim_end().ends_with('}');
+    let before = text.get(..offset).unwrap_or(text).trim_end();
+    let open = !before.ends_with('}');
     let missing = core.starts_with("missing field");
-    let path = field_path(text, offset, missing && open);
+    let mut path = field_path(text, offset, missing && open);
+    // A wrong value reported at an object's end comes from a struct serde
+    // parsed from a buffer (`#[serde(flatten)]`), which knows no place.
+    if !open && let Some(inner) = flattened_path(text, before.len() - 1, core) {
+        if !path.is_empty() && !inner.starts_with('[') {
+            path.push('.');
+        }
+        path.push_str(&inner);
+    }
     CallError::InvalidArguments(if path.is_empty() {
         message
     } else {
@@ -365,6 +374,96 @@ fn field_path(text: &str, end: usize, parent: bool) -> String {
     path
 }
 
+/// For an "invalid type/value: X, expected Y" reported at the object that
+/// closes at byte `close`: the path inside that object of the one value
+/// serde describes as X, if exactly one is.
+fn flattened_path(text: &str, close: usize, core: &str) -> Option<String> {
+    let found = core
+        .strip_prefix("invalid type: ")
+        .or_else(|| core.strip_prefix("invalid value: "))?
+        .rsplit_once(", expected ")?
+        .0;
+    let object: serde_json::Value =
+        serde_json::from_str(text.get(object_start(text, close)?..=close)?).ok()?;
+    let mut matches = Vec::new();
+    described(&object, &mut String::new(), found, &mut matches);
+    match <[String; 1]>::try_from(matches) {
+        Ok([path]) => Some(path),
+        Err(_) => None,
+    }
+}
+
+/// Where the object that closes at byte `close` opens.
+fn object_start(text: &str, close: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut opens = Vec::new();
+    let mut i = 0;
+    while i <= close && i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' => opens.push(i),
+            b'}' | b']' if i == close => return opens.pop(),
+            b'}' | b']' => {
+                opens.pop();
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The paths under `value` of the values serde's `Unexpected` writes as
+/// `found` (`string "x"`, ``integer `5` ``, `map`, ...).
+fn described(value: &serde_json::Value, path: &mut String, found: &str, out: &mut Vec<String>) {
+    use serde_json::Value;
+    let text = match value {
+        Value::Null => "unit value".to_owned(),
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap_or_default();
+            let mut text = f.to_string();
+            if f.is_finite() && !text.contains('.') {
+                text.push_str(".0");
+            }
+            format!("floating point `{text}`")
+        }
+        Value::Number(n) => format!("integer `{n}`"),
+        Value::String(s) => format!("string {s:?}"),
+        Value::Array(_) => "sequence".to_owned(),
+        Value::Object(_) => "map".to_owned(),
+    };
+    if !path.is_empty() && text == found {
+        out.push(path.clone());
+    }
+    let len = path.len();
+    match value {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                described(item, path, found, out);
+                path.truncate(len);
+            }
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                described(item, path, found, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Run a plain (blocking) tool fn on tokio's blocking pool, so it never
 /// blocks the async workers; its panic resurfaces in the calling future. A
 /// call cancelled (timed out, its dispatch dropped) while it waits for a
@@ -473,6 +572,56 @@ mod tests {
         fn eq(&self, other: &Inner) -> bool {
             (&self.name, self.count) == (&other.name, other.count)
         }
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code, reason = "only parsed")]
+    struct Flattened {
+        id: String,
+        #[serde(flatten)]
+        page: Page,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code, reason = "only parsed")]
+    struct Page {
+        limit: u32,
+        after: Option<Inner>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code, reason = "only parsed")]
+    struct Nested {
+        query: Flattened,
+    }
+
+    #[test]
+    fn a_wrong_value_in_a_flattened_struct_keeps_its_field_name() {
+        let message = refused::<Flattened>(r#"{"id": "a", "limit": "ten"}"#);
+        assert!(
+            message.starts_with("`limit`: invalid type: string \"ten\""),
+            "{message}"
+        );
+        let message = refused::<Nested>(
+            r#"{"query": {"id": "a", "limit": 1, "after": {"name": "x", "count": -2}}}"#,
+        );
+        assert!(
+            message.starts_with("`query.after.count`: invalid value: integer `-2`"),
+            "{message}"
+        );
+        let message = refused::<Flattened>(r#"{"id": "a", "limit": 1.5}"#);
+        assert!(
+            message.starts_with("`limit`: invalid type: floating point `1.5`"),
+            "{message}"
+        );
+        // Two values fit the description: the object's path, as before.
+        let message = refused::<Nested>(
+            r#"{"query": {"id": "a", "limit": true, "after": {"name": "x", "count": true}}}"#,
+        );
+        assert!(
+            message.starts_with("`query`: invalid type: boolean"),
+            "{message}"
+        );
     }
 
     /// The same arguments through `Arguments`, as `#[tool]` parses them.

@@ -1,7 +1,6 @@
 //! The agent loop: model, tool calls, dispatch, tool messages, model... until
 //! a final answer or the round limit.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,10 +8,11 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::approval::{Approval, Decision};
-use crate::call::{CallResult, Outcome, ToolCall};
+use crate::call::{Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
 use crate::message::{ChatRequest, Message, ToolChoice, Usage};
 use crate::model::{Model, ModelError};
+use crate::resume::{self, ResumeError};
 use crate::settings::Settings;
 use crate::stream::TextSink;
 use crate::toolset::ToolSet;
@@ -130,17 +130,28 @@ pub enum AgentErrorKind {
     /// The approval policy deferred calls: the run waits for decisions,
     /// and resumes from this state with [`Agent::resume`].
     Suspended(Box<Suspended>),
-    /// [`Agent::resume`] was given a state or decisions that do not fit.
-    Resume(String),
+    /// [`Agent::resume`] refused the state or the decisions, or the state
+    /// was resumed already; nothing ran, and the state is given back as it
+    /// came.
+    Resume(Box<ResumeError>),
 }
 
 /// An agent run stopped because its approval policy deferred calls: the
 /// conversation so far and the last batch, whose deferred calls have not
 /// run and whose other calls have. Serialise it (serde), decide, and
 /// resume it with [`Agent::resume`], in this process or another.
+///
+/// A state is resumed at most once in a process (by its `id`); across
+/// processes, keep one copy and claim it before resuming it (see
+/// [`Agent::resume`]). A stored state is trusted as it is: protect it like
+/// a credential.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Suspended {
+    /// This suspension's identity: 128 random bits in hex, new for every
+    /// state a run or a resume stops with. The process remembers the ids
+    /// it resumed, and the same id is not resumed twice.
+    pub id: String,
     /// The messages up to the assistant message whose calls wait.
     pub transcript: Vec<Message>,
     /// The rounds so far; the last one's batch has a
@@ -195,7 +206,7 @@ impl std::fmt::Display for AgentError {
                 let ids: Vec<&str> = state.pending().iter().map(|c| c.id.as_str()).collect();
                 write!(f, "the run waits for decisions on calls {}", ids.join(", "))
             }
-            AgentErrorKind::Resume(why) => write!(f, "cannot resume: {why}"),
+            AgentErrorKind::Resume(error) => write!(f, "cannot resume: {error}"),
         }
     }
 }
@@ -204,9 +215,8 @@ impl std::error::Error for AgentError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
             AgentErrorKind::Model(e) => Some(e),
-            AgentErrorKind::RoundLimit(_)
-            | AgentErrorKind::Suspended(_)
-            | AgentErrorKind::Resume(_) => None,
+            AgentErrorKind::Resume(e) => Some(e),
+            AgentErrorKind::RoundLimit(_) | AgentErrorKind::Suspended(_) => None,
         }
     }
 }
@@ -362,97 +372,49 @@ impl<M: Model> Agent<M> {
 
     /// Go on with a suspended run: the deferred calls of its last batch get
     /// these decisions (by call id), those approved or rewritten run now,
-    /// once, and the run continues as if the batch had finished. A call
-    /// left without a decision (or deferred again) keeps the run suspended,
-    /// with the calls decided so far kept in the new state. Calls that ran
-    /// before the suspension never run again; resuming the same state twice
-    /// would run its approved calls twice, so keep only the latest state.
+    /// and the run continues as if the batch had finished. A call left
+    /// without a decision (or deferred again) keeps the run suspended, with
+    /// the calls decided so far kept in the new state (which has a new id).
+    ///
+    /// The state and the decisions are checked whole before anything runs
+    /// (see [`ResumeErrorKind`](crate::ResumeErrorKind)): a refusal runs
+    /// nothing and gives the state back untouched in
+    /// [`AgentErrorKind::Resume`]. Two decisions for one call, or one for a
+    /// call that does not wait, are refused. In one process a state is
+    /// resumed at most once: resuming it again (a clone, or a copy read
+    /// from the same saved text) runs nothing and is refused with
+    /// [`ResumeErrorKind::AlreadyResumed`](crate::ResumeErrorKind::AlreadyResumed).
+    /// Two processes resuming copies of one saved state both run its calls:
+    /// claim the stored copy atomically before resuming it. A stored state
+    /// is trusted as it is (it names the tools to run and their arguments):
+    /// protect it like a credential.
     pub async fn resume(
         &self,
         state: Suspended,
         decisions: impl IntoIterator<Item = (String, Decision)>,
     ) -> Result<AgentRun, AgentError> {
         let start = Instant::now();
+        let ready = resume::prepare(state, decisions).map_err(|error| AgentError {
+            transcript: error.state.transcript.clone(),
+            rounds: error.state.rounds.clone(),
+            kind: AgentErrorKind::Resume(Box::new(error)),
+        })?;
+        let state = ready.run(&self.tools, self.dispatch.clone()).await;
+        if !state.pending().is_empty() {
+            return Err(suspend(state.transcript, state.rounds, state.usage));
+        }
         let Suspended {
             transcript,
-            mut rounds,
-            usage,
-        } = state;
-        let mut decisions: HashMap<String, Decision> = decisions.into_iter().collect();
-        let refused = |why: String, transcript: Vec<Message>, rounds: Vec<Round>| AgentError {
-            kind: AgentErrorKind::Resume(why),
-            transcript,
             rounds,
-        };
-        let Some(Round {
-            tool_calls,
-            batch: Some(batch),
+            usage,
             ..
-        }) = rounds.last_mut()
-        else {
-            return Err(refused(
-                "the state's last round has no tool calls".into(),
-                transcript,
-                rounds,
-            ));
-        };
-        if tool_calls.len() != batch.results.len() {
-            return Err(refused(
-                "the state's last batch does not have one result per call".into(),
-                transcript,
-                rounds,
-            ));
-        }
-        let mut to_run = Vec::new();
-        let mut slots = Vec::new();
-        for (index, (call, result)) in tool_calls.iter().zip(&mut batch.results).enumerate() {
-            if result.outcome != Outcome::Deferred {
-                continue;
-            }
-            match decisions.remove(&call.id) {
-                Some(Decision::Approve) => {
-                    to_run.push(call.clone());
-                    slots.push(index);
-                }
-                Some(Decision::Rewrite(arguments)) => {
-                    to_run.push(ToolCall::new(call.id.clone(), call.name.clone(), arguments));
-                    slots.push(index);
-                }
-                Some(Decision::Deny(reason)) => {
-                    *result = CallResult::new(
-                        call.id.clone(),
-                        call.name.clone(),
-                        Outcome::Denied,
-                        format!("the call was denied: {reason}"),
-                    );
-                }
-                Some(Decision::Defer) | None => {}
-            }
-        }
-        if let Some(id) = decisions.into_keys().next() {
-            return Err(refused(
-                format!("call `{id}` does not wait for a decision"),
-                transcript,
-                rounds,
-            ));
-        }
-        if !to_run.is_empty() {
-            let ran = self
-                .tools
-                .dispatch(&to_run)
-                .options(self.dispatch.clone())
-                .await;
-            for (index, result) in slots.into_iter().zip(ran.results) {
-                batch.results[index] = result;
-            }
-        }
-        if batch.results.iter().any(|r| r.outcome == Outcome::Deferred) {
-            return Err(suspend(transcript, rounds, usage));
-        }
+        } = state;
         let mut request = self.request(transcript);
-        request
-            .messages
-            .extend(batch.results.iter().map(Message::tool));
+        if let Some(batch) = rounds.last().and_then(|r| r.batch.as_ref()) {
+            request
+                .messages
+                .extend(batch.results.iter().map(Message::tool));
+        }
         self.drive(Progress {
             start,
             request,
@@ -617,6 +579,7 @@ fn final_call(response: &crate::message::ChatResponse, tool: Option<&str>) -> Op
 /// transcript ends with the assistant message that asked for them.
 fn suspend(transcript: Vec<Message>, rounds: Vec<Round>, usage: Usage) -> AgentError {
     let state = Suspended {
+        id: resume::new_id(),
         transcript: transcript.clone(),
         rounds: rounds.clone(),
         usage,

@@ -15,7 +15,9 @@ pub enum Decision {
     /// Do not run it; the model reads this reason in the call's result
     /// ([`Outcome::Denied`](crate::Outcome::Denied)).
     Deny(String),
-    /// Run it with these arguments (JSON text) instead of the model's.
+    /// Run it with these arguments (JSON text) instead of the model's. The
+    /// call's result records them ([`CallResult::arguments`](crate::CallResult::arguments));
+    /// the transcript keeps the model's own.
     Rewrite(String),
     /// Decide later: the call does not run now and its result is
     /// [`Outcome::Deferred`](crate::Outcome::Deferred); an agent run stops
@@ -30,6 +32,11 @@ pub enum Decision {
 /// The hook is synchronous on purpose: a decision that needs a person
 /// (or any long wait) is [`Decision::Defer`], and the run resumes when it
 /// is made, possibly in another process.
+///
+/// A policy that panics denies that call ([`Outcome::Denied`](crate::Outcome::Denied),
+/// with the panic's message); the other calls go on. A call the
+/// dispatcher refuses whatever the policy says (no tool name, an id an
+/// earlier call of the batch has) is refused before the policy sees it.
 ///
 /// ```
 /// use toolcall_runtime::{Decision, ToolCall};

@@ -108,6 +108,13 @@ pub struct CallResult {
     /// Content beyond the text (images), for the formats that carry it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parts: Vec<ContentPart>,
+    /// The arguments the call ran with, when an approval policy rewrote
+    /// them ([`Decision::Rewrite`](crate::Decision::Rewrite)); `None` when
+    /// it ran with the model's. The transcript's assistant message keeps
+    /// the model's own arguments, as the APIs expect the model's turn back
+    /// as it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<String>,
     /// The tool's own error, with its cause, when it returned one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ToolError>,
@@ -132,6 +139,7 @@ impl CallResult {
             content: content.into(),
             json: false,
             parts: Vec::new(),
+            arguments: None,
             error: None,
             started: Duration::ZERO,
             elapsed: Duration::ZERO,

@@ -18,6 +18,7 @@ mod output;
 mod output_schema;
 pub mod providers;
 mod reply;
+mod resume;
 mod runner;
 mod schedule;
 pub mod schema;
@@ -48,10 +49,13 @@ pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta};
 pub use output::{ContentPart, ToolError, ToolOutput};
 #[cfg(feature = "anthropic")]
 pub use providers::anthropic::{AnthropicModel, AnthropicModelBuilder};
+#[cfg(feature = "gemini")]
+pub use providers::gemini::{GeminiModel, GeminiModelBuilder};
 #[cfg(feature = "openai")]
 pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
 #[cfg(feature = "openai-responses")]
 pub use providers::openai_responses::{OpenAiResponsesModel, OpenAiResponsesModelBuilder};
+pub use resume::{ResumeError, ResumeErrorKind};
 pub use settings::{Effort, Reasoning, Settings};
 pub use state::{State, StateMap, StateNeed};
 pub use stream::TextSink;

@@ -207,6 +207,9 @@ pub(crate) struct Runner<'a> {
     waiting: Vec<usize>,
     schedule: Schedule<'a>,
     approval: Option<&'a dyn Approval>,
+    /// Calls whose arguments the policy rewrote, in call order: their
+    /// results record what they ran with.
+    rewritten: Vec<usize>,
     cap: usize,
 }
 
@@ -235,6 +238,7 @@ impl<'a> Runner<'a> {
             waiting: Vec::new(),
             schedule: Schedule::default(),
             approval: None,
+            rewritten: Vec::new(),
             cap,
         }
     }
@@ -277,6 +281,7 @@ impl<'a> Runner<'a> {
             self.schedule.finished(index);
         }
         self.withdrawn[index] = started;
+        self.rewritten.retain(|&r| r != index);
         self.slots[index] = Some(
             CallResult::new(call.id.clone(), call.name.clone(), outcome, content)
                 .timed(at, now.saturating_sub(at)),
@@ -348,9 +353,16 @@ impl<'a> Runner<'a> {
         })
     }
 
-    /// Ask the approval policy about call `index` and register what it will
-    /// hold; `None` when it is answered without running, else its tool.
+    /// Refuse call `index` if it is malformed, ask the approval policy
+    /// about it, refuse it if its arguments (as rewritten) are too long,
+    /// and register what it will hold; `None` when it is answered without
+    /// running, else its tool. Every refusal comes before the call can
+    /// wait for anything.
     fn admit(&mut self, index: usize, now: Instant) -> Option<Option<&'a Entry>> {
+        if let Some((outcome, content)) = self.malformed(index) {
+            self.refuse_now(index, outcome, content, now);
+            return None;
+        }
         if let Some(approval) = self.approval {
             let decision =
                 std::panic::catch_unwind(AssertUnwindSafe(|| approval.decide(&self.calls[index])));
@@ -358,6 +370,7 @@ impl<'a> Runner<'a> {
                 Ok(Decision::Approve) => None,
                 Ok(Decision::Rewrite(arguments)) => {
                     self.calls.to_mut()[index].arguments = arguments;
+                    self.rewritten.push(index);
                     None
                 }
                 Ok(Decision::Deny(reason)) => {
@@ -376,10 +389,19 @@ impl<'a> Runner<'a> {
                 )),
             };
             if let Some((outcome, content)) = refusal {
-                self.launched[index] = true;
-                self.refuse(index, outcome, content, now - self.start);
+                self.refuse_now(index, outcome, content, now);
                 return None;
             }
+        }
+        let arguments = &self.calls[index].arguments;
+        if arguments.len() > self.options.max_argument_bytes {
+            let content = format!(
+                "the arguments are {} bytes, over the limit of {} bytes",
+                arguments.len(),
+                self.options.max_argument_bytes
+            );
+            self.refuse_now(index, Outcome::InvalidArguments, content, now);
+            return None;
         }
         let entry = self.tools.entry(&self.calls[index].name);
         if let Some(entry) = entry {
@@ -391,6 +413,35 @@ impl<'a> Runner<'a> {
             );
         }
         Some(entry)
+    }
+
+    /// Why call `index` cannot run whatever the policy says: no tool name,
+    /// or the id of an earlier call (deferred, denied or run alike).
+    fn malformed(&mut self, index: usize) -> Option<(Outcome, String)> {
+        let duplicate = self.is_duplicate_id(index);
+        let call = &self.calls[index];
+        if call.name.is_empty() {
+            Some((
+                Outcome::InvalidArguments,
+                "the call has no tool name".to_owned(),
+            ))
+        } else if duplicate {
+            Some((
+                Outcome::InvalidArguments,
+                format!(
+                    "duplicate call id `{}`: an earlier call in this message has the same id",
+                    echo(&call.id)
+                ),
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// Answer call `index` at once, before it started.
+    fn refuse_now(&mut self, index: usize, outcome: Outcome, content: String, now: Instant) {
+        self.launched[index] = true;
+        self.refuse(index, outcome, content, now - self.start);
     }
 
     /// Start call `index`; `true` when it finished at once.
@@ -469,50 +520,16 @@ impl<'a> Runner<'a> {
     ) -> Option<CallFuture> {
         let offset = began - self.start;
         self.starts[index] = offset;
-        let duplicate = self.is_duplicate_id(index);
         let call = &self.calls[index];
-        let rejection = if call.name.is_empty() {
-            Some((
-                Outcome::InvalidArguments,
-                "the call has no tool name".to_owned(),
-            ))
-        } else if duplicate {
-            Some((
-                Outcome::InvalidArguments,
-                format!(
-                    "duplicate call id `{}`: an earlier call in this message has the same id",
-                    echo(&call.id)
-                ),
-            ))
-        } else if call.arguments.len() > self.options.max_argument_bytes {
-            Some((
-                Outcome::InvalidArguments,
-                format!(
-                    "the arguments are {} bytes, over the limit of {} bytes",
-                    call.arguments.len(),
-                    self.options.max_argument_bytes
-                ),
-            ))
-        } else if entry.is_none() {
+        let Some(entry) = entry else {
             let names: Vec<&str> = self.tools.names().take(32).collect();
-            Some((
-                Outcome::UnknownTool,
-                format!(
-                    "unknown tool `{}`; the tools are: {}",
-                    echo(&call.name),
-                    names.join(", ")
-                ),
-            ))
-        } else {
-            None
-        };
-        let entry = match (rejection, entry) {
-            (None, Some(entry)) => entry,
-            (rejection, _) => {
-                let (outcome, content) = rejection.unwrap_or((Outcome::UnknownTool, String::new()));
-                self.refuse(index, outcome, content, offset);
-                return None;
-            }
+            let content = format!(
+                "unknown tool `{}`; the tools are: {}",
+                echo(&call.name),
+                names.join(", ")
+            );
+            self.refuse(index, Outcome::UnknownTool, content, offset);
+            return None;
         };
         let state = &self.tools.inner.state;
         let started =
@@ -644,12 +661,15 @@ impl<'a> Runner<'a> {
 
     pub(crate) fn finish(self) -> Batch {
         let makespan = self.start.elapsed();
-        let results = self
+        let mut results: Vec<CallResult> = self
             .slots
             .into_iter()
             .zip(self.calls.iter())
             .map(|(slot, call)| slot.unwrap_or_else(|| unanswered(call, makespan)))
             .collect();
+        for &index in &self.rewritten {
+            results[index].arguments = Some(self.calls[index].arguments.clone());
+        }
         Batch { results, makespan }
     }
 }

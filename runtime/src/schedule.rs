@@ -195,13 +195,63 @@ fn fill(template: &str, args: &Map<String, Value>) -> String {
         key.push_str(&rest[..open]);
         match args.get(&rest[open + 1..open + close]) {
             Some(Value::String(s)) => key.push_str(s),
-            Some(other) => key.push_str(&other.to_string()),
+            Some(other) => canonical(other, &mut key),
             None => key.push_str("null"),
         }
         rest = &rest[open + close + 1..];
     }
     key.push_str(rest);
     key
+}
+
+/// `value` as canonical JSON text, so equal values make one key however the
+/// model wrote them: object keys sorted, no spaces, and a number by its
+/// value (`1`, `1.0` and `1e0` are all `1`; `-0` is `0`; other numbers as
+/// the shortest decimal that reads back as the same `f64`).
+fn canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            if let Some(i) = n.as_u64() {
+                out.push_str(&i.to_string());
+            } else if let Some(i) = n.as_i64() {
+                out.push_str(&i.to_string());
+            } else if let Some(f) = n.as_f64() {
+                // Display writes an integral float without a fraction and
+                // never in exponent form: 1.0 and 1e0 are "1" as 1 is.
+                let f = if f == 0.0 { 0.0 } else { f };
+                out.push_str(&f.to_string());
+            } else {
+                out.push_str(&n.to_string());
+            }
+        }
+        Value::String(s) => out.push_str(&Value::String(s.clone()).to_string()),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(&Value::String(k.clone()), out);
+                out.push(':');
+                canonical(v, out);
+            }
+            out.push('}');
+        }
+    }
 }
 
 /// The argument names a key template uses, for checking them at build time.
@@ -225,10 +275,49 @@ mod tests {
         };
         assert_eq!(fill("file:{path}", &args), "file:/tmp/a");
         assert_eq!(fill("{n}-{o}", &args), r#"3-{"k":1}"#);
+        assert_eq!(fill("{path}", &args), "/tmp/a", "a string as it is");
         assert_eq!(fill("x:{missing}", &args), "x:null");
         assert_eq!(fill("plain", &args), "plain");
         assert_eq!(fill("open{path", &args), "open{path");
         assert_eq!(placeholders("a{b}c{d}").collect::<Vec<_>>(), ["b", "d"]);
+    }
+
+    /// Equal values make one key however they are written: numbers by
+    /// value, object keys in any order, spaces or none.
+    #[test]
+    fn keys_from_equal_values_are_equal() {
+        let key = |args: &str| {
+            let args: Map<String, Value> = serde_json::from_str(args).unwrap_or_default();
+            fill("k:{v}", &args)
+        };
+        let same = [
+            (r#"{"v": 1}"#, r#"{"v": 1.0}"#),
+            (r#"{"v": 1}"#, r#"{"v": 1e0}"#),
+            (r#"{"v": 100}"#, r#"{"v": 1E2}"#),
+            (r#"{"v": 0}"#, r#"{"v": -0.0}"#),
+            (r#"{"v": -3}"#, r#"{"v": -3.00}"#),
+            (r#"{"v": 2.5}"#, r#"{"v": 25e-1}"#),
+            (
+                r#"{"v": {"a": 1, "b": [1, {"y": 2, "x": 1}]}}"#,
+                r#"{"v": {"b": [1.0, {"x": 1, "y": 2.0}], "a": 1}}"#,
+            ),
+            (r#"{"v": "x\u0041"}"#, r#"{"v": "xA"}"#),
+        ];
+        for (a, b) in same {
+            assert_eq!(key(a), key(b), "{a} and {b}");
+        }
+        assert_eq!(key(r#"{"v": 1.0}"#), "k:1");
+        assert_eq!(key(r#"{"v": {"b": 1, "a": " "}}"#), r#"k:{"a":" ","b":1}"#);
+        assert_eq!(key(r#"{"v": 1e20}"#), "k:100000000000000000000");
+        let different = [
+            (r#"{"v": 1}"#, r#"{"v": 1.5}"#),
+            (r#"{"v": [1, 2]}"#, r#"{"v": [2, 1]}"#),
+            (r#"{"v": {"a": 1}}"#, r#"{"v": {"a": 2}}"#),
+            (r#"{"v": true}"#, r#"{"v": 1}"#),
+        ];
+        for (a, b) in different {
+            assert_ne!(key(a), key(b), "{a} and {b}");
+        }
     }
 
     #[test]

@@ -56,6 +56,18 @@ const STRICT_KEYWORDS: &[&str] = &[
     "maxItems",
 ];
 
+/// Keywords that describe a value without constraining it.
+const ANNOTATIONS: &[&str] = &[
+    "description",
+    "title",
+    "default",
+    "examples",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "$comment",
+];
+
 /// OpenAI's limits on one strict schema (its structured-outputs guide).
 pub mod limits {
     /// Levels of nested objects, the root counting as the first.
@@ -301,7 +313,9 @@ fn strict_node(node: &mut Value, pointer: &mut String) -> Result<(), StrictError
         Value::Bool(true) => return fail(pointer, "an arbitrary JSON value cannot be strict"),
         _ => return Ok(()),
     };
-    if map.is_empty() {
+    // Annotations alone (`serde_json::Value` with a doc comment is
+    // `{"description": ...}`) constrain nothing either.
+    if map.keys().all(|key| ANNOTATIONS.contains(&key.as_str())) {
         return fail(pointer, "an arbitrary JSON value cannot be strict");
     }
     for unsupported in [
@@ -421,6 +435,7 @@ fn lengths_to_pattern(map: &mut Map<String, Value>) {
 pub fn add_ranges(schema: &mut Value) {
     match schema {
         Value::Object(map) => {
+            bound_time(map);
             if let Some((min, max)) = map
                 .get("format")
                 .and_then(Value::as_str)
@@ -439,6 +454,45 @@ pub fn add_ranges(schema: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(add_ranges),
         _ => {}
+    }
+}
+
+/// `std::time::Duration` and `SystemTime`, as schemars writes them (an
+/// object of exactly `secs` (`uint64`) and `nanos` (`uint32`), or
+/// `secs_since_epoch` and `nanos_since_epoch`): serde refuses nanos that
+/// carry past the largest time, so nanos stay under a second, and a
+/// `SystemTime` within `i64` seconds of the epoch. (A struct of your own
+/// with exactly these fields and types gets the same bounds.)
+fn bound_time(map: &mut Map<String, Value>) {
+    let Some(Value::Object(properties)) = map.get_mut("properties") else {
+        return;
+    };
+    let (secs_key, nanos_key, max_secs) = if properties.contains_key("secs") {
+        ("secs", "nanos", u64::MAX)
+    } else {
+        (
+            "secs_since_epoch",
+            "nanos_since_epoch",
+            i64::MAX.unsigned_abs(),
+        )
+    };
+    let format = |properties: &Map<String, Value>, key: &str| {
+        properties
+            .get(key)
+            .and_then(|p| p.get("format"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    if properties.len() != 2
+        || format(properties, secs_key).as_deref() != Some("uint64")
+        || format(properties, nanos_key).as_deref() != Some("uint32")
+    {
+        return;
+    }
+    for (key, max) in [(secs_key, max_secs), (nanos_key, 999_999_999)] {
+        if let Some(Value::Object(property)) = properties.get_mut(key) {
+            tighten(property, "maximum", Value::from(max), |new, old| new < old);
+        }
     }
 }
 

@@ -90,6 +90,14 @@ impl ToolDefinition {
         }
     }
 
+    /// Gemini function declaration (`parametersJsonSchema`, which takes
+    /// JSON Schema as it is, `$ref`s and `$defs` included). Strict mode is
+    /// OpenAI's and Anthropic's: Gemini has none, and the schema says the
+    /// same either way.
+    pub fn to_gemini(&self) -> Value {
+        json!({"name": self.name, "description": self.description, "parametersJsonSchema": self.parameters})
+    }
+
     /// Model Context Protocol tool format (`inputSchema`, and `outputSchema`
     /// when the tool returns a structured value: one that is not a JSON
     /// object is described wrapped as `{"result": value}`, since MCP before
@@ -293,6 +301,15 @@ impl ToolSet {
         self.definitions()
             .iter()
             .map(ToolDefinition::to_anthropic)
+            .collect()
+    }
+
+    /// The definitions as Gemini function declarations, for a request's
+    /// `tools: [{"functionDeclarations": [...]}]`.
+    pub fn gemini_tools(&self) -> Vec<Value> {
+        self.definitions()
+            .iter()
+            .map(ToolDefinition::to_gemini)
             .collect()
     }
 

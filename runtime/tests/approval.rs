@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::{Behaviour, Counters, Scripted, paused_runtime, quiet_deliberate_panics};
 use toolcall_runtime::{
-    Agent, AgentErrorKind, BoxFuture, ChatRequest, ChatResponse, Decision, Message, Model,
-    ModelError, Outcome, Streaming, Suspended, ToolCall, ToolSet,
+    Agent, AgentErrorKind, BoxFuture, CallResult, ChatRequest, ChatResponse, Decision, Message,
+    Model, ModelError, Outcome, ResumeErrorKind, Streaming, Suspended, ToolCall, ToolSet,
 };
 
 fn args(delay_ms: u64) -> String {
@@ -303,8 +303,258 @@ async fn a_decision_for_a_call_that_does_not_wait_is_refused() {
         .await
         .expect_err("a already ran");
     assert!(
-        matches!(&error.kind, AgentErrorKind::Resume(why) if why.contains("`a`")),
+        matches!(&error.kind, AgentErrorKind::Resume(e) if e.to_string().contains("`a`")),
         "{error}"
     );
     assert_eq!(counters.started.load(Ordering::SeqCst), 0);
+}
+
+fn started(counters: &Counters) -> usize {
+    counters.started.load(Ordering::SeqCst)
+}
+
+/// The resume error's reason and the state it gives back.
+fn refusal(error: toolcall_runtime::AgentError) -> (ResumeErrorKind, Suspended) {
+    match error.kind {
+        AgentErrorKind::Resume(error) => (error.kind, *error.state),
+        other => panic!("expected a refused resume, got {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_state_resumed_twice_runs_its_calls_once_and_says_so() {
+    let state = *suspended().await;
+    let copy = state.clone();
+    let saved = serde_json::to_string(&state).expect("serialise");
+    let decisions = || {
+        [
+            ("b", Decision::Approve),
+            ("c", Decision::Approve),
+            ("d", Decision::Approve),
+        ]
+        .map(|(id, d)| (id.to_owned(), d))
+    };
+
+    let (tools, counters) = fresh_tools();
+    let agent = Agent::new(Replay::new(vec![ChatResponse::text("ok")]), tools);
+    agent.resume(state, decisions()).await.expect("resumed");
+    assert_eq!(started(&counters), 3);
+
+    // A clone, and a copy read back from the saved text, with another agent.
+    let read_back: Suspended = serde_json::from_str(&saved).expect("deserialise");
+    for again in [copy.clone(), read_back] {
+        let (tools, counters) = fresh_tools();
+        let agent = Agent::new(Replay::new(vec![ChatResponse::text("ok")]), tools);
+        let error = agent
+            .resume(again, decisions())
+            .await
+            .expect_err("resumed already");
+        assert!(error.to_string().contains("resumed already"), "{error}");
+        let (kind, given_back) = refusal(error);
+        assert_eq!(kind, ResumeErrorKind::AlreadyResumed);
+        assert_eq!(given_back, copy, "the state comes back untouched");
+        assert_eq!(started(&counters), 0, "nothing runs the second time");
+        assert!(agent.model().requests.lock().expect("lock").is_empty());
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_state_that_stays_suspended_gets_a_new_id_and_resumes_once() {
+    let state = *suspended().await;
+    let (tools, _) = fresh_tools();
+    let agent = Agent::new(Replay::new(vec![ChatResponse::text("ok")]), tools);
+    let error = agent
+        .resume(state.clone(), [("b".to_owned(), Decision::Approve)])
+        .await
+        .expect_err("c and d wait");
+    let AgentErrorKind::Suspended(next) = error.kind else {
+        panic!("expected a suspended run");
+    };
+    assert_ne!(next.id, state.id);
+    let (kind, _) = refusal(
+        agent
+            .resume(state, [("c".to_owned(), Decision::Approve)])
+            .await
+            .expect_err("the first state was resumed"),
+    );
+    assert_eq!(kind, ResumeErrorKind::AlreadyResumed);
+}
+
+/// Each way a stored state can be damaged or edited; the resume is refused
+/// before any call runs, and the state comes back as it was given.
+#[tokio::test(start_paused = true)]
+async fn a_state_that_does_not_hold_together_is_refused_before_anything_runs() {
+    let damaged: Vec<(&str, fn(&mut Suspended))> = vec![
+        (
+            "the transcript does not end with the assistant message",
+            |s| {
+                s.transcript.pop();
+            },
+        ),
+        (
+            "the transcript does not end with the assistant message",
+            |s| {
+                s.transcript.push(Message::user("more"));
+            },
+        ),
+        (
+            "the transcript does not end with the assistant message",
+            |s| {
+                if let Some(Message::Assistant { tool_calls, .. }) = s.transcript.last_mut() {
+                    tool_calls[3].arguments = args(1);
+                }
+            },
+        ),
+        ("no tool calls", |s| s.rounds.clear()),
+        ("4 calls and 3 results", |s| {
+            last_results(s).pop();
+        }),
+        ("answers `x`", |s| last_results(s)[3].call_id = "x".into()),
+        ("no call of its last round waits", |s| {
+            for r in last_results(s) {
+                r.outcome = Outcome::Ok;
+            }
+        }),
+        ("used by more than one call", |s| {
+            let round = s.rounds.last_mut().expect("a round");
+            round.tool_calls[0].id = "d".into();
+            round.batch.as_mut().expect("batch").results[0].call_id = "d".into();
+            if let Some(Message::Assistant { tool_calls, .. }) = s.transcript.last_mut() {
+                tool_calls[0].id = "d".into();
+            }
+        }),
+        ("round 1 has a deferred call", |s| {
+            let round = s.rounds[0].clone();
+            s.rounds.insert(0, round);
+        }),
+    ];
+    for (why, damage) in damaged {
+        let mut state = *suspended().await;
+        damage(&mut state);
+        let (tools, counters) = fresh_tools();
+        let agent = Agent::new(Replay::new(vec![ChatResponse::text("ok")]), tools);
+        let error = agent
+            .resume(state.clone(), [("d".to_owned(), Decision::Approve)])
+            .await
+            .expect_err(why);
+        let (kind, given_back) = refusal(error);
+        assert!(
+            matches!(&kind, ResumeErrorKind::InvalidState(text) if text.contains(why)),
+            "{why}: {kind:?}"
+        );
+        assert_eq!(given_back, state, "{why}: the state comes back untouched");
+        assert_eq!(started(&counters), 0, "{why}: nothing ran");
+        assert!(agent.model().requests.lock().expect("lock").is_empty());
+        // Refused, not claimed: the intact state still resumes.
+    }
+}
+
+fn last_results(state: &mut Suspended) -> &mut Vec<CallResult> {
+    &mut state
+        .rounds
+        .last_mut()
+        .and_then(|r| r.batch.as_mut())
+        .expect("a batch")
+        .results
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_decisions_for_one_call_are_refused_and_the_state_resumes_after() {
+    let state = *suspended().await;
+    let (tools, counters) = fresh_tools();
+    let agent = Agent::new(Replay::new(vec![ChatResponse::text("ok")]), tools);
+    let twice = [
+        ("b".to_owned(), Decision::Deny("no".into())),
+        ("b".to_owned(), Decision::Approve),
+    ];
+    let (kind, given_back) = refusal(agent.resume(state.clone(), twice).await.expect_err("twice"));
+    assert!(
+        matches!(&kind, ResumeErrorKind::InvalidDecisions(why) if why.contains("`b` has more than one decision")),
+        "{kind:?}"
+    );
+    assert_eq!(given_back, state);
+    assert_eq!(started(&counters), 0);
+    // Refused, so not claimed: the state given back resumes.
+    let decisions = ["b", "c", "d"].map(|id| (id.to_owned(), Decision::Approve));
+    let run = agent.resume(given_back, decisions).await.expect("resumed");
+    assert_eq!(run.answer, "ok");
+    assert_eq!(started(&counters), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn two_calls_with_one_id_cannot_both_wait() {
+    let (tools, counters) = fresh_tools();
+    let calls = [work("a", 10), work("a", 10), work("b", 10), work("b", 10)];
+    let defer_a = |call: &ToolCall| {
+        if call.id == "a" {
+            Decision::Defer
+        } else {
+            Decision::Deny("no".into())
+        }
+    };
+    let batch = tools.dispatch(&calls).approval(&defer_a).await;
+    let outcomes: Vec<Outcome> = batch.results.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            Outcome::Deferred,
+            Outcome::InvalidArguments,
+            Outcome::Denied,
+            Outcome::InvalidArguments
+        ]
+    );
+    assert!(batch.results[1].content.contains("duplicate call id `a`"));
+    assert_eq!(started(&counters), 0);
+
+    // In an agent run, streamed or not, only the first waits.
+    for streaming in [Streaming::Off, Streaming::Eager] {
+        let (tools, _) = fresh_tools();
+        let model = Replay::new(vec![ChatResponse::calls(vec![
+            work("a", 10),
+            work("a", 10),
+        ])]);
+        let agent = Agent::new(model, tools)
+            .streaming(streaming)
+            .approval(|_: &ToolCall| Decision::Defer);
+        let AgentErrorKind::Suspended(state) = agent.run("go").await.expect_err("waits").kind
+        else {
+            panic!("expected a suspended run");
+        };
+        assert_eq!(state.pending().len(), 1, "{streaming:?}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_rewrite_is_kept_on_its_result_and_the_model_call_in_the_transcript() {
+    let (tools, _) = fresh_tools();
+    let calls = batch_of_four();
+    let batch = tools.dispatch(&calls).approval(&policy).await;
+    let recorded: Vec<Option<&str>> = batch
+        .results
+        .iter()
+        .map(|r| r.arguments.as_deref())
+        .collect();
+    assert_eq!(recorded, [None, None, Some(args(70).as_str()), None]);
+
+    // Rewritten on resume: recorded the same way, and the assistant message
+    // keeps the model's own arguments.
+    let state = *suspended().await;
+    let (tools, _) = fresh_tools();
+    let agent = Agent::new(Replay::new(vec![ChatResponse::text("ok")]), tools);
+    let decisions = [
+        ("b".to_owned(), Decision::Rewrite(args(5))),
+        ("c".to_owned(), Decision::Approve),
+        ("d".to_owned(), Decision::Deny("no".into())),
+    ];
+    let run = agent.resume(state, decisions).await.expect("resumed");
+    let results = &run.rounds[0].batch.as_ref().expect("batch").results;
+    let recorded: Vec<Option<&str>> = results.iter().map(|r| r.arguments.as_deref()).collect();
+    assert_eq!(recorded, [None, Some(args(5).as_str()), None, None]);
+    assert_eq!(results[1].content, "done after 5 ms");
+    let json = serde_json::to_value(&results[1]).expect("serialise");
+    assert_eq!(json["arguments"], args(5));
+    let Some(Message::Assistant { tool_calls, .. }) = run.transcript.get(1) else {
+        panic!("the assistant message");
+    };
+    assert_eq!(tool_calls, &batch_of_four());
 }

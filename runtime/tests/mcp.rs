@@ -616,3 +616,245 @@ async fn resource_keys_and_tool_limits_hold_across_requests() {
     assert_eq!(spans("reader"), [(ms(10), ms(60)), (ms(100), ms(150))]);
     assert_eq!(spans("limited"), [(ms(0), ms(40)), (ms(40), ms(80))]);
 }
+
+/// A client speaking raw JSON-RPC lines to `serve_io`, to send what rmcp's
+/// client never would.
+struct Raw {
+    write: tokio::io::WriteHalf<tokio::io::DuplexStream>,
+    read: tokio::io::BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>,
+}
+
+impl Raw {
+    async fn connect(server: McpServer) -> Raw {
+        let (client_io, server_io) = tokio::io::duplex(1 << 16);
+        let (read, write) = tokio::io::split(server_io);
+        tokio::spawn(async move { server.serve_io(read, write).await });
+        let (read, write) = tokio::io::split(client_io);
+        let mut raw = Raw {
+            write,
+            read: tokio::io::BufReader::new(read),
+        };
+        raw.send(
+            &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"}
+            }}),
+        )
+        .await;
+        assert!(raw.answer().await.get("result").is_some());
+        raw.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
+        raw
+    }
+
+    async fn line(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.write.write_all(bytes).await.expect("write");
+        self.write.write_all(b"\n").await.expect("write");
+    }
+
+    async fn send(&mut self, message: &Value) {
+        self.line(message.to_string().as_bytes()).await;
+    }
+
+    /// The next message from the server, within a (generous) second.
+    async fn answer(&mut self) -> Value {
+        use tokio::io::AsyncBufReadExt;
+        let mut line = String::new();
+        tokio::time::timeout(Duration::from_secs(10), self.read.read_line(&mut line))
+            .await
+            .expect("the server answers")
+            .expect("read");
+        serde_json::from_str(&line).expect("a JSON answer")
+    }
+
+    /// A `tools/call` with these params, and its answer's error.
+    async fn call_error(&mut self, id: i64, params: Value) -> Value {
+        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}))
+            .await;
+        let answer = self.answer().await;
+        assert_eq!(answer["id"], id, "{answer}");
+        answer["error"].clone()
+    }
+}
+
+#[tokio::test]
+async fn every_bad_line_gets_an_answer_and_the_connection_goes_on() {
+    let bench = Bench::new();
+    let server = McpServer::new(bench.tools())
+        .expect("server")
+        .max_message_bytes(1 << 21);
+    assert_eq!(server.message_limit(), 1 << 21);
+    let mut raw = Raw::connect(server).await;
+
+    // Over the limit: a parse error, with the id the line starts with.
+    let huge = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "allergies", "arguments": {"n": 1, "pad": "x".repeat(3 << 20)}}});
+    raw.send(&huge).await;
+    let answer = raw.answer().await;
+    assert_eq!(answer["id"], 1, "{answer}");
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2097152 bytes")),
+        "{answer}"
+    );
+
+    // Not JSON: a parse error without an id.
+    raw.line(b"{\"jsonrpc\": \"2.0\", \"id\": 2, \"method\": ")
+        .await;
+    let answer = raw.answer().await;
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    raw.line(b"hello").await;
+    let answer = raw.answer().await;
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    assert_eq!(answer.get("id"), None, "{answer}");
+
+    // JSON, but not a JSON-RPC message: an invalid request.
+    raw.send(&json!({"id": 3, "hello": true})).await;
+    let answer = raw.answer().await;
+    assert_eq!(answer["error"]["code"], -32600, "{answer}");
+
+    // Params that do not read: invalid params, not an unknown method.
+    for (id, params) in [
+        (4, json!({"name": "allergies", "arguments": [1]})),
+        (5, json!({"name": "allergies", "arguments": "{\"n\": 1}"})),
+        (6, json!({"arguments": {"n": 1}})),
+        (7, json!([])),
+    ] {
+        let error = raw.call_error(id, params).await;
+        assert_eq!(error["code"], -32602, "{error}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("invalid params for `tools/call`")),
+            "{error}"
+        );
+    }
+
+    // An unknown tool's name is echoed cut short, as the dispatcher does.
+    let long = "n".repeat(1 << 20);
+    let error = raw
+        .call_error(8, json!({"name": long, "arguments": {}}))
+        .await;
+    let message = error["message"].as_str().unwrap_or_default();
+    assert_eq!(error["code"], -32602, "{error}");
+    assert!(message.len() < 1024, "{} bytes", message.len());
+    assert!(message.contains("(1048576 bytes)"), "{message}");
+
+    // An unknown method is still one, its name cut short too.
+    raw.send(&json!({"jsonrpc": "2.0", "id": 9, "method": "m".repeat(10_000)}))
+        .await;
+    let answer = raw.answer().await;
+    assert_eq!(answer["error"]["code"], -32601, "{answer}");
+    assert!(answer.to_string().len() < 1024, "{answer}");
+
+    // After all that, a good call still works.
+    raw.send(&json!({"jsonrpc": "2.0", "id": 10, "method": "tools/call",
+        "params": {"name": "picture", "arguments": {"n": 1}}}))
+        .await;
+    let answer = raw.answer().await;
+    assert_eq!(answer["id"], 10, "{answer}");
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+}
+
+/// rmcp's own limit is 16 MiB a line; a longer line is answered too.
+#[tokio::test]
+async fn a_line_of_16_mib_is_answered() {
+    let bench = Bench::new();
+    let server = McpServer::new(bench.tools()).expect("server");
+    assert_eq!(
+        server.message_limit(),
+        toolcall_runtime::mcp::DEFAULT_MAX_MESSAGE_BYTES
+    );
+    let mut raw = Raw::connect(server).await;
+    let pad = "x".repeat(16 * 1024 * 1024);
+    raw.send(
+        &json!({"jsonrpc": "2.0", "id": "big", "method": "tools/call",
+        "params": {"name": "allergies", "arguments": {"n": 1, "pad": pad}}}),
+    )
+    .await;
+    let answer = raw.answer().await;
+    assert_eq!(answer["id"], "big", "{answer}");
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+}
+
+/// A plain HTTP client (rustls needs its crypto chosen, as toolcall's
+/// clients do).
+fn http_client() -> reqwest::Client {
+    #[allow(deprecated)] // ring lacks post-quantum groups (rustls 0.23.48); fine for a test
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+/// Over HTTP, a body that is not JSON gets a JSON-RPC parse error, and one
+/// over the limit `413`.
+#[tokio::test]
+async fn streamable_http_answers_bodies_it_cannot_read() {
+    let bench = Bench::new();
+    let serving = McpServer::new(bench.tools())
+        .expect("server")
+        .max_message_bytes(4096)
+        .serve_http("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let post = |body: String| {
+        let url = serving.url();
+        async move {
+            let response = http_client()
+                .post(url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .body(body)
+                .send()
+                .await
+                .expect("an answer");
+            let status = response.status().as_u16();
+            (status, response.text().await.expect("a body"))
+        }
+    };
+    let (status, body) = post("{\"id\": 1, \"method\": ".into()).await;
+    assert_eq!(status, 400, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    assert_eq!(answer["id"], 1, "{answer}");
+    let (status, body) = post(format!("{{\"pad\": \"{}\"}}", "x".repeat(5000))).await;
+    assert_eq!(status, 413, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(answer["error"]["code"], -32700, "{answer}");
+    serving.shutdown().await;
+}
+
+/// Stateless by default: a request carries no session, so another
+/// instance of the same server (a second `serve_http`) answers it.
+#[tokio::test]
+async fn streamable_http_is_stateless() {
+    let bench = Bench::new();
+    let one = McpServer::new(bench.tools())
+        .expect("server")
+        .serve_http("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}
+    }});
+    let response = http_client()
+        .post(one.url())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(initialize.to_string())
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers().get("mcp-session-id"),
+        None,
+        "no session is made"
+    );
+    one.shutdown().await;
+}

@@ -73,6 +73,8 @@ pub(crate) struct Config {
     pub models: Vec<String>,
     /// Journal entries kept (`None`: the default).
     pub journal_limit: Option<usize>,
+    /// How the Gemini format shapes its replies.
+    pub gemini: crate::wire::gemini::GeminiOptions,
 }
 
 /// What a request asks of its reply beyond the neutral request.

@@ -1,8 +1,8 @@
 //! Simulator of [toolcall](https://docs.rs/toolcall): a chat model that
 //! follows a script (or calls every offered tool by itself), simulated tools,
 //! seeded latencies and faults, in process or over HTTP speaking the OpenAI
-//! Chat Completions and Responses APIs and Anthropic's Messages API on one
-//! port (`SimModel::wire` gives the in-process model a format too); all on
+//! Chat Completions and Responses APIs, Anthropic's Messages API and Google's
+//! Gemini API on one port (`SimModel::wire` gives the in-process model a format too); all on
 //! tokio's clock, so under
 //! `#[tokio::test(start_paused = true)]` a simulated second costs nothing and
 //! timings are exact (to tokio's millisecond timer resolution).
@@ -89,3 +89,4 @@ pub use tool::{SimTool, WithLatency, with_latency};
 pub use trace::{TRACE_VERSION, Trace};
 pub use whatif::{Policy, RecordedTool, Report};
 pub use wire::ApiError;
+pub use wire::gemini::GeminiOptions;

@@ -1,5 +1,5 @@
 //! `toolcall-sim serve`: the simulated chat APIs (OpenAI Chat Completions
-//! and Responses, Anthropic Messages) as a process, so any client (Python,
+//! and Responses, Anthropic Messages, Google Gemini) as a process, so any client (Python,
 //! JS, curl) can be tested offline against the same scripts as the Rust tests. `toolcall-sim --help` says it all.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use toolcall_sim::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, ModelLatency, ScriptFile, SimBuilder,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, GeminiOptions, ModelLatency, ScriptFile,
+    SimBuilder,
 };
 
 mod cli_args;
@@ -16,7 +17,7 @@ mod cli_sessions;
 
 const USAGE: &str = "\
 toolcall-sim: simulated chat APIs (OpenAI Chat Completions and Responses,
-Anthropic Messages) on one port, for testing tool-calling agents offline,
+Anthropic Messages, Google Gemini) on one port, for testing tool-calling agents offline,
 with no network and no API key.
 
 Usage:
@@ -50,7 +51,8 @@ Options of `serve`:
                          TTFT around 400ms, about 50 tokens/s).
                          Example: --model-latency lognormal:400ms,0.4/20ms
   --api-key KEY          Require the key: `Authorization: Bearer KEY`, or
-                         `x-api-key: KEY` on /v1/messages (401 otherwise)
+                         `x-api-key: KEY` on /v1/messages (401 otherwise),
+                         `x-goog-api-key: KEY` on Gemini's paths (403)
   --journal-limit N      Keep the latest N requests in the journal (default
                          1000; counts stay exact): GET /__sim/journal
   --header-read-timeout T  Close a connection that takes longer than T to
@@ -61,6 +63,12 @@ Options of `serve`:
   --no-cors              No CORS headers (they are on by default, so a
                          browser page of any origin can call the server)
   --threads N            Threads that answer (default: 1)
+  --gemini OPTS          How Gemini replies are shaped, a comma-separated
+                         list of: no-ids (calls without `id`, answered by
+                         name and position), one-chunk (a reply's parallel
+                         calls in one stream chunk, not one chunk each),
+                         signatures (a `thoughtSignature` on each reply's
+                         first call, required back on that part)
   -h, --help             Print this help
   -V, --version          Print the version
 
@@ -74,6 +82,10 @@ then serves until Ctrl-C (or SIGTERM) and shuts down gracefully:
   POST /v1/messages           Anthropic Messages: plain JSON, and named SSE
                               events with `stream: true` (point the Anthropic
                               SDKs at the URL without `/v1`)
+  POST /v1beta/models/{model}:generateContent        Gemini: plain JSON,
+  POST /v1beta/models/{model}:streamGenerateContent  and SSE with `?alt=sse`
+                              (also under /v1; point the Gemini SDKs at
+                              the URL without `/v1`)
   GET  /v1/models             the model list
   GET  /__sim/journal         the latest requests and exact counts (JSON);
                               DELETE clears it
@@ -112,6 +124,7 @@ struct Options {
     idle_timeout: Option<Duration>,
     cors: bool,
     threads: Option<usize>,
+    gemini: Option<GeminiOptions>,
 }
 
 impl Default for Options {
@@ -128,6 +141,7 @@ impl Default for Options {
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             cors: true,
             threads: None,
+            gemini: None,
         }
     }
 }
@@ -161,6 +175,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
                     "--header-read-timeout",
                     "--idle-timeout",
                     "--threads",
+                    "--gemini",
                 ];
                 if !known.contains(&flag) {
                     return Err(format!("unknown option `{arg}`"));
@@ -188,6 +203,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
                         options.header_read_timeout = timeout(flag, &value)?;
                     }
                     "--idle-timeout" => options.idle_timeout = timeout(flag, &value)?,
+                    "--gemini" => options.gemini = Some(GeminiOptions::parse(&value)?),
                     "--threads" => {
                         options.threads = match value.parse() {
                             Ok(0) | Err(_) => {
@@ -283,6 +299,9 @@ fn serve(options: Options) -> ExitCode {
         builder = builder.model_latency(latency);
     }
     builder = builder.journal_limit(options.journal_limit);
+    if let Some(gemini) = options.gemini {
+        builder = builder.gemini(gemini);
+    }
     // The server answers on threads of its own; this one only waits for a signal.
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -433,9 +452,14 @@ mod tests {
             idle_timeout: None,
             cors: false,
             threads: Some(2),
+            gemini: Some(GeminiOptions {
+                call_ids: false,
+                calls_in_one_chunk: false,
+                thought_signature: true,
+            }),
         };
-        let spaced = "serve --port 9000 --host 0.0.0.0 --script s.yaml --seed 42 --model-latency fixed:200ms/20ms --api-key sk-test --journal-limit 5 --header-read-timeout 1.5s --idle-timeout off --no-cors --threads 2";
-        let inline = "serve --port=9000 --host=0.0.0.0 --script=s.yaml --seed=42 --model-latency=fixed:200ms/20ms --api-key=sk-test --journal-limit=5 --header-read-timeout=1500ms --idle-timeout=off --no-cors --threads=2";
+        let spaced = "serve --port 9000 --host 0.0.0.0 --script s.yaml --seed 42 --model-latency fixed:200ms/20ms --api-key sk-test --journal-limit 5 --header-read-timeout 1.5s --idle-timeout off --no-cors --threads 2 --gemini no-ids,signatures";
+        let inline = "serve --port=9000 --host=0.0.0.0 --script=s.yaml --seed=42 --model-latency=fixed:200ms/20ms --api-key=sk-test --journal-limit=5 --header-read-timeout=1500ms --idle-timeout=off --no-cors --threads=2 --gemini=no-ids,signatures";
         assert_eq!(parse(&args(spaced)), Ok(Command::Serve(expected)));
         assert_eq!(parse(&args(spaced)), parse(&args(inline)));
         let Ok(Command::Serve(options)) = parse(&args("serve --host localhost")) else {

@@ -20,6 +20,7 @@ use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
 use crate::wire::anthropic::Anthropic;
 use crate::wire::chat::Chat;
+use crate::wire::gemini::{self, Gemini};
 use crate::wire::responses;
 use crate::wire::{self, ApiError, Format};
 
@@ -47,6 +48,12 @@ pub enum Wire {
     /// OpenAI Responses: `resp_`/`call_` ids, output items one after
     /// another, each call done at its `function_call_arguments.done`.
     Responses,
+    /// Google Gemini: each call whole in its chunk (one chunk per call,
+    /// or all in one with [`GeminiOptions::calls_in_one_chunk`](crate::GeminiOptions)),
+    /// done when its part arrives, 503 when overloaded. Call ids are the
+    /// engine's either way (the runtime's model assigns its own to calls
+    /// that come without).
+    Gemini,
 }
 
 impl SimModel {
@@ -70,6 +77,7 @@ impl SimModel {
             Wire::Chat => (Chat.id_prefix(), Chat.call_id_prefix()),
             Wire::Anthropic => (Anthropic.id_prefix(), Anthropic.call_id_prefix()),
             Wire::Responses => (responses::ID_PREFIX, Chat.call_id_prefix()),
+            Wire::Gemini => (GEMINI.id_prefix(), GEMINI.call_id_prefix()),
         }
     }
 
@@ -77,6 +85,7 @@ impl SimModel {
         let status = match self.wire {
             Wire::Chat | Wire::Responses => Chat.status(error),
             Wire::Anthropic => Anthropic.status(error),
+            Wire::Gemini => GEMINI.status(error),
         };
         ApiError {
             status,
@@ -117,6 +126,12 @@ impl SimModel {
     }
 }
 
+/// The Gemini format, for its ids and statuses.
+const GEMINI: Gemini = Gemini {
+    model: String::new(),
+    stream: false,
+};
+
 const DISCONNECTED: &str =
     "toolcall-sim: the connection closed in the middle of the reply (simulated disconnect)";
 
@@ -129,6 +144,11 @@ impl SimModel {
             Wire::Anthropic | Wire::Responses => {
                 let mut events = wire::block_events(reply);
                 events.truncate(wire::kept(&events, keep));
+                events
+            }
+            Wire::Gemini => {
+                let mut events = gemini::events(reply, self.sim.engine.config.gemini);
+                events.truncate(gemini::kept_events(reply, &events, keep));
                 events
             }
         }

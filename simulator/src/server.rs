@@ -37,6 +37,7 @@ use crate::script::Script;
 use crate::simulator::{SimBuilder, Simulator};
 use crate::wire::anthropic::Anthropic;
 use crate::wire::chat::{self, Chat};
+use crate::wire::gemini::Gemini;
 use crate::wire::responses::Responses;
 use crate::wire::{ApiError, Format, to_json};
 
@@ -380,8 +381,8 @@ struct Context {
 /// The headers every reply of a format starts with, whole (JSON) or
 /// streamed, built once: a reply copies them instead of inserting each.
 struct Templates {
-    json: [HeaderMap; 3],
-    sse: [HeaderMap; 3],
+    json: [HeaderMap; 4],
+    sse: [HeaderMap; 4],
 }
 
 impl Templates {
@@ -407,10 +408,11 @@ impl Templates {
             headers
         };
         let each = |stream| {
-            let mut all = [HeaderMap::new(), HeaderMap::new(), HeaderMap::new()];
+            let mut all: [HeaderMap; 4] = Default::default();
             all[Chat::SLOT] = template(Chat::FIXED_HEADERS, stream);
             all[Responses::SLOT] = template(Responses::FIXED_HEADERS, stream);
             all[Anthropic::SLOT] = template(Anthropic::FIXED_HEADERS, stream);
+            all[Gemini::SLOT] = template(Gemini::FIXED_HEADERS, stream);
             all
         };
         Templates {
@@ -506,6 +508,11 @@ enum Route {
     Responses,
     Response(String),
     Messages,
+    /// Gemini's `models/{model}:{method}` (`?alt=sse` for a stream).
+    Gemini {
+        model: String,
+        method: String,
+    },
     Models,
     Model(String),
     /// `/__sim/journal`: read (GET) or clear (DELETE).
@@ -520,7 +527,11 @@ impl Route {
     /// The methods it answers, as the `Allow` header lists them.
     fn allowed(&self) -> &'static str {
         match self {
-            Route::Chat | Route::Responses | Route::Messages | Route::Reset => "POST",
+            Route::Chat
+            | Route::Responses
+            | Route::Messages
+            | Route::Gemini { .. }
+            | Route::Reset => "POST",
             Route::Response(_) | Route::Models | Route::Model(_) => "GET",
             Route::Journal => "GET, DELETE",
             Route::Script => "PUT",
@@ -531,6 +542,19 @@ impl Route {
 /// The route of `path`, or `None` for a path the API does not have.
 fn route(path: &str) -> Option<Route> {
     let trimmed = path.trim_end_matches('/');
+    // Gemini: `/v1beta/models/{model}:{method}` and the same under `/v1`.
+    if let Some(call) = ["/v1beta/models/", "/v1/models/"]
+        .iter()
+        .find_map(|prefix| trimmed.strip_prefix(prefix))
+        && let Some((model, method)) = call.split_once(':')
+        && !model.is_empty()
+        && !model.contains('/')
+    {
+        return Some(Route::Gemini {
+            model: model.to_owned(),
+            method: method.to_owned(),
+        });
+    }
     Some(match trimmed.strip_prefix("/v1").unwrap_or(trimmed) {
         "/chat/completions" => Route::Chat,
         "/responses" => Route::Responses,
@@ -634,8 +658,15 @@ async fn dispatch(
     };
     if !route.allowed().split(", ").any(|m| m == method.as_str()) {
         let error = ApiError::method_not_allowed(method.as_str(), request.uri().path());
-        let mut response = match route {
+        let mut response = match &route {
             Route::Messages => error_response(&Anthropic, &error),
+            Route::Gemini { model, .. } => error_response(
+                &Gemini {
+                    model: model.clone(),
+                    stream: false,
+                },
+                &error,
+            ),
             _ => error_response(&Chat, &error),
         };
         response
@@ -647,6 +678,37 @@ async fn dispatch(
         Route::Chat => answer(context, &Chat, request).await,
         Route::Responses => answer(context, &context.responses, request).await,
         Route::Messages => answer(context, &Anthropic, request).await,
+        Route::Gemini { model, method } => {
+            let stream = match method.as_str() {
+                "generateContent" => false,
+                "streamGenerateContent" => true,
+                other => {
+                    let format = Gemini {
+                        model,
+                        stream: false,
+                    };
+                    let error = ApiError::not_found("POST", request.uri().path());
+                    let error = ApiError {
+                        message: format!(
+                            "toolcall-sim serves `generateContent` and `streamGenerateContent`, not `{other}`"
+                        ),
+                        ..error
+                    };
+                    return Ok(error_response(&format, &error));
+                }
+            };
+            let format = Gemini { model, stream };
+            // The API streams a JSON array without `alt=sse`; the SDKs all ask for SSE.
+            let sse = request
+                .uri()
+                .query()
+                .is_some_and(|q| q.split('&').any(|p| p == "alt=sse"));
+            if stream && !sse {
+                let error = ApiError::unsupported("alt", "server-sent events: add `?alt=sse`");
+                return Ok(error_response(&format, &error));
+            }
+            answer(context, &format, request).await
+        }
         Route::Response(id) => {
             let responses = &context.responses;
             if let Some(key) = &context.api_key

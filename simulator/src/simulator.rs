@@ -199,6 +199,13 @@ impl SimBuilder {
         self
     }
 
+    /// How the Gemini format shapes its replies (call ids, calls per
+    /// stream chunk, thought signatures).
+    pub fn gemini(mut self, options: crate::GeminiOptions) -> Self {
+        self.config.gemini = options;
+        self
+    }
+
     /// Build the simulator. Its clock starts now (for journal times).
     pub fn build(self) -> Simulator {
         Simulator {

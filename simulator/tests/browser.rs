@@ -2,8 +2,10 @@
 //! with `fetch`: a JSON body and an `Authorization` header make it send a
 //! CORS preflight first; the page then reads the reply and an exposed
 //! header. Skips when no `chromium` (or `chromium-browser`,
-//! `google-chrome`) is installed; `tests/hardening.rs` checks the same
-//! headers with plain HTTP requests in every case.
+//! `google-chrome`) is installed, unless `TOOLCALL_REQUIRE_CHROMIUM=1` (set
+//! by CI, which installs Debian's `chromium`) makes that a failure;
+//! `tests/hardening.rs` checks the same headers with plain HTTP requests in
+//! every case.
 
 mod python;
 
@@ -37,6 +39,10 @@ fetch("BASE/chat/completions", {
 #[test]
 fn a_browser_page_calls_the_server_through_cors() {
     let Some(browser) = browser() else {
+        assert!(
+            !std::env::var("TOOLCALL_REQUIRE_CHROMIUM").is_ok_and(|v| v == "1"),
+            "TOOLCALL_REQUIRE_CHROMIUM=1 but no chromium is installed"
+        );
         eprintln!("skipped: no chromium installed");
         return;
     };

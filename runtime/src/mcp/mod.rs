@@ -32,18 +32,23 @@
 //! whose result is not an object (a list, a number) has its schema and value
 //! wrapped as `{"result": ...}`, as the official Python SDK does. Failures the
 //! model should read (arguments that do not fit, the tool's own error, a
-//! timeout, a panic) are results with `isError: true`; only an unknown tool
-//! name is a protocol error (`-32602`, as the MCP specification shows).
+//! timeout, a panic) are results with `isError: true`; an unknown tool
+//! name is a protocol error (`-32602`, as the MCP specification shows, the
+//! name cut to 256 bytes as the dispatcher echoes it), and so are params
+//! that do not read (`-32602`) and, over stdio, a line that is not JSON or
+//! is over [`McpServer::max_message_bytes`] (`-32700`): every request gets
+//! an answer.
 
 mod client;
 mod convert;
 mod gates;
 mod http;
+mod lines;
 mod server;
 
 pub use client::{McpClient, McpClientError, McpTool};
 pub use http::HttpServing;
-pub use server::{McpServer, McpServerError};
+pub use server::{DEFAULT_MAX_MESSAGE_BYTES, McpServer, McpServerError};
 
 /// The MCP SDK this module is built on, for transports and types beyond
 /// what it wraps.

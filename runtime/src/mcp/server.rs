@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use futures_util::future::{Either, select};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, CustomRequest,
+    CustomResult, ErrorCode, Implementation, ListToolsResult, PaginatedRequestParams,
+    ServerCapabilities, ServerConfig,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
@@ -16,9 +17,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::convert::{self, Structured};
 use super::gates::Gates;
+use super::lines::Lines;
 use crate::call::ToolCall;
 use crate::dispatch::DispatchOptions;
+use crate::runner::echo;
 use crate::toolset::ToolSet;
+
+/// The default of [`McpServer::max_message_bytes`]: 16 MiB, rmcp's own
+/// limit on a line.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The methods this server answers, whose params rmcp may fail to read.
+const METHODS: &[&str] = &["initialize", "ping", "tools/list", "tools/call"];
 
 /// A [`ToolSet`] served to MCP clients; build it with [`McpServer::new`],
 /// then serve it with [`serve_stdio`](McpServer::serve_stdio),
@@ -49,6 +59,7 @@ struct Inner {
     gates: Gates,
     implementation: Implementation,
     instructions: Option<String>,
+    max_message_bytes: usize,
 }
 
 impl std::fmt::Debug for McpServer {
@@ -130,6 +141,7 @@ impl McpServer {
                 options: DispatchOptions::default(),
                 implementation: Implementation::new("toolcall", env!("CARGO_PKG_VERSION")),
                 instructions: None,
+                max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             }),
         })
     }
@@ -157,6 +169,20 @@ impl McpServer {
         })
     }
 
+    /// The largest message a client may send, in bytes (default
+    /// [`DEFAULT_MAX_MESSAGE_BYTES`], 16 MiB). Over stdio a longer line is
+    /// dropped unread and answered with a parse error (`-32700`, with the
+    /// request's id when the line starts with it); over HTTP a larger body
+    /// gets `413 Payload Too Large`.
+    pub fn max_message_bytes(self, bytes: usize) -> Self {
+        self.with_inner(|inner| inner.max_message_bytes = bytes)
+    }
+
+    /// The limit set by [`max_message_bytes`](McpServer::max_message_bytes).
+    pub fn message_limit(&self) -> usize {
+        self.inner.max_message_bytes
+    }
+
     /// The tools served.
     pub fn tools(&self) -> &ToolSet {
         &self.inner.tools
@@ -176,6 +202,7 @@ impl McpServer {
             ),
             implementation: shared.implementation.clone(),
             instructions: shared.instructions.clone(),
+            max_message_bytes: shared.max_message_bytes,
         });
         change(&mut inner);
         McpServer {
@@ -192,13 +219,20 @@ impl McpServer {
     /// Serve one client over a byte stream of newline-delimited JSON-RPC
     /// (what stdio carries; `tokio::io::duplex` halves in tests), until it
     /// closes the stream.
+    ///
+    /// Every line gets an answer: one that is not JSON, or is longer than
+    /// [`max_message_bytes`](McpServer::max_message_bytes), a parse error
+    /// (`-32700`); JSON that is not a JSON-RPC message an invalid request
+    /// (`-32600`); `tools/call` params that do not read (`arguments` not an
+    /// object, no `name`) invalid params (`-32602`).
     pub async fn serve_io<R, W>(self, read: R, write: W) -> Result<(), McpServerError>
     where
         R: AsyncRead + Send + Unpin + 'static,
         W: AsyncWrite + Send + Unpin + 'static,
     {
+        let transport = Lines::new(read, write, self.inner.max_message_bytes);
         let running = self
-            .serve((read, write))
+            .serve(transport)
             .await
             .map_err(|e| McpServerError::Initialize(Box::new(e)))?;
         running.waiting().await.map_err(McpServerError::Serve)?;
@@ -216,9 +250,14 @@ impl McpServer {
         let (Some(policy), Some(&structured)) =
             (inner.tools.policy(name), inner.structured.get(name))
         else {
-            let names: Vec<&str> = inner.tools.names().collect();
+            // As the dispatcher says it: the name cut short, 32 names at most.
+            let names: Vec<&str> = inner.tools.names().take(32).collect();
             return Err(ErrorData::invalid_params(
-                format!("unknown tool `{name}`; the tools are: {}", names.join(", ")),
+                format!(
+                    "unknown tool `{}`; the tools are: {}",
+                    echo(name),
+                    names.join(", ")
+                ),
                 None,
             ));
         };
@@ -286,5 +325,35 @@ impl ServerHandler for McpServer {
         self.call(request, context.id.to_string(), context.ct)
             .await
             .map(CallToolResponse::Complete)
+    }
+
+    /// rmcp hands over as a custom request a method it knows whose params
+    /// it could not read (`tools/call` with array `arguments`, or no
+    /// `name`): that is invalid params (`-32602`), not an unknown method.
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        let method = request.method.as_str();
+        if !METHODS.contains(&method) {
+            return Err(ErrorData::new(
+                ErrorCode::METHOD_NOT_FOUND,
+                format!("unknown method `{}`", echo(method)),
+                None,
+            ));
+        }
+        let params = request.params.unwrap_or(serde_json::Value::Null);
+        let problem = match method {
+            "tools/call" => serde_json::from_value::<CallToolRequestParams>(params)
+                .err()
+                .map(|e| e.to_string()),
+            _ => None,
+        };
+        let why = problem.unwrap_or_else(|| "they do not fit the method".to_owned());
+        Err(ErrorData::invalid_params(
+            format!("invalid params for `{method}`: {}", echo(&why)),
+            None,
+        ))
     }
 }

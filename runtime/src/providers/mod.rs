@@ -3,6 +3,8 @@
 
 #[cfg(feature = "anthropic")]
 pub mod anthropic;
+#[cfg(feature = "gemini")]
+pub mod gemini;
 #[cfg(feature = "http")]
 pub(crate) mod http;
 #[cfg(feature = "openai")]

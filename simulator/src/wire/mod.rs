@@ -7,6 +7,7 @@ pub(crate) mod anthropic;
 pub(crate) mod chat;
 pub(crate) mod chat_body;
 mod error;
+pub(crate) mod gemini;
 mod recent;
 pub(crate) mod responses;
 mod sse;

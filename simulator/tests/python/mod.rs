@@ -136,6 +136,10 @@ pub fn run_script(python: &Path, script: &str, args: &[&str], envs: &[(&str, &st
         .env_remove("ANTHROPIC_API_KEY")
         .env_remove("OPENAI_BASE_URL")
         .env_remove("ANTHROPIC_BASE_URL")
+        .env_remove("GEMINI_API_KEY")
+        .env_remove("GOOGLE_API_KEY")
+        .env_remove("GOOGLE_GEMINI_BASE_URL")
+        .env_remove("GOOGLE_GENAI_API_VERSION")
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("run {script}: {e}"));

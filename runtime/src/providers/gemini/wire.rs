@@ -1,0 +1,627 @@
+//! The Gemini API's shapes (`generateContent`) and their conversions to and
+//! from the provider-neutral transcript: the request body, the
+//! `GenerateContentResponse` reply (whole, or one per SSE `data:` frame),
+//! and errors as `{"error": {"code", "message", "status", "details"}}`.
+//!
+//! Field names follow the official `google-genai` SDK's types in their
+//! JSON (camelCase) spelling.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
+use crate::model::{ModelError, StreamEvent, ToolCallDelta};
+use crate::toolset::ToolDefinition;
+
+/// The prefix of the ids this client gives calls that came without one:
+/// such a call goes back without an `id`, answered by name and position.
+pub(crate) const ASSIGNED_ID_PREFIX: &str = "gemini_call_";
+
+/// The thought signatures of calls, by call id, as replies gave them: each
+/// goes back on its call's part.
+pub(crate) trait Signatures {
+    /// The signature the reply gave the call with this id.
+    fn signature(&self, call_id: &str) -> Option<String>;
+}
+
+impl Signatures for HashMap<String, String> {
+    fn signature(&self, call_id: &str) -> Option<String> {
+        self.get(call_id).cloned()
+    }
+}
+
+/// The request body for `models/{model}:generateContent` (and
+/// `:streamGenerateContent`, the same body): system messages as
+/// `systemInstruction`, a turn's calls as `functionCall` parts of ONE
+/// `model` content and their results as `functionResponse` parts of ONE
+/// `user` content, in call order.
+pub(crate) fn request_body(
+    request: &ChatRequest,
+    signatures: &dyn Signatures,
+) -> Result<Value, ModelError> {
+    if request.parallel_tool_calls == Some(false) {
+        return Err(ModelError::Config(
+            "Gemini has no `parallel_tool_calls`: it cannot be asked for one call at a time (leave `parallel_tool_calls` unset)".into(),
+        ));
+    }
+    let mut system: Vec<&str> = Vec::new();
+    let mut contents: Vec<Value> = Vec::new();
+    // The calls of the last model turn, by id: a result names its call's function.
+    let mut names: HashMap<&str, &str> = HashMap::new();
+    for message in &request.messages {
+        match message {
+            Message::System { content } => system.push(content),
+            Message::User { content } => push_user(&mut contents, json!({"text": content})),
+            Message::Assistant {
+                content,
+                tool_calls,
+            } => {
+                let mut parts: Vec<Value> = Vec::new();
+                if let Some(text) = content.as_deref().filter(|t| !t.is_empty()) {
+                    parts.push(json!({"text": text}));
+                }
+                names.clear();
+                for call in tool_calls {
+                    names.insert(&call.id, &call.name);
+                    let mut function =
+                        json!({"name": call.name, "args": args_object(&call.arguments)});
+                    if !call.id.starts_with(ASSIGNED_ID_PREFIX) {
+                        function["id"] = json!(call.id);
+                    }
+                    let mut part = json!({"functionCall": function});
+                    if let Some(signature) = signatures.signature(&call.id) {
+                        part["thoughtSignature"] = json!(signature);
+                    }
+                    parts.push(part);
+                }
+                if parts.is_empty() {
+                    parts.push(json!({"text": ""}));
+                }
+                contents.push(json!({"role": "model", "parts": parts}));
+            }
+            Message::Tool {
+                tool_call_id,
+                content,
+                is_error,
+            } => {
+                let name = names.get(tool_call_id.as_str()).ok_or_else(|| {
+                    ModelError::Config(format!(
+                        "the tool result for `{tool_call_id}` answers no call of the model message before it: Gemini names each result by its call's function"
+                    ))
+                })?;
+                let response = if *is_error {
+                    json!({"error": content})
+                } else {
+                    json!({"output": result_value(content)})
+                };
+                let mut function = json!({"name": name, "response": response});
+                if !tool_call_id.starts_with(ASSIGNED_ID_PREFIX) {
+                    function["id"] = json!(tool_call_id);
+                }
+                push_user(&mut contents, json!({"functionResponse": function}));
+            }
+        }
+    }
+    let mut body = json!({ "contents": contents });
+    if !system.is_empty() {
+        body["systemInstruction"] = json!({"parts": [{"text": system.join("\n\n")}]});
+    }
+    if !request.tools.is_empty() {
+        let declarations: Vec<Value> = request
+            .tools
+            .iter()
+            .map(ToolDefinition::to_gemini)
+            .collect();
+        body["tools"] = json!([{ "functionDeclarations": declarations }]);
+    }
+    if let Some(choice) = &request.tool_choice {
+        let config = match choice {
+            ToolChoice::Auto => json!({"mode": "AUTO"}),
+            ToolChoice::None => json!({"mode": "NONE"}),
+            ToolChoice::Required => json!({"mode": "ANY"}),
+            ToolChoice::Function(name) => json!({"mode": "ANY", "allowedFunctionNames": [name]}),
+        };
+        body["toolConfig"] = json!({ "functionCallingConfig": config });
+    }
+    Ok(body)
+}
+
+/// A part for the user's side: consecutive user-side parts (a turn's
+/// results, then any text) share one `user` content.
+fn push_user(contents: &mut Vec<Value>, part: Value) {
+    if let Some(last) = contents.last_mut()
+        && last["role"] == "user"
+        && let Some(parts) = last["parts"].as_array_mut()
+    {
+        parts.push(part);
+        return;
+    }
+    contents.push(json!({"role": "user", "parts": [part]}));
+}
+
+/// A call's arguments as the object `args` must be; text that is not an
+/// object (a model's malformed call, already answered with an error) is
+/// sent as `{}`.
+fn args_object(arguments: &str) -> Value {
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => Value::Object(Map::new()),
+    }
+}
+
+/// A result's text as the value of `output`: its JSON when it is JSON
+/// (a structured result), else the text.
+fn result_value(content: &str) -> Value {
+    match serde_json::from_str::<Value>(content) {
+        Ok(value) => value,
+        Err(_) => Value::String(content.to_owned()),
+    }
+}
+
+// ---- replies --------------------------------------------------------------------
+
+/// A `GenerateContentResponse`: a whole reply, or one chunk of a stream.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WireResponse {
+    #[serde(default)]
+    candidates: Vec<WireCandidate>,
+    #[serde(default)]
+    usage_metadata: Option<WireUsage>,
+    #[serde(default)]
+    prompt_feedback: Option<WirePromptFeedback>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireCandidate {
+    #[serde(default)]
+    content: Option<WireContent>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+    #[serde(default)]
+    finish_message: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WireContent {
+    #[serde(default)]
+    parts: Vec<WirePart>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePart {
+    #[serde(default)]
+    text: Option<String>,
+    /// A thought summary, not part of the answer.
+    #[serde(default)]
+    thought: Option<bool>,
+    #[serde(default)]
+    function_call: Option<WireFunctionCall>,
+    #[serde(default)]
+    thought_signature: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WireFunctionCall {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    args: Option<Value>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireUsage {
+    #[serde(default)]
+    prompt_token_count: u32,
+    #[serde(default)]
+    candidates_token_count: u32,
+    #[serde(default)]
+    thoughts_token_count: u32,
+    #[serde(default)]
+    tool_use_prompt_token_count: u32,
+}
+
+impl From<WireUsage> for Usage {
+    /// Thinking tokens are billed as output, tool-use prompt tokens as input.
+    fn from(u: WireUsage) -> Self {
+        let prompt_tokens = u.prompt_token_count + u.tool_use_prompt_token_count;
+        let completion_tokens = u.candidates_token_count + u.thoughts_token_count;
+        Usage {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WirePromptFeedback {
+    #[serde(default)]
+    block_reason: Option<String>,
+}
+
+/// What a `finishReason` means for the run: an ending, or an error for the
+/// reasons that say the model's call went wrong.
+pub(crate) fn finish_reason(
+    reason: &str,
+    message: Option<&str>,
+) -> Result<FinishReason, ModelError> {
+    match reason {
+        "MAX_TOKENS" => Ok(FinishReason::Length),
+        "SAFETY"
+        | "RECITATION"
+        | "LANGUAGE"
+        | "BLOCKLIST"
+        | "PROHIBITED_CONTENT"
+        | "SPII"
+        | "IMAGE_SAFETY"
+        | "IMAGE_PROHIBITED_CONTENT"
+        | "IMAGE_RECITATION" => Ok(FinishReason::ContentFilter),
+        "MALFORMED_FUNCTION_CALL" | "UNEXPECTED_TOOL_CALL" | "TOO_MANY_TOOL_CALLS" => {
+            Err(ModelError::InvalidResponse(match message {
+                Some(message) if !message.is_empty() => {
+                    format!("Gemini ended the reply with `{reason}`: {message}")
+                }
+                _ => format!("Gemini ended the reply with `{reason}`"),
+            }))
+        }
+        _ => Ok(FinishReason::Stop),
+    }
+}
+
+/// The call's arguments: `args` as JSON text (absent: no arguments).
+fn arguments(args: Option<Value>) -> String {
+    match args {
+        None | Some(Value::Null) => "{}".to_owned(),
+        Some(Value::String(text)) => text,
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The id of a call: its own, else `gemini_call_{turn}_{position}`.
+fn call_id(id: Option<String>, turn: &str, position: usize) -> String {
+    match id {
+        Some(id) if !id.is_empty() => id,
+        _ => format!("{ASSIGNED_ID_PREFIX}{turn}_{position}"),
+    }
+}
+
+/// Reads replies: whole, or chunk by chunk. A call arrives whole in its
+/// part, so it is done at once; calls without an id get `turn`-scoped ones.
+#[derive(Debug)]
+pub(crate) struct Decoder {
+    turn: String,
+    calls: u32,
+    finished: bool,
+    usage: Option<Usage>,
+    /// Thought signatures seen, by call id.
+    pub signatures: Vec<(String, String)>,
+}
+
+impl Decoder {
+    /// A decoder whose assigned ids carry `turn` (unique per reply).
+    pub fn new(turn: impl Into<String>) -> Self {
+        Decoder {
+            turn: turn.into(),
+            calls: 0,
+            finished: false,
+            usage: None,
+            signatures: Vec::new(),
+        }
+    }
+
+    /// Whether a chunk with a `finishReason` arrived: a stream that ends
+    /// before it was cut short.
+    pub fn is_complete(&self) -> bool {
+        self.finished
+    }
+
+    /// The events of one response (a stream's chunk, or a whole reply).
+    pub fn decode(&mut self, response: WireResponse) -> Result<Vec<StreamEvent>, ModelError> {
+        let mut events = Vec::new();
+        if let Some(usage) = response.usage_metadata {
+            self.usage = Some(usage.into());
+        }
+        if response.candidates.is_empty()
+            && let Some(reason) = response.prompt_feedback.and_then(|f| f.block_reason)
+        {
+            // The prompt itself was blocked: no candidate comes.
+            tracing::warn!(block_reason = %reason, "Gemini blocked the prompt");
+            self.finished = true;
+            events.push(StreamEvent::Finish(FinishReason::ContentFilter));
+        }
+        if let Some(candidate) = response.candidates.into_iter().next() {
+            for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
+                if let Some(call) = part.function_call {
+                    let index = self.calls;
+                    self.calls += 1;
+                    let id = call_id(call.id, &self.turn, index as usize);
+                    if let Some(signature) = part.thought_signature {
+                        self.signatures.push((id.clone(), signature));
+                    }
+                    events.push(StreamEvent::ToolCall(ToolCallDelta {
+                        index,
+                        id: Some(id),
+                        name: Some(call.name),
+                        arguments: Some(arguments(call.args)),
+                    }));
+                    events.push(StreamEvent::ToolCallDone(index));
+                } else if let Some(text) = part.text.filter(|t| !t.is_empty())
+                    && part.thought != Some(true)
+                {
+                    events.push(StreamEvent::Text(text));
+                }
+            }
+            if let Some(reason) = candidate
+                .finish_reason
+                .filter(|r| r != "FINISH_REASON_UNSPECIFIED")
+            {
+                let reason = finish_reason(&reason, candidate.finish_message.as_deref())?;
+                self.finished = true;
+                events.push(StreamEvent::Finish(
+                    if self.calls > 0 && reason == FinishReason::Stop {
+                        FinishReason::ToolCalls
+                    } else {
+                        reason
+                    },
+                ));
+            }
+        }
+        Ok(events)
+    }
+
+    /// The usage of the whole reply: the last count the chunks gave.
+    pub fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
+}
+
+/// A whole reply as the neutral response.
+pub(crate) fn response(
+    decoder: &mut Decoder,
+    wire: WireResponse,
+) -> Result<ChatResponse, ModelError> {
+    let mut assembled = crate::assemble::CallAssembler::new();
+    for event in decoder.decode(wire)? {
+        assembled.push(event);
+    }
+    let mut response = assembled.into_response();
+    response.usage = decoder.usage();
+    if response.finish_reason.is_none() {
+        response.finish_reason = Some(if response.tool_calls.is_empty() {
+            FinishReason::Stop
+        } else {
+            FinishReason::ToolCalls
+        });
+    }
+    Ok(response)
+}
+
+// ---- errors ---------------------------------------------------------------------
+
+/// `{"error": {"code", "message", "status", "details"}}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireError {
+    pub error: WireErrorDetail,
+}
+
+/// The error's code, message, status name and details.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireErrorDetail {
+    #[serde(default)]
+    pub code: Option<u16>,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub details: Vec<Value>,
+}
+
+impl WireErrorDetail {
+    /// The wait a `google.rpc.RetryInfo` detail asks for (`"37s"`, `"1.5s"`).
+    pub fn retry_delay(&self) -> Option<Duration> {
+        self.details
+            .iter()
+            .filter(|d| {
+                d.get("@type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.ends_with("google.rpc.RetryInfo"))
+            })
+            .find_map(|d| d.get("retryDelay").and_then(Value::as_str))
+            .and_then(|delay| delay.trim().strip_suffix('s'))
+            .and_then(|secs| secs.parse::<f64>().ok())
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::ToolCall;
+
+    #[test]
+    fn a_turn_is_one_model_content_and_one_user_content_in_call_order() {
+        let calls = vec![
+            ToolCall::new("c1", "f", r#"{"x": 1}"#),
+            ToolCall::new("gemini_call_t_1", "g", "not json"),
+        ];
+        let mut request = ChatRequest::new(
+            "",
+            vec![
+                Message::system("be brief"),
+                Message::user("hi"),
+                Message::assistant(Some("calling".into()), calls),
+                Message::tool_result("c1", r#"{"a": 2}"#),
+                Message::Tool {
+                    tool_call_id: "gemini_call_t_1".into(),
+                    content: "bad arguments".into(),
+                    is_error: true,
+                },
+                Message::user("and then?"),
+            ],
+        );
+        request.tools = vec![ToolDefinition::new(
+            "f",
+            "F",
+            json!({"type": "object", "properties": {}}),
+        )];
+        request.tool_choice = Some(ToolChoice::Function("f".into()));
+        let mut signatures = HashMap::new();
+        signatures.insert("c1".to_owned(), "c2lnbmF0dXJl".to_owned());
+        let body = request_body(&request, &signatures).expect("a body");
+        assert_eq!(body["systemInstruction"]["parts"][0]["text"], "be brief");
+        let contents = body["contents"].as_array().expect("contents");
+        assert_eq!(contents.len(), 3, "{contents:?}");
+        let model = &contents[1];
+        assert_eq!(model["role"], "model");
+        assert_eq!(model["parts"][0], json!({"text": "calling"}));
+        assert_eq!(
+            model["parts"][1],
+            json!({"functionCall": {"name": "f", "args": {"x": 1}, "id": "c1"}, "thoughtSignature": "c2lnbmF0dXJl"})
+        );
+        // An id this client assigned is not sent; nor a signature it never got.
+        assert_eq!(
+            model["parts"][2],
+            json!({"functionCall": {"name": "g", "args": {}}})
+        );
+        let results = &contents[2]["parts"];
+        assert_eq!(
+            results[0],
+            json!({"functionResponse": {"name": "f", "response": {"output": {"a": 2}}, "id": "c1"}})
+        );
+        assert_eq!(
+            results[1],
+            json!({"functionResponse": {"name": "g", "response": {"error": "bad arguments"}}})
+        );
+        assert_eq!(results[2], json!({"text": "and then?"}));
+        assert_eq!(
+            body["tools"][0]["functionDeclarations"][0]["parametersJsonSchema"],
+            json!({"type": "object", "properties": {}})
+        );
+        assert_eq!(
+            body["toolConfig"],
+            json!({"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["f"]}})
+        );
+    }
+
+    #[test]
+    fn what_gemini_lacks_is_refused_by_name() {
+        let mut request = ChatRequest::new("", vec![Message::user("hi")]);
+        request.parallel_tool_calls = Some(false);
+        let error = request_body(&request, &HashMap::new()).expect_err("refused");
+        assert!(error.to_string().contains("parallel_tool_calls"), "{error}");
+        let stray = ChatRequest::new("", vec![Message::tool_result("nope", "x")]);
+        assert!(matches!(
+            request_body(&stray, &HashMap::new()),
+            Err(ModelError::Config(_))
+        ));
+    }
+
+    fn chunk(value: Value) -> WireResponse {
+        serde_json::from_value(value).expect("a response")
+    }
+
+    #[test]
+    fn calls_split_over_chunks_are_each_done_at_once_with_ids_assigned() {
+        let mut decoder = Decoder::new("r1");
+        let mut events = Vec::new();
+        events.extend(
+            decoder
+                .decode(chunk(json!({"candidates": [{"content": {"role": "model", "parts": [
+                    {"text": "Let me"},
+                    {"functionCall": {"name": "f", "args": {"a": 1}}, "thoughtSignature": "c2ln"}
+                ]}}]})))
+                .expect("decodes"),
+        );
+        assert!(!decoder.is_complete());
+        events.extend(
+            decoder
+                .decode(chunk(json!({"candidates": [{"content": {"role": "model", "parts": [
+                    {"functionCall": {"id": "x9", "name": "g"}}
+                ]}, "finishReason": "STOP"}],
+                "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 4, "thoughtsTokenCount": 3, "totalTokenCount": 17}})))
+                .expect("decodes"),
+        );
+        assert!(decoder.is_complete());
+        let call = |index, id: &str, name: &str, arguments: &str| {
+            StreamEvent::ToolCall(ToolCallDelta {
+                index,
+                id: Some(id.into()),
+                name: Some(name.into()),
+                arguments: Some(arguments.into()),
+            })
+        };
+        assert_eq!(
+            events,
+            vec![
+                StreamEvent::Text("Let me".into()),
+                call(0, "gemini_call_r1_0", "f", r#"{"a":1}"#),
+                StreamEvent::ToolCallDone(0),
+                call(1, "x9", "g", "{}"),
+                StreamEvent::ToolCallDone(1),
+                StreamEvent::Finish(FinishReason::ToolCalls),
+            ]
+        );
+        assert_eq!(
+            decoder.signatures,
+            vec![("gemini_call_r1_0".to_owned(), "c2ln".to_owned())]
+        );
+        assert_eq!(
+            decoder.usage(),
+            Some(Usage {
+                prompt_tokens: 10,
+                completion_tokens: 7,
+                total_tokens: 17
+            })
+        );
+    }
+
+    #[test]
+    fn finish_reasons_map_to_endings_or_errors() {
+        assert_eq!(finish_reason("MAX_TOKENS", None), Ok(FinishReason::Length));
+        assert_eq!(
+            finish_reason("SAFETY", None),
+            Ok(FinishReason::ContentFilter)
+        );
+        assert_eq!(finish_reason("STOP", None), Ok(FinishReason::Stop));
+        for reason in ["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL"] {
+            let error = finish_reason(reason, Some("bad call")).expect_err("an error");
+            assert!(
+                matches!(&error, ModelError::InvalidResponse(m) if m.contains(reason) && m.contains("bad call")),
+                "{error}"
+            );
+        }
+        let mut decoder = Decoder::new("r");
+        let whole = response(
+            &mut decoder,
+            chunk(json!({"candidates": [{"content": {"parts": [{"text": "cut"}]}, "finishReason": "MAX_TOKENS"}]})),
+        )
+        .expect("a reply");
+        assert_eq!(whole.finish_reason, Some(FinishReason::Length));
+        assert_eq!(whole.content.as_deref(), Some("cut"));
+    }
+
+    #[test]
+    fn retry_info_gives_the_wait() {
+        let error: WireError = serde_json::from_value(json!({"error": {
+            "code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED",
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": []},
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "1.5s"}
+            ]
+        }}))
+        .expect("an error");
+        assert_eq!(error.error.retry_delay(), Some(Duration::from_millis(1500)));
+        assert_eq!(error.error.status, "RESOURCE_EXHAUSTED");
+    }
+}
