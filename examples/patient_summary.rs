@@ -25,6 +25,8 @@
 mod app;
 #[path = "patient_summary/db.rs"]
 mod db;
+#[path = "patient_summary/summary.rs"]
+mod summary;
 #[path = "patient_summary/tools.rs"]
 mod tools;
 

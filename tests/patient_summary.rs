@@ -16,6 +16,8 @@ mod db;
 #[path = "../examples/quickstart.rs"]
 #[allow(dead_code)]
 mod quickstart;
+#[path = "../examples/patient_summary/summary.rs"]
+mod summary;
 #[path = "../examples/patient_summary/tools.rs"]
 #[allow(dead_code)]
 mod tools;
@@ -467,6 +469,24 @@ async fn the_anthropic_provider_speaks_the_messages_format_offline() {
     assert!(out.contains("asked for 4 tool calls"), "{out}");
     assert!(out.contains("speed-up"), "{out}");
     assert!(run.timeline.exists());
+}
+
+#[tokio::test]
+async fn a_typed_patient_summary_prints_with_each_provider() {
+    for provider in ["openai-chat", "openai-responses", "anthropic"] {
+        let run = example(&["P-00002", "--provider", provider, "--typed"], None).await;
+        let out = &run.out;
+        assert!(
+            run.result.is_ok(),
+            "{provider}: {out}\n{:?}",
+            run.result.err()
+        );
+        assert!(out.contains("asked for 4 tool calls"), "{provider}: {out}");
+        assert!(out.contains("a typed PatientSummary"), "{provider}: {out}");
+        for field in ["patient      ", " years, "] {
+            assert!(out.contains(field), "{provider}: {field} missing:\n{out}");
+        }
+    }
 }
 
 #[tokio::test]

@@ -1377,3 +1377,77 @@ fn whatever_a_schema_allows_parses() {
         }
     }
 }
+
+/// Property: every snapshot schema, used as a typed output's schema, gets
+/// an auto-mode answer in each wire format that reads into its Rust types
+/// (the tool's own arguments, deserialised as a call would be), over many
+/// draws of the simulator.
+#[tokio::test]
+async fn auto_answers_to_each_snapshot_schema_parse_into_its_types_in_every_format() {
+    use toolcall::{
+        AnthropicModel, ChatRequest, Message, Model, OpenAiModel, OpenAiResponsesModel,
+        OutputFormat, ToolCall,
+    };
+    let tools = suite();
+    let server = toolcall::sim::Server::builder()
+        .seed(17)
+        .api_key("sk")
+        .start()
+        .await
+        .expect("server");
+    let models: Vec<(&str, Box<dyn Model>)> = vec![
+        (
+            "chat",
+            Box::new(
+                OpenAiModel::builder()
+                    .base_url(server.base_url())
+                    .api_key("sk")
+                    .build()
+                    .expect("chat"),
+            ),
+        ),
+        (
+            "responses",
+            Box::new(
+                OpenAiResponsesModel::builder()
+                    .base_url(server.base_url())
+                    .api_key("sk")
+                    .build()
+                    .expect("responses"),
+            ),
+        ),
+        (
+            "anthropic",
+            Box::new(
+                AnthropicModel::builder()
+                    .base_url(format!("http://{}", server.addr()))
+                    .api_key("sk")
+                    .build()
+                    .expect("anthropic"),
+            ),
+        ),
+    ];
+    for definition in tools.definitions() {
+        let mut request = ChatRequest::new("m", vec![Message::user("answer")]);
+        request.output = Some(OutputFormat {
+            name: definition.name.clone(),
+            schema: definition.parameters.clone(),
+            strict: true,
+        });
+        for (format, model) in &models {
+            for draw in 0..8 {
+                let reply = model.complete(&request).await.expect("a reply");
+                let answer = reply.content.unwrap_or_default();
+                let call = ToolCall::new("c", definition.name.clone(), answer.clone());
+                let batch = tools.dispatch(std::slice::from_ref(&call)).await;
+                assert_eq!(
+                    batch.results[0].outcome,
+                    Outcome::Ok,
+                    "{format} draw {draw}: `{}` does not read {answer}: {}",
+                    definition.name,
+                    batch.results[0].content
+                );
+            }
+        }
+    }
+}

@@ -9,18 +9,20 @@ use std::time::Duration;
 use serde_json::json;
 use toolcall::{
     Agent, AgentError, AgentRun, AnthropicModel, BuildError, DispatchOptions, GeminiModel, Model,
-    ModelError, OpenAiModel, OpenAiResponsesModel, Outcome, Streaming, ToolCall, ToolSet,
+    ModelError, OpenAiModel, OpenAiResponsesModel, Outcome, OutputError, OutputSchemaError,
+    Streaming, ToolCall, ToolSet,
 };
 use toolcall_sim::{Latency, ModelLatency, Script, ScriptedCall, Server, SimModel, Timeline};
 
 use crate::db::{Db, DbError};
+use crate::summary::PatientSummary;
 use crate::tools;
 
 pub const USAGE: &str = "\
 Summarize a patient's record with an LLM that calls four database tools at once.
 
 usage: cargo run --example patient_summary -- [PATIENT_ID] [--sequential] [--stream]
-                                              [--provider NAME]
+                                              [--provider NAME] [--typed]
 
   PATIENT_ID       the patient to summarize (default P-00001; the database has
                    P-00001, P-00002 and P-00003; any other id shows an error result)
@@ -31,6 +33,8 @@ usage: cargo run --example patient_summary -- [PATIENT_ID] [--sequential] [--str
                    openai-responses (OpenAI Responses), anthropic (Anthropic
                    Messages) or gemini (Google Gemini); offline, all but the
                    first go over HTTP to the simulator's server on 127.0.0.1
+  --typed          ask for the answer as a typed `PatientSummary` (the
+                   provider's native structured output) and print it
   -h, --help       this text
 
 environment:
@@ -149,13 +153,25 @@ pub async fn run(options: &Options, env: &Env, out: &mut dyn Write) -> Result<()
         } else {
             Streaming::Off
         });
-    let run = agent
-        .run(format!(
-            "Summarize patient {} for the dashboard.",
-            options.patient_id
-        ))
-        .await
-        .map_err(|e| Error::Agent(Box::new(e)))?;
+    let question = format!(
+        "Summarize patient {} for the dashboard.",
+        options.patient_id
+    );
+    let (run, typed) = if options.typed {
+        let typed = agent
+            .output::<PatientSummary>()
+            .map_err(Error::OutputType)?
+            .run(question)
+            .await
+            .map_err(Error::Typed)?;
+        (typed.run, Some(typed.output))
+    } else {
+        let run = agent
+            .run(question)
+            .await
+            .map_err(|e| Error::Agent(Box::new(e)))?;
+        (run, None)
+    };
 
     print_rounds(&run, out)?;
 
@@ -187,8 +203,21 @@ pub async fn run(options: &Options, env: &Env, out: &mut dyn Write) -> Result<()
             "  (the simulator answers by listing the tool results; a real model writes prose)"
         );
     }
-    for line in run.answer.lines() {
-        say!(out, "  {line}");
+    match typed {
+        Some(summary) => {
+            say!(
+                out,
+                "  (a typed PatientSummary, read from the structured answer)"
+            );
+            for line in summary.to_string().lines() {
+                say!(out, "  {line}");
+            }
+        }
+        None => {
+            for line in run.answer.lines() {
+                say!(out, "  {line}");
+            }
+        }
     }
     Ok(())
 }
@@ -562,6 +591,8 @@ pub struct Options {
     pub stream: bool,
     /// The wire format.
     pub provider: Provider,
+    /// Ask for a typed `PatientSummary`.
+    pub typed: bool,
 }
 
 /// What the command line asks for.
@@ -580,6 +611,7 @@ impl Options {
             sequential: false,
             stream: false,
             provider: Provider::default(),
+            typed: false,
         };
         let mut id_given = false;
         let mut args = args.into_iter();
@@ -588,6 +620,7 @@ impl Options {
                 "-h" | "--help" => return Ok(Parsed::Help),
                 "--sequential" => options.sequential = true,
                 "--stream" => options.stream = true,
+                "--typed" => options.typed = true,
                 "--provider" => {
                     let name = args
                         .next()
@@ -615,6 +648,8 @@ pub enum Error {
     Tools(BuildError),
     Model(ModelError),
     Agent(Box<AgentError>),
+    OutputType(OutputSchemaError),
+    Typed(OutputError),
     Write(PathBuf, std::io::Error),
     Output(std::io::Error),
 }
@@ -626,6 +661,8 @@ impl fmt::Display for Error {
             Error::Tools(e) => write!(f, "the tool set is invalid: {e}"),
             Error::Model(e) => write!(f, "cannot set up the model: {e}"),
             Error::Agent(e) => write!(f, "the agent stopped: {e}"),
+            Error::OutputType(e) => write!(f, "the output type is invalid: {e}"),
+            Error::Typed(e) => write!(f, "no typed summary: {e}"),
             Error::Write(path, e) => write!(f, "cannot write {}: {e}", path.display()),
             Error::Output(e) => write!(f, "cannot print: {e}"),
         }

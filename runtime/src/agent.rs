@@ -16,8 +16,10 @@ use crate::resume::{self, ResumeError};
 use crate::run::{
     Budget, Emitter, Gate, Limits, RunCancel, RunEvent, RunStream, Spent, stop_answer,
 };
+use crate::settings::Settings;
 use crate::stream::TextSink;
 use crate::toolset::ToolSet;
+use crate::typed_output::RunShape;
 
 /// Whether the agent streams the model's replies, and when calls start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,6 +79,7 @@ pub struct Agent<M> {
     approval: Option<Hook>,
     limits: Limits,
     cancel: Option<RunCancel>,
+    settings: Settings,
 }
 
 /// The approval policy, shared by clones of the agent.
@@ -282,6 +285,7 @@ impl<M: Model> Agent<M> {
             approval: None,
             limits: Limits::default(),
             cancel: None,
+            settings: Settings::default(),
         }
     }
 
@@ -328,6 +332,18 @@ impl<M: Model> Agent<M> {
     pub fn cancel_with(mut self, handle: RunCancel) -> Self {
         self.cancel = Some(handle);
         self
+    }
+
+    /// Generation settings for every request (see [`Settings`]); a run
+    /// may override them ([`Agent::run_with`]).
+    pub fn settings(mut self, settings: Settings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The agent's generation settings.
+    pub fn generation_settings(&self) -> &Settings {
+        &self.settings
     }
 
     /// Consult `policy` before each tool call (see [`Approval`]). A deferred
@@ -415,23 +431,27 @@ impl<M: Model> Agent<M> {
     /// [`RunEvent`]) that ends with [`RunEvent::End`]. Dropping the stream
     /// cancels the run and the calls still running.
     pub fn run_stream(&self, user: impl Into<String>) -> RunStream<'_> {
-        let mut messages = Vec::with_capacity(4);
-        if let Some(system) = &self.system {
-            messages.push(Message::system(system.clone()));
-        }
-        messages.push(Message::user(user));
-        self.run_messages_stream(messages)
+        self.run_messages_stream(self.opening(Message::user(user)))
     }
 
     /// Run from a conversation, as a stream of the run's events.
     pub fn run_messages_stream(&self, messages: Vec<Message>) -> RunStream<'_> {
+        self.shaped_stream(messages, RunShape::default())
+    }
+
+    /// A run whose requests are shaped by a typed output (or a settings
+    /// override), as a stream of its events.
+    pub(crate) fn shaped_stream(&self, messages: Vec<Message>, shape: RunShape) -> RunStream<'_> {
         self.watched(move |events, cancel| {
             Box::pin(async move {
+                let mut request = self.request(messages);
+                shape.apply(&mut request);
                 let run = Progress {
                     start: Instant::now(),
-                    request: self.request(messages),
+                    request,
                     rounds: Vec::new(),
                     usage: Usage::default(),
+                    final_tool: shape.final_tool,
                 };
                 self.drive(run, &events, &cancel).await
             })
@@ -466,6 +486,42 @@ impl<M: Model> Agent<M> {
         if let (RunEvent::TextDelta { text, .. }, Some(sink)) = (event, &self.text) {
             sink.send(text);
         }
+    }
+
+    /// Run from a conversation with these settings over the agent's own
+    /// (each one set here wins).
+    pub async fn run_with(
+        &self,
+        messages: Vec<Message>,
+        settings: &Settings,
+    ) -> Result<AgentRun, AgentError> {
+        let shape = RunShape {
+            settings: Some(settings.clone()),
+            ..RunShape::default()
+        };
+        self.run_shaped(messages, &shape).await
+    }
+
+    /// The conversation with the system prompt first, if there is one.
+    pub(crate) fn opening(&self, user: Message) -> Vec<Message> {
+        let mut messages = Vec::with_capacity(4);
+        if let Some(system) = &self.system {
+            messages.push(Message::system(system.clone()));
+        }
+        messages.push(user);
+        messages
+    }
+
+    /// A run whose requests are shaped by a typed output (or a settings
+    /// override), followed to its end.
+    pub(crate) async fn run_shaped(
+        &self,
+        messages: Vec<Message>,
+        shape: &RunShape,
+    ) -> Result<AgentRun, AgentError> {
+        self.shaped_stream(messages, shape.clone())
+            .finish(|e| self.read(e))
+            .await
     }
 
     /// Go on with a suspended run: the deferred calls of its last batch get
@@ -538,6 +594,7 @@ impl<M: Model> Agent<M> {
                 request,
                 rounds,
                 usage,
+                final_tool: None,
             },
             events,
             cancel,
@@ -553,6 +610,8 @@ impl<M: Model> Agent<M> {
             tools: self.tools.definitions().to_vec(),
             tool_choice: self.tool_choice.clone(),
             parallel_tool_calls: self.parallel_tool_calls,
+            settings: self.settings.clone(),
+            output: None,
         };
         if request.tools.is_empty() {
             request.tool_choice = None;
@@ -574,6 +633,7 @@ impl<M: Model> Agent<M> {
             mut request,
             mut rounds,
             mut usage,
+            final_tool,
         } = run;
         let mut budget = Budget::default();
         while rounds.len() < self.max_rounds {
@@ -613,7 +673,10 @@ impl<M: Model> Agent<M> {
                                 text: text.clone(),
                             });
                         }
-                        let batch = if response.tool_calls.is_empty() {
+                        // A typed output's final-answer call ends the run
+                        // before any dispatch: its arguments are the answer.
+                        let answered = final_call(&response, final_tool.as_deref()).is_some();
+                        let batch = if response.tool_calls.is_empty() || answered {
                             None
                         } else {
                             let mut dispatch = self
@@ -659,6 +722,9 @@ impl<M: Model> Agent<M> {
                 let batch = (!turn.response.tool_calls.is_empty()).then_some(turn.batch);
                 (turn.response, batch, turn.message_end, turn.error)
             };
+            let final_answer =
+                final_call(&response, final_tool.as_deref()).filter(|_| broken.is_none());
+            let batch = batch.filter(|_| final_answer.is_none());
             if let Some(u) = response.usage {
                 usage += u;
                 events.emit(RunEvent::Usage { round, usage: u });
@@ -731,7 +797,9 @@ impl<M: Model> Agent<M> {
             }
             if done || answer.is_some() {
                 return Ok(AgentRun {
-                    answer: answer.unwrap_or_else(|| response.content.unwrap_or_default()),
+                    answer: answer
+                        .or(final_answer)
+                        .unwrap_or_else(|| response.content.unwrap_or_default()),
                     transcript: request.messages,
                     rounds,
                     usage,
@@ -762,6 +830,18 @@ struct Progress {
     request: ChatRequest,
     rounds: Vec<Round>,
     usage: Usage,
+    /// The tool whose call is the final answer (typed output, tool mode).
+    final_tool: Option<String>,
+}
+
+/// The arguments of a call to the final-answer tool, if the reply makes one.
+fn final_call(response: &crate::message::ChatResponse, tool: Option<&str>) -> Option<String> {
+    let tool = tool?;
+    response
+        .tool_calls
+        .iter()
+        .find(|c| c.name == tool)
+        .map(|c| c.arguments.clone())
 }
 
 /// The error that stops a run whose last batch has deferred calls; the

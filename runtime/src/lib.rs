@@ -25,10 +25,12 @@ mod run;
 mod runner;
 mod schedule;
 pub mod schema;
+mod settings;
 mod state;
 pub mod stream;
 mod tool;
 mod toolset;
+mod typed_output;
 
 #[cfg(feature = "auto-register")]
 mod registry;
@@ -58,12 +60,17 @@ pub use providers::openai_chat::{OpenAiModel, OpenAiModelBuilder};
 pub use providers::openai_responses::{OpenAiResponsesModel, OpenAiResponsesModelBuilder};
 pub use resume::{ResumeError, ResumeErrorKind};
 pub use run::{RunCancel, RunEvent, RunStream};
+pub use settings::{Effort, Reasoning, Settings};
 pub use state::{State, StateMap, StateNeed};
 pub use stream::TextSink;
 pub use tool::{
     BoxFuture, CallError, Tool, ToolAnnotations, ToolFn, ToolFuture, ToolPolicy, ToolReply,
 };
 pub use toolset::{BuildError, ToolDefinition, ToolSet, ToolSetBuilder};
+pub use typed_output::{
+    FINAL_ANSWER_TOOL, OutputError, OutputFormat, OutputMode, OutputSchemaError, TypedAgent,
+    TypedRun, output_format,
+};
 
 /// Tools named by their `#[tool]` fns, for `ToolSetBuilder::tools`:
 /// `ToolSet::builder().tools(tools![get_weather, get_time])`.

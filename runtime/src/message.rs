@@ -5,7 +5,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::call::{CallResult, ToolCall};
+use crate::settings::Settings;
 use crate::toolset::ToolDefinition;
+use crate::typed_output::OutputFormat;
 
 /// One message of a conversation, provider-neutral: each model converts
 /// it to its wire format at its edge. Serialised, it is the Chat Completions
@@ -287,6 +289,14 @@ pub struct ChatRequest {
     /// Whether the model may make several calls in one message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parallel_tool_calls: Option<bool>,
+    /// Generation settings; each provider maps them to its own fields.
+    #[serde(default, skip_serializing_if = "Settings::is_empty")]
+    pub settings: Settings,
+    /// The answer's JSON Schema, for the provider's native structured
+    /// output (Chat `response_format`, Responses `text.format`, Anthropic
+    /// `output_config.format`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputFormat>,
 }
 
 impl ChatRequest {
@@ -298,6 +308,8 @@ impl ChatRequest {
             tools: Vec::new(),
             tool_choice: None,
             parallel_tool_calls: None,
+            settings: Settings::default(),
+            output: None,
         }
     }
 }

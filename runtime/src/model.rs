@@ -102,6 +102,14 @@ pub enum ModelError {
     InvalidResponse(String),
     /// A configuration problem (no API key, a bad base URL).
     Config(String),
+    /// The request asks for a setting (or feature) this provider does not
+    /// have: refused before sending, never dropped silently.
+    Unsupported {
+        /// The setting, as [`Settings`](crate::Settings) names it.
+        setting: &'static str,
+        /// The provider (wire format).
+        provider: &'static str,
+    },
 }
 
 impl ModelError {
@@ -138,7 +146,9 @@ impl ModelError {
             ModelError::Api { status, .. } => matches!(status, 408 | 409 | 500..=599),
             ModelError::RateLimited { .. } | ModelError::Timeout(_) => true,
             ModelError::Transport { .. } => true,
-            ModelError::InvalidResponse(_) | ModelError::Config(_) => false,
+            ModelError::InvalidResponse(_)
+            | ModelError::Config(_)
+            | ModelError::Unsupported { .. } => false,
         }
     }
 }
@@ -173,6 +183,16 @@ impl PartialEq for ModelError {
             (E::Timeout(a), E::Timeout(b)) => a == b,
             (E::Transport { message: a, .. }, E::Transport { message: b, .. }) => a == b,
             (E::InvalidResponse(a), E::InvalidResponse(b)) | (E::Config(a), E::Config(b)) => a == b,
+            (
+                E::Unsupported {
+                    setting: a,
+                    provider: ap,
+                },
+                E::Unsupported {
+                    setting: b,
+                    provider: bp,
+                },
+            ) => a == b && ap == bp,
             _ => false,
         }
     }
@@ -213,6 +233,9 @@ impl std::fmt::Display for ModelError {
                 write!(f, "the model's reply could not be read: {msg}")
             }
             ModelError::Config(msg) => write!(f, "model configuration: {msg}"),
+            ModelError::Unsupported { setting, provider } => {
+                write!(f, "{provider} does not support the setting `{setting}`")
+            }
         }
     }
 }
@@ -260,7 +283,7 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 ///         request: &'a ChatRequest,
 ///     ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
 ///         let last = request.messages.iter().rev().find_map(|m| match m {
-///             toolcall_runtime::Message::User { content } => Some(content.to_uppercase()),
+///             toolcall_runtime::Message::User { content, .. } => Some(content.to_uppercase()),
 ///             _ => None,
 ///         });
 ///         Box::pin(async move { Ok(ChatResponse::text(last.unwrap_or_default())) })

@@ -784,6 +784,7 @@ async fn a_line_of_16_mib_is_answered() {
 /// A plain HTTP client (rustls needs its crypto chosen, as toolcall's
 /// clients do).
 fn http_client() -> reqwest::Client {
+    #[allow(deprecated)] // ring lacks post-quantum groups (rustls 0.23.48); fine for a test
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use toolcall_runtime::{
-    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolCallDelta,
-    ToolDefinition, Usage,
+    ChatRequest, ChatResponse, FinishReason, Message, Settings, StreamEvent, ToolCall,
+    ToolCallDelta, ToolDefinition, Usage,
 };
 
 use crate::auto::{AutoReply, auto_reply};
@@ -272,6 +272,8 @@ impl Engine {
             tools_offered: Vec::new(),
             tool_choice: None,
             parallel_tool_calls: None,
+            settings: Settings::default(),
+            output: None,
             messages: Vec::new(),
             tool_message_ids: Vec::new(),
             script_turn: None,
@@ -380,6 +382,8 @@ impl Engine {
             tools_offered,
             tool_choice: request.tool_choice,
             parallel_tool_calls: request.parallel_tool_calls,
+            settings: request.settings,
+            output: request.output,
             messages: request.messages,
             tool_message_ids,
             script_turn,
@@ -432,6 +436,15 @@ impl Engine {
         let tools = offered.list;
         let draws = &mut state.draws;
         let new_id = |ids: &mut SimRng| ids.id(call_prefix, 24);
+        // The wire formats put their own fields in `asks`; an in-process
+        // request carries the neutral settings and output schema.
+        let response_format = asks.response_format.clone().or_else(|| {
+            request
+                .output
+                .as_ref()
+                .map(|format| ResponseFormat::JsonSchema(format.schema.clone()))
+        });
+        let max_tokens = asks.max_tokens.or(request.settings.max_tokens);
         let (content, mut calls) = match reply {
             Reply::Text(text) => (Some(text), Vec::new()),
             Reply::ToolCalls { text, calls } => (
@@ -445,7 +458,7 @@ impl Engine {
                     .collect(),
             ),
             Reply::Auto => match auto_reply(request, tools, &mut draws.arguments) {
-                AutoReply::Text(text) => match &asks.response_format {
+                AutoReply::Text(text) => match &response_format {
                     Some(format) => (
                         Some(structured_answer(format, &mut draws.arguments)),
                         Vec::new(),
@@ -470,6 +483,8 @@ impl Engine {
         } else {
             FinishReason::ToolCalls
         };
+        // A stop sequence ends the text before it (the sequence is not sent).
+        let content = content.map(|text| cut_at_stop(text, &request.settings.stop));
         // A whole reply only needs its events counted, unless it is cut
         // short (a token limit, a disconnect); the chunk draws are the same.
         let chunking = &self.config.chunking;
@@ -482,7 +497,7 @@ impl Engine {
             None => count_pieces(content.as_deref(), &calls, chunking, &mut draws.chunks),
         };
         let (mut content, mut calls) = (content, calls);
-        if let Some(max) = asks.max_tokens
+        if let Some(max) = max_tokens
             && count > max as usize
         {
             let mut cut = events.unwrap_or_else(|| {
@@ -544,6 +559,19 @@ impl Engine {
             applied,
         )
     }
+}
+
+/// The text up to the first of these sequences, or all of it.
+fn cut_at_stop(mut text: String, stops: &[String]) -> String {
+    if let Some(at) = stops
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s.as_str()))
+        .min()
+    {
+        text.truncate(at);
+    }
+    text
 }
 
 fn error_answer(error: &ApiError) -> Answer {

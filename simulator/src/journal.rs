@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use hyper::body::Bytes;
 use tokio::time::Instant;
-use toolcall_runtime::{ChatResponse, Message, ToolChoice};
+use toolcall_runtime::{ChatResponse, Message, OutputFormat, Settings, ToolChoice};
 
 use crate::fault::Fault;
 
@@ -76,6 +76,12 @@ pub struct JournalEntry {
     pub tool_choice: Option<ToolChoice>,
     /// The request's `parallel_tool_calls`.
     pub parallel_tool_calls: Option<bool>,
+    /// The generation settings sent, read from the format's own fields
+    /// (`max_completion_tokens`, `max_output_tokens`, `max_tokens`...).
+    pub settings: Settings,
+    /// The answer's schema, when the request asked for structured output
+    /// (`response_format`, `text.format`, `output_config.format`).
+    pub output: Option<OutputFormat>,
     /// The conversation sent.
     pub messages: Vec<Message>,
     /// The `tool_call_id` of every tool message, in the order sent.

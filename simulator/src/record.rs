@@ -135,7 +135,10 @@ impl Recorder {
         }
         // Credentials in the URL are neither kept nor sent.
         let origin = url.origin().ascii_serialization();
-        // reqwest is built without a TLS provider of its own: pick ring, once.
+        // reqwest is built without a TLS provider of its own: pick ring, once
+        // (deprecated from rustls 0.23.48 for lacking post-quantum groups;
+        // kept for its plain build, as in the runtime's `install_ring`).
+        #[allow(deprecated)]
         let _ = rustls::crypto::ring::default_provider().install_default();
         let client = reqwest::Client::builder()
             .build()

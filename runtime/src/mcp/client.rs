@@ -106,7 +106,7 @@ impl McpClient {
     pub async fn http(url: &str) -> Result<McpClient, McpClientError> {
         // reqwest is built with `rustls-no-provider`: pick ring, once per
         // process (a provider installed by the application wins).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::providers::http::install_ring();
         let http = reqwest::Client::builder()
             .build()
             .map_err(|e| McpClientError::Initialize(Box::new(e)))?;

@@ -155,15 +155,16 @@ impl AnthropicModel {
         &self.default_model
     }
 
-    fn body(&self, request: &ChatRequest, stream: bool) -> Vec<u8> {
+    fn body(&self, request: &ChatRequest, stream: bool) -> Result<Vec<u8>, ModelError> {
         let model = if request.model.is_empty() {
             &self.default_model
         } else {
             &request.model
         };
-        let body = wire::request_body(request, model, self.max_tokens, stream);
+        let mut body = wire::request_body(request, model, self.max_tokens, stream);
+        wire::settings_into(request, &mut body)?;
         // Serialising a `Value` cannot fail.
-        serde_json::to_vec(&body).unwrap_or_default()
+        Ok(serde_json::to_vec(&body).unwrap_or_default())
     }
 
     /// Send the body with the shared retries; the response once its status
@@ -229,7 +230,7 @@ impl Model for AnthropicModel {
         request: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         Box::pin(async move {
-            let response = self.send(self.body(request, false)).await?;
+            let response = self.send(self.body(request, false)?).await?;
             let bytes = tokio::time::timeout(self.timeout, response.bytes())
                 .await
                 .map_err(|_| ModelError::Timeout(self.timeout))?
@@ -246,9 +247,9 @@ impl Model for AnthropicModel {
 
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
         let idle = self.timeout;
-        open_then(self.send(self.body(request, true)), move |response| {
-            sse_events(response, idle)
-        })
+        let body = self.body(request, true);
+        let opened = async move { self.send(body?).await };
+        open_then(opened, move |response| sse_events(response, idle))
     }
 }
 

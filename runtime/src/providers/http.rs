@@ -118,7 +118,7 @@ impl HttpSettings {
         }
         // reqwest is built with `rustls-no-provider`: pick ring, once per
         // process (a provider installed by the application wins).
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_ring();
         let http = reqwest::Client::builder()
             .connect_timeout(self.timeout)
             .build()
@@ -417,6 +417,17 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
     }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Installs ring as the process's rustls provider unless one is installed.
+/// rustls 0.23.48 deprecates `ring::default_provider` (ring has no
+/// post-quantum key exchange) without a replacement for ring users; we keep
+/// ring (no C toolchain, unlike aws-lc-rs) and say so here, once, so a
+/// build resolving any 0.23 release stays free of warnings. An application
+/// wanting post-quantum groups installs its own provider first.
+#[allow(deprecated)]
+pub(crate) fn install_ring() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 #[cfg(test)]

@@ -95,8 +95,13 @@ impl OpenAiModel {
         &self.inner.client
     }
 
-    fn request_body(&self, request: &ChatRequest, stream: bool) -> oa::CreateChatCompletionRequest {
+    fn request_body(
+        &self,
+        request: &ChatRequest,
+        stream: bool,
+    ) -> Result<oa::CreateChatCompletionRequest, ModelError> {
         let mut body = oa::CreateChatCompletionRequest::from(request);
+        convert::settings_into(request, &mut body)?;
         if body.model.is_empty() {
             body.model.clone_from(&self.inner.default_model);
         }
@@ -107,7 +112,7 @@ impl OpenAiModel {
                 include_obfuscation: None,
             });
         }
-        body
+        Ok(body)
     }
 }
 
@@ -117,7 +122,7 @@ impl Model for OpenAiModel {
         request: &'a ChatRequest,
     ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         Box::pin(async move {
-            let body = self.request_body(request, false);
+            let body = self.request_body(request, false)?;
             let response = self
                 .inner
                 .send(|| {
@@ -132,6 +137,7 @@ impl Model for OpenAiModel {
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
         let body = self.request_body(request, true);
         let opened = async move {
+            let body = body?;
             self.inner
                 .send(|| {
                     let body = body.clone();

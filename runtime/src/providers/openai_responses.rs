@@ -174,6 +174,8 @@ impl OpenAiResponsesModel {
         F: Fn(oa::CreateResponse) -> Fut,
         Fut: Future<Output = Result<T, OpenAIError>>,
     {
+        // A setting Responses lacks is refused before any attempt.
+        convert::settings_into(request, &mut oa::CreateResponse::default())?;
         let link = self.chain.as_ref().and_then(|c| c.find(&request.messages));
         let send = &send;
         let attempt = |link: Option<&Link>| {

@@ -13,12 +13,12 @@ use hyper::HeaderMap;
 use hyper::header::{self, HeaderValue};
 use serde_json::{Value, json};
 use toolcall_runtime::{
-    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolChoice,
-    ToolDefinition, Usage,
+    ChatRequest, ChatResponse, Effort, FinishReason, Message, OutputFormat, Reasoning, Settings,
+    StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
 };
 
 use super::{ApiError, Around, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
-use crate::engine::{Asks, Engine, ReplyPlan, Tools};
+use crate::engine::{Asks, Engine, ReplyPlan, ResponseFormat, Tools};
 
 /// `POST /v1/messages`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -197,12 +197,106 @@ fn read_request(body: &Value) -> Result<(ChatRequest, bool, Asks), ApiError> {
     request.tools = tools;
     request.tool_choice = tool_choice;
     request.parallel_tool_calls = parallel_tool_calls;
+    request.settings = read_settings(body, max_tokens)?;
+    let format = body
+        .pointer("/output_config/format")
+        .filter(|f| !f.is_null());
+    let response_format = match format {
+        None => None,
+        Some(format) => match (
+            format.get("type").and_then(Value::as_str),
+            format.get("schema"),
+        ) {
+            (Some("json_schema"), Some(schema @ Value::Object(_))) => {
+                request.output = Some(OutputFormat {
+                    name: String::new(),
+                    schema: schema.clone(),
+                    strict: true,
+                });
+                Some(ResponseFormat::JsonSchema(schema.clone()))
+            }
+            (Some("json_schema"), _) => {
+                return Err(invalid("output_config.format.schema: Field required"));
+            }
+            _ => {
+                return Err(invalid(
+                    "output_config.format.type: Input should be 'json_schema'",
+                ));
+            }
+        },
+    };
     // `max_tokens` is required here: a reply longer stops with "max_tokens".
     let asks = Asks {
         max_tokens: Some(max_tokens),
-        response_format: None,
+        response_format,
     };
     Ok((request, stream, asks))
+}
+
+/// The settings the request sent, in neutral form for the journal.
+fn read_settings(body: &Value, max_tokens: u32) -> Result<Settings, ApiError> {
+    let mut settings = Settings::default();
+    settings.max_tokens = Some(max_tokens);
+    settings.temperature = body
+        .get("temperature")
+        .and_then(Value::as_f64)
+        .map(|t| t as f32);
+    match body.get("top_p") {
+        None | Some(Value::Null) => {}
+        Some(Value::Number(p)) => settings.top_p = p.as_f64().map(|p| p as f32),
+        Some(_) => return Err(invalid("top_p: Input should be a valid number")),
+    }
+    match body.get("stop_sequences") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(stops)) => {
+            settings.stop = stops
+                .iter()
+                .map(|s| s.as_str().map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or_else(|| {
+                    invalid("stop_sequences: Input should be a valid list of strings")
+                })?;
+        }
+        Some(_) => return Err(invalid("stop_sequences: Input should be a valid list")),
+    }
+    match body.get("thinking").filter(|t| !t.is_null()) {
+        None => {}
+        Some(thinking) if thinking.get("type").and_then(Value::as_str) == Some("enabled") => {
+            let budget = thinking
+                .get("budget_tokens")
+                .and_then(Value::as_u64)
+                .filter(|b| *b >= 1024)
+                .ok_or_else(|| {
+                    invalid("thinking.enabled.budget_tokens: Input should be greater than or equal to 1024")
+                })?;
+            if budget >= u64::from(max_tokens) {
+                return Err(invalid(
+                    "`max_tokens` must be greater than `thinking.budget_tokens`",
+                ));
+            }
+            settings.reasoning = Some(Reasoning::BudgetTokens(
+                u32::try_from(budget).unwrap_or(u32::MAX),
+            ));
+        }
+        Some(_) => {}
+    }
+    if let Some(effort) = body
+        .pointer("/output_config/effort")
+        .filter(|e| !e.is_null())
+    {
+        let effort = serde_json::from_value::<Effort>(effort.clone())
+            .ok()
+            .filter(|e| *e != Effort::Minimal)
+            .ok_or_else(|| {
+                invalid("output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'")
+            })?;
+        settings.reasoning = Some(Reasoning::Effort(effort));
+    }
+    settings.user = body
+        .pointer("/metadata/user_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Ok(settings)
 }
 
 /// A string, or an array of text blocks, as one text.

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use toolcall_runtime::{ChatRequest, Message, ToolChoice, ToolDefinition};
+use toolcall_runtime::{
+    ChatRequest, Effort, Message, OutputFormat, Reasoning, Settings, ToolChoice, ToolDefinition,
+};
 
 use super::{ApiError, Parsed};
 use crate::engine::{Asks, Engine, ResponseFormat, Tools};
@@ -48,6 +50,24 @@ struct ChatBody<'a> {
     top_logprobs: Option<&'a RawValue>,
     #[serde(default, borrow)]
     response_format: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    seed: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    stop: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    reasoning_effort: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    safety_identifier: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    user: Option<&'a RawValue>,
+}
+
+/// `stop`: one sequence or a list of them.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stop {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// A tool definition in the request's wire shape.
@@ -84,7 +104,11 @@ struct WireResponseFormat {
 #[derive(Deserialize)]
 struct WireJsonSchema {
     #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
     schema: Option<Value>,
+    #[serde(default)]
+    strict: Option<bool>,
 }
 
 /// Read a chat completion request body as the API does. A body it refuses
@@ -135,12 +159,44 @@ fn read(
         typed::<StreamOptions>(fields.stream_options, "stream_options", "an object")?
             .and_then(|o| o.include_usage)
             .unwrap_or(false);
+    let mut settings = Settings::default();
     if let Some(t) = typed::<f64>(fields.temperature, "temperature", "a decimal")? {
         in_range("temperature", t, 0.0, 2.0)?;
+        settings.temperature = Some(t as f32);
     }
     if let Some(p) = typed::<f64>(fields.top_p, "top_p", "a decimal")? {
         in_range("top_p", p, 0.0, 1.0)?;
+        settings.top_p = Some(p as f32);
     }
+    settings.seed = typed::<i64>(fields.seed, "seed", "an integer")?;
+    settings.stop =
+        match typed::<Option<Stop>>(fields.stop, "stop", "a string or an array")?.flatten() {
+            None => Vec::new(),
+            Some(Stop::One(one)) => vec![one],
+            Some(Stop::Many(many)) if many.len() > 4 => {
+                return Err(ApiError::invalid_value(
+                    "stop",
+                    "Invalid 'stop': expected an array of at most 4 sequences.",
+                ));
+            }
+            Some(Stop::Many(many)) => many,
+        };
+    if let Some(effort) = typed::<Option<Effort>>(
+        fields.reasoning_effort,
+        "reasoning_effort",
+        "one of 'minimal', 'low', 'medium', 'high'",
+    )?
+    .flatten()
+    {
+        settings.reasoning = Some(Reasoning::Effort(effort));
+    }
+    settings.user =
+        match typed::<Option<String>>(fields.safety_identifier, "safety_identifier", "a string")?
+            .flatten()
+        {
+            Some(id) => Some(id),
+            None => typed::<Option<String>>(fields.user, "user", "a string")?.flatten(),
+        };
     if positive(fields.n, "n")?.is_some_and(|n| n > 1) {
         return Err(ApiError::unsupported("n", "only one choice (`n: 1`)"));
     }
@@ -155,7 +211,7 @@ fn read(
             "no log probabilities",
         ));
     }
-    let response_format = read_response_format(fields.response_format)?;
+    let (response_format, output) = read_response_format(fields.response_format)?;
     let tools = match fields.tools {
         None => Arc::default(),
         Some(raw) => engine
@@ -201,6 +257,16 @@ fn read(
     let mut request = ChatRequest::new(model, messages);
     request.tool_choice = tool_choice;
     request.parallel_tool_calls = parallel_tool_calls;
+    settings.max_tokens = match (max_tokens, max_completion) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let asks = Asks {
+        max_tokens: settings.max_tokens,
+        response_format,
+    };
+    request.settings = settings;
+    request.output = output;
     Ok(Parsed {
         request,
         tools,
@@ -209,13 +275,7 @@ fn read(
             include_usage,
             forced,
         },
-        asks: Asks {
-            max_tokens: match (max_tokens, max_completion) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
-            response_format,
-        },
+        asks,
     })
 }
 
@@ -253,7 +313,7 @@ pub(crate) fn json_kind(text: &str) -> &'static str {
     }
 }
 
-fn in_range(name: &str, value: f64, min: f64, max: f64) -> Result<(), ApiError> {
+pub(crate) fn in_range(name: &str, value: f64, min: f64, max: f64) -> Result<(), ApiError> {
     if value < min {
         Err(ApiError::below_minimum(name, min, value))
     } else if value > max {
@@ -346,16 +406,30 @@ fn read_tools(raw: &RawValue) -> Result<Arc<Tools>, ApiError> {
     )))
 }
 
-fn read_response_format(raw: Option<&RawValue>) -> Result<Option<ResponseFormat>, ApiError> {
+/// The requested shape of the answer, and its schema for the journal.
+fn read_response_format(
+    raw: Option<&RawValue>,
+) -> Result<(Option<ResponseFormat>, Option<OutputFormat>), ApiError> {
     let Some(format) = typed::<WireResponseFormat>(raw, "response_format", "an object")? else {
-        return Ok(None);
+        return Ok((None, None));
     };
     match format.kind.as_str() {
-        "text" => Ok(None),
-        "json_object" => Ok(Some(ResponseFormat::JsonObject)),
-        "json_schema" => match format.json_schema.and_then(|s| s.schema) {
-            Some(schema) => Ok(Some(ResponseFormat::JsonSchema(schema))),
-            None => Err(ApiError::invalid_value(
+        "text" => Ok((None, None)),
+        "json_object" => Ok((Some(ResponseFormat::JsonObject), None)),
+        "json_schema" => match format.json_schema {
+            Some(WireJsonSchema {
+                name,
+                schema: Some(schema),
+                strict,
+            }) => Ok((
+                Some(ResponseFormat::JsonSchema(schema.clone())),
+                Some(OutputFormat {
+                    name: name.unwrap_or_default(),
+                    schema,
+                    strict: strict.unwrap_or(false),
+                }),
+            )),
+            _ => Err(ApiError::invalid_value(
                 "response_format.json_schema",
                 "Missing required parameter: 'response_format.json_schema.schema'.",
             )),

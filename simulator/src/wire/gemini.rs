@@ -286,6 +286,7 @@ fn read_request(
     request.tools = tools;
     request.tool_choice = tool_choice;
     let asks = read_generation_config(body)?;
+    request.settings = read_settings(body)?;
     Ok((request, asks))
 }
 
@@ -666,6 +667,48 @@ fn read_generation_config(body: &Value) -> Result<Asks, ApiError> {
         });
     }
     Ok(asks)
+}
+
+/// The settings `generationConfig` sent, in neutral form for the journal
+/// and the engine (stop sequences end the text, as the API's do).
+fn read_settings(body: &Value) -> Result<toolcall_runtime::Settings, ApiError> {
+    let mut settings = toolcall_runtime::Settings::default();
+    let Some(config) = field(body, "generationConfig", "generation_config") else {
+        return Ok(settings);
+    };
+    let number = |camel: &str, snake: &str| -> Result<Option<f64>, ApiError> {
+        match field(config, camel, snake) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => Ok(n.as_f64()),
+            Some(_) => Err(invalid(format!(
+                "* GenerateContentRequest.generation_config.{snake}: a number is expected.\n"
+            ))),
+        }
+    };
+    settings.temperature = number("temperature", "temperature")?.map(|t| t as f32);
+    settings.top_p = number("topP", "top_p")?.map(|p| p as f32);
+    settings.seed = number("seed", "seed")?.map(|s| s as i64);
+    settings.max_tokens = field(config, "maxOutputTokens", "max_output_tokens")
+        .and_then(Value::as_u64)
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
+    match field(config, "stopSequences", "stop_sequences") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(stops)) => {
+            settings.stop = stops
+                .iter()
+                .map(|s| s.as_str().map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or_else(|| {
+                    invalid("* GenerateContentRequest.generation_config.stop_sequences: strings are expected.\n")
+                })?;
+        }
+        Some(_) => {
+            return Err(invalid(
+                "* GenerateContentRequest.generation_config.stop_sequences: a list is expected.\n",
+            ));
+        }
+    }
+    Ok(settings)
 }
 
 // ---- the reply ------------------------------------------------------------------

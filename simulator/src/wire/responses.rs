@@ -15,13 +15,14 @@ use std::time::Duration;
 use hyper::HeaderMap;
 use serde_json::{Map, Value, json};
 use toolcall_runtime::{
-    ChatRequest, FinishReason, Message, StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
+    ChatRequest, Effort, FinishReason, Message, OutputFormat, Reasoning, Settings, StreamEvent,
+    ToolCall, ToolChoice, ToolDefinition, Usage,
 };
 
 use super::chat::Chat;
-use super::chat_body::json_kind;
+use super::chat_body::{in_range, json_kind};
 use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
-use crate::engine::{Asks, Engine, ReplyPlan, Tools, Unpaired, check_pairing};
+use crate::engine::{Asks, Engine, ReplyPlan, ResponseFormat, Tools, Unpaired, check_pairing};
 
 /// The prefix of response ids.
 pub(crate) const ID_PREFIX: &str = "resp_";
@@ -355,8 +356,16 @@ fn read_input(input: Option<&Value>) -> Result<Vec<Message>, ApiError> {
 fn read_tools(tools: Option<&Value>) -> Result<(Vec<ToolDefinition>, Vec<Value>), ApiError> {
     let mut definitions = Vec::new();
     let mut echo = Vec::new();
-    let Some(Value::Array(tools)) = tools else {
-        return Ok((definitions, echo));
+    let tools = match tools {
+        None | Some(Value::Null) => return Ok((definitions, echo)),
+        Some(Value::Array(tools)) => tools,
+        Some(other) => {
+            return Err(ApiError::invalid_type(
+                "tools",
+                "an array",
+                json_kind(&other.to_string()),
+            ));
+        }
     };
     for (i, tool) in tools.iter().enumerate() {
         if tool.get("type").and_then(Value::as_str) != Some("function") {
@@ -424,6 +433,84 @@ fn read_max_output_tokens(value: Option<&Value>) -> Result<Option<u32>, ApiError
     }
 }
 
+/// The sampling settings (`temperature`, `top_p` checked as the API
+/// checks them), `reasoning.effort` and the user tag, for the journal.
+fn read_settings(value: &Value) -> Result<Settings, ApiError> {
+    let mut settings = Settings::default();
+    for (name, max) in [("temperature", 2.0), ("top_p", 1.0)] {
+        let number = match value.get(name) {
+            None | Some(Value::Null) => continue,
+            Some(Value::Number(n)) => n.as_f64().unwrap_or(0.0),
+            Some(other) => {
+                return Err(ApiError::invalid_type(
+                    name,
+                    "a decimal",
+                    json_kind(&other.to_string()),
+                ));
+            }
+        };
+        in_range(name, number, 0.0, max)?;
+        let slot = if name == "temperature" {
+            &mut settings.temperature
+        } else {
+            &mut settings.top_p
+        };
+        *slot = Some(number as f32);
+    }
+    if let Some(effort) = value.pointer("/reasoning/effort").filter(|e| !e.is_null()) {
+        let effort = serde_json::from_value::<Effort>(effort.clone()).map_err(|_| {
+            ApiError::invalid_value(
+                "reasoning.effort",
+                format!("Invalid value: {effort}. Supported values are: 'minimal', 'low', 'medium', and 'high'."),
+            )
+        })?;
+        settings.reasoning = Some(Reasoning::Effort(effort));
+    }
+    settings.user = ["safety_identifier", "user"]
+        .iter()
+        .find_map(|k| value.get(*k).and_then(Value::as_str))
+        .map(str::to_owned);
+    Ok(settings)
+}
+
+/// `text.format`: plain text, any JSON object, or a value of a schema.
+fn read_text_format(
+    format: Option<&Value>,
+) -> Result<(Option<ResponseFormat>, Option<OutputFormat>), ApiError> {
+    let Some(format) = format.filter(|f| !f.is_null()) else {
+        return Ok((None, None));
+    };
+    match format.get("type").and_then(Value::as_str) {
+        Some("text") => Ok((None, None)),
+        Some("json_object") => Ok((Some(ResponseFormat::JsonObject), None)),
+        Some("json_schema") => match format.get("schema").filter(|s| s.is_object()) {
+            Some(schema) => Ok((
+                Some(ResponseFormat::JsonSchema(schema.clone())),
+                Some(OutputFormat {
+                    name: format
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned(),
+                    schema: schema.clone(),
+                    strict: format.get("strict").and_then(Value::as_bool) == Some(true),
+                }),
+            )),
+            None => Err(invalid(
+                "Missing required parameter: 'text.format.schema'.",
+                "text.format.schema",
+            )),
+        },
+        other => Err(invalid(
+            format!(
+                "Invalid value: '{}'. Supported values are: 'text', 'json_object', and 'json_schema'.",
+                other.unwrap_or("none")
+            ),
+            "text.format.type",
+        )),
+    }
+}
+
 /// The least `max_output_tokens` the API takes.
 const MIN_OUTPUT_TOKENS: i64 = 16;
 
@@ -461,10 +548,23 @@ impl Responses {
             .get("instructions")
             .and_then(Value::as_str)
             .map(str::to_owned);
+        if let Some(stream) = value
+            .get("stream")
+            .filter(|s| !s.is_null() && !s.is_boolean())
+        {
+            return Err(ApiError::invalid_type(
+                "stream",
+                "a boolean",
+                json_kind(&stream.to_string()),
+            ));
+        }
         let (tools, tool_echo) = read_tools(value.get("tools"))?;
         let tool_choice = read_tool_choice(value.get("tool_choice"));
         let parallel_tool_calls = value.get("parallel_tool_calls").and_then(Value::as_bool);
         let max_output_tokens = read_max_output_tokens(value.get("max_output_tokens"))?;
+        let mut settings = read_settings(value)?;
+        settings.max_tokens = max_output_tokens;
+        let (response_format, output) = read_text_format(value.pointer("/text/format"))?;
         let mut messages = Vec::with_capacity(conversation.len() + 1);
         messages.extend(instructions.clone().map(Message::system));
         messages.extend(conversation.iter().cloned());
@@ -475,6 +575,8 @@ impl Responses {
             tools: Vec::new(),
             tool_choice: tool_choice.clone(),
             parallel_tool_calls,
+            settings,
+            output,
         };
         Ok(Parsed {
             request,
@@ -496,7 +598,7 @@ impl Responses {
             },
             asks: Asks {
                 max_tokens: max_output_tokens,
-                ..Asks::default()
+                response_format,
             },
         })
     }

@@ -80,6 +80,56 @@ pub(crate) fn request_body(
     body
 }
 
+/// The request's settings and output schema in the Messages API's own
+/// fields, or the setting it does not have: the one place Anthropic maps
+/// [`Settings`](crate::Settings). `max_tokens` replaces the model's default.
+pub(crate) fn settings_into(request: &ChatRequest, body: &mut Value) -> Result<(), ModelError> {
+    use crate::settings::{Effort, Reasoning, unsupported};
+    const PROVIDER: &str = "Anthropic Messages";
+    let settings = &request.settings;
+    if let Some(max) = settings.max_tokens {
+        body["max_tokens"] = json!(max);
+    }
+    if let Some(t) = settings.temperature {
+        body["temperature"] = json!(t);
+    }
+    if let Some(p) = settings.top_p {
+        body["top_p"] = json!(p);
+    }
+    if !settings.stop.is_empty() {
+        body["stop_sequences"] = json!(settings.stop);
+    }
+    if let Some(user) = &settings.user {
+        body["metadata"] = json!({"user_id": user});
+    }
+    let mut output_config = Map::new();
+    if let Some(format) = &request.output {
+        output_config.insert(
+            "format".into(),
+            json!({"type": "json_schema", "schema": crate::schema::anthropic_strict(&format.schema)}),
+        );
+    }
+    match settings.reasoning {
+        None => {}
+        Some(Reasoning::BudgetTokens(budget)) => {
+            body["thinking"] = json!({"type": "enabled", "budget_tokens": budget});
+        }
+        Some(Reasoning::Effort(Effort::Minimal)) => {
+            return Err(unsupported("effort (minimal)", PROVIDER));
+        }
+        Some(Reasoning::Effort(effort)) => {
+            output_config.insert("effort".into(), json!(effort.as_str()));
+        }
+    }
+    if !output_config.is_empty() {
+        body["output_config"] = Value::Object(output_config);
+    }
+    if settings.seed.is_some() {
+        return Err(unsupported("seed", PROVIDER));
+    }
+    Ok(())
+}
+
 /// A block for the user's side: consecutive user-side blocks (a turn's
 /// tool results, then any text) share one user message.
 fn push_user(messages: &mut Vec<Value>, block: Value) {

@@ -126,7 +126,54 @@ pub(crate) fn request_body(
         };
         body["toolConfig"] = json!({ "functionCallingConfig": config });
     }
+    settings_into(request, &mut body)?;
     Ok(body)
+}
+
+/// The request's settings and output schema in `generationConfig`, or the
+/// setting Gemini does not have: the one place Gemini maps
+/// [`Settings`](crate::Settings).
+pub(crate) fn settings_into(request: &ChatRequest, body: &mut Value) -> Result<(), ModelError> {
+    use crate::settings::{Reasoning, unsupported};
+    const PROVIDER: &str = "Gemini";
+    let settings = &request.settings;
+    if settings.user.is_some() {
+        return Err(unsupported("user", PROVIDER));
+    }
+    let mut config = serde_json::Map::new();
+    if let Some(t) = settings.temperature {
+        config.insert("temperature".into(), json!(t));
+    }
+    if let Some(p) = settings.top_p {
+        config.insert("topP".into(), json!(p));
+    }
+    if let Some(max) = settings.max_tokens {
+        config.insert("maxOutputTokens".into(), json!(max));
+    }
+    if let Some(seed) = settings.seed {
+        config.insert("seed".into(), json!(seed));
+    }
+    if !settings.stop.is_empty() {
+        config.insert("stopSequences".into(), json!(settings.stop));
+    }
+    match settings.reasoning {
+        None => {}
+        Some(Reasoning::BudgetTokens(budget)) => {
+            config.insert("thinkingConfig".into(), json!({"thinkingBudget": budget}));
+        }
+        Some(Reasoning::Effort(effort)) => {
+            let level = effort.as_str().to_ascii_uppercase();
+            config.insert("thinkingConfig".into(), json!({"thinkingLevel": level}));
+        }
+    }
+    if let Some(format) = &request.output {
+        config.insert("responseMimeType".into(), json!("application/json"));
+        config.insert("responseJsonSchema".into(), format.schema.clone());
+    }
+    if !config.is_empty() {
+        body["generationConfig"] = Value::Object(config);
+    }
+    Ok(())
 }
 
 /// A part for the user's side: consecutive user-side parts (a turn's
@@ -511,6 +558,45 @@ mod tests {
         assert_eq!(
             body["toolConfig"],
             json!({"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["f"]}})
+        );
+    }
+
+    #[test]
+    fn settings_and_output_go_to_generation_config() {
+        use crate::settings::{Effort, Settings};
+        let mut request = ChatRequest::new("", vec![Message::user("hi")]);
+        request.settings = Settings::new()
+            .temperature(0.5)
+            .top_p(0.9)
+            .max_tokens(64)
+            .seed(7)
+            .stop(["END"])
+            .effort(Effort::Low);
+        let body = request_body(&request, &HashMap::new()).expect("a body");
+        assert_eq!(
+            body["generationConfig"],
+            json!({
+                "temperature": 0.5, "topP": 0.8999999761581421, "maxOutputTokens": 64,
+                "seed": 7, "stopSequences": ["END"], "thinkingConfig": {"thinkingLevel": "LOW"}
+            })
+        );
+        request.settings = Settings::new().thinking_budget(512);
+        let body = request_body(&request, &HashMap::new()).expect("a body");
+        assert_eq!(
+            body["generationConfig"]["thinkingConfig"],
+            json!({"thinkingBudget": 512})
+        );
+        request.settings = Settings::new().user("u-1");
+        let error = request_body(&request, &HashMap::new()).expect_err("refused");
+        assert!(
+            matches!(
+                error,
+                ModelError::Unsupported {
+                    setting: "user",
+                    ..
+                }
+            ),
+            "{error}"
         );
     }
 

@@ -398,7 +398,7 @@ impl From<&ToolChoice> for oa::ChatCompletionToolChoiceOption {
 impl From<&ChatRequest> for oa::CreateChatCompletionRequest {
     fn from(request: &ChatRequest) -> Self {
         let has_tools = !request.tools.is_empty();
-        oa::CreateChatCompletionRequest {
+        let mut body = oa::CreateChatCompletionRequest {
             model: request.model.clone(),
             messages: request.messages.iter().map(Into::into).collect(),
             tools: has_tools.then(|| request.tools.iter().map(Into::into).collect()),
@@ -409,8 +409,59 @@ impl From<&ChatRequest> for oa::CreateChatCompletionRequest {
                 .map(Into::into),
             parallel_tool_calls: request.parallel_tool_calls.filter(|_| has_tools),
             ..Default::default()
+        };
+        // The settings Chat lacks are refused by `OpenAiModel` (`settings_into`);
+        // this plain conversion leaves them out.
+        let _ = settings_into(request, &mut body);
+        body
+    }
+}
+
+/// The request's settings and output schema in Chat's own fields, or the
+/// setting Chat does not have: the one place Chat maps [`Settings`](crate::Settings).
+pub(crate) fn settings_into(
+    request: &ChatRequest,
+    body: &mut oa::CreateChatCompletionRequest,
+) -> Result<(), ModelError> {
+    use crate::settings::{Effort, Reasoning, unsupported};
+    let settings = &request.settings;
+    body.temperature = settings.temperature;
+    body.top_p = settings.top_p;
+    body.max_completion_tokens = settings.max_tokens;
+    // Deprecated by OpenAI (best effort, no guarantee) but still taken.
+    #[allow(deprecated)]
+    {
+        body.seed = settings.seed;
+    }
+    body.stop = (!settings.stop.is_empty())
+        .then(|| oa::StopConfiguration::StringArray(settings.stop.clone()));
+    body.safety_identifier.clone_from(&settings.user);
+    body.response_format = request
+        .output
+        .as_ref()
+        .map(|format| oa::ResponseFormat::JsonSchema {
+            json_schema: oa::ResponseFormatJsonSchema {
+                description: None,
+                name: format.name.clone(),
+                schema: format.schema.clone(),
+                strict: Some(format.strict),
+            },
+        });
+    match settings.reasoning {
+        None => {}
+        Some(Reasoning::Effort(effort)) => {
+            body.reasoning_effort = Some(match effort {
+                Effort::Minimal => oa::ReasoningEffort::Minimal,
+                Effort::Low => oa::ReasoningEffort::Low,
+                Effort::Medium => oa::ReasoningEffort::Medium,
+                Effort::High => oa::ReasoningEffort::High,
+            });
+        }
+        Some(Reasoning::BudgetTokens(_)) => {
+            return Err(unsupported("thinking_budget", "OpenAI Chat Completions"));
         }
     }
+    Ok(())
 }
 
 // ---- responses --------------------------------------------------------------

@@ -203,7 +203,7 @@ pub(crate) fn request_from(request: &ChatRequest, from: usize) -> oa::CreateResp
     let skipped = request.messages.len() - rest.len();
     let input = &request.messages[from.max(skipped).min(request.messages.len())..];
     let has_tools = !request.tools.is_empty();
-    oa::CreateResponse {
+    let mut body = oa::CreateResponse {
         model: (!request.model.is_empty()).then(|| request.model.clone()),
         instructions,
         input: oa::InputParam::Items(input_items(input)),
@@ -215,7 +215,57 @@ pub(crate) fn request_from(request: &ChatRequest, from: usize) -> oa::CreateResp
             .map(Into::into),
         parallel_tool_calls: request.parallel_tool_calls.filter(|_| has_tools),
         ..Default::default()
+    };
+    // The settings Responses lacks are refused by the model (`settings_into`);
+    // this plain conversion leaves them out.
+    let _ = settings_into(request, &mut body);
+    body
+}
+
+/// The request's settings and output schema in the Responses fields, or
+/// the setting Responses does not have: the one place it maps
+/// [`Settings`](crate::Settings).
+pub(crate) fn settings_into(
+    request: &ChatRequest,
+    body: &mut oa::CreateResponse,
+) -> Result<(), ModelError> {
+    use crate::settings::{Effort, Reasoning, unsupported};
+    const PROVIDER: &str = "OpenAI Responses";
+    let settings = &request.settings;
+    body.temperature = settings.temperature;
+    body.top_p = settings.top_p;
+    body.max_output_tokens = settings.max_tokens;
+    body.safety_identifier.clone_from(&settings.user);
+    body.text = request.output.as_ref().map(|format| oa::ResponseTextParam {
+        format: oa::TextResponseFormatConfiguration::JsonSchema(oa::ResponseFormatJsonSchema {
+            description: None,
+            name: format.name.clone(),
+            schema: format.schema.clone(),
+            strict: Some(format.strict),
+        }),
+        verbosity: None,
+    });
+    if let Some(Reasoning::Effort(effort)) = settings.reasoning {
+        body.reasoning = Some(oa::Reasoning {
+            effort: Some(match effort {
+                Effort::Minimal => oa::ReasoningEffort::Minimal,
+                Effort::Low => oa::ReasoningEffort::Low,
+                Effort::Medium => oa::ReasoningEffort::Medium,
+                Effort::High => oa::ReasoningEffort::High,
+            }),
+            ..Default::default()
+        });
     }
+    if settings.seed.is_some() {
+        return Err(unsupported("seed", PROVIDER));
+    }
+    if !settings.stop.is_empty() {
+        return Err(unsupported("stop", PROVIDER));
+    }
+    if let Some(Reasoning::BudgetTokens(_)) = settings.reasoning {
+        return Err(unsupported("thinking_budget", PROVIDER));
+    }
+    Ok(())
 }
 
 // ---- responses --------------------------------------------------------------------
