@@ -16,6 +16,9 @@ mod app;
 mod db;
 #[path = "live_timeline/server.rs"]
 mod server;
+#[path = "patient_summary/summary.rs"]
+#[allow(dead_code)]
+mod summary;
 #[path = "patient_summary/tools.rs"]
 mod tools;
 

@@ -20,6 +20,9 @@ mod db;
 #[path = "../examples/live_timeline/server.rs"]
 #[allow(dead_code)]
 mod server;
+#[path = "../examples/patient_summary/summary.rs"]
+#[allow(dead_code)]
+mod summary;
 #[path = "../examples/patient_summary/tools.rs"]
 #[allow(dead_code)]
 mod tools;

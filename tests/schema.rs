@@ -1389,7 +1389,7 @@ async fn auto_answers_to_each_snapshot_schema_parse_into_its_types_in_every_form
         OutputFormat, ToolCall,
     };
     let tools = suite();
-    let server = toolcall::sim::Server::builder()
+    let server = toolcall_sim::Server::builder()
         .seed(17)
         .api_key("sk")
         .start()

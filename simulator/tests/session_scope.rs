@@ -192,12 +192,12 @@ async fn the_journal_keeps_endpoint_headers_body_and_the_error_of_a_refusal() {
     assert_eq!(first["endpoint"], json!("/v1/chat/completions"));
     assert_eq!(first["method"], json!("POST"));
     assert_eq!(first["body"], body, "the whole body, settings too");
-    let headers = first["headers"].as_array().expect("headers");
+    let logged = first["headers"].as_array().expect("headers");
     assert!(
-        headers.contains(&json!(["authorization", "[redacted]"])),
-        "{headers:?}"
+        logged.contains(&json!(["authorization", "[redacted]"])),
+        "{logged:?}"
     );
-    assert!(headers.contains(&json!(["x-trace", "t-1"])), "{headers:?}");
+    assert!(logged.contains(&json!(["x-trace", "t-1"])), "{logged:?}");
     assert!(!journal.to_string().contains("sk-secret-123"));
     let gemini = common::send(
         addr,

@@ -140,7 +140,7 @@ pub(crate) fn settings_into(request: &ChatRequest, body: &mut Value) -> Result<(
     if settings.user.is_some() {
         return Err(unsupported("user", PROVIDER));
     }
-    let mut config = serde_json::Map::new();
+    let mut config = Map::new();
     if let Some(t) = settings.temperature {
         config.insert("temperature".into(), json!(t));
     }
