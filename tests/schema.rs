@@ -1469,7 +1469,7 @@ async fn auto_answers_to_each_snapshot_schema_parse_into_its_types_in_every_form
 }
 
 /// The constraint keywords of a schema, counted over every node.
-fn constraints(schema: &serde_json::Value) -> usize {
+fn constraints(schema: &Value) -> usize {
     const KEYWORDS: [&str; 11] = [
         "minimum",
         "maximum",
@@ -1484,13 +1484,13 @@ fn constraints(schema: &serde_json::Value) -> usize {
         "maxItems",
     ];
     match schema {
-        serde_json::Value::Object(map) => map
+        Value::Object(map) => map
             .iter()
             .map(|(k, v)| {
                 usize::from(KEYWORDS.contains(&k.as_str()) && !v.is_object()) + constraints(v)
             })
             .sum(),
-        serde_json::Value::Array(items) => items.iter().map(constraints).sum(),
+        Value::Array(items) => items.iter().map(constraints).sum(),
         _ => 0,
     }
 }
