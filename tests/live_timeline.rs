@@ -2,7 +2,8 @@
 //! it runs the clinical agent in parallel, then sequentially (as its button
 //! does), from the runs' server-sent events. After both runs the page shows
 //! the four calls finished and the parallel makespan under the sequential
-//! one; the browser's screenshot is the README's (`docs/live_timeline.png`).
+//! one; the browser's screenshot is the README's (`docs/live_timeline.png`,
+//! rewritten with `TOOLCALL_UPDATE_SCREENSHOT=1`).
 //!
 //! Skips when no Chromium is installed (`chromium`, `chromium-browser` or
 //! `google-chrome` on the PATH), unless `TOOLCALL_REQUIRE_CHROMIUM=1`, as CI
@@ -183,7 +184,13 @@ async fn the_page_shows_both_runs_and_parallel_beats_sequential() {
     assert!(sequential >= 750, "sequential {sequential} ms");
     assert!(parallel < sequential);
 
-    let screenshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/live_timeline.png");
+    // In the build's own folder, so a test run leaves the checkout clean;
+    // `TOOLCALL_UPDATE_SCREENSHOT=1` writes the README's picture instead.
+    let screenshot = if std::env::var("TOOLCALL_UPDATE_SCREENSHOT").is_ok_and(|v| v == "1") {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/live_timeline.png")
+    } else {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("live_timeline.png")
+    };
     let shot = {
         let extra = vec![
             "--window-size=1000,640".to_owned(),
