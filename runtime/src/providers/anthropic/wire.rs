@@ -2,6 +2,7 @@
 //! provider-neutral transcript: the request body, the `message` reply, and
 //! the decoding of its named SSE events into [`StreamEvent`]s.
 
+use crate::providers::shared::{arguments_object, push_user};
 use std::collections::HashMap;
 
 use serde::Deserialize;
@@ -26,9 +27,11 @@ pub(crate) fn request_body(
     for message in &request.messages {
         match message {
             Message::System { content } => system.push(content),
-            Message::User { content } => {
-                push_user(&mut messages, json!({"type": "text", "text": content}))
-            }
+            Message::User { content } => push_user(
+                &mut messages,
+                "content",
+                json!({"type": "text", "text": content}),
+            ),
             Message::Assistant {
                 content,
                 tool_calls,
@@ -38,7 +41,7 @@ pub(crate) fn request_body(
                     blocks.push(json!({"type": "text", "text": text}));
                 }
                 for call in tool_calls {
-                    blocks.push(json!({"type": "tool_use", "id": call.id, "name": call.name, "input": input_object(&call.arguments)}));
+                    blocks.push(json!({"type": "tool_use", "id": call.id, "name": call.name, "input": arguments_object(&call.arguments)}));
                 }
                 messages.push(json!({"role": "assistant", "content": blocks}));
             }
@@ -52,7 +55,7 @@ pub(crate) fn request_body(
                 if *is_error {
                     block["is_error"] = json!(true);
                 }
-                push_user(&mut messages, block);
+                push_user(&mut messages, "content", block);
             }
         }
     }
@@ -128,29 +131,6 @@ pub(crate) fn settings_into(request: &ChatRequest, body: &mut Value) -> Result<(
         return Err(unsupported("seed", PROVIDER));
     }
     Ok(())
-}
-
-/// A block for the user's side: consecutive user-side blocks (a turn's
-/// tool results, then any text) share one user message.
-fn push_user(messages: &mut Vec<Value>, block: Value) {
-    if let Some(last) = messages.last_mut()
-        && last["role"] == "user"
-        && let Some(blocks) = last["content"].as_array_mut()
-    {
-        blocks.push(block);
-        return;
-    }
-    messages.push(json!({"role": "user", "content": [block]}));
-}
-
-/// A call's arguments as the object `input` must be; text that is not an
-/// object (a model's malformed call, already answered with an error) is
-/// sent as `{}`.
-fn input_object(arguments: &str) -> Value {
-    match serde_json::from_str::<Value>(arguments) {
-        Ok(value @ Value::Object(_)) => value,
-        _ => Value::Object(Map::new()),
-    }
 }
 
 /// `tool_choice`, with `disable_parallel_tool_use` for `parallel_tool_calls: false`.

@@ -6,6 +6,7 @@
 //! Field names follow the official `google-genai` SDK's types in their
 //! JSON (camelCase) spelling.
 
+use crate::providers::shared::{arguments_object, push_user};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -54,7 +55,9 @@ pub(crate) fn request_body(
     for message in &request.messages {
         match message {
             Message::System { content } => system.push(content),
-            Message::User { content } => push_user(&mut contents, json!({"text": content})),
+            Message::User { content } => {
+                push_user(&mut contents, "parts", json!({"text": content}))
+            }
             Message::Assistant {
                 content,
                 tool_calls,
@@ -67,7 +70,7 @@ pub(crate) fn request_body(
                 for call in tool_calls {
                     names.insert(&call.id, &call.name);
                     let mut function =
-                        json!({"name": call.name, "args": args_object(&call.arguments)});
+                        json!({"name": call.name, "args": arguments_object(&call.arguments)});
                     if !call.id.starts_with(ASSIGNED_ID_PREFIX) {
                         function["id"] = json!(call.id);
                     }
@@ -101,7 +104,11 @@ pub(crate) fn request_body(
                 if !tool_call_id.starts_with(ASSIGNED_ID_PREFIX) {
                     function["id"] = json!(tool_call_id);
                 }
-                push_user(&mut contents, json!({"functionResponse": function}));
+                push_user(
+                    &mut contents,
+                    "parts",
+                    json!({"functionResponse": function}),
+                );
             }
         }
     }
@@ -174,29 +181,6 @@ pub(crate) fn settings_into(request: &ChatRequest, body: &mut Value) -> Result<(
         body["generationConfig"] = Value::Object(config);
     }
     Ok(())
-}
-
-/// A part for the user's side: consecutive user-side parts (a turn's
-/// results, then any text) share one `user` content.
-fn push_user(contents: &mut Vec<Value>, part: Value) {
-    if let Some(last) = contents.last_mut()
-        && last["role"] == "user"
-        && let Some(parts) = last["parts"].as_array_mut()
-    {
-        parts.push(part);
-        return;
-    }
-    contents.push(json!({"role": "user", "parts": [part]}));
-}
-
-/// A call's arguments as the object `args` must be; text that is not an
-/// object (a model's malformed call, already answered with an error) is
-/// sent as `{}`.
-fn args_object(arguments: &str) -> Value {
-    match serde_json::from_str::<Value>(arguments) {
-        Ok(value @ Value::Object(_)) => value,
-        _ => Value::Object(Map::new()),
-    }
 }
 
 /// A result's text as the value of `output`: its JSON when it is JSON
