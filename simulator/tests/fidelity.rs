@@ -237,32 +237,102 @@ async fn max_tokens_cuts_the_reply_with_finish_reason_length() {
 }
 
 #[tokio::test]
-async fn a_forced_tool_choice_ends_with_stop_as_openai_documents() {
+async fn only_a_named_tool_choice_ends_with_stop_as_openai_does() {
     let server = auto().await;
-    for choice in [
-        json!({"type": "function", "function": {"name": "get_weather"}}),
-        json!("required"),
+    // A named function ends with "stop"; `required`, like a call left to
+    // the model, with "tool_calls".
+    for (choice, finish) in [
+        (
+            json!({"type": "function", "function": {"name": "get_weather"}}),
+            "stop",
+        ),
+        (json!("required"), "tool_calls"),
+        (json!("auto"), "tool_calls"),
     ] {
         let mut body = chat_body(&[weather()]);
         body["tool_choice"] = choice.clone();
         let reply = post_chat(server.addr(), &body).await.expect("a reply");
-        let body = reply.json();
+        let whole = reply.json();
         assert_eq!(
-            body["choices"][0]["finish_reason"], "stop",
-            "{choice}: {body}"
+            whole["choices"][0]["finish_reason"], finish,
+            "{choice}: {whole}"
         );
         assert_eq!(
-            body["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
+            whole["choices"][0]["message"]["tool_calls"][0]["function"]["name"],
             "get_weather"
         );
         let entry = server.journal().last().expect("an entry");
         assert!(matches!(&entry.answer, Answer::Reply(r) if r.tool_calls.len() == 1));
+        body["stream"] = json!(true);
+        let reply = post_chat(server.addr(), &body).await.expect("a reply");
+        let data = reply.sse_data();
+        let last: Value = serde_json::from_str(&data[data.len() - 2]).expect("a chunk");
+        assert_eq!(
+            last["choices"][0]["finish_reason"], finish,
+            "{choice}: {last}"
+        );
     }
-    // Left to the model, calls end with "tool_calls".
-    let reply = post_chat(server.addr(), &chat_body(&[weather()]))
+}
+
+#[tokio::test]
+async fn a_forced_tool_ends_with_tool_use_on_anthropic_and_stop_on_gemini() {
+    let server = auto().await;
+    let schema =
+        json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    for choice in [
+        json!({"type": "any"}),
+        json!({"type": "tool", "name": "get_weather"}),
+    ] {
+        let body = json!({
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 1024,
+            "messages": [{"role": "user", "content": "Weather in Paris?"}],
+            "tools": [{"name": "get_weather", "input_schema": schema}],
+            "tool_choice": choice,
+        });
+        let headers = [
+            ("content-type", "application/json"),
+            ("anthropic-version", "2023-06-01"),
+        ];
+        let reply = send(
+            server.addr(),
+            "POST",
+            "/v1/messages",
+            &headers,
+            body.to_string(),
+        )
         .await
         .expect("a reply");
-    assert_eq!(reply.json()["choices"][0]["finish_reason"], "tool_calls");
+        let reply = reply.json();
+        assert_eq!(reply["stop_reason"], "tool_use", "{choice}: {reply}");
+        assert_eq!(reply["content"][0]["name"], "get_weather", "{reply}");
+    }
+    for mode in [
+        json!({"mode": "ANY"}),
+        json!({"mode": "ANY", "allowedFunctionNames": ["get_weather"]}),
+    ] {
+        let body = json!({
+            "contents": [{"role": "user", "parts": [{"text": "Weather in Paris?"}]}],
+            "tools": [{"functionDeclarations": [{"name": "get_weather", "parametersJsonSchema": schema}]}],
+            "toolConfig": {"functionCallingConfig": mode},
+        });
+        let reply = send(
+            server.addr(),
+            "POST",
+            "/v1beta/models/gemini-2.5-flash:generateContent",
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+        .await
+        .expect("a reply");
+        let reply = reply.json();
+        let candidate = &reply["candidates"][0];
+        assert_eq!(candidate["finishReason"], "STOP", "{mode}: {reply}");
+        assert_eq!(
+            candidate["content"]["parts"][0]["functionCall"]["name"], "get_weather",
+            "{reply}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -103,8 +103,8 @@ pub(crate) const RATE_LIMITS: &[(&str, &str)] = &[
     ("x-ratelimit-reset-tokens", "2ms"),
 ];
 
-/// The wire name of a finish reason; calls forced by `tool_choice` end
-/// with "stop", as the API's do.
+/// The wire name of a finish reason; calls to the function `tool_choice`
+/// names end with "stop", as the API's do.
 fn finish_name(reason: FinishReason, forced: bool) -> &'static str {
     match reason {
         FinishReason::ToolCalls if forced => "stop",

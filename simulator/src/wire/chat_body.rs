@@ -21,8 +21,8 @@ use crate::engine::{Asks, Engine, ResponseFormat, Tools};
 pub(crate) struct ChatOptions {
     /// `stream_options.include_usage: true`.
     pub include_usage: bool,
-    /// `tool_choice` forces a call (a named function, or `required`): the
-    /// API then ends with `finish_reason: "stop"`, not `"tool_calls"`.
+    /// `tool_choice` names the function to call: the API then ends with
+    /// `finish_reason: "stop"`, not `"tool_calls"` (`required` does not).
     pub forced: bool,
 }
 
@@ -258,11 +258,9 @@ fn read(
         "parallel_tool_calls",
         "a boolean",
     )?;
-    // A forced call (a named function, or `required`) ends with "stop".
-    let forced = matches!(
-        tool_choice,
-        Some(ToolChoice::Function(_) | ToolChoice::Required)
-    );
+    // A call to a named function ends with "stop"; `required` ends with
+    // "tool_calls", as a call the model chose does.
+    let forced = matches!(tool_choice, Some(ToolChoice::Function(_)));
     let mut request = ChatRequest::new(model, messages);
     request.tool_choice = tool_choice;
     request.parallel_tool_calls = parallel_tool_calls;
