@@ -190,6 +190,28 @@ impl ApiError {
         )
     }
 
+    /// 400 for a top-level body parameter the API does not have, in
+    /// OpenAI's words (`Unrecognized request argument supplied: x` on Chat,
+    /// `Unknown parameter: 'x'.` on Responses, with its code).
+    pub(crate) fn unknown_parameter(message: String, param: &str, code: Option<&str>) -> Self {
+        let error = ApiError::new(400, "invalid_request_error", message);
+        match code {
+            Some(code) => error.param(param).code(code),
+            None => error,
+        }
+    }
+
+    /// 501 for an endpoint the simulator does not simulate: the message
+    /// names it and what to use instead; clients are told not to retry.
+    pub(crate) fn not_simulated(what: &str, instead: &str) -> Self {
+        ApiError::new(
+            501,
+            "api_error",
+            format!("toolcall-sim does not simulate {what}; {instead}"),
+        )
+        .code("not_simulated")
+    }
+
     /// 405 for a known path with the wrong method.
     pub fn method_not_allowed(method: &str, path: &str) -> Self {
         ApiError::new(

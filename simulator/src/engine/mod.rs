@@ -846,6 +846,12 @@ fn tool_chars(tools: &[ToolDefinition]) -> usize {
         .sum()
 }
 
+/// The input tokens of `request` with its own tools, as a reply's usage
+/// counts them (Anthropic's `count_tokens`).
+pub(crate) fn input_tokens(request: &ChatRequest) -> u32 {
+    prompt_tokens(request, tool_chars(&request.tools))
+}
+
 /// About four characters a token, plus a few per message; `tool_chars`
 /// for the tools offered.
 fn prompt_tokens(request: &ChatRequest, tool_chars: usize) -> u32 {

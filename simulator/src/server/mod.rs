@@ -41,6 +41,7 @@ use crate::engine::{Chunking, Engine, Outcome};
 use crate::server::listen::accept_loop;
 use crate::server::session_scope::Scopes;
 use crate::wire::anthropic::Anthropic;
+use crate::wire::anthropic_routes;
 use crate::wire::chat::{self, Chat};
 use crate::wire::gemini::Gemini;
 use crate::wire::responses::Responses;
@@ -510,8 +511,12 @@ fn error_response<F: Format>(format: &F, error: &ApiError) -> Response<Body> {
     let status =
         StatusCode::from_u16(format.status(error)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = json_response(status, &format.error_body(error));
-    if error.code.as_deref() == Some("script_exhausted") {
-        // A retry finds the script as empty: the official SDKs skip it when told.
+    if matches!(
+        error.code.as_deref(),
+        Some("script_exhausted" | "not_simulated")
+    ) {
+        // A retry finds the script as empty, or the endpoint still not
+        // simulated: the official SDKs skip it when told.
         response
             .headers_mut()
             .insert("x-should-retry", HeaderValue::from_static("false"));
@@ -536,6 +541,10 @@ enum Route {
     Responses,
     Response(String),
     Messages,
+    /// `POST /v1/messages/count_tokens`.
+    CountTokens,
+    /// `/v1/messages/batches` and below: not simulated.
+    Batches,
     /// Gemini's `models/{model}:{method}` (`?alt=sse` for a stream).
     Gemini {
         model: String,
@@ -562,6 +571,7 @@ impl Route {
             Route::Chat
             | Route::Responses
             | Route::Messages
+            | Route::CountTokens
             | Route::Gemini { .. }
             | Route::Reset => "POST",
             Route::Response(_) | Route::Models | Route::Model(_) => "GET",
@@ -569,6 +579,7 @@ impl Route {
             Route::Script => "PUT",
             Route::Verify => "GET",
             Route::Session => "DELETE",
+            Route::Batches => "GET, POST, DELETE",
         }
     }
 }
@@ -593,12 +604,15 @@ fn route(path: &str) -> Option<Route> {
         "/chat/completions" => Route::Chat,
         "/responses" => Route::Responses,
         "/messages" => Route::Messages,
+        "/messages/count_tokens" => Route::CountTokens,
+        "/messages/batches" => Route::Batches,
         "/models" => Route::Models,
         "/__sim/journal" => Route::Journal,
         "/__sim/reset" => Route::Reset,
         "/__sim/script" => Route::Script,
         "/__sim/verify" => Route::Verify,
         "/__sim/session" => Route::Session,
+        other if other.starts_with("/messages/batches/") => Route::Batches,
         other => match (
             other.strip_prefix("/models/"),
             other.strip_prefix("/responses/"),
@@ -708,7 +722,9 @@ async fn dispatch(
     if !route.allowed().split(", ").any(|m| m == method.as_str()) {
         let error = ApiError::method_not_allowed(method.as_str(), request.uri().path());
         let mut response = match &route {
-            Route::Messages => error_response(&Anthropic, &error),
+            Route::Messages | Route::CountTokens | Route::Batches => {
+                error_response(&Anthropic, &error)
+            }
             Route::Gemini { model, .. } => error_response(
                 &Gemini {
                     model: model.clone(),
@@ -727,6 +743,8 @@ async fn dispatch(
         Route::Chat => answer(context, (&engine, path), &Chat, request).await,
         Route::Responses => answer(context, (&engine, path), &context.responses, request).await,
         Route::Messages => answer(context, (&engine, path), &Anthropic, request).await,
+        Route::CountTokens => count_tokens(context, request).await,
+        Route::Batches => Ok(error_response(&Anthropic, &anthropic_routes::batches())),
         Route::Gemini { model, method } => {
             let stream = match method.as_str() {
                 "generateContent" => false,
@@ -769,6 +787,14 @@ async fn dispatch(
                 Ok(body) => json_response(StatusCode::OK, &body),
                 Err(error) => error_response(responses, &error),
             })
+        }
+        route @ (Route::Models | Route::Model(_)) if from_anthropic(request.headers()) => {
+            if let Some(key) = &context.api_key
+                && let Err(error) = Anthropic.authorize(request.headers(), key)
+            {
+                return Ok(error_response(&Anthropic, &error));
+            }
+            Ok(anthropic_models(context, route))
         }
         route => {
             if let Some(key) = &context.api_key
@@ -879,6 +905,52 @@ fn models_response(context: &Context, route: Route) -> Response<Body> {
             &chat::models(&model_names(context), created),
         ),
     }
+}
+
+/// Whether a request comes from an Anthropic client (which sends its
+/// version, and its key as `x-api-key`), so it is answered in that shape.
+fn from_anthropic(headers: &HeaderMap) -> bool {
+    headers.contains_key("anthropic-version") || headers.contains_key("x-api-key")
+}
+
+/// `GET /v1/models` and `/v1/models/{id}` in Anthropic's shape.
+fn anthropic_models(context: &Context, route: Route) -> Response<Body> {
+    let created = context.engine.created(context.engine.started);
+    let names = match &context.engine.config.models {
+        names if names.is_empty() => anthropic_routes::DEFAULT_MODELS.map(String::from).to_vec(),
+        names => names.clone(),
+    };
+    match route {
+        Route::Model(name) if !names.contains(&name) => {
+            error_response(&Anthropic, &anthropic_routes::model_not_found(&name))
+        }
+        Route::Model(name) => {
+            json_response(StatusCode::OK, &anthropic_routes::model(&name, created))
+        }
+        _ => json_response(StatusCode::OK, &anthropic_routes::models(&names, created)),
+    }
+}
+
+/// `POST /v1/messages/count_tokens`: checked and counted, not journalled
+/// (it asks for no reply), and it uses no turn of the script.
+async fn count_tokens(
+    context: &Context,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Disconnected> {
+    if let Some(key) = &context.api_key
+        && let Err(error) = Anthropic.authorize(request.headers(), key)
+    {
+        return Ok(error_response(&Anthropic, &error));
+    }
+    let body = match read_body(context, request.into_body()).await {
+        Ok(body) => body,
+        Err(BodyError::Gone) => return Err(Disconnected),
+        Err(BodyError::Refused(error)) => return Ok(error_response(&Anthropic, &error)),
+    };
+    Ok(match anthropic_routes::count_tokens(&body) {
+        Ok(count) => json_response(StatusCode::OK, &count),
+        Err(error) => error_response(&Anthropic, &error),
+    })
 }
 
 fn model_names(context: &Context) -> Vec<String> {

@@ -24,6 +24,39 @@ use crate::engine::{Asks, Engine, ReplyPlan, ResponseFormat, Tools};
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Anthropic;
 
+/// Every body parameter of `messages.create` in the official SDKs
+/// (anthropic-sdk-python's `MessageCreateParamsBase`, beta included, and
+/// `stream`), and the beta `thread` of their tool runners; the simulator
+/// uses some and accepts the rest, and refuses any other.
+const PARAMETERS: &[&str] = &[
+    "cache_control",
+    "container",
+    "context_management",
+    "diagnostics",
+    "fallback_credit_token",
+    "fallbacks",
+    "inference_geo",
+    "max_tokens",
+    "mcp_servers",
+    "messages",
+    "metadata",
+    "model",
+    "output_config",
+    "output_format",
+    "service_tier",
+    "speed",
+    "stop_sequences",
+    "stream",
+    "system",
+    "temperature",
+    "thinking",
+    "tool_choice",
+    "tools",
+    "top_k",
+    "top_p",
+    "thread",
+];
+
 impl Format for Anthropic {
     const SLOT: usize = 2;
     type Options = ();
@@ -67,6 +100,9 @@ impl Format for Anthropic {
             }
         };
         let model = value.get("model").and_then(Value::as_str).unwrap_or("");
+        if let Some(name) = super::unknown_key(&value, PARAMETERS) {
+            return Err(reject(engine, extra_input(name), model));
+        }
         match read_request(&value) {
             Ok((mut request, stream, asks)) => Ok(Parsed {
                 tools: std::sync::Arc::new(Tools::new(std::mem::take(&mut request.tools))),
@@ -107,6 +143,11 @@ fn reject(engine: &Engine, error: ApiError, model: &str) -> ApiError {
     error
 }
 
+/// The 400 for a body parameter the API does not have, in its words.
+pub(crate) fn extra_input(name: &str) -> ApiError {
+    invalid(format!("{name}: Extra inputs are not permitted"))
+}
+
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::invalid_request(message, None)
 }
@@ -136,7 +177,7 @@ fn error_type(error: &ApiError) -> &'static str {
 // ---- the request ----------------------------------------------------------------
 
 /// The neutral request and whether to stream, or the 400 the API answers.
-fn read_request(body: &Value) -> Result<(ChatRequest, bool, Asks), ApiError> {
+pub(crate) fn read_request(body: &Value) -> Result<(ChatRequest, bool, Asks), ApiError> {
     let model = match body.get("model") {
         Some(Value::String(model)) if !model.is_empty() => model.clone(),
         Some(Value::String(_)) | None | Some(Value::Null) => {

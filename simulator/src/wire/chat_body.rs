@@ -26,8 +26,12 @@ pub(crate) struct ChatOptions {
     pub forced: bool,
 }
 
-/// The body's parameters, each kept raw until checked.
+/// The body's parameters, each kept raw until checked. Every parameter of
+/// the official SDKs' `chat.completions.create` is known (those the
+/// simulator does not use are read and dropped); any other is a 400, as the
+/// API answers it.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ChatBody<'a> {
     #[serde(default, borrow)]
     model: Option<&'a RawValue>,
@@ -69,6 +73,42 @@ struct ChatBody<'a> {
     safety_identifier: Option<&'a RawValue>,
     #[serde(default, borrow)]
     user: Option<&'a RawValue>,
+    // The official SDK's other parameters (openai-python's
+    // `CompletionCreateParamsBase`): accepted, not simulated.
+    #[serde(default, borrow, rename = "audio")]
+    _audio: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "frequency_penalty")]
+    _frequency_penalty: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "function_call")]
+    _function_call: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "functions")]
+    _functions: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "logit_bias")]
+    _logit_bias: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "metadata")]
+    _metadata: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "modalities")]
+    _modalities: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "moderation")]
+    _moderation: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "prediction")]
+    _prediction: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "presence_penalty")]
+    _presence_penalty: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "prompt_cache_key")]
+    _prompt_cache_key: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "prompt_cache_options")]
+    _prompt_cache_options: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "prompt_cache_retention")]
+    _prompt_cache_retention: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "service_tier")]
+    _service_tier: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "store")]
+    _store: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "verbosity")]
+    _verbosity: Option<&'a RawValue>,
+    #[serde(default, borrow, rename = "web_search_options")]
+    _web_search_options: Option<&'a RawValue>,
 }
 
 /// `stop`: one sequence or a list of them.
@@ -135,8 +175,19 @@ pub(crate) fn read_chat_body(
         .map(serde_json::from_str::<ChatBody<'_>>);
     let fields = match parsed {
         Some(Ok(fields)) if object => fields,
-        _ => {
-            let error = ApiError::invalid_json();
+        refused => {
+            let unknown = match refused {
+                Some(Err(error)) if object => unknown_field(&error),
+                _ => None,
+            };
+            let error = match unknown {
+                Some(name) => ApiError::unknown_parameter(
+                    format!("Unrecognized request argument supplied: {name}"),
+                    &name,
+                    None,
+                ),
+                None => ApiError::invalid_json(),
+            };
             engine.reject(&error, "", false);
             return Err(error);
         }
@@ -284,6 +335,14 @@ fn read(
         },
         asks,
     })
+}
+
+/// The name of the parameter serde refused as unknown (its message is
+/// ``unknown field `x`, expected one of ...``).
+fn unknown_field(error: &serde_json::Error) -> Option<String> {
+    let message = error.to_string();
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.find("`, ").map(|end| rest[..end].to_owned())
 }
 
 /// A parameter of type `T`, or the API's "Invalid type" error naming what came.

@@ -4,6 +4,7 @@
 //! shapes.
 
 pub(crate) mod anthropic;
+pub(crate) mod anthropic_routes;
 pub(crate) mod chat;
 pub(crate) mod chat_body;
 pub(crate) mod gemini;
@@ -92,6 +93,15 @@ pub(crate) trait Format: Send + Sync + 'static {
 }
 
 /// A body as JSON bytes.
+/// The first top-level key of a body object that is not in `known`: the
+/// parameter the API refuses as unknown.
+pub(crate) fn unknown_key<'a>(body: &'a Value, known: &[&str]) -> Option<&'a str> {
+    body.as_object()?
+        .keys()
+        .map(String::as_str)
+        .find(|key| !known.contains(key))
+}
+
 pub(crate) fn to_json(value: &impl serde::Serialize) -> Vec<u8> {
     // Room for a typical reply: growing it on the way copies it each time.
     let mut bytes = Vec::with_capacity(2048);

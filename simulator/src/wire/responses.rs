@@ -86,6 +86,43 @@ impl Responses {
     }
 }
 
+/// Every parameter of `responses.create` in the official SDKs
+/// (openai-python's `ResponseCreateParamsBase`, and `stream`); the
+/// simulator uses some and accepts the rest, and refuses any other.
+const PARAMETERS: &[&str] = &[
+    "background",
+    "context_management",
+    "conversation",
+    "include",
+    "input",
+    "instructions",
+    "max_output_tokens",
+    "max_tool_calls",
+    "metadata",
+    "model",
+    "moderation",
+    "parallel_tool_calls",
+    "previous_response_id",
+    "prompt",
+    "prompt_cache_key",
+    "prompt_cache_options",
+    "prompt_cache_retention",
+    "reasoning",
+    "safety_identifier",
+    "service_tier",
+    "store",
+    "stream",
+    "stream_options",
+    "temperature",
+    "text",
+    "tool_choice",
+    "tools",
+    "top_logprobs",
+    "top_p",
+    "truncation",
+    "user",
+];
+
 impl Format for Responses {
     type Options = ResponsesOptions;
     const SLOT: usize = 1;
@@ -114,7 +151,15 @@ impl Format for Responses {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
-        match self.read(&value, model.clone(), stream) {
+        let read = match super::unknown_key(&value, PARAMETERS) {
+            Some(name) => Err(ApiError::unknown_parameter(
+                format!("Unknown parameter: '{name}'."),
+                name,
+                Some("unknown_parameter"),
+            )),
+            None => self.read(&value, model.clone(), stream),
+        };
+        match read {
             Ok(parsed) => Ok(parsed),
             Err(error) => {
                 engine.reject(&error, &model, stream);
