@@ -1,7 +1,16 @@
-//! Requests per second of `toolcall-sim serve` against a plain wiremock
-//! server answering the same completion as canned JSON, with one load client
-//! at 1, 16 and 64 keep-alive connections, in one run; prints the ratios.
+//! The server's CPU time a request of `toolcall-sim serve` against a bare
+//! hyper server's (the floor), and requests per second against a plain
+//! wiremock server answering the same completion as canned JSON, with one
+//! load client at 1, 16 and 64 keep-alive connections; prints the ratios.
 //!
+//! - **floor** (the goal rows, first): the simulator's CPU time a request
+//!   (user + system, from `/proc`, so it holds on a busy machine where
+//!   requests per second do not) against a bare hyper server answering the
+//!   same bytes canned, both as processes, at 16 and 64 clients: for a JSON
+//!   reply (the floor sends the canned completion in one piece) and a
+//!   streamed one (the floor sends the simulator's SSE events canned, one
+//!   body frame each, as the simulator does). Goal: at most 1.5x for JSON,
+//!   2x streamed.
 //! - **process**: each server in its own process, as users run them:
 //!   `toolcall-sim serve` (auto mode, so every reply is planned, journalled
 //!   and written afresh), and wiremock in this bench's executable re-run with
@@ -18,7 +27,8 @@
 //!   any server on hyper, tokio and this machine's loopback could show.
 //!
 //! `cargo bench -p toolcall-sim --bench vs_wiremock` (a few seconds per row;
-//! `TOOLCALL_BENCH_SECONDS=N` measures N seconds a row, default 3).
+//! `TOOLCALL_BENCH_SECONDS=N` measures N seconds a row, default 3); add
+//! `-- floor` (or `-- wiremock`) for those rows alone.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -27,8 +37,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use std::convert::Infallible;
+
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -49,6 +62,10 @@ use process::Process;
 const CLIENTS: [usize; 3] = [1, 16, 64];
 const SERVE_WIREMOCK: &str = "TOOLCALL_BENCH_SERVE_WIREMOCK";
 const SERVE_FLOOR: &str = "TOOLCALL_BENCH_SERVE_FLOOR";
+/// The floor's mode for a streamed reply: the canned SSE body, an event a frame.
+const SERVE_FLOOR_SSE: &str = "TOOLCALL_BENCH_SERVE_FLOOR_SSE";
+/// The client counts of the goal rows.
+const FLOOR_CLIENTS: [usize; 2] = [16, 64];
 const SIM: &str = "toolcall-sim";
 const FLOOR: &str = "  bare hyper";
 
@@ -284,7 +301,7 @@ async fn mounted_wiremock(canned: &[u8]) -> MockServer {
 /// The child mode: hyper answering the body read from stdin to every
 /// request, on a current-thread runtime (as wiremock and `toolcall-sim
 /// serve` run), with no other work.
-fn serve_floor() {
+fn serve_floor(streamed: bool) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -298,22 +315,39 @@ fn serve_floor() {
         let mut canned = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut canned).expect("the canned body");
         let canned = Bytes::from(canned);
+        // A streamed reply goes out an SSE event a frame, as the simulator
+        // sends it; a JSON one in one piece.
+        let pieces: Arc<[Bytes]> = if streamed {
+            sse_events(&canned).into()
+        } else {
+            vec![canned].into()
+        };
+        let kind = HeaderValue::from_static(if streamed {
+            "text/event-stream"
+        } else {
+            "application/json"
+        });
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let canned = canned.clone();
+            let (pieces, kind) = (pieces.clone(), kind.clone());
             let service = service_fn(move |request: Request<Incoming>| {
-                let canned = canned.clone();
+                let (pieces, kind) = (pieces.clone(), kind.clone());
                 async move {
                     // Read the body, as any server must.
                     let _ = request.into_body().collect().await;
-                    let mut response = Response::new(Full::new(canned));
-                    response
-                        .headers_mut()
-                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                    Ok::<_, std::convert::Infallible>(response)
+                    let body: UnsyncBoxBody<Bytes, Infallible> = if pieces.len() == 1 {
+                        Full::new(pieces[0].clone()).boxed_unsync()
+                    } else {
+                        let frames =
+                            (0..pieces.len()).map(move |i| Ok(Frame::data(pieces[i].clone())));
+                        StreamBody::new(futures_util::stream::iter(frames)).boxed_unsync()
+                    };
+                    let mut response = Response::new(body);
+                    response.headers_mut().insert(CONTENT_TYPE, kind);
+                    Ok::<_, Infallible>(response)
                 }
             });
             tokio::spawn(http1::Builder::new().serve_connection(TokioIo::new(stream), service));
@@ -321,18 +355,19 @@ fn serve_floor() {
     });
 }
 
-/// The simulator's completion for the request: what wiremock serves canned.
-async fn canned_body() -> Vec<u8> {
+/// The simulator's reply to the request, whole (what wiremock serves
+/// canned) or streamed (its SSE body, what the streamed floor serves).
+async fn canned_body(streamed: bool) -> Vec<u8> {
     let server = Server::builder().seed(1).start().await.expect("start");
     let addr = server.addr();
     let stream = TcpStream::connect(addr).await.expect("connect");
     let mut stream = AsyncBufReader::new(stream);
     stream
         .get_mut()
-        .write_all(&request_bytes(addr, &request_body(false)))
+        .write_all(&request_bytes(addr, &request_body(streamed)))
         .await
         .expect("send");
-    let mut length = 0;
+    let mut length = None;
     let mut line = String::new();
     loop {
         line.clear();
@@ -341,12 +376,86 @@ async fn canned_body() -> Vec<u8> {
             break;
         }
         if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-            length = value.trim().parse().expect("a length");
+            length = Some(value.trim().parse().expect("a length"));
         }
     }
-    let mut body = vec![0; length];
-    stream.read_exact(&mut body).await.expect("a body");
+    let mut body = Vec::new();
+    match length {
+        Some(length) => {
+            body.resize(length, 0);
+            stream.read_exact(&mut body).await.expect("a body");
+        }
+        // Chunked: the chunks' data, in order.
+        None => loop {
+            line.clear();
+            stream.read_line(&mut line).await.expect("a chunk size");
+            let size = usize::from_str_radix(line.trim_end(), 16).expect("a hex size");
+            let mut chunk = vec![0; size + 2];
+            stream.read_exact(&mut chunk).await.expect("a chunk");
+            if size == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..size]);
+        },
+    }
+    server.shutdown().await;
     body
+}
+
+/// An SSE body cut after each event (a blank line).
+fn sse_events(body: &Bytes) -> Vec<Bytes> {
+    let mut events = Vec::new();
+    let mut start = 0;
+    while let Some(end) = body[start..].windows(2).position(|w| w == b"\n\n") {
+        events.push(body.slice(start..start + end + 2));
+        start += end + 2;
+    }
+    if start < body.len() {
+        events.push(body.slice(start..));
+    }
+    events
+}
+
+/// The goal rows: the simulator's CPU time a request against the floor's,
+/// both as processes, for a JSON and a streamed reply.
+fn against_floor(
+    runtime: &tokio::runtime::Runtime,
+    (canned, canned_sse): (&[u8], &[u8]),
+    threads: Option<usize>,
+    seconds: f64,
+) {
+    println!(
+        "server CPU a request against a bare hyper server answering the same bytes canned (the floor), {seconds} s a row"
+    );
+    let sim = simulator_process(threads);
+    let floors = [
+        (
+            "JSON",
+            request_body(false),
+            canned_process(SERVE_FLOOR, canned),
+            1.5,
+        ),
+        (
+            "SSE",
+            request_body(true),
+            canned_process(SERVE_FLOOR_SSE, canned_sse),
+            2.0,
+        ),
+    ];
+    for clients in FLOOR_CLIENTS {
+        for (name, body, floor, goal) in &floors {
+            let (_, ours) = measure(runtime, &sim, body, clients, seconds);
+            let (_, theirs) = measure(runtime, floor, body, clients, seconds);
+            if let (Some(ours), Some(theirs)) = (ours, theirs) {
+                println!(
+                    "floor, {name:<4} {clients:>3} clients  {SIM} {ours:>5.1} us  bare hyper {theirs:>5.1} us  ratio {:.2}x (goal {goal}x)",
+                    ours / theirs
+                );
+            } else {
+                println!("floor, {name:<4} {clients:>3} clients  (no /proc: CPU time not read)");
+            }
+        }
+    }
 }
 
 /// One row: `who` (the simulator, or the floor) against wiremock.
@@ -373,9 +482,16 @@ fn main() {
         return;
     }
     if std::env::var_os(SERVE_FLOOR).is_some() {
-        serve_floor();
+        serve_floor(false);
         return;
     }
+    if std::env::var_os(SERVE_FLOOR_SSE).is_some() {
+        serve_floor(true);
+        return;
+    }
+    // `-- floor` or `-- wiremock`: those rows alone.
+    let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let runs = |rows: &str| only.as_deref().is_none_or(|only| rows.contains(only));
     // `cargo bench` passes `--bench`; a filter-free run does everything.
     let seconds: f64 = std::env::var("TOOLCALL_BENCH_SECONDS")
         .ok()
@@ -385,14 +501,21 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let canned = runtime.block_on(canned_body());
+    let canned = runtime.block_on(canned_body(false));
     let json = request_body(false);
     let sse = request_body(true);
-
-    println!("processes (server in its own process, load client in this one), {seconds} s a row");
     let threads = std::env::var("TOOLCALL_BENCH_SIM_THREADS")
         .ok()
         .and_then(|t| t.parse().ok());
+    if runs("floor") {
+        let canned_sse = runtime.block_on(canned_body(true));
+        against_floor(&runtime, (&canned, &canned_sse), threads, seconds);
+    }
+    if !runs("wiremock") {
+        return;
+    }
+
+    println!("processes (server in its own process, load client in this one), {seconds} s a row");
     let sim = simulator_process(threads);
     let mut ratios = Vec::new();
     for (name, ours_body) in [("process, JSON", &json), ("process, SSE vs JSON", &sse)] {
