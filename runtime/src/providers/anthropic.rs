@@ -22,6 +22,7 @@ use super::http::{
     Failure, HttpFailure, HttpSettings, Provider, RetryPolicy, excerpt, http_builder_methods,
     open_then, with_retries,
 };
+use crate::telemetry::ModelEndpoint;
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
 use crate::tool::BoxFuture;
@@ -225,6 +226,10 @@ fn classify(failure: &HttpFailure) -> Failure {
 }
 
 impl Model for AnthropicModel {
+    fn endpoint(&self) -> ModelEndpoint {
+        ModelEndpoint::at("anthropic", &self.messages_url)
+    }
+
     fn complete<'a>(
         &'a self,
         request: &'a ChatRequest,

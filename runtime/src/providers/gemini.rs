@@ -24,6 +24,7 @@ use super::http::{
     Failure, HttpFailure, HttpSettings, Provider, RetryPolicy, env_var, excerpt,
     http_builder_methods, open_then, with_retries,
 };
+use crate::telemetry::ModelEndpoint;
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
 use crate::tool::BoxFuture;
@@ -282,6 +283,10 @@ fn classify(failure: &HttpFailure) -> Failure {
 }
 
 impl Model for GeminiModel {
+    fn endpoint(&self) -> ModelEndpoint {
+        ModelEndpoint::at("gcp.gemini", &self.models_url)
+    }
+
     fn complete<'a>(
         &'a self,
         request: &'a ChatRequest,
