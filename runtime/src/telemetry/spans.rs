@@ -181,6 +181,7 @@ pub(crate) fn chat_response(span: &Span, response: &ChatResponse) {
 
 /// The reply's id and model, told by a provider while its request runs in
 /// its `chat` span (the current span then; elsewhere nothing is recorded).
+#[cfg_attr(not(feature = "openai"), allow(dead_code))]
 pub(crate) fn response_meta(id: &str, model: &str) {
     let span = Span::current();
     if span.is_disabled() {
