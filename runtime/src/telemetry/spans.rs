@@ -72,10 +72,10 @@ pub(crate) fn agent_done(span: &Span, result: &Result<AgentRun, AgentError>) {
     match result {
         Ok(run) => {
             usage(span, run.usage);
-            span.record("toolcall.rounds", run.rounds.len() as u64);
+            span.record("toolcall.rounds", run.rounds.len() as i64);
         }
         Err(error) => {
-            span.record("toolcall.rounds", error.rounds.len() as u64);
+            span.record("toolcall.rounds", error.rounds.len() as i64);
             // A suspended run waits for decisions: not a failure.
             if let AgentErrorKind::Suspended(state) = &error.kind {
                 usage(span, state.usage);
@@ -235,8 +235,9 @@ fn finish_reason(span: &Span, reason: FinishReason) {
 }
 
 fn usage(span: &Span, u: Usage) {
-    span.record("gen_ai.usage.input_tokens", u64::from(u.prompt_tokens));
-    span.record("gen_ai.usage.output_tokens", u64::from(u.completion_tokens));
+    // As i64: tracing-opentelemetry keeps an i64 an integer, a u64 not.
+    span.record("gen_ai.usage.input_tokens", i64::from(u.prompt_tokens));
+    span.record("gen_ai.usage.output_tokens", i64::from(u.completion_tokens));
 }
 
 /// A model's streamed reply inside its `chat` span: each poll runs in the
