@@ -85,8 +85,16 @@ impl Phoenix {
     }
 }
 
-/// The example binary cargo built beside this test.
+/// The example binary, built now (a no-op after `cargo test --workspace`,
+/// which builds the examples; `cargo test --test otel_phoenix` alone does
+/// not) beside this test binary.
 fn example_binary() -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--example", "patient_summary"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .expect("cargo build --example patient_summary");
+    assert!(status.success(), "the example builds");
     let exe = std::env::current_exe().expect("test binary");
     let profile = exe
         .parent()

@@ -177,6 +177,9 @@ impl Otel {
             }
         }
         let resource = resource.build();
+        // The exporters' reqwest is the runtime's, built without a TLS
+        // provider: install the one the models use before building them.
+        toolcall_runtime::providers::install_tls_provider();
         let spans = SpanExporter::builder()
             .with_http()
             .with_protocol(Protocol::HttpBinary)
