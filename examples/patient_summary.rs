@@ -73,9 +73,12 @@ async fn main() -> ExitCode {
 /// OTLP export when `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces endpoint)
 /// is set, saying where; nothing otherwise.
 fn otel_from_env() -> Result<Option<toolcall_otel::OtelGuard>, toolcall_otel::OtelError> {
-    let named = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+    let named = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
     if !named {
         return Ok(None);
     }

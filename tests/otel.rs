@@ -56,7 +56,11 @@ fn check_tree(spans: &[SpanData]) -> Vec<&SpanData> {
     assert_eq!(text(root, "gen_ai.agent.name"), "patient_summary");
     let root_id = root.span_context.span_id();
 
-    let chats: Vec<&SpanData> = tree.iter().copied().filter(|s| s.name.starts_with("chat ")).collect();
+    let chats: Vec<&SpanData> = tree
+        .iter()
+        .copied()
+        .filter(|s| s.name.starts_with("chat "))
+        .collect();
     assert_eq!(chats.len(), 2, "two model requests: {:?}", names(spans));
     for chat in &chats {
         assert_eq!(chat.span_kind, SpanKind::Client);
@@ -69,10 +73,20 @@ fn check_tree(spans: &[SpanData]) -> Vec<&SpanData> {
         assert!(int(chat, "gen_ai.usage.output_tokens") > 0);
         assert!(within(chat.end_time, root));
     }
-    assert_eq!(text(chats[0], "gen_ai.response.finish_reasons"), "[\"tool_calls\"]");
-    assert_eq!(text(chats[1], "gen_ai.response.finish_reasons"), "[\"stop\"]");
+    assert_eq!(
+        text(chats[0], "gen_ai.response.finish_reasons"),
+        "[\"tool_calls\"]"
+    );
+    assert_eq!(
+        text(chats[1], "gen_ai.response.finish_reasons"),
+        "[\"stop\"]"
+    );
 
-    let calls: Vec<&SpanData> = tree.iter().copied().filter(|s| s.name.starts_with("execute_tool ")).collect();
+    let calls: Vec<&SpanData> = tree
+        .iter()
+        .copied()
+        .filter(|s| s.name.starts_with("execute_tool "))
+        .collect();
     assert_eq!(calls.len(), 4, "four calls in the run: {:?}", names(spans));
     let mut tools: Vec<String> = Vec::new();
     for call in &calls {
@@ -86,7 +100,10 @@ fn check_tree(spans: &[SpanData]) -> Vec<&SpanData> {
         assert!(!text(call, "gen_ai.tool.description").is_empty());
         assert_eq!(text(call, "toolcall.outcome"), "ok");
         assert!(attr(call, "error.type").is_none());
-        assert!(attr(call, "gen_ai.tool.call.arguments").is_none(), "no content by default");
+        assert!(
+            attr(call, "gen_ai.tool.call.arguments").is_none(),
+            "no content by default"
+        );
         // Between the two model requests.
         assert!(call.start_time >= chats[0].start_time && call.end_time <= chats[1].start_time);
         tools.push(tool);
@@ -135,13 +152,29 @@ async fn the_example_is_one_tree_of_overlapping_calls() {
 async fn eager_calls_start_inside_the_streaming_request() {
     let recorded = example(&["--stream"]).await;
     let (_, tree) = agent_trace(&recorded.spans);
-    let chats: Vec<&SpanData> = tree.iter().copied().filter(|s| s.name.starts_with("chat ")).collect();
-    let first = chats.iter().min_by_key(|s| s.start_time).expect("a chat span");
-    assert_eq!(attr(first, "gen_ai.request.stream"), Some(&Value::Bool(true)));
-    let calls: Vec<&SpanData> = tree.iter().copied().filter(|s| s.name.starts_with("execute_tool ")).collect();
+    let chats: Vec<&SpanData> = tree
+        .iter()
+        .copied()
+        .filter(|s| s.name.starts_with("chat "))
+        .collect();
+    let first = chats
+        .iter()
+        .min_by_key(|s| s.start_time)
+        .expect("a chat span");
+    assert_eq!(
+        attr(first, "gen_ai.request.stream"),
+        Some(&Value::Bool(true))
+    );
+    let calls: Vec<&SpanData> = tree
+        .iter()
+        .copied()
+        .filter(|s| s.name.starts_with("execute_tool "))
+        .collect();
     assert_eq!(calls.len(), 4);
     assert!(
-        calls.iter().any(|c| within(c.start_time, first) && c.start_time < first.end_time),
+        calls
+            .iter()
+            .any(|c| within(c.start_time, first) && c.start_time < first.end_time),
         "a call starts before its message ends"
     );
     assert!(matches!(
@@ -154,9 +187,14 @@ async fn eager_calls_start_inside_the_streaming_request() {
 struct Replay(Mutex<VecDeque<ChatResponse>>);
 
 impl Model for Replay {
-    fn complete<'a>(&'a self, _: &'a ChatRequest) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
+    fn complete<'a>(
+        &'a self,
+        _: &'a ChatRequest,
+    ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
         let reply = self.0.lock().expect("lock").pop_front();
-        Box::pin(async move { reply.ok_or_else(|| ModelError::InvalidResponse("no reply left".into())) })
+        Box::pin(
+            async move { reply.ok_or_else(|| ModelError::InvalidResponse("no reply left".into())) },
+        )
     }
 }
 
@@ -218,7 +256,8 @@ async fn denied_and_deferred_calls_say_so_and_a_resumed_run_names_the_suspended_
     assert!(attr(c, "error.type").is_none());
     assert_eq!(c.status, Status::Unset);
 
-    let (resumed, second) = record(agent.resume(state.clone(), [("c".to_owned(), Decision::Approve)])).await;
+    let (resumed, second) =
+        record(agent.resume(state.clone(), [("c".to_owned(), Decision::Approve)])).await;
     assert_eq!(resumed.expect("resumed").answer, "done");
     let (root, tree) = agent_trace(&second.spans);
     assert_eq!(text(root, "toolcall.resumed_from"), state.id);
@@ -263,6 +302,9 @@ async fn the_mcp_servers_tools_call_is_an_execute_tool_span() {
     assert_eq!(calls[0].name, "execute_tool echo");
     assert_eq!(calls[0].span_kind, SpanKind::Internal);
     assert_eq!(text(calls[0], "gen_ai.tool.name"), "echo");
-    assert_eq!(text(calls[0], "gen_ai.tool.description"), "Says the text back.");
+    assert_eq!(
+        text(calls[0], "gen_ai.tool.description"),
+        "Says the text back."
+    );
     assert_eq!(text(calls[0], "toolcall.outcome"), "ok");
 }

@@ -15,11 +15,11 @@ mod db;
 #[path = "../examples/patient_summary/summary.rs"]
 #[allow(dead_code)]
 mod summary;
+#[path = "support/otel.rs"]
+mod support;
 #[path = "../examples/patient_summary/tools.rs"]
 #[allow(dead_code)]
 mod tools;
-#[path = "support/otel.rs"]
-mod support;
 
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
@@ -49,7 +49,11 @@ async fn captured(args: &[&str]) {
         }
     }
 
-    let mut chats: Vec<&SpanData> = tree.iter().copied().filter(|s| s.name.starts_with("chat ")).collect();
+    let mut chats: Vec<&SpanData> = tree
+        .iter()
+        .copied()
+        .filter(|s| s.name.starts_with("chat "))
+        .collect();
     chats.sort_by_key(|s| s.start_time);
     assert_eq!(chats.len(), 2);
     for chat in &chats {
@@ -66,7 +70,11 @@ async fn captured(args: &[&str]) {
     }
     let input = json(chats[0], "gen_ai.input.messages");
     assert_eq!(input[0]["role"], "user");
-    assert!(input[0]["parts"][0]["content"].as_str().is_some_and(|s| s.contains("P-00001")));
+    assert!(
+        input[0]["parts"][0]["content"]
+            .as_str()
+            .is_some_and(|s| s.contains("P-00001"))
+    );
     let output = json(chats[0], "gen_ai.output.messages");
     assert_eq!(output[0]["role"], "assistant");
     let parts = output[0]["parts"].as_array().expect("parts");
@@ -85,12 +93,18 @@ async fn captured(args: &[&str]) {
     let answer = json(chats[1], "gen_ai.output.messages");
     assert_eq!(answer[0]["parts"][0]["type"], "text");
 
-    let calls: Vec<&SpanData> = tree.iter().copied().filter(|s| s.name.starts_with("execute_tool ")).collect();
+    let calls: Vec<&SpanData> = tree
+        .iter()
+        .copied()
+        .filter(|s| s.name.starts_with("execute_tool "))
+        .collect();
     assert_eq!(calls.len(), 4);
     for call in calls {
         let arguments = json(call, "gen_ai.tool.call.arguments");
         assert_eq!(arguments["patient_id"], "P-00001");
-        assert!(matches!(attr(call, "gen_ai.tool.call.result"), Some(Value::String(s)) if !s.as_str().is_empty()));
+        assert!(
+            matches!(attr(call, "gen_ai.tool.call.result"), Some(Value::String(s)) if !s.as_str().is_empty())
+        );
     }
 }
 

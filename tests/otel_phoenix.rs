@@ -50,7 +50,8 @@ fn free_port() -> u16 {
 }
 
 fn start_phoenix(python: &Path) -> Phoenix {
-    let dir = TempDir(std::env::temp_dir().join(format!("toolcall-phoenix-{}", std::process::id())));
+    let dir =
+        TempDir(std::env::temp_dir().join(format!("toolcall-phoenix-{}", std::process::id())));
     std::fs::create_dir_all(&dir.0).expect("Phoenix's working dir");
     let port = free_port();
     let log = std::fs::File::create(dir.0.join("phoenix.log")).expect("log file");
@@ -73,7 +74,11 @@ fn start_phoenix(python: &Path) -> Phoenix {
     };
     let deadline = Instant::now() + Duration::from_secs(180);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "Phoenix did not start: {}", phoenix.log());
+        assert!(
+            Instant::now() < deadline,
+            "Phoenix did not start: {}",
+            phoenix.log()
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
     phoenix
@@ -129,14 +134,16 @@ fn nanos(span: &Value, key: &str) -> u128 {
 #[test]
 fn a_real_backend_stores_the_examples_tree() {
     let requirements = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/phoenix/requirements.txt");
-    let Some(python) = python::venv_python(&requirements, "phoenix", "TOOLCALL_REQUIRE_TRACE_BACKEND")
+    let Some(python) =
+        python::venv_python(&requirements, "phoenix", "TOOLCALL_REQUIRE_TRACE_BACKEND")
     else {
         return;
     };
     let binary = example_binary();
     assert!(binary.exists(), "cargo test builds the example: {binary:?}");
     let phoenix = start_phoenix(&python);
-    let db = TempDir(std::env::temp_dir().join(format!("toolcall-phoenix-db-{}", std::process::id())));
+    let db =
+        TempDir(std::env::temp_dir().join(format!("toolcall-phoenix-db-{}", std::process::id())));
     std::fs::create_dir_all(&db.0).expect("db dir");
 
     let output = Command::new(&binary)
@@ -144,7 +151,10 @@ fn a_real_backend_stores_the_examples_tree() {
         .env("OTEL_SERVICE_NAME", "patient_summary")
         .env(
             "DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", db.0.join("clinic.sqlite3").display()),
+            format!(
+                "sqlite://{}?mode=rwc",
+                db.0.join("clinic.sqlite3").display()
+            ),
         )
         .env_remove("OTEL_EXPORTER_OTLP_PROTOCOL")
         .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -168,40 +178,82 @@ fn a_real_backend_stores_the_examples_tree() {
     let spans = loop {
         let out = python::run_script(
             &python,
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/phoenix/spans.py").display().to_string(),
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/phoenix/spans.py")
+                .display()
+                .to_string(),
             &[&phoenix.base, "default"],
             &[],
         );
         let spans: Vec<Value> = serde_json::from_str(&out).expect("Phoenix's spans as JSON");
-        let ready = spans.iter().filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with("execute_tool "))).count() >= 4
-            && spans.iter().filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with("chat "))).count() >= 2
-            && spans.iter().any(|s| s["name"] == "invoke_agent patient_summary");
+        let ready = spans
+            .iter()
+            .filter(|s| {
+                s["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("execute_tool "))
+            })
+            .count()
+            >= 4
+            && spans
+                .iter()
+                .filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with("chat ")))
+                .count()
+                >= 2
+            && spans
+                .iter()
+                .any(|s| s["name"] == "invoke_agent patient_summary");
         if ready {
             break spans;
         }
-        assert!(Instant::now() < deadline, "the run's spans never arrived: {spans:#?}\n{}", phoenix.log());
+        assert!(
+            Instant::now() < deadline,
+            "the run's spans never arrived: {spans:#?}\n{}",
+            phoenix.log()
+        );
         std::thread::sleep(Duration::from_millis(500));
     };
 
-    let roots: Vec<&Value> = spans.iter().filter(|s| s["name"] == "invoke_agent patient_summary").collect();
+    let roots: Vec<&Value> = spans
+        .iter()
+        .filter(|s| s["name"] == "invoke_agent patient_summary")
+        .collect();
     assert_eq!(roots.len(), 1);
     let root = roots[0];
-    assert!(root["parent_span_id"].is_null(), "the run is a root: {root}");
+    assert!(
+        root["parent_span_id"].is_null(),
+        "the run is a root: {root}"
+    );
     assert_eq!(text(root, "gen_ai.operation.name"), "invoke_agent");
     let trace = &root["trace_id"];
     let root_id = &root["span_id"];
     let tree: Vec<&Value> = spans.iter().filter(|s| &s["trace_id"] == trace).collect();
 
-    let chats: Vec<&Value> = tree.iter().copied().filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with("chat "))).collect();
+    let chats: Vec<&Value> = tree
+        .iter()
+        .copied()
+        .filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with("chat ")))
+        .collect();
     assert_eq!(chats.len(), 2, "{tree:#?}");
     for chat in &chats {
         assert_eq!(&chat["parent_span_id"], root_id);
         assert_eq!(text(chat, "gen_ai.operation.name"), "chat");
-        assert_eq!(chat["name"].as_str(), Some(format!("chat {}", text(chat, "gen_ai.request.model")).as_str()));
+        assert_eq!(
+            chat["name"].as_str(),
+            Some(format!("chat {}", text(chat, "gen_ai.request.model")).as_str())
+        );
         assert!(!text(chat, "gen_ai.provider.name").is_empty());
     }
 
-    let calls: Vec<&Value> = tree.iter().copied().filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with("execute_tool "))).collect();
+    let calls: Vec<&Value> = tree
+        .iter()
+        .copied()
+        .filter(|s| {
+            s["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("execute_tool "))
+        })
+        .collect();
     assert_eq!(calls.len(), 4, "{tree:#?}");
     let mut tools = Vec::new();
     for call in &calls {
@@ -211,13 +263,21 @@ fn a_real_backend_stores_the_examples_tree() {
         assert!(text(call, "gen_ai.tool.call.id").starts_with("call_"));
         assert_eq!(text(call, "toolcall.outcome"), "ok");
         let tool = text(call, "gen_ai.tool.name");
-        assert_eq!(call["name"].as_str(), Some(format!("execute_tool {tool}").as_str()));
+        assert_eq!(
+            call["name"].as_str(),
+            Some(format!("execute_tool {tool}").as_str())
+        );
         tools.push(tool.to_owned());
     }
     tools.sort();
     assert_eq!(
         tools,
-        ["get_active_medications", "get_allergies", "get_patient_demographics", "get_recent_labs"]
+        [
+            "get_active_medications",
+            "get_allergies",
+            "get_patient_demographics",
+            "get_recent_labs"
+        ]
     );
     for (i, a) in calls.iter().enumerate() {
         for b in &calls[i + 1..] {

@@ -32,8 +32,8 @@ mod metrics;
 
 use std::fmt;
 
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::metrics::MeterProvider as _;
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{MetricExporter, Protocol, SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
@@ -114,11 +114,21 @@ fn signal_endpoint(own: &str, base: &str, path: &str) -> String {
 impl Otel {
     /// The settings the `OTEL_*` variables give.
     pub fn from_env() -> Otel {
-        let base = var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
+        let base =
+            var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| DEFAULT_ENDPOINT.to_owned());
         Otel {
-            traces_endpoint: signal_endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", &base, "v1/traces"),
-            metrics_endpoint: signal_endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", &base, "v1/metrics"),
-            protocol: var("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap_or_else(|| "http/protobuf".to_owned()),
+            traces_endpoint: signal_endpoint(
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                &base,
+                "v1/traces",
+            ),
+            metrics_endpoint: signal_endpoint(
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                &base,
+                "v1/metrics",
+            ),
+            protocol: var("OTEL_EXPORTER_OTLP_PROTOCOL")
+                .unwrap_or_else(|| "http/protobuf".to_owned()),
             service_name: None,
             capture_content: None,
             level: LevelFilter::INFO,

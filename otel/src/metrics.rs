@@ -31,20 +31,8 @@ const DURATION_BUCKETS: [f64; 14] = [
 
 /// `gen_ai.client.token.usage` buckets.
 const TOKEN_BUCKETS: [f64; 14] = [
-    1.0,
-    4.0,
-    16.0,
-    64.0,
-    256.0,
-    1024.0,
-    4096.0,
-    16384.0,
-    65536.0,
-    262144.0,
-    1048576.0,
-    4194304.0,
-    16777216.0,
-    67108864.0,
+    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    16777216.0, 67108864.0,
 ];
 
 /// Records the GenAI histograms from the spans of [`TARGET`].
@@ -114,8 +102,10 @@ impl Visit for Fields {
             "gen_ai.usage.output_tokens" => self.output_tokens = Some(value),
             name if METRIC_ATTRIBUTES.contains(&name) => {
                 self.attributes.retain(|kv| kv.key.as_str() != name);
-                self.attributes
-                    .push(KeyValue::new(name, i64::try_from(value).unwrap_or(i64::MAX)));
+                self.attributes.push(KeyValue::new(
+                    name,
+                    i64::try_from(value).unwrap_or(i64::MAX),
+                ));
             }
             _ => {}
         }
@@ -183,7 +173,10 @@ where
             .into_iter()
             .filter(|kv| kv.key.as_str() != "error.type")
             .collect();
-        for (kind, count) in [("input", fields.input_tokens), ("output", fields.output_tokens)] {
+        for (kind, count) in [
+            ("input", fields.input_tokens),
+            ("output", fields.output_tokens),
+        ] {
             if let Some(count) = count {
                 attributes.push(KeyValue::new("gen_ai.token.type", kind));
                 self.tokens.record(count, &attributes);

@@ -18,13 +18,13 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use rustc_hash::FxBuildHasher;
 use tokio::time::{Instant, Sleep};
 
-use crate::telemetry::spans;
 use crate::approval::{Approval, Decision};
 use crate::call::{CallResult, Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
 use crate::output::{ToolError, ToolOutput};
 use crate::run::Emitter;
 use crate::schedule::Schedule;
+use crate::telemetry::spans;
 use crate::tool::{BoxFuture, CallError, ToolFuture};
 use crate::toolset::{Entry, ToolSet};
 
@@ -645,8 +645,8 @@ impl<'a> Runner<'a> {
         let call = &self.calls[index];
         tracing::debug!(tool = %call.name, call_id = %call.id, %outcome, "tool call refused");
         let deferred = outcome == Outcome::Deferred;
-        let result =
-            CallResult::new(call.id.clone(), call.name.clone(), outcome, content).timed(at, Duration::ZERO);
+        let result = CallResult::new(call.id.clone(), call.name.clone(), outcome, content)
+            .timed(at, Duration::ZERO);
         spans::tool_done(&span, &result);
         self.slots[index] = Some(result);
         // A deferred call has not run: it is told when a resume runs it.
@@ -694,7 +694,10 @@ impl<'a> Runner<'a> {
             Stop::Cancelled => (Outcome::Cancelled, "the batch was cancelled".to_owned()),
         };
         for call in self.running.iter_mut() {
-            spans::tool_outcome(&std::mem::replace(&mut call.span, tracing::Span::none()), outcome);
+            spans::tool_outcome(
+                &std::mem::replace(&mut call.span, tracing::Span::none()),
+                outcome,
+            );
         }
         self.running = FuturesUnordered::new();
         let now = self.start.elapsed();

@@ -96,14 +96,20 @@ fn every_call_has_an_execute_tool_span_with_its_tool_id_and_outcome() {
     assert_eq!(field(0, "otel.kind"), Some("internal"));
     assert_eq!(field(0, "gen_ai.operation.name"), Some("execute_tool"));
     assert_eq!(
-        (field(0, "gen_ai.tool.name"), field(0, "gen_ai.tool.call.id")),
+        (
+            field(0, "gen_ai.tool.name"),
+            field(0, "gen_ai.tool.call.id")
+        ),
         (Some("work"), Some("a"))
     );
     assert_eq!(field(0, "toolcall.outcome"), Some("ok"));
     assert_eq!(field(0, "error.type"), None);
     assert_eq!(field(0, "otel.status_code"), None);
     assert_eq!(
-        (field(1, "gen_ai.tool.call.id"), field(1, "toolcall.outcome")),
+        (
+            field(1, "gen_ai.tool.call.id"),
+            field(1, "toolcall.outcome")
+        ),
         (Some("b"), Some("tool_error"))
     );
     assert_eq!(field(1, "error.type"), Some("tool_error"));

@@ -63,7 +63,10 @@ pub fn int(span: &SpanData, key: &str) -> i64 {
 }
 
 pub fn named<'a>(spans: &'a [SpanData], prefix: &str) -> Vec<&'a SpanData> {
-    spans.iter().filter(|s| s.name.starts_with(prefix)).collect()
+    spans
+        .iter()
+        .filter(|s| s.name.starts_with(prefix))
+        .collect()
 }
 
 /// A fresh SQLite file, removed on drop.
@@ -129,4 +132,3 @@ pub fn agent_trace(spans: &[SpanData]) -> (&SpanData, Vec<&SpanData>) {
 pub fn names(spans: &[SpanData]) -> Vec<String> {
     spans.iter().map(|s| s.name.to_string()).collect()
 }
-

@@ -24,9 +24,9 @@ use super::http::{
     Failure, HttpFailure, HttpSettings, Provider, RetryPolicy, env_var, excerpt,
     http_builder_methods, open_then, with_retries,
 };
-use crate::telemetry::ModelEndpoint;
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
+use crate::telemetry::ModelEndpoint;
 use crate::tool::BoxFuture;
 
 const PROVIDER: Provider = Provider {

@@ -12,10 +12,10 @@ pub mod convert;
 use self::convert::chunk_events;
 use super::http::{HttpSettings, http_builder_methods, open_then};
 use super::openai_client::{OpenAiClient, classify};
-use crate::telemetry::ModelEndpoint;
-use crate::telemetry::spans;
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
+use crate::telemetry::ModelEndpoint;
+use crate::telemetry::spans;
 use crate::tool::BoxFuture;
 
 /// A chat model served by the OpenAI Chat Completions API, or any server

@@ -45,9 +45,9 @@ pub mod convert;
 use self::convert::{EventMapper, request_from, skippable};
 use super::http::{HttpSettings, http_builder_methods, open_then};
 use super::openai_client::{OpenAiClient, classify};
-use crate::telemetry::ModelEndpoint;
 use crate::message::{ChatRequest, ChatResponse, Message};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
+use crate::telemetry::ModelEndpoint;
 use crate::tool::BoxFuture;
 
 /// How many conversations a chaining model remembers.

@@ -60,7 +60,9 @@ fn message(m: &Message) -> Value {
         Message::Assistant {
             content,
             tool_calls,
-        } => json!({ "role": "assistant", "parts": assistant_parts(content.as_deref(), tool_calls) }),
+        } => {
+            json!({ "role": "assistant", "parts": assistant_parts(content.as_deref(), tool_calls) })
+        }
         Message::Tool {
             tool_call_id,
             content,
