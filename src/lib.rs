@@ -11,3 +11,8 @@ pub use toolcall_runtime::*;
 
 #[cfg(feature = "sim")]
 pub use toolcall_sim as sim;
+
+/// OTLP export of the GenAI spans and metrics (`toolcall::otel::init()`),
+/// from the `toolcall-otel` crate.
+#[cfg(feature = "otel")]
+pub use toolcall_otel as otel;

@@ -141,6 +141,7 @@ pub async fn run(options: &Options, env: &Env, out: &mut dyn Write) -> Result<()
     );
 
     let agent = Agent::new(model.model, tools.clone())
+        .agent_name("patient_summary")
         .model_name(model.name)
         .system(SYSTEM_PROMPT)
         .dispatch_options(if options.sequential {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::approval::{Approval, Decision};
 use crate::call::{Outcome, ToolCall};
@@ -18,6 +19,7 @@ use crate::run::{
 };
 use crate::settings::Settings;
 use crate::stream::TextSink;
+use crate::telemetry::spans;
 use crate::toolset::ToolSet;
 use crate::typed_output::RunShape;
 
@@ -80,6 +82,8 @@ pub struct Agent<M> {
     limits: Limits,
     cancel: Option<RunCancel>,
     settings: Settings,
+    /// `gen_ai.agent.name` on the run's span.
+    name: Option<String>,
 }
 
 /// The approval policy, shared by clones of the agent.
@@ -286,6 +290,7 @@ impl<M: Model> Agent<M> {
             limits: Limits::default(),
             cancel: None,
             settings: Settings::default(),
+            name: None,
         }
     }
 
@@ -375,6 +380,13 @@ impl<M: Model> Agent<M> {
         self
     }
 
+    /// The agent's name: its runs' spans are `invoke_agent {name}` with
+    /// `gen_ai.agent.name` (see [`telemetry`](crate::telemetry)).
+    pub fn agent_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// The system prompt.
     pub fn system(mut self, prompt: impl Into<String>) -> Self {
         self.system = Some(prompt.into());
@@ -442,7 +454,7 @@ impl<M: Model> Agent<M> {
     /// A run whose requests are shaped by a typed output (or a settings
     /// override), as a stream of its events.
     pub(crate) fn shaped_stream(&self, messages: Vec<Message>, shape: RunShape) -> RunStream<'_> {
-        self.watched(move |events, cancel| {
+        self.watched(None, move |events, cancel| {
             Box::pin(async move {
                 let mut request = self.request(messages);
                 shape.apply(&mut request);
@@ -466,19 +478,47 @@ impl<M: Model> Agent<M> {
         decisions: impl IntoIterator<Item = (String, Decision)>,
     ) -> RunStream<'_> {
         let decisions: Vec<(String, Decision)> = decisions.into_iter().collect();
-        self.watched(move |events, cancel| {
+        let resumed_from = state.id.clone();
+        self.watched(Some(&resumed_from), move |events, cancel| {
             Box::pin(async move { self.resumed(state, decisions, &events, &cancel).await })
         })
     }
 
-    /// A run as a stream: `run` made with the stream's events and cancel handle.
+    /// A run as a stream: `run` made with the stream's events and cancel
+    /// handle, inside the run's `invoke_agent` span (a resumed run's names
+    /// the state it continues).
     fn watched<'a>(
         &'a self,
+        resumed_from: Option<&str>,
         run: impl FnOnce(Emitter, RunCancel) -> crate::tool::BoxFuture<'a, Result<AgentRun, AgentError>>,
     ) -> RunStream<'a> {
         let events = Emitter::default();
         let cancel = self.cancel.clone().unwrap_or_default();
-        RunStream::new(run(events.clone(), cancel.clone()), events, cancel)
+        let run = run(events.clone(), cancel.clone());
+        let span = if tracing::level_enabled!(tracing::Level::INFO) {
+            spans::agent(
+                self.name.as_deref(),
+                &self.model.endpoint(),
+                &self.model_name,
+                resumed_from,
+            )
+        } else {
+            tracing::Span::none()
+        };
+        let run = if span.is_disabled() {
+            run
+        } else {
+            let inner = span.clone();
+            Box::pin(
+                async move {
+                    let result = run.await;
+                    spans::agent_done(&inner, &result);
+                    result
+                }
+                .instrument(span),
+            )
+        };
+        RunStream::new(run, events, cancel)
     }
 
     /// What the agent's own readers take from a run's events.
@@ -620,6 +660,15 @@ impl<M: Model> Agent<M> {
         request
     }
 
+    /// The `chat` span of one request, when someone listens.
+    fn chat_span(&self, request: &ChatRequest) -> tracing::Span {
+        if !tracing::level_enabled!(tracing::Level::INFO) {
+            return tracing::Span::none();
+        }
+        let stream = self.streaming != Streaming::Off;
+        spans::chat(&self.model.endpoint(), request, stream)
+    }
+
     /// The loop: model, calls, results... from where `run` stands, telling
     /// `events` as it goes and stopping when `cancel` says so.
     async fn drive(
@@ -652,9 +701,11 @@ impl<M: Model> Agent<M> {
             let approval: Option<&dyn Approval> =
                 (gate.policy.is_some() || self.limits.max_tool_calls.is_some()).then_some(&gate);
             let asked = Instant::now();
+            let chat = self.chat_span(&request);
             let (response, batch, model_time, broken) = if self.streaming == Streaming::Off {
                 let reply = {
-                    let reply = std::pin::pin!(self.model.complete(&request));
+                    let reply =
+                        std::pin::pin!(self.model.complete(&request).instrument(chat.clone()));
                     let stop = std::pin::pin!(cancel.cancelled());
                     match futures_util::future::select(reply, stop).await {
                         futures_util::future::Either::Left((reply, _)) => Some(reply),
@@ -664,6 +715,12 @@ impl<M: Model> Agent<M> {
                 let Some(reply) = reply else {
                     return Err(cancelled(request.messages, rounds));
                 };
+                match &reply {
+                    Ok(response) => spans::chat_response(&chat, response),
+                    Err(error) => spans::chat_error(&chat, error),
+                }
+                // The request's span ends here: the calls are its siblings.
+                drop(chat);
                 match reply {
                     Ok(response) => {
                         let model_time = asked.elapsed();
@@ -704,7 +761,7 @@ impl<M: Model> Agent<M> {
                 let text = events.clone();
                 let mut dispatch = self
                     .tools
-                    .dispatch_stream(self.model.stream(&request))
+                    .dispatch_stream(spans::chat_stream(self.model.stream(&request), chat))
                     .options(self.dispatch.clone())
                     .eager(self.streaming == Streaming::Eager)
                     .on_text(TextSink::new(move |delta| {

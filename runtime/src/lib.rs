@@ -28,6 +28,7 @@ pub mod schema;
 mod settings;
 mod state;
 pub mod stream;
+pub mod telemetry;
 mod tool;
 mod toolset;
 mod typed_output;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures_util::stream::{self, Stream, StreamExt};
 
 use crate::message::{ChatRequest, ChatResponse, FinishReason, Usage};
+use crate::telemetry::ModelEndpoint;
 use crate::tool::BoxFuture;
 
 /// A fragment of a streamed tool call, as the Chat Completions API sends it:
@@ -316,6 +317,13 @@ pub trait Model: Send + Sync {
             }),
         )
     }
+
+    /// Who answers the requests, for the GenAI spans and metrics
+    /// (`gen_ai.provider.name`, `server.address`, `server.port`). The
+    /// default names no provider (`_OTHER`) and no server.
+    fn endpoint(&self) -> ModelEndpoint {
+        ModelEndpoint::default()
+    }
 }
 
 /// Models behind a pointer are models.
@@ -330,6 +338,9 @@ macro_rules! forward_model {
             }
             fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
                 (**self).stream(request)
+            }
+            fn endpoint(&self) -> ModelEndpoint {
+                (**self).endpoint()
             }
         }
     )*};

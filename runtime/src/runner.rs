@@ -24,6 +24,7 @@ use crate::dispatch::{Batch, DispatchOptions};
 use crate::output::{ToolError, ToolOutput};
 use crate::run::Emitter;
 use crate::schedule::Schedule;
+use crate::telemetry::spans;
 use crate::tool::{BoxFuture, CallError, ToolFuture};
 use crate::toolset::{Entry, ToolSet};
 
@@ -90,6 +91,8 @@ struct Finished {
     elapsed: Duration,
     outcome: Outcome,
     reply: Reply,
+    /// The call's `execute_tool` span, told the result when it is recorded.
+    span: tracing::Span,
 }
 
 /// A finished call's result, before it meets its call.
@@ -129,6 +132,9 @@ impl Drop for CallFuture {
     fn drop(&mut self) {
         // Cancelled (batch deadline, cancel signal, dispatch dropped): a
         // panicking `Drop` must not take the other calls' results with it.
+        if self.tool.is_some() {
+            spans::tool_outcome(&self.span, Outcome::Cancelled);
+        }
         let _ = self.drop_tool();
     }
 }
@@ -170,16 +176,12 @@ impl Future for CallFuture {
             }
         };
         let _ = this.drop_tool();
-        let elapsed = this.began.elapsed();
-        if !this.span.is_disabled() {
-            this.span.record("outcome", outcome.as_str());
-            this.span.record("elapsed_us", elapsed.as_micros() as u64);
-        }
         Poll::Ready(Finished {
             index: this.index,
-            elapsed,
+            elapsed: this.began.elapsed(),
             outcome,
             reply,
+            span: std::mem::replace(&mut this.span, tracing::Span::none()),
         })
     }
 }
@@ -564,9 +566,12 @@ impl<'a> Runner<'a> {
             self.refuse(index, Outcome::UnknownTool, content, offset);
             return None;
         };
+        let span = spans::tool(call, Some(entry.tool.description()));
         let state = &self.tools.inner.state;
-        let started =
-            std::panic::catch_unwind(AssertUnwindSafe(|| entry.tool.call(&call.arguments, state)));
+        let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let _entered = span.enter();
+            entry.tool.call(&call.arguments, state)
+        }));
         let future = match started {
             Ok(Ok(future)) if entry.policy.spawn || self.options.spawn => spawned(future),
             Ok(Ok(future)) => future,
@@ -576,16 +581,17 @@ impl<'a> Runner<'a> {
                     call.name,
                     echo_at_most(&message, MAX_ECHO_MESSAGE)
                 );
-                self.refuse(index, Outcome::InvalidArguments, content, offset);
+                self.refuse_in(span, index, Outcome::InvalidArguments, content, offset);
                 return None;
             }
             Ok(Err(error)) => {
-                self.refuse(index, Outcome::ToolError, format!("error: {error}"), offset);
+                let content = format!("error: {error}");
+                self.refuse_in(span, index, Outcome::ToolError, content, offset);
                 return None;
             }
             Err(panic) => {
                 let content = format!("the tool panicked: {}", panic_message(&*panic));
-                self.refuse(index, Outcome::Panicked, content, offset);
+                self.refuse_in(span, index, Outcome::Panicked, content, offset);
                 return None;
             }
         };
@@ -603,13 +609,6 @@ impl<'a> Runner<'a> {
             .or(self.options.call_timeout)
             .and_then(|limit| Some((limit, began.checked_add(limit)?)))
             .map(|(limit, at)| (limit, Box::pin(tokio::time::sleep_until(at))));
-        let span = tracing::debug_span!(
-            "tool_call",
-            tool = %call.name,
-            call_id = %call.id,
-            outcome = tracing::field::Empty,
-            elapsed_us = tracing::field::Empty,
-        );
         Some(CallFuture {
             index,
             blocking: entry.policy.blocking,
@@ -620,15 +619,36 @@ impl<'a> Runner<'a> {
         })
     }
 
+    /// Answer call `index` without running it; its `execute_tool` span
+    /// (of no length) says how (denied, deferred, unknown...).
     fn refuse(&mut self, index: usize, outcome: Outcome, content: String, at: Duration) {
+        let call = &self.calls[index];
+        let span = if tracing::level_enabled!(tracing::Level::INFO) {
+            let description = self.tools.entry(&call.name).map(|e| e.tool.description());
+            spans::tool(call, description)
+        } else {
+            tracing::Span::none()
+        };
+        self.refuse_in(span, index, outcome, content, at);
+    }
+
+    /// [`Runner::refuse`] with the call's span already made.
+    fn refuse_in(
+        &mut self,
+        span: tracing::Span,
+        index: usize,
+        outcome: Outcome,
+        content: String,
+        at: Duration,
+    ) {
         self.schedule.finished(index);
         let call = &self.calls[index];
         tracing::debug!(tool = %call.name, call_id = %call.id, %outcome, "tool call refused");
         let deferred = outcome == Outcome::Deferred;
-        self.slots[index] = Some(
-            CallResult::new(call.id.clone(), call.name.clone(), outcome, content)
-                .timed(at, Duration::ZERO),
-        );
+        let result = CallResult::new(call.id.clone(), call.name.clone(), outcome, content)
+            .timed(at, Duration::ZERO);
+        spans::tool_done(&span, &result);
+        self.slots[index] = Some(result);
         // A deferred call has not run: it is told when a resume runs it.
         if !deferred {
             self.tell_finished(index);
@@ -658,6 +678,7 @@ impl<'a> Runner<'a> {
             }
             Reply::Text(text) => result.content = text,
         }
+        spans::tool_done(&finished.span, &result);
         self.slots[finished.index] = Some(result);
         self.tell_finished(finished.index);
     }
@@ -665,8 +686,6 @@ impl<'a> Runner<'a> {
     /// End the batch early: the running calls are dropped (which cancels
     /// them) and every call without a result gets one saying why.
     pub(crate) fn stop(mut self, stop: Stop) -> Batch {
-        self.running = FuturesUnordered::new();
-        let now = self.start.elapsed();
         let (outcome, cause) = match stop {
             Stop::Deadline(limit) => (
                 Outcome::TimedOut,
@@ -674,6 +693,14 @@ impl<'a> Runner<'a> {
             ),
             Stop::Cancelled => (Outcome::Cancelled, "the batch was cancelled".to_owned()),
         };
+        for call in self.running.iter_mut() {
+            spans::tool_outcome(
+                &std::mem::replace(&mut call.span, tracing::Span::none()),
+                outcome,
+            );
+        }
+        self.running = FuturesUnordered::new();
+        let now = self.start.elapsed();
         for index in 0..self.slots.len() {
             if self.slots[index].is_none() {
                 let call = &self.calls[index];

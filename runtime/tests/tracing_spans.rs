@@ -1,6 +1,7 @@
-//! One `tracing` span per call, with the tool, the call id, the outcome and
-//! the elapsed time: checked with a minimal subscriber that keeps every
-//! span's fields.
+//! One `tracing` span per call, `execute_tool {tool}` as the OpenTelemetry
+//! GenAI conventions name it, with the tool, the call id, the outcome and
+//! for a failure `error.type` and an error status: checked with a minimal
+//! subscriber that keeps every span's fields.
 
 mod common;
 
@@ -56,7 +57,7 @@ impl Subscriber for Capture {
 }
 
 #[test]
-fn every_call_has_a_span_with_its_tool_id_outcome_and_elapsed_time() {
+fn every_call_has_an_execute_tool_span_with_its_tool_id_and_outcome() {
     let tools = ToolSet::builder()
         .add(Scripted::new("work"))
         .build()
@@ -86,22 +87,34 @@ fn every_call_has_a_span_with_its_tool_id_outcome_and_elapsed_time() {
     let spans = capture.spans.lock().expect("lock");
     let calls: Vec<&Fields> = spans
         .iter()
-        .filter(|(name, _)| name == "tool_call")
+        .filter(|(name, _)| name == "execute_tool")
         .map(|(_, fields)| fields)
         .collect();
     assert_eq!(calls.len(), 2, "{spans:?}");
     let field = |i: usize, name: &str| calls[i].get(name).map(String::as_str);
+    assert_eq!(field(0, "otel.name"), Some("execute_tool work"));
+    assert_eq!(field(0, "otel.kind"), Some("internal"));
+    assert_eq!(field(0, "gen_ai.operation.name"), Some("execute_tool"));
     assert_eq!(
-        (field(0, "tool"), field(0, "call_id")),
+        (
+            field(0, "gen_ai.tool.name"),
+            field(0, "gen_ai.tool.call.id")
+        ),
         (Some("work"), Some("a"))
     );
+    assert_eq!(field(0, "toolcall.outcome"), Some("ok"));
+    assert_eq!(field(0, "error.type"), None);
+    assert_eq!(field(0, "otel.status_code"), None);
     assert_eq!(
-        (field(0, "outcome"), field(0, "elapsed_us")),
-        (Some("ok"), Some("30000"))
-    );
-    assert_eq!(
-        (field(1, "call_id"), field(1, "outcome")),
+        (
+            field(1, "gen_ai.tool.call.id"),
+            field(1, "toolcall.outcome")
+        ),
         (Some("b"), Some("tool_error"))
     );
-    assert_eq!(field(1, "elapsed_us"), Some("10000"));
+    assert_eq!(field(1, "error.type"), Some("tool_error"));
+    assert_eq!(field(1, "otel.status_code"), Some("ERROR"));
+    // Content is not recorded unless asked for.
+    assert_eq!(field(0, "gen_ai.tool.call.arguments"), None);
+    assert_eq!(field(0, "gen_ai.tool.call.result"), None);
 }

@@ -24,6 +24,7 @@ use super::http::{
 };
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
+use crate::telemetry::ModelEndpoint;
 use crate::tool::BoxFuture;
 
 const PROVIDER: Provider = Provider {
@@ -225,6 +226,10 @@ fn classify(failure: &HttpFailure) -> Failure {
 }
 
 impl Model for AnthropicModel {
+    fn endpoint(&self) -> ModelEndpoint {
+        ModelEndpoint::at("anthropic", &self.messages_url)
+    }
+
     fn complete<'a>(
         &'a self,
         request: &'a ChatRequest,

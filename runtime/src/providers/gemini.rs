@@ -26,6 +26,7 @@ use super::http::{
 };
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
+use crate::telemetry::ModelEndpoint;
 use crate::tool::BoxFuture;
 
 const PROVIDER: Provider = Provider {
@@ -282,6 +283,10 @@ fn classify(failure: &HttpFailure) -> Failure {
 }
 
 impl Model for GeminiModel {
+    fn endpoint(&self) -> ModelEndpoint {
+        ModelEndpoint::at("gcp.gemini", &self.models_url)
+    }
+
     fn complete<'a>(
         &'a self,
         request: &'a ChatRequest,

@@ -424,9 +424,11 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Durati
 /// post-quantum key exchange) without a replacement for ring users; we keep
 /// ring (no C toolchain, unlike aws-lc-rs) and say so here, once, so a
 /// build resolving any 0.23 release stays free of warnings. An application
-/// wanting post-quantum groups installs its own provider first.
+/// wanting post-quantum groups installs its own provider first. The models
+/// call it themselves; another reqwest client of this build (an OTLP
+/// exporter's) needs it called first.
 #[allow(deprecated)]
-pub(crate) fn install_ring() {
+pub fn install_ring() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 

@@ -7,6 +7,9 @@ pub mod anthropic;
 pub mod gemini;
 #[cfg(feature = "http")]
 pub(crate) mod http;
+/// The rustls provider the HTTP clients use (reqwest is built without one).
+#[cfg(feature = "http")]
+pub use http::install_ring as install_tls_provider;
 #[cfg(feature = "openai")]
 pub mod openai_chat;
 #[cfg(feature = "openai-client")]

@@ -14,6 +14,8 @@ use super::http::{HttpSettings, http_builder_methods, open_then};
 use super::openai_client::{OpenAiClient, classify};
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
+use crate::telemetry::ModelEndpoint;
+use crate::telemetry::spans;
 use crate::tool::BoxFuture;
 
 /// A chat model served by the OpenAI Chat Completions API, or any server
@@ -117,6 +119,10 @@ impl OpenAiModel {
 }
 
 impl Model for OpenAiModel {
+    fn endpoint(&self) -> ModelEndpoint {
+        ModelEndpoint::at("openai", &self.inner.base_url)
+    }
+
     fn complete<'a>(
         &'a self,
         request: &'a ChatRequest,
@@ -130,6 +136,7 @@ impl Model for OpenAiModel {
                     async move { self.inner.client.chat().create(body).await }
                 })
                 .await?;
+            spans::response_meta(&response.id, &response.model);
             Ok(ChatResponse::try_from(response)?)
         })
     }
@@ -171,6 +178,10 @@ fn chunk_stream(
             )),
             Ok(Some(Err(error))) => Some((vec![Err(classify(error, idle).error)], None)),
             Ok(Some(Ok(chunk))) => {
+                // Every chunk names them: told once, with the finish reason.
+                if chunk.choices.iter().any(|c| c.finish_reason.is_some()) {
+                    spans::response_meta(&chunk.id, &chunk.model);
+                }
                 let events = chunk_events(chunk);
                 let finished =
                     finished || events.iter().any(|e| matches!(e, StreamEvent::Finish(_)));

@@ -47,6 +47,7 @@ use super::http::{HttpSettings, http_builder_methods, open_then};
 use super::openai_client::{OpenAiClient, classify};
 use crate::message::{ChatRequest, ChatResponse, Message};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
+use crate::telemetry::ModelEndpoint;
 use crate::tool::BoxFuture;
 
 /// How many conversations a chaining model remembers.
@@ -212,6 +213,10 @@ fn lost_response(error: &ModelError) -> bool {
 }
 
 impl Model for OpenAiResponsesModel {
+    fn endpoint(&self) -> ModelEndpoint {
+        ModelEndpoint::at("openai", &self.inner.base_url)
+    }
+
     fn complete<'a>(
         &'a self,
         request: &'a ChatRequest,

@@ -33,30 +33,39 @@ pub fn scripts_dir() -> PathBuf {
 /// The venv's python with the pinned SDKs installed, or `None` (after
 /// printing why) when they cannot be had here.
 pub fn sdk_python() -> Option<PathBuf> {
-    match prepare() {
+    venv_python(
+        &scripts_dir().join("requirements.txt"),
+        "python-sdks",
+        "TOOLCALL_REQUIRE_PYTHON_SDKS",
+    )
+}
+
+/// The python of a venv named `name` under the target directory with the
+/// pinned packages of `requirements` installed (made once, remade when the
+/// file changes), or `None` (after printing why) when they cannot be had
+/// here and the variable `require` is not `1`.
+pub fn venv_python(requirements: &Path, name: &str, require: &str) -> Option<PathBuf> {
+    match prepare(requirements, name) {
         Ok(python) => Some(python),
-        Err(why) if required() => panic!("the Python SDKs are required here: {why}"),
+        Err(why) if std::env::var(require).is_ok_and(|v| v == "1") => {
+            panic!("{name} is required here ({require}=1): {why}")
+        }
         Err(why) => {
-            eprintln!("skipped: the official Python SDKs are not available: {why}");
+            eprintln!("skipped: {name} is not available: {why}");
             None
         }
     }
 }
 
-fn required() -> bool {
-    std::env::var("TOOLCALL_REQUIRE_PYTHON_SDKS").is_ok_and(|v| v == "1")
-}
-
-fn prepare() -> Result<PathBuf, String> {
-    let requirements = scripts_dir().join("requirements.txt");
-    let wanted = fs::read_to_string(&requirements).map_err(|e| format!("{requirements:?}: {e}"))?;
+fn prepare(requirements: &Path, name: &str) -> Result<PathBuf, String> {
+    let wanted = fs::read_to_string(requirements).map_err(|e| format!("{requirements:?}: {e}"))?;
     let root = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .map_or_else(
             || PathBuf::from(env!("CARGO_TARGET_TMPDIR")),
             Path::to_path_buf,
         )
-        .join("python-sdks");
+        .join(name);
     fs::create_dir_all(&root).map_err(|e| format!("{root:?}: {e}"))?;
     // One installer at a time across test binaries and processes. Tests
     // build with the development toolchain, not the crates' MSRV.
@@ -86,7 +95,7 @@ fn prepare() -> Result<PathBuf, String> {
                 "--disable-pip-version-check",
                 "-r",
             ])
-            .arg(&requirements),
+            .arg(requirements),
         "pip install -r requirements.txt",
     )?;
     fs::write(&stamp, &wanted).map_err(|e| format!("{stamp:?}: {e}"))?;
