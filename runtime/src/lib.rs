@@ -11,6 +11,7 @@ mod agent;
 mod approval;
 mod assemble;
 mod call;
+mod content;
 mod dispatch;
 mod message;
 mod method;
@@ -49,7 +50,8 @@ pub use call::{CallResult, Outcome, ToolCall};
 pub use dispatch::{Batch, Dispatch, DispatchOptions};
 pub use message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
 pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta};
-pub use output::{ContentPart, ToolError, ToolOutput};
+pub use content::{Content, ContentPart};
+pub use output::{ToolError, ToolOutput};
 #[cfg(feature = "anthropic")]
 pub use providers::anthropic::{AnthropicModel, AnthropicModelBuilder};
 #[cfg(feature = "gemini")]
