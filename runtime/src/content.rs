@@ -389,7 +389,10 @@ mod tests {
             ContentPart::image_bytes(b"hi", "image/png"),
             ContentPart::image("aGk=", "image/png")
         );
-        assert_eq!(ContentPart::pdf_bytes(b"%PDF"), ContentPart::pdf("JVBERg=="));
+        assert_eq!(
+            ContentPart::pdf_bytes(b"%PDF"),
+            ContentPart::pdf("JVBERg==")
+        );
     }
 
     #[test]

@@ -154,20 +154,14 @@ pub(crate) mod chat_content {
     use std::borrow::Cow;
 
     use super::*;
-    use crate::content::{data_url, parse_data_url, PDF};
+    use crate::content::{PDF, data_url, parse_data_url};
 
     #[derive(Serialize, Deserialize)]
     #[serde(tag = "type", rename_all = "snake_case")]
     enum ChatPart<'a> {
-        Text {
-            text: Cow<'a, str>,
-        },
-        ImageUrl {
-            image_url: ChatImage<'a>,
-        },
-        File {
-            file: ChatFile<'a>,
-        },
+        Text { text: Cow<'a, str> },
+        ImageUrl { image_url: ChatImage<'a> },
+        File { file: ChatFile<'a> },
     }
 
     #[derive(Serialize, Deserialize)]
@@ -627,7 +621,10 @@ mod tests {
             wire["parts"],
             json!([{"type": "image", "data": "AAAA", "mime_type": "image/png"}])
         );
-        assert_eq!(serde_json::from_value::<Message>(wire).expect("back"), message);
+        assert_eq!(
+            serde_json::from_value::<Message>(wire).expect("back"),
+            message
+        );
     }
 
     #[test]

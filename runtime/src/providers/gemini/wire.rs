@@ -14,9 +14,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::content::{ContentPart, PDF, joined_text};
-use crate::settings::unsupported;
 use crate::message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
 use crate::model::{ModelError, StreamEvent, ToolCallDelta};
+use crate::settings::unsupported;
 use crate::toolset::ToolDefinition;
 
 /// The prefix of the ids this client gives calls that came without one:
@@ -159,7 +159,10 @@ const PROVIDER: &str = "Gemini";
 fn user_part(part: &ContentPart) -> Result<Value, &'static str> {
     Ok(match part {
         ContentPart::Text { text } => json!({"text": text}),
-        ContentPart::Image { data, mime_type } | ContentPart::Document { data, mime_type, .. } => {
+        ContentPart::Image { data, mime_type }
+        | ContentPart::Document {
+            data, mime_type, ..
+        } => {
             json!({"inlineData": {"mimeType": mime_type, "data": data}})
         }
         ContentPart::ImageUrl { url } => {
@@ -183,10 +186,15 @@ fn result_parts(parts: &[ContentPart]) -> Result<Vec<Value>, ModelError> {
         .iter()
         .filter_map(|part| match part {
             ContentPart::Text { .. } => None,
-            ContentPart::Image { data, mime_type } | ContentPart::Document { data, mime_type, .. } => {
-                Some(Ok(json!({"inlineData": {"mimeType": mime_type, "data": data}})))
+            ContentPart::Image { data, mime_type }
+            | ContentPart::Document {
+                data, mime_type, ..
+            } => Some(Ok(
+                json!({"inlineData": {"mimeType": mime_type, "data": data}}),
+            )),
+            ContentPart::ImageUrl { .. } => {
+                Some(Err(unsupported("tool_result.image_url", PROVIDER)))
             }
-            ContentPart::ImageUrl { .. } => Some(Err(unsupported("tool_result.image_url", PROVIDER))),
             ContentPart::DocumentUrl { .. } => {
                 Some(Err(unsupported("tool_result.document_url", PROVIDER)))
             }

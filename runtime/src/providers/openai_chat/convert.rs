@@ -236,7 +236,9 @@ fn user_content(
     refused: &mut Option<&'static str>,
 ) -> oa::ChatCompletionRequestUserMessageContent {
     match content.parts() {
-        [ContentPart::Text { text }] => oa::ChatCompletionRequestUserMessageContent::Text(text.clone()),
+        [ContentPart::Text { text }] => {
+            oa::ChatCompletionRequestUserMessageContent::Text(text.clone())
+        }
         parts => oa::ChatCompletionRequestUserMessageContent::Array(
             parts
                 .iter()
@@ -252,7 +254,11 @@ fn user_content(
 
 /// A tool message: Chat's carries text only, so its text parts join the
 /// text and its other parts wait for [`tool_parts_message`].
-fn tool_message(tool_call_id: &str, content: &str, parts: &[ContentPart]) -> oa::ChatCompletionRequestMessage {
+fn tool_message(
+    tool_call_id: &str,
+    content: &str,
+    parts: &[ContentPart],
+) -> oa::ChatCompletionRequestMessage {
     oa::ChatCompletionRequestMessage::Tool(oa::ChatCompletionRequestToolMessage {
         content: oa::ChatCompletionRequestToolMessageContent::Text(
             joined_text(content, parts).into_owned(),
@@ -270,10 +276,7 @@ fn tool_parts_message(
 ) -> Option<oa::ChatCompletionRequestMessage> {
     let mut parts = Vec::new();
     for (call_id, media) in results {
-        let mut media = media
-            .iter()
-            .filter(|p| p.as_text().is_none())
-            .peekable();
+        let mut media = media.iter().filter(|p| p.as_text().is_none()).peekable();
         if media.peek().is_none() {
             continue;
         }
@@ -287,12 +290,12 @@ fn tool_parts_message(
             }
         }
     }
-    (!parts.is_empty()).then(|| {
-        oa::ChatCompletionRequestMessage::User(oa::ChatCompletionRequestUserMessage {
+    (!parts.is_empty()).then_some(oa::ChatCompletionRequestMessage::User(
+        oa::ChatCompletionRequestUserMessage {
             content: oa::ChatCompletionRequestUserMessageContent::Array(parts),
             name: None,
-        })
-    })
+        },
+    ))
 }
 
 /// The transcript as Chat messages, and the first part Chat cannot carry
@@ -577,14 +580,14 @@ pub(crate) fn request_body(
     let mut body = oa::CreateChatCompletionRequest {
         model: request.model.clone(),
         messages,
-            tools: has_tools.then(|| request.tools.iter().map(Into::into).collect()),
-            tool_choice: request
-                .tool_choice
-                .as_ref()
-                .filter(|_| has_tools)
-                .map(Into::into),
-            parallel_tool_calls: request.parallel_tool_calls.filter(|_| has_tools),
-            ..Default::default()
+        tools: has_tools.then(|| request.tools.iter().map(Into::into).collect()),
+        tool_choice: request
+            .tool_choice
+            .as_ref()
+            .filter(|_| has_tools)
+            .map(Into::into),
+        parallel_tool_calls: request.parallel_tool_calls.filter(|_| has_tools),
+        ..Default::default()
     };
     let checked = settings_into(request, &mut body).and(match refused {
         Some(part) => Err(crate::settings::unsupported(part, PROVIDER)),
@@ -891,7 +894,10 @@ mod tests {
                 ),
                 Message::assistant(
                     None,
-                    vec![ToolCall::new("c1", "f", "{}"), ToolCall::new("c2", "f", "{}")],
+                    vec![
+                        ToolCall::new("c1", "f", "{}"),
+                        ToolCall::new("c2", "f", "{}"),
+                    ],
                 ),
                 Message::tool(&chart),
                 Message::tool(&result("c2", "no chart")),

@@ -752,8 +752,8 @@ mod tests {
                 {"type": "input_file", "file_url": "https://x/r.pdf"},
             ]}])
         );
-        let mut result =
-            CallResult::new("c9", "f", Outcome::Ok, "a chart").timed(Duration::ZERO, Duration::ZERO);
+        let mut result = CallResult::new("c9", "f", Outcome::Ok, "a chart")
+            .timed(Duration::ZERO, Duration::ZERO);
         result.parts = vec![ContentPart::image("AAAA", "image/png")];
         assert_eq!(
             serde_json::to_value(oa::InputItem::from(&result)).expect("serialise"),
