@@ -26,8 +26,8 @@ use std::sync::Arc;
 use criterion::Criterion;
 use toolcall_runtime::{BuildError, DispatchOptions, Tool, ToolCall, ToolSet};
 
-use crate::session::{Session, SessionRound};
-use crate::whatif::RecordedTool;
+use crate::sessions::session::{Session, SessionRound};
+use crate::sessions::whatif::RecordedTool;
 
 /// Two criterion benchmarks in group `name`, `sequential` and `parallel`:
 /// `calls` dispatched on `tools`, one after another and all at once, on a
@@ -96,7 +96,7 @@ pub fn widest_round(session: &Session) -> Result<(ToolSet, Vec<ToolCall>), Build
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::SessionCall;
+    use crate::sessions::session::SessionCall;
     use std::time::Duration;
 
     #[tokio::test(start_paused = true)]

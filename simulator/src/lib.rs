@@ -28,66 +28,46 @@
 //! same seed and script give the same transcript through either.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod auto;
 #[cfg(feature = "criterion")]
 pub mod bench;
-mod control;
 mod engine;
-mod fault;
-mod journal;
-mod latency;
-mod latency_spec;
-mod listen;
 mod model;
-#[cfg(feature = "record")]
-mod record;
-mod recording;
-mod replay;
 #[cfg(feature = "wiremock")]
 pub mod responders;
-mod rng;
-mod script;
-mod script_file;
 mod server;
-mod session;
-mod session_file;
-mod session_scope;
-mod simulator;
-mod timeline;
-mod tool;
-mod trace;
-pub mod whatif;
+mod sessions;
 mod wire;
 
-pub use auto::generate as generate_arguments;
+pub use engine::ApiError;
 pub use engine::Chunking;
-pub use fault::{Fault, FaultRates};
-pub use journal::{
+pub use engine::GeminiOptions;
+pub use engine::auto::generate as generate_arguments;
+pub use engine::fault::{Fault, FaultRates};
+pub use engine::journal::{
     Answer, DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_LIMIT, HttpRequest, Journal, JournalEntry,
     JournalStats, Transport,
 };
-pub use latency::{Latency, ModelLatency};
-pub use latency_spec::LatencySpecError;
+pub use engine::latency::{Latency, ModelLatency};
+pub use engine::latency_spec::LatencySpecError;
+pub use engine::rng::SimRng;
+pub use engine::script::{Reply, Script, ScriptedCall, Turn, TurnError};
+pub use engine::script_file::{ScriptFile, ScriptFileError, ScriptFormat};
+pub use engine::simulator::{ScriptError, SimBuilder, Simulator};
+pub use engine::tool::{SimTool, WithLatency, with_latency};
 pub use model::{SimModel, Wire};
-#[cfg(feature = "record")]
-pub use record::{RecordError, Recorder};
-pub use recording::{
-    Chunk, Exchange, KEPT_HEADERS, RECORDING_VERSION, RecordedReply, Recording, first_difference,
-};
-pub use replay::{Divergence, ReplayServer};
-pub use rng::SimRng;
-pub use script::{Reply, Script, ScriptedCall, Turn, TurnError};
-pub use script_file::{ScriptFile, ScriptFileError, ScriptFormat};
 pub use server::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY_BYTES, Disconnected,
     Server, ServerBuilder, ServerError,
 };
-pub use session::{Session, SessionCall, SessionRound};
-pub use session_file::SessionFileError;
-pub use simulator::{ScriptError, SimBuilder, Simulator};
-pub use timeline::{Timeline, timeline_svg};
-pub use tool::{SimTool, WithLatency, with_latency};
-pub use trace::{TRACE_VERSION, Trace};
-pub use whatif::{Policy, RecordedTool, Report};
-pub use wire::ApiError;
-pub use wire::gemini::GeminiOptions;
+#[cfg(feature = "record")]
+pub use sessions::record::{RecordError, Recorder};
+pub use sessions::recording::{
+    Chunk, Exchange, KEPT_HEADERS, RECORDING_VERSION, RecordedReply, Recording, first_difference,
+};
+pub use sessions::replay::{Divergence, ReplayServer};
+pub use sessions::session::{Session, SessionCall, SessionRound};
+pub use sessions::session_file::SessionFileError;
+pub use sessions::timeline::{Timeline, timeline_svg};
+pub use sessions::trace::{TRACE_VERSION, Trace};
+pub use sessions::whatif;
+pub use sessions::whatif::{Policy, RecordedTool, Report};

@@ -7,17 +7,17 @@ use std::time::Duration;
 use futures_util::stream;
 use tokio::time::Instant;
 
-use crate::latency::wait_until;
+use crate::engine::latency::wait_until;
 use toolcall_runtime::{
     BoxFuture, ChatRequest, ChatResponse, EventStream, Model, ModelError, StreamEvent,
 };
 
 use std::borrow::Cow;
 
+use crate::engine::journal::{Journal, Transport};
+use crate::engine::script::Script;
+use crate::engine::simulator::{SimBuilder, Simulator};
 use crate::engine::{Asks, Offered, Outcome, ReplyPlan};
-use crate::journal::{Journal, Transport};
-use crate::script::Script;
-use crate::simulator::{SimBuilder, Simulator};
 use crate::wire::anthropic::Anthropic;
 use crate::wire::chat::Chat;
 use crate::wire::gemini::{self, Gemini};
@@ -54,6 +54,20 @@ pub enum Wire {
     /// engine's either way (the runtime's model assigns its own to calls
     /// that come without).
     Gemini,
+}
+
+impl Simulator {
+    /// An in-process model over this simulator.
+    pub fn model(&self) -> SimModel {
+        SimModel::new(self.clone())
+    }
+}
+
+impl SimBuilder {
+    /// Build the simulator and an in-process model over it.
+    pub fn model(self) -> SimModel {
+        self.build().model()
+    }
 }
 
 impl SimModel {

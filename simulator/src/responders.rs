@@ -49,9 +49,9 @@ use std::time::Duration;
 use wiremock::{Request, Respond, ResponseTemplate};
 
 use crate::engine::Outcome;
-use crate::journal::{Journal, Transport};
-use crate::script::{Script, ScriptedCall, Turn};
-use crate::simulator::{ScriptError, SimBuilder, Simulator};
+use crate::engine::journal::{Journal, Transport};
+use crate::engine::script::{Script, ScriptedCall, Turn};
+use crate::engine::simulator::{ScriptError, SimBuilder, Simulator};
 use crate::wire::chat::{self, Chat};
 use crate::wire::chat_body::read_chat_body;
 use crate::wire::{ApiError, Format};

@@ -12,22 +12,13 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use toolcall_runtime::{ChatResponse, FinishReason, StreamEvent, ToolCallDelta, Usage};
 
+pub(crate) use super::chat_body::ChatOptions;
 use super::{ApiError, Around, Envelope, Format, Frames, Parsed, Sse, fields, to_json};
 use crate::engine::{Engine, ReplyPlan};
 
 /// `POST /v1/chat/completions`.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Chat;
-
-/// What a chat request asks of its reply's shape.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct ChatOptions {
-    /// `stream_options.include_usage: true`.
-    pub include_usage: bool,
-    /// `tool_choice` forces a call (a named function, or `required`): the
-    /// API then ends with `finish_reason: "stop"`, not `"tool_calls"`.
-    pub forced: bool,
-}
 
 impl Format for Chat {
     type Options = ChatOptions;

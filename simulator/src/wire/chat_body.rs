@@ -15,7 +15,16 @@ use toolcall_runtime::{
 
 use super::{ApiError, Parsed};
 use crate::engine::{Asks, Engine, ResponseFormat, Tools};
-use crate::wire::chat::ChatOptions;
+
+/// What a chat request asks of its reply's shape.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ChatOptions {
+    /// `stream_options.include_usage: true`.
+    pub include_usage: bool,
+    /// `tool_choice` forces a call (a named function, or `required`): the
+    /// API then ends with `finish_reason: "stop"`, not `"tool_calls"`.
+    pub forced: bool,
+}
 
 /// The body's parameters, each kept raw until checked.
 #[derive(Deserialize)]

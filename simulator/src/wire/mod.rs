@@ -6,9 +6,7 @@
 pub(crate) mod anthropic;
 pub(crate) mod chat;
 pub(crate) mod chat_body;
-mod error;
 pub(crate) mod gemini;
-mod recent;
 pub(crate) mod responses;
 mod sse;
 
@@ -20,24 +18,11 @@ use hyper::body::Bytes;
 use serde_json::Value;
 use toolcall_runtime::{ChatRequest, StreamEvent, ToolCallDelta};
 
+pub(crate) use crate::engine::Envelope;
 use crate::engine::{Asks, Engine, ReplyPlan, Tools};
 
-pub use error::ApiError;
-pub(crate) use recent::Recent;
+pub use crate::engine::ApiError;
 pub(crate) use sse::{Around, Sse, fields};
-
-/// What every body of one reply shares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Envelope {
-    /// The reply's id, with its format's prefix.
-    pub id: String,
-    /// Seconds since the epoch (simulated).
-    pub created: u64,
-    /// The model named in the request.
-    pub model: String,
-    /// The backend fingerprint of this simulator.
-    pub fingerprint: String,
-}
 
 /// A request body read by a format.
 pub(crate) struct Parsed<O> {

@@ -12,8 +12,8 @@ use toolcall_sim::{
     SimBuilder,
 };
 
-mod cli_args;
-mod cli_sessions;
+mod flags;
+mod sessions;
 
 const USAGE: &str = "\
 toolcall-sim: simulated chat APIs (OpenAI Chat Completions and Responses,
@@ -113,7 +113,7 @@ enum Command {
     Help,
     Version,
     Serve(Options),
-    Sessions(cli_sessions::Command),
+    Sessions(sessions::Command),
 }
 
 /// The options of `serve`.
@@ -162,7 +162,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
         Some("serve") => {
             let mut options = Options::default();
             while let Some(arg) = args.next() {
-                let (flag, inline) = cli_args::split(arg);
+                let (flag, inline) = flags::split(arg);
                 if matches!(flag, "-h" | "--help") {
                     return Ok(Command::Help);
                 }
@@ -186,10 +186,10 @@ fn parse(args: &[String]) -> Result<Command, String> {
                 if !known.contains(&flag) {
                     return Err(format!("unknown option `{arg}`"));
                 }
-                let value = cli_args::value(flag, inline, &mut args)?;
+                let value = flags::value(flag, inline, &mut args)?;
                 match flag {
-                    "--port" => options.port = cli_args::port(&value)?,
-                    "--host" => options.host = cli_args::host(&value)?,
+                    "--port" => options.port = flags::port(&value)?,
+                    "--host" => options.host = flags::host(&value)?,
                     "--script" => options.script = Some(PathBuf::from(value)),
                     "--seed" => {
                         options.seed = Some(value.parse().map_err(|_| {
@@ -227,7 +227,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
         }
         Some(command @ ("whatif" | "record" | "replay")) => {
             let rest: Vec<String> = args.cloned().collect();
-            cli_sessions::parse(command, &rest).map(Command::Sessions)
+            sessions::parse(command, &rest).map(Command::Sessions)
         }
         Some(other) => Err(format!(
             "unknown command `{other}`: use `toolcall-sim serve`"
@@ -275,7 +275,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(Command::Serve(options)) => serve(options),
-        Ok(Command::Sessions(command)) => cli_sessions::run(command),
+        Ok(Command::Sessions(command)) => sessions::run(command),
         Err(problem) => {
             eprintln!("toolcall-sim: {problem}\nRun `toolcall-sim --help` for the options.");
             ExitCode::from(2)

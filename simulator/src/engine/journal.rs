@@ -10,7 +10,7 @@ use hyper::body::Bytes;
 use tokio::time::Instant;
 use toolcall_runtime::{ChatResponse, Message, OutputFormat, Settings, ToolChoice};
 
-use crate::fault::Fault;
+use crate::engine::fault::Fault;
 
 /// How a request reached the simulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

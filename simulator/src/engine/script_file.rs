@@ -21,10 +21,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::engine::Chunking;
-use crate::fault::FaultRates;
-use crate::latency::ModelLatency;
-use crate::script::{Script, Turn};
-use crate::simulator::{SimBuilder, Simulator};
+use crate::engine::fault::FaultRates;
+use crate::engine::latency::ModelLatency;
+use crate::engine::script::{Script, Turn};
+use crate::engine::simulator::{SimBuilder, Simulator};
 
 /// The language of a script file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toolcall_runtime::{AgentRun, Round};
 
-use crate::session_file::{SessionFileError, parse_json, write_atomically};
+use crate::sessions::session_file::{SessionFileError, parse_json, write_atomically};
 
 /// The version written in every trace file (`"trace": 1`).
 pub const TRACE_VERSION: u32 = 1;

@@ -13,7 +13,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::fault::Fault;
+use crate::engine::fault::Fault;
 
 /// One tool call a script makes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

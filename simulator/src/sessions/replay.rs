@@ -29,9 +29,9 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::latency::wait_until;
-use crate::listen::{Body, Listening, full, listen};
-use crate::recording::{Exchange, Recording, first_difference};
+use crate::engine::latency::wait_until;
+use crate::server::listen::{Body, Listening, full, listen};
+use crate::sessions::recording::{Exchange, Recording, first_difference};
 
 /// Where a replayed session left the recording.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -197,7 +197,7 @@ fn compare(exchange: &Exchange, method: &str, path: &str, body: &[u8]) -> Result
             exchange.method, exchange.path
         ));
     }
-    let got = crate::recording::body_value(body);
+    let got = crate::sessions::recording::body_value(body);
     match first_difference(&exchange.request, &got) {
         None => Ok(()),
         Some((at, recorded, got)) => Err(format!(

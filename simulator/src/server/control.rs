@@ -16,8 +16,8 @@
 use serde_json::{Value, json};
 
 use crate::engine::Engine;
-use crate::journal::{Answer, JournalEntry, Transport};
-use crate::script_file::{ScriptFile, ScriptFormat};
+use crate::engine::journal::{Answer, JournalEntry, Transport};
+use crate::engine::script_file::{ScriptFile, ScriptFormat};
 use crate::wire::ApiError;
 
 /// The journal as JSON.

@@ -4,6 +4,10 @@
 //! runtime, so no reply waits on another thread's wake-up or on the
 //! caller's tasks.
 
+mod control;
+pub(crate) mod listen;
+mod session_scope;
+
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
@@ -12,7 +16,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::latency::wait_until;
+use crate::engine::latency::wait_until;
 use futures_util::stream;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
@@ -28,14 +32,14 @@ use tokio::runtime::RuntimeFlavor;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::engine::fault::FaultRates;
+use crate::engine::journal::{HttpRequest, Journal, Transport};
+use crate::engine::latency::ModelLatency;
+use crate::engine::script::Script;
+use crate::engine::simulator::{SimBuilder, Simulator};
 use crate::engine::{Chunking, Engine, Outcome};
-use crate::fault::FaultRates;
-use crate::journal::{HttpRequest, Journal, Transport};
-use crate::latency::ModelLatency;
-use crate::listen::accept_loop;
-use crate::script::Script;
-use crate::session_scope::Scopes;
-use crate::simulator::{SimBuilder, Simulator};
+use crate::server::listen::accept_loop;
+use crate::server::session_scope::Scopes;
 use crate::wire::anthropic::Anthropic;
 use crate::wire::chat::{self, Chat};
 use crate::wire::gemini::Gemini;
@@ -111,6 +115,20 @@ impl Default for ServerBuilder {
             idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
             threads: None,
         }
+    }
+}
+
+impl Simulator {
+    /// An HTTP server over this simulator (configure, then `start().await`).
+    pub fn server(&self) -> ServerBuilder {
+        ServerBuilder::with_simulator(self.clone())
+    }
+}
+
+impl SimBuilder {
+    /// Build the simulator and a server builder over it.
+    pub fn server(self) -> ServerBuilder {
+        self.build().server()
     }
 }
 
@@ -670,7 +688,7 @@ async fn dispatch(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Disconnected> {
     let method = request.method();
-    let (scope, path) = match crate::session_scope::split(request.headers(), request.uri().path()) {
+    let (scope, path) = match session_scope::split(request.headers(), request.uri().path()) {
         Ok(split) => split,
         Err(error) => return Ok(error_response(&Chat, &error)),
     };
@@ -762,19 +780,17 @@ async fn dispatch(
             Ok(match route {
                 Route::Journal if request.method() == Method::DELETE => {
                     engine.journal.clear();
-                    json_response(StatusCode::OK, &crate::control::journal_json(engine))
+                    json_response(StatusCode::OK, &control::journal_json(engine))
                 }
-                Route::Journal => {
-                    json_response(StatusCode::OK, &crate::control::journal_json(engine))
-                }
-                Route::Reset => json_response(StatusCode::OK, &crate::control::reset(engine)),
-                Route::Verify => match crate::control::verify(engine) {
+                Route::Journal => json_response(StatusCode::OK, &control::journal_json(engine)),
+                Route::Reset => json_response(StatusCode::OK, &control::reset(engine)),
+                Route::Verify => match control::verify(engine) {
                     Ok(value) => json_response(StatusCode::OK, &value),
                     Err(value) => json_response(StatusCode::CONFLICT, &value),
                 },
                 Route::Session => match scope {
                     Some(id) => {
-                        let journal = crate::control::journal_json(engine);
+                        let journal = control::journal_json(engine);
                         context.scopes.remove(&id);
                         json_response(StatusCode::OK, &journal)
                     }
@@ -792,7 +808,7 @@ async fn dispatch(
                         Err(BodyError::Gone) => return Err(Disconnected),
                         Err(BodyError::Refused(error)) => return Ok(error_response(&Chat, &error)),
                     };
-                    match crate::control::replace_script(engine, &body) {
+                    match control::replace_script(engine, &body) {
                         Ok(value) => json_response(StatusCode::OK, &value),
                         Err(error) => error_response(&Chat, &error),
                     }

@@ -10,7 +10,7 @@
 use serde_json::{Map, Value, json};
 use toolcall_runtime::{ChatRequest, Message, ToolChoice, ToolDefinition};
 
-use crate::rng::SimRng;
+use crate::engine::rng::SimRng;
 
 /// Nesting depth past which optional parts are left out, so recursive
 /// schemas (a tree of `$ref`s) still end.

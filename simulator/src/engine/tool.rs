@@ -9,8 +9,8 @@ use toolcall_runtime::{
     ToolPolicy,
 };
 
-use crate::latency::Latency;
-use crate::rng::SimRng;
+use crate::engine::latency::Latency;
+use crate::engine::rng::SimRng;
 
 type Responder = Arc<dyn Fn(&Value) -> Result<Value, String> + Send + Sync>;
 

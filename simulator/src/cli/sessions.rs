@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use toolcall_sim::{Policy, Recording, Session, whatif};
 
-use super::{Shutdown, cli_args};
+use super::{Shutdown, flags};
 
 pub(crate) const USAGE: &str = "\
 Sessions: record a real one, replay it offline, ask what parallel would save.
@@ -83,11 +83,11 @@ pub(crate) fn parse(command: &str, args: &[String]) -> Result<Command, String> {
             file = Some(PathBuf::from(arg));
             continue;
         }
-        let (flag, inline) = cli_args::split(arg);
+        let (flag, inline) = flags::split(arg);
         if !known.contains(&flag) {
             return Err(format!("{command}: unknown option `{arg}`"));
         }
-        let value = cli_args::value(flag, inline, &mut args)?;
+        let value = flags::value(flag, inline, &mut args)?;
         match flag {
             "--cap" => {
                 cap = value
@@ -99,8 +99,8 @@ pub(crate) fn parse(command: &str, args: &[String]) -> Result<Command, String> {
             "--svg" => svg = Some(PathBuf::from(value)),
             "--upstream" => upstream = Some(value),
             "--out" => out = PathBuf::from(value),
-            "--port" => port = cli_args::port(&value)?,
-            _ => host = cli_args::host(&value)?,
+            "--port" => port = flags::port(&value)?,
+            _ => host = flags::host(&value)?,
         }
     }
     let addr = SocketAddr::new(host, port);

@@ -3,6 +3,20 @@
 //! the timing of every chunk. All randomness is drawn here, once per request,
 //! so both transports replay the same plan for the same seed.
 
+pub(crate) mod auto;
+mod error;
+pub(crate) mod fault;
+mod gemini_options;
+pub(crate) mod journal;
+pub(crate) mod latency;
+pub(crate) mod latency_spec;
+mod recent;
+pub(crate) mod rng;
+pub(crate) mod script;
+pub(crate) mod script_file;
+pub(crate) mod simulator;
+pub(crate) mod tool;
+
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
@@ -14,13 +28,29 @@ use toolcall_runtime::{
     ToolCallDelta, ToolDefinition, Usage,
 };
 
-use crate::auto::{AutoReply, auto_reply};
-use crate::fault::{Fault, FaultRates};
-use crate::journal::{Answer, Journal, JournalEntry, Transport};
-use crate::latency::ModelLatency;
-use crate::rng::SimRng;
-use crate::script::{Reply, Script, Turn};
-use crate::wire::{ApiError, Envelope, Recent};
+use crate::engine::auto::{AutoReply, auto_reply};
+use crate::engine::fault::{Fault, FaultRates};
+use crate::engine::journal::{Answer, Journal, JournalEntry, Transport};
+use crate::engine::latency::ModelLatency;
+use crate::engine::rng::SimRng;
+use crate::engine::script::{Reply, Script, Turn};
+
+pub use error::ApiError;
+pub use gemini_options::GeminiOptions;
+pub(crate) use recent::Recent;
+
+/// What every body of one reply shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Envelope {
+    /// The reply's id, with its format's prefix.
+    pub id: String,
+    /// Seconds since the epoch (simulated).
+    pub created: u64,
+    /// The model named in the request.
+    pub model: String,
+    /// The backend fingerprint of this simulator.
+    pub fingerprint: String,
+}
 
 /// How a reply is cut into streamed chunks.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -74,7 +104,7 @@ pub(crate) struct Config {
     /// Journal entries kept (`None`: the default).
     pub journal_limit: Option<usize>,
     /// How the Gemini format shapes its replies.
-    pub gemini: crate::wire::gemini::GeminiOptions,
+    pub gemini: GeminiOptions,
 }
 
 /// What a request asks of its reply beyond the neutral request.
@@ -596,7 +626,7 @@ fn rejection_error(fault: &Fault, model: &str) -> ApiError {
 /// schema, or a small JSON object.
 fn structured_answer(format: &ResponseFormat, rng: &mut SimRng) -> String {
     match format {
-        ResponseFormat::JsonSchema(schema) => crate::auto::generate_text(schema, rng),
+        ResponseFormat::JsonSchema(schema) => auto::generate_text(schema, rng),
         ResponseFormat::JsonObject => {
             serde_json::json!({"answer": "toolcall-sim auto mode"}).to_string()
         }

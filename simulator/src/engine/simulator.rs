@@ -3,13 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::engine::fault::FaultRates;
+use crate::engine::journal::Journal;
+use crate::engine::latency::ModelLatency;
+use crate::engine::script::Script;
 use crate::engine::{Chunking, Config, Engine};
-use crate::fault::FaultRates;
-use crate::journal::Journal;
-use crate::latency::ModelLatency;
-use crate::model::SimModel;
-use crate::script::Script;
-use crate::server::ServerBuilder;
 
 /// A simulated chat API: a script (or auto mode), model latency, faults and
 /// chunking, all from one seed. Cheap to clone: clones share the script
@@ -43,16 +41,6 @@ impl Simulator {
     /// This script, no latency, no faults.
     pub fn scripted(script: Script) -> Self {
         SimBuilder::default().script(script).build()
-    }
-
-    /// An in-process model over this simulator.
-    pub fn model(&self) -> SimModel {
-        SimModel::new(self.clone())
-    }
-
-    /// An HTTP server over this simulator (configure, then `start().await`).
-    pub fn server(&self) -> ServerBuilder {
-        ServerBuilder::with_simulator(self.clone())
     }
 
     /// The requests seen so far, by every model and server of this simulator.
@@ -211,15 +199,5 @@ impl SimBuilder {
         Simulator {
             engine: Arc::new(Engine::new(self.config)),
         }
-    }
-
-    /// Build the simulator and an in-process model over it.
-    pub fn model(self) -> SimModel {
-        self.build().model()
-    }
-
-    /// Build the simulator and a server builder over it.
-    pub fn server(self) -> ServerBuilder {
-        self.build().server()
     }
 }

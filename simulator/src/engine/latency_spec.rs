@@ -16,7 +16,7 @@
 
 use std::str::FromStr;
 
-use crate::latency::{Latency, ModelLatency};
+use crate::engine::latency::{Latency, ModelLatency};
 
 /// The forms a latency can take, for error messages and `--help`.
 const FORMS: &str = "zero, fixed:200ms (or just 200ms), uniform:100ms..300ms, normal:200ms,50ms, lognormal:400ms,0.5 (median, sigma), empirical:120ms,180ms,400ms; units ms, s, us";

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rng::SimRng;
+use crate::engine::rng::SimRng;
 
 /// One thing going wrong with one request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

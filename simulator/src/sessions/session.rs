@@ -2,12 +2,9 @@
 //! round, the model's time and the calls with their latencies and, when the
 //! file knows it, when each call's arguments were complete in the reply.
 
-use std::path::Path;
 use std::time::Duration;
 
-use crate::recording::Recording;
-use crate::session_file::{SessionFileError, parse_json};
-use crate::trace::Trace;
+use crate::sessions::trace::Trace;
 
 /// One call of a session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,26 +77,6 @@ impl Session {
         Session {
             rounds,
             notes: Vec::new(),
-        }
-    }
-
-    /// Read a trace or a recording (told apart by their `"trace"` or
-    /// `"recording"` key).
-    pub fn load(path: impl AsRef<Path>) -> Result<Session, SessionFileError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| SessionFileError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let value: serde_json::Value = parse_json(&text, path)?;
-        if value.get("trace").is_some() {
-            Trace::parse(&text, path).map(|t| Session::from_trace(&t))
-        } else if value.get("recording").is_some() {
-            Recording::parse(&text, path).map(|r| r.session())
-        } else {
-            Err(SessionFileError::UnknownKind {
-                path: path.to_owned(),
-            })
         }
     }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::rng::SimRng;
+use crate::engine::rng::SimRng;
 
 /// A distribution of delays, in milliseconds on the wire (`{"kind": "fixed", "ms": 200}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -14,11 +14,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::fault::Fault;
-use crate::script::{Script, ScriptedCall, Turn};
-use crate::session::{Session, SessionCall, SessionRound};
-use crate::session_file::{SessionFileError, parse_json, write_atomically};
-use crate::whatif::RecordedTool;
+use crate::engine::fault::Fault;
+use crate::engine::script::{Script, ScriptedCall, Turn};
+use crate::sessions::session::{Session, SessionCall, SessionRound};
+use crate::sessions::session_file::{SessionFileError, parse_json, write_atomically};
+use crate::sessions::whatif::RecordedTool;
 
 /// The version written in every recording (`"recording": 1`).
 pub const RECORDING_VERSION: u32 = 1;
@@ -535,8 +535,8 @@ impl Recording {
                         "round {}: {} call(s) shared a {} gap; each unknown call is taken as {} (as if run one after another)",
                         i + 1,
                         reply.calls.len(),
-                        crate::whatif::ms(gap),
-                        crate::whatif::ms(rest / unknown)
+                        crate::sessions::whatif::ms(gap),
+                        crate::sessions::whatif::ms(rest / unknown)
                     ));
                 }
                 // Equal shares that add up to the rest exactly: the last takes what is left.

@@ -32,8 +32,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::listen::{Body, Listening, full, listen};
-use crate::recording::{Chunk, Exchange, KEPT_HEADERS, Recording, body_value};
+use crate::server::listen::{Body, Listening, full, listen};
+use crate::sessions::recording::{Chunk, Exchange, KEPT_HEADERS, Recording, body_value};
 
 /// Request headers that carry credentials: forwarded, never written.
 const CREDENTIAL_HEADERS: &[&str] = &[

@@ -40,8 +40,8 @@ use toolcall_runtime::{
     ToolOutput, ToolPolicy, ToolSet,
 };
 
-use crate::session::{Session, SessionCall, SessionRound};
-use crate::timeline::Timeline;
+use crate::sessions::session::{Session, SessionCall, SessionRound};
+use crate::sessions::timeline::Timeline;
 
 /// How a round's calls are run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
