@@ -124,7 +124,10 @@ async fn an_image_and_a_pdf_reach_every_format_counted_in_usage() {
     };
     for (format, model) in models(&server) {
         let plain = model
-            .complete(&ChatRequest::new("m", vec![Message::user("Describe these.")]))
+            .complete(&ChatRequest::new(
+                "m",
+                vec![Message::user("Describe these.")],
+            ))
             .await
             .unwrap_or_else(|e| panic!("{format}: {e}"));
         let with_media = model
@@ -189,7 +192,9 @@ async fn urls_reach_the_formats_that_take_them() {
     let refused = chat
         .complete(&ChatRequest::new(
             "m",
-            vec![Message::user(ContentPart::document_url("https://example.com/r.pdf"))],
+            vec![Message::user(ContentPart::document_url(
+                "https://example.com/r.pdf",
+            ))],
         ))
         .await;
     assert_eq!(
@@ -245,7 +250,7 @@ async fn an_agent_sends_a_user_image_and_a_tools_image_in_each_format() {
             .unwrap_or_else(|e| panic!("{format}: {e}"));
         assert!(!run.answer.is_empty(), "{format}");
         let journal = server.journal();
-        let entries: Vec<_> = journal.iter().skip(start).collect();
+        let entries: Vec<_> = journal.entries().into_iter().skip(start).collect();
         assert_eq!(entries.len(), 2, "{format}");
         assert_eq!(
             media(&entries[0].messages[0]),
@@ -299,17 +304,44 @@ async fn malformed_parts_are_refused_in_each_formats_own_error() {
     let server = server().await;
     let cases = [
         ("chat", json!({"type": "image_url", "image_url": {}})),
-        ("chat", json!({"type": "image_url", "image_url": {"url": "data:image/png;base64,!!"}})),
-        ("chat", json!({"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBE", "file_id": "f"}})),
-        ("chat", json!({"type": "input_audio", "input_audio": {"data": "", "format": "wav"}})),
-        ("responses", json!({"type": "input_image", "detail": "auto"})),
-        ("responses", json!({"type": "input_file", "file_data": "not base64!"})),
-        ("anthropic", json!({"type": "image", "source": {"type": "base64", "media_type": "image/tiff", "data": PNG}})),
-        ("anthropic", json!({"type": "document", "source": {"type": "base64", "data": "JVBE"}})),
-        ("anthropic", json!({"type": "image", "source": {"type": "url"}})),
+        (
+            "chat",
+            json!({"type": "image_url", "image_url": {"url": "data:image/png;base64,!!"}}),
+        ),
+        (
+            "chat",
+            json!({"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBE", "file_id": "f"}}),
+        ),
+        (
+            "chat",
+            json!({"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}),
+        ),
+        (
+            "responses",
+            json!({"type": "input_image", "detail": "auto"}),
+        ),
+        (
+            "responses",
+            json!({"type": "input_file", "file_data": "not base64!"}),
+        ),
+        (
+            "anthropic",
+            json!({"type": "image", "source": {"type": "base64", "media_type": "image/tiff", "data": PNG}}),
+        ),
+        (
+            "anthropic",
+            json!({"type": "document", "source": {"type": "base64", "data": "JVBE"}}),
+        ),
+        (
+            "anthropic",
+            json!({"type": "image", "source": {"type": "url"}}),
+        ),
         ("gemini", json!({"inlineData": {"data": PNG}})),
         ("gemini", json!({"fileData": {"mimeType": "image/png"}})),
-        ("gemini", json!({"inlineData": {"mimeType": "image/png", "data": "!!"}})),
+        (
+            "gemini",
+            json!({"inlineData": {"mimeType": "image/png", "data": "!!"}}),
+        ),
     ];
     for (format, part) in cases {
         let (path, body) = body(format, part.clone());

@@ -348,16 +348,15 @@ async fn an_unreadable_answer_goes_back_with_the_error_then_fails_keeping_the_ra
         .expect("the third answer fits");
     assert_eq!(run.output.allergies, ["latex"]);
     assert_eq!(run.run.rounds.len(), 3);
-    let errors: Vec<&str> = run
+    let errors: Vec<String> = run
         .run
         .transcript
         .iter()
         .filter_map(|m| match m {
-            Message::User { content, .. } if content.contains("could not be read") => {
-                Some(content.as_str())
-            }
+            Message::User { content, .. } => Some(content.to_text().into_owned()),
             _ => None,
         })
+        .filter(|text| text.contains("could not be read"))
         .collect();
     assert_eq!(errors.len(), 2, "{:?}", run.run.transcript);
     assert!(errors[1].contains("invalid type"), "{}", errors[1]);

@@ -14,7 +14,14 @@ fn the_official_sdks_send_images_and_pdfs() {
     let Some(python) = sdk_python() else { return };
     let server = serve(
         env!("CARGO_BIN_EXE_toolcall-sim"),
-        &["--api-key", "sk-sim", "--model-latency", "zero", "--seed", "9"],
+        &[
+            "--api-key",
+            "sk-sim",
+            "--model-latency",
+            "zero",
+            "--seed",
+            "9",
+        ],
     );
     let out = run_script(
         &python,
