@@ -464,7 +464,16 @@ fn media_part(part: &Value, at: &str) -> Result<Option<ContentPart>, ApiError> {
     };
     if let Some(blob) = field(part, "inlineData", "inline_data") {
         let mime_type = required(blob, "mimeType", "mime_type", "inline_data")?;
-        let data = required(blob, "data", "data", "inline_data")?;
+        // Proto JSON bytes: standard or URL-safe base64 (the SDK sends the
+        // latter); kept in the standard alphabet.
+        let data: String = required(blob, "data", "data", "inline_data")?
+            .chars()
+            .map(|c| match c {
+                '-' => '+',
+                '_' => '/',
+                c => c,
+            })
+            .collect();
         if !is_base64(&data) {
             return Err(invalid(format!(
                 "Invalid value at '{at}.inline_data.data' (TYPE_BYTES), Base64 decoding failed"
