@@ -10,8 +10,8 @@ mod common;
 
 use serde_json::{Value, json};
 use toolcall_runtime::{
-    Agent, AnthropicModel, ChatRequest, Content, ContentPart, GeminiModel, Message, Model,
-    OpenAiModel, OpenAiResponsesModel, StateMap, Tool, ToolFuture, ToolOutput, ToolSet,
+    Agent, ChatRequest, Content, ContentPart, Message, StateMap, Tool, ToolFuture, ToolOutput,
+    ToolSet,
 };
 use toolcall_sim::Server;
 
@@ -27,57 +27,6 @@ fn pdf() -> Vec<u8> {
       2 0 obj << /Type /Page /Parent 1 0 R >> endobj\n\
       3 0 obj << /Type/Page /Parent 1 0 R >> endobj\n%%EOF\n"
         .to_vec()
-}
-
-/// The four wire formats, each a model over the same server.
-fn models(server: &Server) -> Vec<(&'static str, Box<dyn Model>)> {
-    let root = format!("http://{}", server.addr());
-    vec![
-        (
-            "chat",
-            Box::new(
-                OpenAiModel::builder()
-                    .base_url(server.base_url())
-                    .api_key(KEY)
-                    .max_retries(0)
-                    .build()
-                    .expect("chat"),
-            ),
-        ),
-        (
-            "responses",
-            Box::new(
-                OpenAiResponsesModel::builder()
-                    .base_url(server.base_url())
-                    .api_key(KEY)
-                    .max_retries(0)
-                    .build()
-                    .expect("responses"),
-            ),
-        ),
-        (
-            "anthropic",
-            Box::new(
-                AnthropicModel::builder()
-                    .base_url(root.clone())
-                    .api_key(KEY)
-                    .max_retries(0)
-                    .build()
-                    .expect("anthropic"),
-            ),
-        ),
-        (
-            "gemini",
-            Box::new(
-                GeminiModel::builder()
-                    .base_url(root)
-                    .api_key(KEY)
-                    .max_retries(0)
-                    .build()
-                    .expect("gemini"),
-            ),
-        ),
-    ]
 }
 
 async fn server() -> Server {
@@ -122,7 +71,7 @@ async fn an_image_and_a_pdf_reach_every_format_counted_in_usage() {
         ContentPart::Document { data, .. } => data.clone(),
         other => panic!("{other:?}"),
     };
-    for (format, model) in models(&server) {
+    for (format, model) in common::models(&server, KEY) {
         let plain = model
             .complete(&ChatRequest::new(
                 "m",
@@ -172,7 +121,7 @@ async fn an_image_and_a_pdf_reach_every_format_counted_in_usage() {
 #[tokio::test]
 async fn urls_reach_the_formats_that_take_them() {
     let server = server().await;
-    for (format, model) in models(&server) {
+    for (format, model) in common::models(&server, KEY) {
         let mut turn = Content::new()
             .text("Describe these.")
             .image_url("https://example.com/a.png");
@@ -187,7 +136,7 @@ async fn urls_reach_the_formats_that_take_them() {
         assert_eq!(entry.messages[0], Message::user(turn), "{format}");
     }
     // Chat has no document URL: refused by name, nothing sent.
-    let (_, chat) = models(&server).swap_remove(0);
+    let (_, chat) = common::models(&server, KEY).swap_remove(0);
     let sent = server.journal().len();
     let refused = chat
         .complete(&ChatRequest::new(
@@ -234,7 +183,7 @@ impl Tool for Chart {
 #[tokio::test]
 async fn an_agent_sends_a_user_image_and_a_tools_image_in_each_format() {
     let server = server().await;
-    for (format, model) in models(&server) {
+    for (format, model) in common::models(&server, KEY) {
         let tools = ToolSet::builder()
             .tools([std::sync::Arc::new(Chart) as std::sync::Arc<dyn Tool>])
             .build()
