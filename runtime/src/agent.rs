@@ -10,6 +10,7 @@ use tracing::Instrument;
 
 use crate::approval::{Approval, Decision};
 use crate::call::{Outcome, ToolCall};
+use crate::content::Content;
 use crate::dispatch::{Batch, DispatchOptions};
 use crate::message::{ChatRequest, Message, ToolChoice, Usage};
 use crate::model::{Model, ModelError};
@@ -428,7 +429,9 @@ impl<M: Model> Agent<M> {
     }
 
     /// Run from one user message: [`Agent::run_stream`] followed to its end.
-    pub async fn run(&self, user: impl Into<String>) -> Result<AgentRun, AgentError> {
+    /// Text, or [`Content`](crate::Content) with images and documents:
+    /// `agent.run(Content::new().text("what is this?").image_url(url))`.
+    pub async fn run(&self, user: impl Into<Content>) -> Result<AgentRun, AgentError> {
         self.run_stream(user).finish(|e| self.read(e)).await
     }
 
@@ -442,7 +445,7 @@ impl<M: Model> Agent<M> {
     /// Run from one user message, as a stream of the run's events (see
     /// [`RunEvent`]) that ends with [`RunEvent::End`]. Dropping the stream
     /// cancels the run and the calls still running.
-    pub fn run_stream(&self, user: impl Into<String>) -> RunStream<'_> {
+    pub fn run_stream(&self, user: impl Into<Content>) -> RunStream<'_> {
         self.run_messages_stream(self.opening(Message::user(user)))
     }
 

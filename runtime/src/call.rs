@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::output::{ContentPart, ToolError};
+use crate::content::ContentPart;
+use crate::output::ToolError;
 
 /// A tool call from an assistant message: the call id, the tool's name and
 /// its arguments exactly as the model sent them (JSON text, maybe invalid).

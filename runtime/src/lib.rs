@@ -11,6 +11,7 @@ mod agent;
 mod approval;
 mod assemble;
 mod call;
+mod content;
 mod dispatch;
 mod message;
 mod method;
@@ -47,10 +48,11 @@ pub mod __private01;
 pub use agent::{Agent, AgentError, AgentErrorKind, AgentRun, Round, Streaming, Suspended};
 pub use approval::{Approval, Decision};
 pub use call::{CallResult, Outcome, ToolCall};
+pub use content::{Content, ContentPart};
 pub use dispatch::{Batch, Dispatch, DispatchOptions};
 pub use message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
 pub use model::{EventStream, Model, ModelError, StreamEvent, ToolCallDelta};
-pub use output::{ContentPart, ToolError, ToolOutput};
+pub use output::{ToolError, ToolOutput};
 #[cfg(feature = "anthropic")]
 pub use providers::anthropic::{AnthropicModel, AnthropicModelBuilder};
 #[cfg(feature = "gemini")]

@@ -5,13 +5,15 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::call::{CallResult, ToolCall};
+use crate::content::{Content, ContentPart};
 use crate::settings::Settings;
 use crate::toolset::ToolDefinition;
 use crate::typed_output::OutputFormat;
 
 /// One message of a conversation, provider-neutral: each model converts
 /// it to its wire format at its edge. Serialised, it is the Chat Completions
-/// shape (plus `is_error` on tool messages).
+/// shape (plus `is_error` and `parts` on tool messages, and a document URL
+/// as `{"type": "file", "file": {"file_url"}}`, which Chat itself lacks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "role", rename_all = "lowercase")]
 #[non_exhaustive]
@@ -22,11 +24,11 @@ pub enum Message {
         #[serde(deserialize_with = "text_content")]
         content: String,
     },
-    /// The user's turn.
+    /// The user's turn: text, images and documents, in order.
     User {
-        /// The text.
-        #[serde(deserialize_with = "text_content")]
-        content: String,
+        /// The parts (text alone is one text part).
+        #[serde(with = "chat_content")]
+        content: Content,
     },
     /// The model's turn: text, tool calls, or both.
     Assistant {
@@ -44,6 +46,11 @@ pub enum Message {
         /// The result text.
         #[serde(deserialize_with = "text_content")]
         content: String,
+        /// Content after the text (images, documents), as the tool gave it
+        /// ([`CallResult::parts`]). Chat tool messages carry text only: the
+        /// Chat model sends these in a user message after the turn's results.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        parts: Vec<ContentPart>,
         /// Whether the call failed (Anthropic's `is_error`; other formats
         /// carry only the text).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -59,8 +66,8 @@ impl Message {
         }
     }
 
-    /// A user message.
-    pub fn user(content: impl Into<String>) -> Self {
+    /// A user message: text, or [`Content`] with images and documents.
+    pub fn user(content: impl Into<Content>) -> Self {
         Message::User {
             content: content.into(),
         }
@@ -79,6 +86,7 @@ impl Message {
         Message::Tool {
             tool_call_id: result.call_id.clone(),
             content: result.content.clone(),
+            parts: result.parts.clone(),
             is_error: !result.outcome.is_ok(),
         }
     }
@@ -88,6 +96,7 @@ impl Message {
         Message::Tool {
             tool_call_id: tool_call_id.into(),
             content: content.into(),
+            parts: Vec::new(),
             is_error: false,
         }
     }
@@ -114,16 +123,163 @@ fn optional_text_content<'de, D: Deserializer<'de>>(
     match Option::<Value>::deserialize(deserializer)? {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(Value::Array(parts)) => Ok(Some(
-            parts
-                .iter()
-                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .collect::<Vec<_>>()
-                .join(""),
-        )),
+        // Only a user message takes images and files: elsewhere a part that
+        // is not text is refused, as the API refuses it.
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .map(|p| match p.get("type").and_then(Value::as_str) {
+                Some("text") => p.get("text").and_then(Value::as_str).ok_or_else(|| {
+                    serde::de::Error::custom("a `text` content part needs its `text`")
+                }),
+                Some("refusal") => p.get("refusal").and_then(Value::as_str).ok_or_else(|| {
+                    serde::de::Error::custom("a `refusal` content part needs its `refusal`")
+                }),
+                other => Err(serde::de::Error::custom(format!(
+                    "only a user message takes `{}` content parts: this one takes text",
+                    other.unwrap_or("untyped")
+                ))),
+            })
+            .collect::<Result<String, D::Error>>()
+            .map(Some),
         Some(other) => Err(serde::de::Error::custom(format!(
             "content must be a string or an array of text parts, not {other}"
         ))),
+    }
+}
+
+/// A user message's content in the Chat Completions shape: a string when
+/// it is one text part, else an array of `text`, `image_url` and `file`
+/// parts (inline media as `data:` URLs).
+pub(crate) mod chat_content {
+    use std::borrow::Cow;
+
+    use super::*;
+    use crate::content::{PDF, data_url, parse_data_url};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(tag = "type", rename_all = "snake_case")]
+    enum ChatPart<'a> {
+        Text { text: Cow<'a, str> },
+        ImageUrl { image_url: ChatImage<'a> },
+        File { file: ChatFile<'a> },
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct ChatImage<'a> {
+        url: Cow<'a, str>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct ChatFile<'a> {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_data: Option<Cow<'a, str>>,
+        /// Not Chat's: a document URL (Responses' `input_file` name).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_url: Option<Cow<'a, str>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filename: Option<Cow<'a, str>>,
+        #[serde(default, skip_serializing)]
+        file_id: Option<String>,
+    }
+
+    fn chat_part(part: &ContentPart) -> ChatPart<'_> {
+        let file = |file_data, file_url, filename| ChatPart::File {
+            file: ChatFile {
+                file_data,
+                file_url,
+                filename,
+                file_id: None,
+            },
+        };
+        match part {
+            ContentPart::Text { text } => ChatPart::Text { text: text.into() },
+            ContentPart::Image { data, mime_type } => ChatPart::ImageUrl {
+                image_url: ChatImage {
+                    url: data_url(mime_type, data).into(),
+                },
+            },
+            ContentPart::ImageUrl { url } => ChatPart::ImageUrl {
+                image_url: ChatImage { url: url.into() },
+            },
+            ContentPart::Document {
+                data,
+                mime_type,
+                name,
+            } => file(
+                Some(data_url(mime_type, data).into()),
+                None,
+                name.as_deref().map(Cow::Borrowed),
+            ),
+            ContentPart::DocumentUrl { url } => file(None, Some(url.into()), None),
+        }
+    }
+
+    fn content_part(part: ChatPart<'_>) -> Result<ContentPart, String> {
+        match part {
+            ChatPart::Text { text } => Ok(ContentPart::text(text)),
+            ChatPart::ImageUrl { image_url } => Ok(ContentPart::image_url(image_url.url)),
+            ChatPart::File { file } => match (file.file_data, file.file_url, file.file_id) {
+                (Some(data), None, None) => {
+                    let (mime_type, data) = parse_data_url(&data).unwrap_or((PDF, &data));
+                    let part = ContentPart::document(data, mime_type);
+                    Ok(match file.filename {
+                        Some(name) => part.named(name),
+                        None => part,
+                    })
+                }
+                (None, Some(url), None) => Ok(ContentPart::DocumentUrl { url: url.into() }),
+                (None, None, Some(_)) => {
+                    Err("a `file` part with a `file_id` (an uploaded file) is not supported: send `file_data`".into())
+                }
+                _ => Err("a `file` part needs exactly one of `file_data` and `file_id`".into()),
+            },
+        }
+    }
+
+    pub fn serialize<S: Serializer>(content: &Content, serializer: S) -> Result<S::Ok, S::Error> {
+        match content.parts() {
+            [ContentPart::Text { text }] => serializer.serialize_str(text),
+            parts => serializer.collect_seq(parts.iter().map(chat_part)),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Content, D::Error> {
+        deserializer.deserialize_any(ContentVisitor)
+    }
+
+    /// A string, null (no text), or an array of parts: read in one pass.
+    struct ContentVisitor;
+
+    impl<'de> serde::de::Visitor<'de> for ContentVisitor {
+        type Value = Content;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or an array of content parts")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Content, E> {
+            Ok(Content::from(text))
+        }
+
+        fn visit_string<E: serde::de::Error>(self, text: String) -> Result<Content, E> {
+            Ok(Content::from(text))
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Content, E> {
+            Ok(Content::from(""))
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Content, E> {
+            Ok(Content::from(""))
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Content, A::Error> {
+            let mut content = Content::new();
+            while let Some(part) = seq.next_element::<ChatPart<'_>>()? {
+                content.extend([content_part(part).map_err(serde::de::Error::custom)?]);
+            }
+            Ok(content)
+        }
     }
 }
 
@@ -409,9 +565,66 @@ mod tests {
     }
 
     #[test]
-    fn content_parts_are_joined() {
+    fn user_content_parts_keep_their_order_and_shape() {
         let m: Message = serde_json::from_value(json!({"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]})).expect("parts");
-        assert_eq!(m, Message::user("ab"));
+        assert_eq!(
+            m,
+            Message::user([ContentPart::text("a"), ContentPart::text("b")])
+        );
+        let turn = Message::user(
+            Content::new()
+                .text("look")
+                .image_url("https://x/y.png")
+                .image_base64("AAAA", "image/png")
+                .part(ContentPart::pdf("JVBE").named("r.pdf"))
+                .document_url("https://x/r.pdf"),
+        );
+        let wire = serde_json::to_value(&turn).expect("serialise");
+        assert_eq!(
+            wire["content"],
+            json!([
+                {"type": "text", "text": "look"},
+                {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBE", "filename": "r.pdf"}},
+                {"type": "file", "file": {"file_url": "https://x/r.pdf"}},
+            ])
+        );
+        let back: Message = serde_json::from_value(wire).expect("deserialise");
+        assert_eq!(back, turn);
+        // Text alone stays a string, as before.
+        assert_eq!(
+            serde_json::to_value(Message::user("hi")).expect("serialise"),
+            json!({"role": "user", "content": "hi"})
+        );
+    }
+
+    #[test]
+    fn user_parts_a_chat_server_refuses_are_errors() {
+        for part in [
+            json!({"type": "input_audio", "input_audio": {"data": "", "format": "wav"}}),
+            json!({"type": "file", "file": {"file_id": "file-1"}}),
+            json!({"type": "image_url", "image_url": "https://x/y.png"}),
+        ] {
+            let wire = json!({"role": "user", "content": [part]});
+            assert!(serde_json::from_value::<Message>(wire).is_err(), "{part}");
+        }
+    }
+
+    #[test]
+    fn tool_message_parts_ride_along() {
+        let mut result = CallResult::new("c1", "chart", crate::Outcome::Ok, "a chart");
+        result.parts = vec![ContentPart::image("AAAA", "image/png")];
+        let message = Message::tool(&result);
+        let wire = serde_json::to_value(&message).expect("serialise");
+        assert_eq!(
+            wire["parts"],
+            json!([{"type": "image", "data": "AAAA", "mime_type": "image/png"}])
+        );
+        assert_eq!(
+            serde_json::from_value::<Message>(wire).expect("back"),
+            message
+        );
     }
 
     #[test]

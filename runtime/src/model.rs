@@ -103,10 +103,12 @@ pub enum ModelError {
     InvalidResponse(String),
     /// A configuration problem (no API key, a bad base URL).
     Config(String),
-    /// The request asks for a setting (or feature) this provider does not
-    /// have: refused before sending, never dropped silently.
+    /// The request asks for a setting, a feature or a content part this
+    /// provider does not have: refused before sending, never dropped silently.
     Unsupported {
-        /// The setting, as [`Settings`](crate::Settings) names it.
+        /// The setting as [`Settings`](crate::Settings) names it, or the
+        /// content part as [`ContentPart::kind`](crate::ContentPart::kind)
+        /// names it (`tool_result.image_url` for one in a tool result).
         setting: &'static str,
         /// The provider (wire format).
         provider: &'static str,
@@ -235,7 +237,7 @@ impl std::fmt::Display for ModelError {
             }
             ModelError::Config(msg) => write!(f, "model configuration: {msg}"),
             ModelError::Unsupported { setting, provider } => {
-                write!(f, "{provider} does not support the setting `{setting}`")
+                write!(f, "{provider} does not support `{setting}`")
             }
         }
     }
@@ -284,7 +286,7 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 ///         request: &'a ChatRequest,
 ///     ) -> BoxFuture<'a, Result<ChatResponse, ModelError>> {
 ///         let last = request.messages.iter().rev().find_map(|m| match m {
-///             toolcall_runtime::Message::User { content, .. } => Some(content.to_uppercase()),
+///             toolcall_runtime::Message::User { content, .. } => Some(content.to_text().to_uppercase()),
 ///             _ => None,
 ///         });
 ///         Box::pin(async move { Ok(ChatResponse::text(last.unwrap_or_default())) })

@@ -8,31 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Content beyond the text, for the wire formats that carry it (MCP
-/// `content`, Anthropic `tool_result` blocks, Responses `input_image`).
-/// Formats that carry only text see the output's text alone.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum ContentPart {
-    /// An image.
-    Image {
-        /// The image bytes, base64-encoded.
-        data: String,
-        /// Its media type, such as `image/png`.
-        mime_type: String,
-    },
-}
-
-impl ContentPart {
-    /// An image from its base64 text and media type.
-    pub fn image(data_base64: impl Into<String>, mime_type: impl Into<String>) -> Self {
-        ContentPart::Image {
-            data: data_base64.into(),
-            mime_type: mime_type.into(),
-        }
-    }
-}
+use crate::content::ContentPart;
 
 /// A successful tool run.
 ///

@@ -285,7 +285,7 @@ impl<M: Model, T: DeserializeOwned> TypedAgent<'_, M, T> {
     }
 
     /// Run from one user message.
-    pub async fn run(&self, user: impl Into<String>) -> Result<TypedRun<T>, OutputError> {
+    pub async fn run(&self, user: impl Into<crate::Content>) -> Result<TypedRun<T>, OutputError> {
         self.run_messages(self.agent.opening(Message::user(user)))
             .await
     }
@@ -400,6 +400,7 @@ impl<M: Model, T: DeserializeOwned> TypedAgent<'_, M, T> {
             messages.push(Message::Tool {
                 tool_call_id: call.id,
                 content: text,
+                parts: Vec::new(),
                 is_error: true,
             });
         }

@@ -10,51 +10,19 @@ mod common;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use toolcall_runtime::{
-    Agent, AnthropicModel, ChatRequest, Effort, FinishReason, Message, Model, ModelError,
-    OpenAiModel, OpenAiResponsesModel, OutputError, OutputMode, Settings, ToolSet,
+    Agent, ChatRequest, Effort, FinishReason, Message, Model, ModelError, OutputError, OutputMode,
+    Settings, ToolSet,
 };
 use toolcall_sim::{Script, Server, SimTool};
 
 const KEY: &str = "sk-sim";
 
-/// The three wire formats, each a model over the same server.
+/// The three wire formats with the same settings (Gemini's are checked on their own).
 fn models(server: &Server) -> Vec<(&'static str, Box<dyn Model>)> {
-    let root = format!("http://{}", server.addr());
-    vec![
-        (
-            "chat",
-            Box::new(
-                OpenAiModel::builder()
-                    .base_url(server.base_url())
-                    .api_key(KEY)
-                    .max_retries(0)
-                    .build()
-                    .expect("chat"),
-            ),
-        ),
-        (
-            "responses",
-            Box::new(
-                OpenAiResponsesModel::builder()
-                    .base_url(server.base_url())
-                    .api_key(KEY)
-                    .max_retries(0)
-                    .build()
-                    .expect("responses"),
-            ),
-        ),
-        (
-            "anthropic",
-            Box::new(
-                AnthropicModel::builder()
-                    .base_url(root)
-                    .api_key(KEY)
-                    .max_retries(0)
-                    .build()
-                    .expect("anthropic"),
-            ),
-        ),
-    ]
+    common::models(server, KEY)
+        .into_iter()
+        .filter(|(format, _)| *format != "gemini")
+        .collect()
 }
 
 async fn server(script: Option<Script>) -> Server {
@@ -348,16 +316,15 @@ async fn an_unreadable_answer_goes_back_with_the_error_then_fails_keeping_the_ra
         .expect("the third answer fits");
     assert_eq!(run.output.allergies, ["latex"]);
     assert_eq!(run.run.rounds.len(), 3);
-    let errors: Vec<&str> = run
+    let errors: Vec<String> = run
         .run
         .transcript
         .iter()
         .filter_map(|m| match m {
-            Message::User { content, .. } if content.contains("could not be read") => {
-                Some(content.as_str())
-            }
+            Message::User { content, .. } => Some(content.to_text().into_owned()),
             _ => None,
         })
+        .filter(|text| text.contains("could not be read"))
         .collect();
     assert_eq!(errors.len(), 2, "{:?}", run.run.transcript);
     assert!(errors[1].contains("invalid type"), "{}", errors[1]);

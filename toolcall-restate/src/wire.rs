@@ -16,8 +16,8 @@ pub struct RunInput {
 }
 
 impl RunInput {
-    /// A run from one user message.
-    pub fn user(text: impl Into<String>) -> Self {
+    /// A run from one user message: text, or content with images and documents.
+    pub fn user(text: impl Into<toolcall_runtime::Content>) -> Self {
         RunInput {
             messages: vec![Message::user(text)],
         }

@@ -1,11 +1,12 @@
 //! Between toolcall's types and MCP's: definitions to listed tools, a call's
 //! result to a `tools/call` answer, and an answer back to a tool's reply.
 
-use rmcp::model::{CallToolResult, ContentBlock};
+use rmcp::model::{CallToolResult, ContentBlock, Resource, ResourceContents};
 use serde_json::{Value, json};
 
 use crate::call::CallResult;
-use crate::output::{ContentPart, ToolError, ToolOutput};
+use crate::content::ContentPart;
+use crate::output::{ToolError, ToolOutput};
 use crate::tool::{ToolAnnotations, ToolReply};
 use crate::toolset::{ToolDefinition, mcp_wraps_output};
 
@@ -59,16 +60,32 @@ pub(crate) fn call_tool_result(result: CallResult, structured: Structured) -> Ca
     };
     let mut content = Vec::with_capacity(1 + result.parts.len());
     content.push(ContentBlock::text(result.content));
-    for part in result.parts {
-        match part {
-            ContentPart::Image { data, mime_type } => {
-                content.push(ContentBlock::image(data, mime_type));
-            }
-        }
-    }
+    content.extend(result.parts.into_iter().map(content_block));
     let mut answer = CallToolResult::success(content);
     answer.structured_content = value;
     answer
+}
+
+/// A part as an MCP content block: text and images as themselves, an
+/// inline document as an embedded blob resource, a URL as a resource link.
+fn content_block(part: ContentPart) -> ContentBlock {
+    match part {
+        ContentPart::Text { text } => ContentBlock::text(text),
+        ContentPart::Image { data, mime_type } => ContentBlock::image(data, mime_type),
+        ContentPart::Document {
+            data,
+            mime_type,
+            name,
+        } => ContentBlock::resource(ResourceContents::BlobResourceContents {
+            uri: format!("file:///{}", name.as_deref().unwrap_or("document")),
+            mime_type: Some(mime_type),
+            blob: data,
+            meta: None,
+        }),
+        ContentPart::ImageUrl { url } | ContentPart::DocumentUrl { url } => {
+            ContentBlock::resource_link(Resource::new(url.clone(), url))
+        }
+    }
 }
 
 /// A server's answer as the reply of a toolcall tool: an error result is the

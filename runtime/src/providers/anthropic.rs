@@ -162,7 +162,7 @@ impl AnthropicModel {
         } else {
             &request.model
         };
-        let mut body = wire::request_body(request, model, self.max_tokens, stream);
+        let mut body = wire::request_body(request, model, self.max_tokens, stream)?;
         wire::settings_into(request, &mut body)?;
         // Serialising a `Value` cannot fail.
         Ok(serde_json::to_vec(&body).unwrap_or_default())

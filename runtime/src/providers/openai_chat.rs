@@ -102,8 +102,8 @@ impl OpenAiModel {
         request: &ChatRequest,
         stream: bool,
     ) -> Result<oa::CreateChatCompletionRequest, ModelError> {
-        let mut body = oa::CreateChatCompletionRequest::from(request);
-        convert::settings_into(request, &mut body)?;
+        let (mut body, checked) = convert::request_body(request);
+        checked?;
         if body.model.is_empty() {
             body.model.clone_from(&self.inner.default_model);
         }

@@ -577,21 +577,21 @@ pub(crate) fn auto_reply(
     rng: &mut SimRng,
 ) -> AutoReply {
     let allowed = !tools.is_empty() && request.tool_choice != Some(ToolChoice::None);
-    let trailing_results = request
-        .messages
+    let messages = without_results_media(&request.messages);
+    let trailing_results = messages
         .iter()
         .rev()
         .take_while(|m| matches!(m, Message::Tool { .. }))
         .count();
     let one_at_a_time = request.parallel_tool_calls == Some(false);
     if trailing_results > 0 {
-        let called = called_since_user(request);
+        let called = called_since_user(messages);
         let next = tools.iter().find(|t| !called.iter().any(|c| c == &t.name));
         if let (true, true, Some(next)) = (allowed, one_at_a_time, next) {
             let arguments = generate_text(&next.parameters, rng);
             return AutoReply::Calls(vec![(next.name.clone(), arguments)]);
         }
-        return AutoReply::Text(report(request, trailing_results));
+        return AutoReply::Text(report(messages, trailing_results));
     }
     if allowed {
         let chosen: Vec<_> = match &request.tool_choice {
@@ -609,17 +609,29 @@ pub(crate) fn auto_reply(
         }
     }
     let said = request.messages.iter().rev().find_map(|m| match m {
-        Message::User { content } => Some(content.as_str()),
+        Message::User { content } => Some(content.to_text()),
         _ => None,
     });
-    let said: String = said.unwrap_or("").chars().take(80).collect();
+    let said: String = said.unwrap_or_default().chars().take(80).collect();
     AutoReply::Text(format!("This is a simulated reply to: \"{said}\""))
 }
 
+/// The conversation without a last user message that holds the images or
+/// documents of the tool results just before it: how a Chat client sends
+/// them (its tool messages take text only), still part of the results.
+fn without_results_media(messages: &[Message]) -> &[Message] {
+    match messages {
+        [before @ .., Message::Tool { .. }, Message::User { content }] if !content.is_text() => {
+            &messages[..before.len() + 1]
+        }
+        _ => messages,
+    }
+}
+
 /// The tools called since the last user message.
-fn called_since_user(request: &ChatRequest) -> Vec<String> {
+fn called_since_user(messages: &[Message]) -> Vec<String> {
     let mut called = Vec::new();
-    for message in request.messages.iter().rev() {
+    for message in messages.iter().rev() {
         match message {
             Message::User { .. } => break,
             Message::Assistant { tool_calls, .. } => {
@@ -632,17 +644,17 @@ fn called_since_user(request: &ChatRequest) -> Vec<String> {
 }
 
 /// A final answer that lists the last tool results, each under its tool's name.
-fn report(request: &ChatRequest, results: usize) -> String {
-    let start = request.messages.len() - results;
+fn report(messages: &[Message], results: usize) -> String {
+    let start = messages.len() - results;
     let mut text = String::from("Here is what the tools returned:");
-    for message in &request.messages[start..] {
+    for message in &messages[start..] {
         if let Message::Tool {
             tool_call_id,
             content,
             ..
         } = message
         {
-            let name = request.messages[..start]
+            let name = messages[..start]
                 .iter()
                 .rev()
                 .find_map(|m| match m {

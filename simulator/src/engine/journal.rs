@@ -218,6 +218,17 @@ impl Ring {
     }
 }
 
+/// About how much memory a content part holds: its text, data or URL.
+fn part_bytes(part: &toolcall_runtime::ContentPart) -> usize {
+    use toolcall_runtime::ContentPart as P;
+    match part {
+        P::Text { text } => text.len(),
+        P::Image { data, .. } | P::Document { data, .. } => data.len() + 32,
+        P::ImageUrl { url } | P::DocumentUrl { url } => url.len(),
+        _ => 64,
+    }
+}
+
 /// About how much memory an entry holds: its texts, arguments and names.
 fn approx_bytes(entry: &JournalEntry) -> usize {
     let calls = |calls: &[toolcall_runtime::ToolCall]| {
@@ -231,12 +242,16 @@ fn approx_bytes(entry: &JournalEntry) -> usize {
         .iter()
         .map(|m| {
             64 + match m {
-                Message::System { content } | Message::User { content } => content.len(),
+                Message::System { content } => content.len(),
+                Message::User { content } => content.parts().iter().map(part_bytes).sum(),
                 Message::Tool {
                     content,
                     tool_call_id,
+                    parts,
                     ..
-                } => content.len() + tool_call_id.len(),
+                } => {
+                    content.len() + tool_call_id.len() + parts.iter().map(part_bytes).sum::<usize>()
+                }
                 Message::Assistant {
                     content,
                     tool_calls,

@@ -10,6 +10,7 @@ mod gemini_options;
 pub(crate) mod journal;
 pub(crate) mod latency;
 pub(crate) mod latency_spec;
+pub(crate) mod media;
 mod recent;
 pub(crate) mod rng;
 pub(crate) mod script;
@@ -853,15 +854,17 @@ pub(crate) fn input_tokens(request: &ChatRequest) -> u32 {
 }
 
 /// About four characters a token, plus a few per message; `tool_chars`
-/// for the tools offered.
+/// for the tools offered; images and documents by their fixed estimate
+/// (see [`media`]).
 fn prompt_tokens(request: &ChatRequest, tool_chars: usize) -> u32 {
     let mut chars = tool_chars;
     for message in &request.messages {
         chars += 16;
         match message {
-            Message::System { content }
-            | Message::User { content }
-            | Message::Tool { content, .. } => chars += content.len(),
+            Message::System { content } | Message::Tool { content, .. } => {
+                chars += content.len();
+            }
+            Message::User { content } => chars += content.to_text().len(),
             Message::Assistant {
                 content,
                 tool_calls,
@@ -875,7 +878,8 @@ fn prompt_tokens(request: &ChatRequest, tool_chars: usize) -> u32 {
             _ => {}
         }
     }
-    (chars / 4).max(1) as u32
+    let media: u32 = request.messages.iter().map(media::media_tokens).sum();
+    ((chars / 4).max(1) as u32).saturating_add(media)
 }
 
 /// The length of a value's JSON text, counted without writing it out.

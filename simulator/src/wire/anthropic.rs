@@ -13,10 +13,11 @@ use hyper::HeaderMap;
 use hyper::header::{self, HeaderValue};
 use serde_json::{Value, json};
 use toolcall_runtime::{
-    ChatRequest, ChatResponse, Effort, FinishReason, Message, OutputFormat, Reasoning, Settings,
-    StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
+    ChatRequest, ChatResponse, Content, ContentPart, Effort, FinishReason, Message, OutputFormat,
+    Reasoning, Settings, StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
 };
 
+use super::media::{is_base64, is_http_url};
 use super::{ApiError, Around, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
 use crate::engine::{Asks, Engine, ReplyPlan, ResponseFormat, Tools};
 
@@ -366,6 +367,116 @@ fn text_of(value: &Value, at: &str) -> Result<String, ApiError> {
     }
 }
 
+/// The image media types the API reads.
+const IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+
+/// An `image` or `document` block as a part: a `base64` source (an image
+/// of one of [`IMAGE_TYPES`], a PDF), a `url` source, or a document's
+/// plain `text` source; each refused as the API refuses it.
+fn media_block(block: &Value, kind: &str, at: &str) -> Result<ContentPart, ApiError> {
+    let source = block
+        .get("source")
+        .filter(|s| s.is_object())
+        .ok_or_else(|| invalid(format!("{at}.source: Field required")))?;
+    let field = |name: &str, source_kind: &str| {
+        source.get(name).and_then(Value::as_str).ok_or_else(|| {
+            invalid(format!(
+                "{at}.{kind}.source.{source_kind}.{name}: Field required"
+            ))
+        })
+    };
+    match (kind, source.get("type").and_then(Value::as_str)) {
+        (_, Some("base64")) => {
+            let media_type = field("media_type", "base64")?;
+            let data = field("data", "base64")?;
+            let expected = if kind == "image" {
+                IMAGE_TYPES.contains(&media_type).then_some(())
+            } else {
+                (media_type == "application/pdf").then_some(())
+            };
+            if expected.is_none() {
+                let allowed = if kind == "image" {
+                    "'image/jpeg', 'image/png', 'image/gif' or 'image/webp'"
+                } else {
+                    "'application/pdf'"
+                };
+                return Err(invalid(format!(
+                    "{at}.{kind}.source.base64.media_type: Input should be {allowed}"
+                )));
+            }
+            if !is_base64(data) {
+                return Err(invalid(format!(
+                    "{at}.{kind}.source.base64.data: The {kind} data is not valid base64"
+                )));
+            }
+            let part = if kind == "image" {
+                ContentPart::image(data, media_type)
+            } else {
+                ContentPart::pdf(data)
+            };
+            Ok(match block.get("title").and_then(Value::as_str) {
+                Some(title) => part.named(title),
+                None => part,
+            })
+        }
+        (_, Some("url")) => {
+            let url = field("url", "url")?;
+            if !is_http_url(url) {
+                return Err(invalid(format!(
+                    "{at}.{kind}.source.url.url: Only HTTP and HTTPS URLs are supported"
+                )));
+            }
+            Ok(if kind == "image" {
+                ContentPart::image_url(url)
+            } else {
+                ContentPart::document_url(url)
+            })
+        }
+        ("document", Some("text")) => {
+            use base64::Engine as _;
+            let data = field("data", "text")?;
+            Ok(ContentPart::document(
+                base64::engine::general_purpose::STANDARD.encode(data),
+                "text/plain",
+            ))
+        }
+        (_, other) => Err(invalid(format!(
+            "{at}.{kind}.source: Input tag '{}' found using 'type' does not match any of the expected tags: 'base64', 'url'{}",
+            other.unwrap_or("none"),
+            if kind == "document" { ", 'text'" } else { "" }
+        ))),
+    }
+}
+
+/// A `tool_result`'s content: a string, or text, image and document
+/// blocks (the text joined, the others its parts).
+fn result_content(value: &Value, at: &str) -> Result<(String, Vec<ContentPart>), ApiError> {
+    let Value::Array(blocks) = value else {
+        return text_of(value, at).map(|text| (text, Vec::new()));
+    };
+    let mut text = String::new();
+    let mut parts = Vec::new();
+    for (i, block) in blocks.iter().enumerate() {
+        let at = format!("{at}.{i}");
+        match block.get("type").and_then(Value::as_str) {
+            Some("text") => text.push_str(
+                block
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| invalid(format!("{at}.text: Field required")))?,
+            ),
+            Some(kind @ ("image" | "document")) => parts.push(media_block(block, kind, &at)?),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "{at}: toolcall-sim supports text, image and document blocks in a tool_result, not `{other}`"
+                )));
+            }
+            None => return Err(invalid(format!("{at}.type: Field required"))),
+        }
+    }
+    Ok((text, parts))
+}
+
 /// Read the messages, checking tool pairing as the API does: the message
 /// after an assistant turn with `tool_use` blocks is a user message that
 /// answers every one of them with a `tool_result`, and a `tool_result`
@@ -394,7 +505,7 @@ fn read_messages(wire: &[Value], out: &mut Vec<Message>) -> Result<(), ApiError>
                         )));
                     }
                 };
-                let mut text = String::new();
+                let mut turn = Content::new();
                 for (j, block) in blocks.iter().enumerate() {
                     let at = format!("messages.{i}.content.{j}");
                     match block.get("type").and_then(Value::as_str) {
@@ -413,9 +524,9 @@ fn read_messages(wire: &[Value], out: &mut Vec<Message>) -> Result<(), ApiError>
                                     "{at}: unexpected `tool_use_id` found in `tool_result` blocks: {id}. Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
                                 )));
                             }
-                            let content = match block.get("content") {
-                                None | Some(Value::Null) => String::new(),
-                                Some(content) => text_of(content, &format!("{at}.content"))?,
+                            let (content, parts) = match block.get("content") {
+                                None | Some(Value::Null) => (String::new(), Vec::new()),
+                                Some(content) => result_content(content, &format!("{at}.content"))?,
                             };
                             let is_error = block
                                 .get("is_error")
@@ -424,25 +535,34 @@ fn read_messages(wire: &[Value], out: &mut Vec<Message>) -> Result<(), ApiError>
                             out.push(Message::Tool {
                                 tool_call_id: id.to_owned(),
                                 content,
+                                parts,
                                 is_error,
                             });
                         }
-                        Some("text") => text.push_str(
-                            block
-                                .get("text")
-                                .and_then(Value::as_str)
-                                .ok_or_else(|| invalid(format!("{at}.text: Field required")))?,
-                        ),
+                        Some("text") => {
+                            turn.extend([ContentPart::text(
+                                block
+                                    .get("text")
+                                    .and_then(Value::as_str)
+                                    .ok_or_else(|| invalid(format!("{at}.text: Field required")))?,
+                            )]);
+                        }
+                        Some(kind @ ("image" | "document")) => {
+                            turn.extend([media_block(block, kind, &at)?]);
+                        }
                         Some(other) => {
                             return Err(invalid(format!(
-                                "{at}: toolcall-sim supports `text` and `tool_result` blocks in user messages, not `{other}`"
+                                "{at}: toolcall-sim supports `text`, `image`, `document` and `tool_result` blocks in user messages, not `{other}`"
                             )));
                         }
                         None => return Err(invalid(format!("{at}.type: Field required"))),
                     }
                 }
-                if !text.is_empty() {
-                    out.push(Message::user(text));
+                // Text blocks alone are one text; with media, the parts in order.
+                if !turn.is_text() {
+                    out.push(Message::user(turn));
+                } else if !turn.to_text().is_empty() {
+                    out.push(Message::user(turn.to_text().into_owned()));
                 }
             }
             Some("assistant") => {

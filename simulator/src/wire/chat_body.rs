@@ -10,9 +10,11 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use toolcall_runtime::{
-    ChatRequest, Effort, Message, OutputFormat, Reasoning, Settings, ToolChoice, ToolDefinition,
+    ChatRequest, ContentPart, Effort, Message, OutputFormat, Reasoning, Settings, ToolChoice,
+    ToolDefinition,
 };
 
+use super::media::{is_base64, is_http_url};
 use super::{ApiError, Parsed};
 use crate::engine::{Asks, Engine, ResponseFormat, Tools};
 
@@ -399,7 +401,7 @@ fn read_messages(raw: &RawValue) -> Result<Vec<Message>, ApiError> {
     };
     match serde_json::from_str::<Vec<Message>>(raw.get()) {
         Ok(messages) if messages.is_empty() => Err(ApiError::empty_array("messages")),
-        Ok(messages) => Ok(messages),
+        Ok(messages) => check_media(&messages).map(|()| messages),
         Err(error) => {
             let Ok(mut values) = serde_json::from_str::<Vec<Value>>(raw.get()) else {
                 return Err(ApiError::invalid_type(
@@ -417,6 +419,53 @@ fn read_messages(raw: &RawValue) -> Result<Vec<Message>, ApiError> {
             Vec::<Message>::deserialize(Value::Array(values)).map_err(invalid)
         }
     }
+}
+
+/// The user messages' images and files as the API checks them: inline
+/// data that is base64, image URLs that are http(s) or base64 `data:` URLs,
+/// and no `file_url` (Chat's `file` has none).
+fn check_media(messages: &[Message]) -> Result<(), ApiError> {
+    for (i, message) in messages.iter().enumerate() {
+        let Message::User { content } = message else {
+            continue;
+        };
+        for (j, part) in content.parts().iter().enumerate() {
+            let at = format!("messages[{i}].content[{j}]");
+            match part {
+                ContentPart::Image { data: bad, .. } if !is_base64(bad) => {
+                    return Err(bad_image(&at));
+                }
+                ContentPart::ImageUrl { url: bad } if !is_http_url(bad) => {
+                    return Err(bad_image(&at));
+                }
+                ContentPart::Document { data, .. } if !is_base64(data) => {
+                    return Err(ApiError::invalid_value(
+                        &format!("{at}.file.file_data"),
+                        format!(
+                            "Invalid '{at}.file.file_data'. Expected base64-encoded file data."
+                        ),
+                    ));
+                }
+                ContentPart::DocumentUrl { .. } => {
+                    return Err(ApiError::invalid_request(
+                        format!("Unrecognized request argument supplied: {at}.file.file_url"),
+                        Some(format!("{at}.file.file_url")),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn bad_image(at: &str) -> ApiError {
+    ApiError::invalid_value(
+        &format!("{at}.image_url.url"),
+        format!(
+            "Invalid '{at}.image_url.url'. Expected a base64-encoded data URL with an image MIME type (e.g. 'data:image/png;base64,aW1nIGJ5dGVzIGhlcmU='), or an http(s) URL, but got an invalid value."
+        ),
+    )
 }
 
 /// Rewrite a `developer`, `function`, or `function_call` message in the

@@ -16,10 +16,11 @@ use std::time::Duration;
 use hyper::HeaderMap;
 use serde_json::{Value, json};
 use toolcall_runtime::{
-    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolCallDelta,
-    ToolChoice, ToolDefinition, Usage,
+    ChatRequest, ChatResponse, Content, ContentPart, FinishReason, Message, StreamEvent, ToolCall,
+    ToolCallDelta, ToolChoice, ToolDefinition, Usage,
 };
 
+use super::media::{inline, is_base64, linked};
 use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
 pub use crate::engine::GeminiOptions;
 use crate::engine::{Asks, Engine, ReplyPlan, ResponseFormat, Tools};
@@ -331,16 +332,18 @@ fn read_contents(
                 out.push(Message::assistant(text, calls));
             }
             "user" | "function" => {
-                let mut text = String::new();
+                let mut turn = Content::new();
                 let mut responses: Vec<(usize, &Value)> = Vec::new();
                 for (j, part) in parts.iter().enumerate() {
                     if let Some(response) = field(part, "functionResponse", "function_response") {
                         responses.push((j, response));
                     } else if let Some(piece) = part.get("text").and_then(Value::as_str) {
-                        text.push_str(piece);
+                        turn.extend([ContentPart::text(piece)]);
+                    } else if let Some(media) = media_part(part, &format!("{at}.parts[{j}]"))? {
+                        turn.extend([media]);
                     } else {
                         return Err(invalid(format!(
-                            "{at}.parts[{j}]: toolcall-sim supports text and functionResponse parts in user contents"
+                            "{at}.parts[{j}]: toolcall-sim supports text, inlineData, fileData and functionResponse parts in user contents"
                         )));
                     }
                 }
@@ -360,9 +363,13 @@ fn read_contents(
                     }
                 }
                 open.clear();
-                if !text.is_empty() {
+                // Text parts alone are one text; with media, the parts in order.
+                if !turn.is_text() {
                     turn_start = i;
-                    out.push(Message::user(text));
+                    out.push(Message::user(turn));
+                } else if !turn.to_text().is_empty() {
+                    turn_start = i;
+                    out.push(Message::user(turn.to_text().into_owned()));
                 }
             }
             other => {
@@ -412,11 +419,74 @@ fn read_response(
         (Some(output), None) => (text_of(output), false),
         (None, None) => (body.to_string(), false),
     };
+    let mut parts = Vec::new();
+    if let Some(media) = response.get("parts").filter(|p| !p.is_null()) {
+        let media = media.as_array().ok_or_else(|| {
+            invalid(format!("Invalid JSON payload received. {at}.parts[{j}].function_response.parts: Proto field is not repeating, cannot start list."))
+        })?;
+        for (k, part) in media.iter().enumerate() {
+            let here = format!("{at}.parts[{j}].function_response.parts[{k}]");
+            if field(part, "fileData", "file_data").is_some() {
+                return Err(invalid(format!(
+                    "* GenerateContentRequest.{here}.file_data: file_data is not supported in function responses of the Gemini API.\n"
+                )));
+            }
+            parts.push(media_part(part, &here)?.ok_or_else(|| {
+                invalid(format!(
+                    "* GenerateContentRequest.{here}: a function response part holds inline_data\n"
+                ))
+            })?);
+        }
+    }
     Ok(Message::Tool {
         tool_call_id: call.id.clone(),
         content,
+        parts,
         is_error,
     })
+}
+
+/// An `inlineData` part (its `mimeType` and base64 `data`) or a `fileData`
+/// part (its `mimeType` and `fileUri`) as a content part; `None` for a part
+/// of another kind. Each field is required, as the API requires it.
+fn media_part(part: &Value, at: &str) -> Result<Option<ContentPart>, ApiError> {
+    let required = |object: &Value, camel: &str, snake: &str, what: &str| {
+        field(object, camel, snake)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "* GenerateContentRequest.{at}.{what}.{snake}: {} is required.\n",
+                    camel
+                ))
+            })
+    };
+    if let Some(blob) = field(part, "inlineData", "inline_data") {
+        let mime_type = required(blob, "mimeType", "mime_type", "inline_data")?;
+        // Proto JSON bytes: standard or URL-safe base64 (the SDK sends the
+        // latter); kept in the standard alphabet.
+        let data: String = required(blob, "data", "data", "inline_data")?
+            .chars()
+            .map(|c| match c {
+                '-' => '+',
+                '_' => '/',
+                c => c,
+            })
+            .collect();
+        if !is_base64(&data) {
+            return Err(invalid(format!(
+                "Invalid value at '{at}.inline_data.data' (TYPE_BYTES), Base64 decoding failed"
+            )));
+        }
+        return Ok(Some(inline(&mime_type, &data, None)));
+    }
+    if let Some(file) = field(part, "fileData", "file_data") {
+        let mime_type = required(file, "mimeType", "mime_type", "file_data")?;
+        let uri = required(file, "fileUri", "file_uri", "file_data")?;
+        return Ok(Some(linked(&mime_type, &uri)));
+    }
+    Ok(None)
 }
 
 fn text_of(value: &Value) -> String {
@@ -936,6 +1006,7 @@ mod tests {
             Message::Tool {
                 tool_call_id: "fc_1_1".into(),
                 content: "bad".into(),
+                parts: Vec::new(),
                 is_error: true
             }
         );

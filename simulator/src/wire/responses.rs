@@ -15,12 +15,13 @@ use std::time::Duration;
 use hyper::HeaderMap;
 use serde_json::{Map, Value, json};
 use toolcall_runtime::{
-    ChatRequest, Effort, FinishReason, Message, OutputFormat, Reasoning, Settings, StreamEvent,
-    ToolCall, ToolChoice, ToolDefinition, Usage,
+    ChatRequest, Content, ContentPart, Effort, FinishReason, Message, OutputFormat, Reasoning,
+    Settings, StreamEvent, ToolCall, ToolChoice, ToolDefinition, Usage,
 };
 
 use super::chat::Chat;
 use super::chat_body::{in_range, json_kind};
+use super::media::{inline, is_base64, is_http_url};
 use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
 use crate::engine::{Asks, Engine, ReplyPlan, ResponseFormat, Tools, Unpaired, check_pairing};
 
@@ -306,6 +307,117 @@ fn text_of(content: &Value, param: &str) -> Result<String, ApiError> {
     }
 }
 
+/// A user message's content or a `function_call_output`'s output: a
+/// string, or `input_text`, `input_image` and `input_file` parts. The text
+/// joined, and every part in order when there is an image or a file
+/// (else an empty `Content`).
+fn read_parts(content: &Value, param: &str) -> Result<(String, Content), ApiError> {
+    let Value::Array(items) = content else {
+        return Ok((text_of(content, param)?, Content::new()));
+    };
+    let mut text = String::new();
+    let mut parts = Content::new();
+    let mut media = false;
+    for (i, part) in items.iter().enumerate() {
+        let at = format!("{param}[{i}]");
+        let read = match part.get("type").and_then(Value::as_str) {
+            Some("input_image") => input_image(part, &at)?,
+            Some("input_file") => input_file(part, &at)?,
+            _ => {
+                let piece = text_of(&Value::Array(vec![part.clone()]), param).map_err(|_| {
+                    invalid(
+                        format!(
+                            "Invalid value: '{}'. Supported values are: 'input_text', 'input_image', and 'input_file'.",
+                            part.get("type").and_then(Value::as_str).unwrap_or("none")
+                        ),
+                        &format!("{at}.type"),
+                    )
+                })?;
+                text.push_str(&piece);
+                ContentPart::text(piece)
+            }
+        };
+        media |= read.as_text().is_none();
+        parts.extend([read]);
+    }
+    Ok((text, if media { parts } else { Content::new() }))
+}
+
+/// An `input_image`: its `image_url` (a URL, or a base64 `data:` URL).
+fn input_image(part: &Value, at: &str) -> Result<ContentPart, ApiError> {
+    if part.get("file_id").is_some_and(|f| !f.is_null()) {
+        return Err(invalid(
+            "toolcall-sim has no uploaded files: send the image as `image_url`.",
+            &format!("{at}.file_id"),
+        ));
+    }
+    let url = part
+        .get("image_url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            invalid(
+                format!("Missing required parameter: '{at}.image_url'."),
+                &format!("{at}.image_url"),
+            )
+        })?;
+    match ContentPart::image_url(url) {
+        ContentPart::Image { data, .. } if !is_base64(&data) => Err(invalid(
+            format!(
+                "Invalid '{at}.image_url'. Expected a base64-encoded data URL with an image MIME type, but got an invalid value."
+            ),
+            &format!("{at}.image_url"),
+        )),
+        ContentPart::ImageUrl { url } if !is_http_url(&url) => Err(invalid(
+            format!(
+                "Invalid '{at}.image_url'. Expected a valid URL, but got a value with an invalid format."
+            ),
+            &format!("{at}.image_url"),
+        )),
+        image => Ok(image),
+    }
+}
+
+/// An `input_file`: its `file_data` (a base64 `data:` URL, or bare base64
+/// taken as a PDF) with its `filename`, or its `file_url`.
+fn input_file(part: &Value, at: &str) -> Result<ContentPart, ApiError> {
+    let text = |name: &str| part.get(name).and_then(Value::as_str);
+    if part.get("file_id").is_some_and(|f| !f.is_null()) {
+        return Err(invalid(
+            "toolcall-sim has no uploaded files: send the file as `file_data` or `file_url`.",
+            &format!("{at}.file_id"),
+        ));
+    }
+    match (text("file_data"), text("file_url")) {
+        (Some(data), None) => {
+            let (mime_type, data) = match data
+                .strip_prefix("data:")
+                .and_then(|d| d.split_once(";base64,"))
+            {
+                Some((mime_type, data)) => (mime_type, data),
+                None => ("application/pdf", data),
+            };
+            if !is_base64(data) {
+                return Err(invalid(
+                    format!("Invalid '{at}.file_data'. Expected base64-encoded file data."),
+                    &format!("{at}.file_data"),
+                ));
+            }
+            Ok(inline(mime_type, data, text("filename").map(str::to_owned)))
+        }
+        (None, Some(url)) if is_http_url(url) => Ok(ContentPart::DocumentUrl {
+            url: url.to_owned(),
+        }),
+        (None, Some(_)) => Err(invalid(
+            format!("Invalid '{at}.file_url'. Expected a valid URL."),
+            &format!("{at}.file_url"),
+        )),
+        _ => Err(invalid(
+            format!("Invalid input: '{at}' needs exactly one of 'file_data' and 'file_url'."),
+            at,
+        )),
+    }
+}
+
 fn string_field(item: &Value, field: &str, param: &str) -> Result<String, ApiError> {
     item.get(field)
         .and_then(Value::as_str)
@@ -342,12 +454,18 @@ fn read_input(input: Option<&Value>) -> Result<Vec<Message>, ApiError> {
         match kind {
             Some("message") | None if item.get("role").is_some() => {
                 let role = item.get("role").and_then(Value::as_str).unwrap_or("");
-                let text = text_of(
-                    item.get("content").unwrap_or(&Value::Null),
-                    &format!("{param}.content"),
-                )?;
+                let content = item.get("content").unwrap_or(&Value::Null);
+                if role == "user" {
+                    let (turn, media) = read_parts(content, &format!("{param}.content"))?;
+                    messages.push(Message::user(if media.parts().is_empty() {
+                        Content::from(turn)
+                    } else {
+                        media
+                    }));
+                    continue;
+                }
+                let text = text_of(content, &format!("{param}.content"))?;
                 messages.push(match role {
-                    "user" => Message::user(text),
                     "system" | "developer" => Message::system(text),
                     "assistant" => Message::assistant(Some(text), Vec::new()),
                     other => {
@@ -374,11 +492,21 @@ fn read_input(input: Option<&Value>) -> Result<Vec<Message>, ApiError> {
             }
             Some("function_call_output") => {
                 let call_id = string_field(item, "call_id", &param)?;
-                let output = text_of(
+                let (output, all) = read_parts(
                     item.get("output").unwrap_or(&Value::Null),
                     &format!("{param}.output"),
                 )?;
-                messages.push(Message::tool_result(call_id, output));
+                let parts: Vec<ContentPart> = all
+                    .into_parts()
+                    .into_iter()
+                    .filter(|p| p.as_text().is_none())
+                    .collect();
+                messages.push(Message::Tool {
+                    tool_call_id: call_id,
+                    content: output,
+                    parts,
+                    is_error: false,
+                });
             }
             // A reasoning model's thoughts: nothing the simulator reads.
             Some("reasoning") => {}

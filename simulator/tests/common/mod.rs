@@ -199,3 +199,55 @@ pub fn parse_completion(value: &Value) -> ChatResponse {
         usage,
     }
 }
+
+/// The four wire formats, each a model over the same server with this key.
+pub fn models(server: &toolcall_sim::Server, key: &str) -> Vec<(&'static str, Box<dyn Model>)> {
+    use toolcall_runtime::{AnthropicModel, GeminiModel, OpenAiModel, OpenAiResponsesModel};
+    let root = format!("http://{}", server.addr());
+    vec![
+        (
+            "chat",
+            Box::new(
+                OpenAiModel::builder()
+                    .base_url(server.base_url())
+                    .api_key(key)
+                    .max_retries(0)
+                    .build()
+                    .expect("chat"),
+            ),
+        ),
+        (
+            "responses",
+            Box::new(
+                OpenAiResponsesModel::builder()
+                    .base_url(server.base_url())
+                    .api_key(key)
+                    .max_retries(0)
+                    .build()
+                    .expect("responses"),
+            ),
+        ),
+        (
+            "anthropic",
+            Box::new(
+                AnthropicModel::builder()
+                    .base_url(root.clone())
+                    .api_key(key)
+                    .max_retries(0)
+                    .build()
+                    .expect("anthropic"),
+            ),
+        ),
+        (
+            "gemini",
+            Box::new(
+                GeminiModel::builder()
+                    .base_url(root)
+                    .api_key(key)
+                    .max_retries(0)
+                    .build()
+                    .expect("gemini"),
+            ),
+        ),
+    ]
+}

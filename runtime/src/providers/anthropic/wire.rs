@@ -9,29 +9,79 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::call::ToolCall;
+use crate::content::{ContentPart, PDF};
 use crate::message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
 use crate::model::{ModelError, StreamEvent, ToolCallDelta};
 use crate::toolset::ToolDefinition;
 
+const PROVIDER: &str = "Anthropic Messages";
+
+/// The image media types the Messages API reads.
+const IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+
+/// A part as a content block: `text`, `image` and `document` (a PDF) with a
+/// `base64` or `url` source; or the name of a part the API does not read
+/// (an image of another media type, a document other than a PDF).
+fn block(part: &ContentPart) -> Result<Value, &'static str> {
+    Ok(match part {
+        ContentPart::Text { text } => json!({"type": "text", "text": text}),
+        ContentPart::Image { data, mime_type } => {
+            if !IMAGE_TYPES.contains(&mime_type.as_str()) {
+                return Err("image (other than jpeg, png, gif, webp)");
+            }
+            json!({"type": "image", "source": {"type": "base64", "media_type": mime_type, "data": data}})
+        }
+        ContentPart::ImageUrl { url } => {
+            json!({"type": "image", "source": {"type": "url", "url": url}})
+        }
+        ContentPart::Document {
+            data,
+            mime_type,
+            name,
+        } => {
+            if mime_type != PDF {
+                return Err("document (other than application/pdf)");
+            }
+            let mut block = json!({"type": "document", "source": {"type": "base64", "media_type": PDF, "data": data}});
+            if let Some(name) = name {
+                block["title"] = json!(name);
+            }
+            block
+        }
+        ContentPart::DocumentUrl { url } => {
+            json!({"type": "document", "source": {"type": "url", "url": url}})
+        }
+    })
+}
+
+/// The blocks of these parts, or the refusal naming the first the API does not read.
+fn blocks<'a>(parts: impl IntoIterator<Item = &'a ContentPart>) -> Result<Vec<Value>, ModelError> {
+    parts
+        .into_iter()
+        .map(|part| block(part).map_err(|name| crate::settings::unsupported(name, PROVIDER)))
+        .collect()
+}
+
 /// The request body for `POST /v1/messages`: the system prompt as `system`,
 /// each turn's tool results as `tool_result` blocks of ONE user message, in
-/// call order.
+/// call order; a user turn's parts and a result's images and documents as
+/// content blocks. A part the API does not read is refused.
 pub(crate) fn request_body(
     request: &ChatRequest,
     model: &str,
     max_tokens: u32,
     stream: bool,
-) -> Value {
+) -> Result<Value, ModelError> {
     let mut system: Vec<&str> = Vec::new();
     let mut messages: Vec<Value> = Vec::new();
     for message in &request.messages {
         match message {
             Message::System { content } => system.push(content),
-            Message::User { content } => push_user(
-                &mut messages,
-                "content",
-                json!({"type": "text", "text": content}),
-            ),
+            Message::User { content } => {
+                for block in blocks(content.parts())? {
+                    push_user(&mut messages, "content", block);
+                }
+            }
             Message::Assistant {
                 content,
                 tool_calls,
@@ -48,8 +98,15 @@ pub(crate) fn request_body(
             Message::Tool {
                 tool_call_id,
                 content,
+                parts,
                 is_error,
             } => {
+                let content = if parts.is_empty() {
+                    json!(content)
+                } else {
+                    let text = ContentPart::text(content.as_str());
+                    Value::Array(blocks(std::iter::once(&text).chain(parts))?)
+                };
                 let mut block =
                     json!({"type": "tool_result", "tool_use_id": tool_call_id, "content": content});
                 if *is_error {
@@ -80,7 +137,7 @@ pub(crate) fn request_body(
     if stream {
         body["stream"] = json!(true);
     }
-    body
+    Ok(body)
 }
 
 /// The request's settings and output schema in the Messages API's own
@@ -88,7 +145,6 @@ pub(crate) fn request_body(
 /// [`Settings`](crate::Settings). `max_tokens` replaces the model's default.
 pub(crate) fn settings_into(request: &ChatRequest, body: &mut Value) -> Result<(), ModelError> {
     use crate::settings::{Effort, Reasoning, unsupported};
-    const PROVIDER: &str = "Anthropic Messages";
     let settings = &request.settings;
     if let Some(max) = settings.max_tokens {
         body["max_tokens"] = json!(max);
@@ -449,6 +505,7 @@ mod tests {
                 Message::Tool {
                     tool_call_id: "toolu_b".into(),
                     content: "bad arguments".into(),
+                    parts: Vec::new(),
                     is_error: true,
                 },
                 Message::user("and then?"),
@@ -460,7 +517,7 @@ mod tests {
             "F",
             json!({"type": "object", "properties": {}}),
         )];
-        let body = request_body(&request, "claude", 100, true);
+        let body = request_body(&request, "claude", 100, true).expect("a body");
         assert_eq!(body["system"], "be brief");
         assert_eq!(body["max_tokens"], 100);
         assert_eq!(body["stream"], true);
@@ -477,6 +534,76 @@ mod tests {
             body["tool_choice"],
             json!({"type": "auto", "disable_parallel_tool_use": true})
         );
+    }
+
+    /// The shapes of anthropic-sdk-python's `ImageBlockParam` and
+    /// `DocumentBlockParam` (`base64` and `url` sources), and a
+    /// `tool_result`'s content blocks.
+    #[test]
+    fn images_and_pdfs_are_blocks_in_turns_and_results() {
+        use crate::content::{Content, ContentPart};
+        let request = ChatRequest::new(
+            "",
+            vec![
+                Message::user(
+                    Content::new()
+                        .text("What is this?")
+                        .image_url("https://x/y.png")
+                        .image_base64("AAAA", "image/png")
+                        .part(ContentPart::pdf("JVBE").named("r.pdf"))
+                        .document_url("https://x/r.pdf"),
+                ),
+                Message::assistant(None, vec![ToolCall::new("toolu_a", "f", "{}")]),
+                Message::Tool {
+                    tool_call_id: "toolu_a".into(),
+                    content: "a chart".into(),
+                    parts: vec![ContentPart::image("AAAA", "image/png")],
+                    is_error: false,
+                },
+            ],
+        );
+        let body = request_body(&request, "claude", 100, false).expect("a body");
+        assert_eq!(
+            body["messages"][0]["content"],
+            json!([
+                {"type": "text", "text": "What is this?"},
+                {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}},
+                {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}, "title": "r.pdf"},
+                {"type": "document", "source": {"type": "url", "url": "https://x/r.pdf"}},
+            ])
+        );
+        assert_eq!(
+            body["messages"][2]["content"],
+            json!([{"type": "tool_result", "tool_use_id": "toolu_a", "content": [
+                {"type": "text", "text": "a chart"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}},
+            ]}])
+        );
+    }
+
+    #[test]
+    fn media_the_api_does_not_read_is_refused_by_name() {
+        use crate::content::ContentPart;
+        for (part, name) in [
+            (
+                ContentPart::image("AAAA", "image/tiff"),
+                "image (other than jpeg, png, gif, webp)",
+            ),
+            (
+                ContentPart::document("AAAA", "text/csv"),
+                "document (other than application/pdf)",
+            ),
+        ] {
+            let request = ChatRequest::new("", vec![Message::user(part)]);
+            assert_eq!(
+                request_body(&request, "claude", 100, false),
+                Err(ModelError::Unsupported {
+                    setting: name,
+                    provider: "Anthropic Messages"
+                })
+            );
+        }
     }
 
     #[test]

@@ -13,8 +13,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::content::{ContentPart, PDF, joined_text};
 use crate::message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
 use crate::model::{ModelError, StreamEvent, ToolCallDelta};
+use crate::settings::unsupported;
 use crate::toolset::ToolDefinition;
 
 /// The prefix of the ids this client gives calls that came without one:
@@ -56,7 +58,10 @@ pub(crate) fn request_body(
         match message {
             Message::System { content } => system.push(content),
             Message::User { content } => {
-                push_user(&mut contents, "parts", json!({"text": content}))
+                for part in content.parts() {
+                    let part = user_part(part).map_err(|name| unsupported(name, PROVIDER))?;
+                    push_user(&mut contents, "parts", part);
+                }
             }
             Message::Assistant {
                 content,
@@ -88,6 +93,7 @@ pub(crate) fn request_body(
             Message::Tool {
                 tool_call_id,
                 content,
+                parts,
                 is_error,
             } => {
                 let name = names.get(tool_call_id.as_str()).ok_or_else(|| {
@@ -95,12 +101,17 @@ pub(crate) fn request_body(
                         "the tool result for `{tool_call_id}` answers no call of the model message before it: Gemini names each result by its call's function"
                     ))
                 })?;
+                let content = joined_text(content, parts);
                 let response = if *is_error {
                     json!({"error": content})
                 } else {
-                    json!({"output": result_value(content)})
+                    json!({"output": result_value(&content)})
                 };
                 let mut function = json!({"name": name, "response": response});
+                let media = result_parts(parts)?;
+                if !media.is_empty() {
+                    function["parts"] = Value::Array(media);
+                }
                 if !tool_call_id.starts_with(ASSIGNED_ID_PREFIX) {
                     function["id"] = json!(tool_call_id);
                 }
@@ -137,12 +148,83 @@ pub(crate) fn request_body(
     Ok(body)
 }
 
+/// The provider's name in refusals.
+const PROVIDER: &str = "Gemini";
+
+/// A user part as a `Part`: `text`, `inlineData` (images and documents
+/// inline) or `fileData` (a URL, with the media type its extension names; a
+/// document URL without one is taken as a PDF), or the name of a part
+/// Gemini cannot take (an image URL whose media type is unknown: `fileData`
+/// requires one).
+fn user_part(part: &ContentPart) -> Result<Value, &'static str> {
+    Ok(match part {
+        ContentPart::Text { text } => json!({"text": text}),
+        ContentPart::Image { data, mime_type }
+        | ContentPart::Document {
+            data, mime_type, ..
+        } => {
+            json!({"inlineData": {"mimeType": mime_type, "data": data}})
+        }
+        ContentPart::ImageUrl { url } => {
+            let mime_type = media_type_of(url)
+                .filter(|m| m.starts_with("image/"))
+                .ok_or("image_url (without a known image extension)")?;
+            json!({"fileData": {"mimeType": mime_type, "fileUri": url}})
+        }
+        ContentPart::DocumentUrl { url } => {
+            let mime_type = media_type_of(url).unwrap_or(PDF);
+            json!({"fileData": {"mimeType": mime_type, "fileUri": url}})
+        }
+    })
+}
+
+/// A tool result's images and documents as `FunctionResponsePart`s
+/// (`inlineData`); its text parts are in `response`. URLs are refused: the
+/// Gemini API does not take `fileData` in a function response.
+fn result_parts(parts: &[ContentPart]) -> Result<Vec<Value>, ModelError> {
+    parts
+        .iter()
+        .filter_map(|part| match part {
+            ContentPart::Text { .. } => None,
+            ContentPart::Image { data, mime_type }
+            | ContentPart::Document {
+                data, mime_type, ..
+            } => Some(Ok(
+                json!({"inlineData": {"mimeType": mime_type, "data": data}}),
+            )),
+            ContentPart::ImageUrl { .. } => {
+                Some(Err(unsupported("tool_result.image_url", PROVIDER)))
+            }
+            ContentPart::DocumentUrl { .. } => {
+                Some(Err(unsupported("tool_result.document_url", PROVIDER)))
+            }
+        })
+        .collect()
+}
+
+/// The media type a URL's file extension names (as the SDK's
+/// `mimetypes.guess_type`), for the types Gemini reads.
+fn media_type_of(url: &str) -> Option<&'static str> {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let (_, extension) = path.rsplit_once('/')?.1.rsplit_once('.')?;
+    Some(match extension.to_ascii_lowercase().as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "webp" => "image/webp",
+        "gif" => "image/gif",
+        "heic" => "image/heic",
+        "heif" => "image/heif",
+        "pdf" => PDF,
+        "txt" => "text/plain",
+        _ => return None,
+    })
+}
+
 /// The request's settings and output schema in `generationConfig`, or the
 /// setting Gemini does not have: the one place Gemini maps
 /// [`Settings`](crate::Settings).
 pub(crate) fn settings_into(request: &ChatRequest, body: &mut Value) -> Result<(), ModelError> {
-    use crate::settings::{Reasoning, unsupported};
-    const PROVIDER: &str = "Gemini";
+    use crate::settings::Reasoning;
     let settings = &request.settings;
     if settings.user.is_some() {
         return Err(unsupported("user", PROVIDER));
@@ -480,6 +562,89 @@ mod tests {
     use super::*;
     use crate::call::ToolCall;
 
+    /// The shapes of python-genai's `Part` (`inlineData` {mimeType, data},
+    /// `fileData` {mimeType, fileUri}) and `FunctionResponse.parts`
+    /// (`FunctionResponsePart.inlineData`).
+    #[test]
+    fn images_and_pdfs_are_inline_or_file_data_parts() {
+        use crate::content::{Content, ContentPart};
+        let request = ChatRequest::new(
+            "",
+            vec![
+                Message::user(
+                    Content::new()
+                        .text("What is this?")
+                        .image_url("https://x/y.PNG?size=2")
+                        .image_base64("AAAA", "image/png")
+                        .pdf_base64("JVBE")
+                        .document_url("https://arxiv.org/pdf/2401.00001"),
+                ),
+                Message::assistant(None, vec![ToolCall::new("c1", "f", "{}")]),
+                Message::Tool {
+                    tool_call_id: "c1".into(),
+                    content: "a chart".into(),
+                    parts: vec![
+                        ContentPart::image("AAAA", "image/png"),
+                        ContentPart::text("caption"),
+                    ],
+                    is_error: false,
+                },
+            ],
+        );
+        let body = request_body(&request, &HashMap::new()).expect("a body");
+        assert_eq!(
+            body["contents"][0]["parts"],
+            json!([
+                {"text": "What is this?"},
+                {"fileData": {"mimeType": "image/png", "fileUri": "https://x/y.PNG?size=2"}},
+                {"inlineData": {"mimeType": "image/png", "data": "AAAA"}},
+                {"inlineData": {"mimeType": "application/pdf", "data": "JVBE"}},
+                {"fileData": {"mimeType": "application/pdf", "fileUri": "https://arxiv.org/pdf/2401.00001"}},
+            ])
+        );
+        assert_eq!(
+            body["contents"][2]["parts"][0],
+            json!({"functionResponse": {"name": "f", "id": "c1",
+                "response": {"output": "a chart\ncaption"},
+                "parts": [{"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]}})
+        );
+    }
+
+    #[test]
+    fn urls_gemini_cannot_take_are_refused_by_name() {
+        use crate::content::ContentPart;
+        let request = ChatRequest::new(
+            "",
+            vec![Message::user(ContentPart::image_url("https://x/image"))],
+        );
+        assert_eq!(
+            request_body(&request, &HashMap::new()),
+            Err(ModelError::Unsupported {
+                setting: "image_url (without a known image extension)",
+                provider: "Gemini"
+            })
+        );
+        let request = ChatRequest::new(
+            "",
+            vec![
+                Message::assistant(None, vec![ToolCall::new("c1", "f", "{}")]),
+                Message::Tool {
+                    tool_call_id: "c1".into(),
+                    content: "see".into(),
+                    parts: vec![ContentPart::image_url("https://x/y.png")],
+                    is_error: false,
+                },
+            ],
+        );
+        assert_eq!(
+            request_body(&request, &HashMap::new()),
+            Err(ModelError::Unsupported {
+                setting: "tool_result.image_url",
+                provider: "Gemini"
+            })
+        );
+    }
+
     #[test]
     fn a_turn_is_one_model_content_and_one_user_content_in_call_order() {
         let calls = vec![
@@ -496,6 +661,7 @@ mod tests {
                 Message::Tool {
                     tool_call_id: "gemini_call_t_1".into(),
                     content: "bad arguments".into(),
+                    parts: Vec::new(),
                     is_error: true,
                 },
                 Message::user("and then?"),

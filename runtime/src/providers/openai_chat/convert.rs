@@ -15,6 +15,7 @@
 use async_openai::types::chat as oa;
 
 use crate::call::{CallResult, ToolCall};
+use crate::content::{Content, ContentPart, data_url, file_name, joined_text};
 use crate::message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
 use crate::model::{ModelError, StreamEvent, ToolCallDelta};
 use crate::toolset::ToolDefinition;
@@ -24,7 +25,9 @@ use crate::toolset::ToolDefinition;
 pub enum ConvertError {
     /// A response without any choice.
     NoChoices,
-    /// A message content part other than text (image, audio, file).
+    /// A message content part our transcript does not carry (audio, an
+    /// uploaded file's id, a non-text part in a system, assistant or tool
+    /// message).
     UnsupportedContent {
         /// The message's role.
         role: &'static str,
@@ -42,7 +45,7 @@ impl std::fmt::Display for ConvertError {
             ConvertError::UnsupportedContent { role, part } => {
                 write!(
                     f,
-                    "a `{role}` message with a `{part}` content part: only text is supported"
+                    "a `{role}` message with a `{part}` content part is not supported"
                 )
             }
             ConvertError::FunctionMessage => f.write_str(
@@ -195,18 +198,159 @@ impl From<CallResult> for oa::ChatCompletionRequestMessage {
 
 // ---- messages ---------------------------------------------------------------
 
-impl From<Message> for oa::ChatCompletionRequestMessage {
-    fn from(message: Message) -> Self {
+/// The provider's name in refusals.
+const PROVIDER: &str = "OpenAI Chat Completions";
+
+/// A part as a Chat user content part, or the name of the part Chat cannot
+/// carry (a document URL: Chat's `file` takes inline data or a file id).
+fn user_part(
+    part: &ContentPart,
+) -> Result<oa::ChatCompletionRequestUserMessageContentPart, &'static str> {
+    use oa::ChatCompletionRequestUserMessageContentPart as P;
+    Ok(match part {
+        ContentPart::Text { text } => P::Text(text.as_str().into()),
+        ContentPart::Image { data, mime_type } => {
+            P::ImageUrl(oa::ImageUrl::from(data_url(mime_type, data)).into())
+        }
+        ContentPart::ImageUrl { url } => P::ImageUrl(oa::ImageUrl::from(url.as_str()).into()),
+        ContentPart::Document {
+            data,
+            mime_type,
+            name,
+        } => P::File(oa::ChatCompletionRequestMessageContentPartFile {
+            file: oa::FileObject {
+                file_data: Some(data_url(mime_type, data)),
+                file_id: None,
+                filename: Some(file_name(name, mime_type).into_owned()),
+            },
+            prompt_cache_breakpoint: None,
+        }),
+        ContentPart::DocumentUrl { .. } => return Err("document_url"),
+    })
+}
+
+/// A user message's content: a string for text alone, else its parts; a
+/// part Chat cannot carry is left out and named.
+fn user_content(
+    content: &Content,
+    refused: &mut Option<&'static str>,
+) -> oa::ChatCompletionRequestUserMessageContent {
+    match content.parts() {
+        [ContentPart::Text { text }] => {
+            oa::ChatCompletionRequestUserMessageContent::Text(text.clone())
+        }
+        parts => oa::ChatCompletionRequestUserMessageContent::Array(
+            parts
+                .iter()
+                .filter_map(|part| {
+                    user_part(part)
+                        .map_err(|name| *refused = refused.or(Some(name)))
+                        .ok()
+                })
+                .collect(),
+        ),
+    }
+}
+
+/// A tool message: Chat's carries text only, so its text parts join the
+/// text and its other parts wait for [`tool_parts_message`].
+fn tool_message(
+    tool_call_id: &str,
+    content: &str,
+    parts: &[ContentPart],
+) -> oa::ChatCompletionRequestMessage {
+    oa::ChatCompletionRequestMessage::Tool(oa::ChatCompletionRequestToolMessage {
+        content: oa::ChatCompletionRequestToolMessageContent::Text(
+            joined_text(content, parts).into_owned(),
+        ),
+        tool_call_id: tool_call_id.to_owned(),
+    })
+}
+
+/// The images and documents of a turn's tool results, which a Chat tool
+/// message cannot carry: one user message after the turn's tool messages,
+/// each result's parts after a line naming its call.
+fn tool_parts_message(
+    results: &[(&str, &[ContentPart])],
+    refused: &mut Option<&'static str>,
+) -> Option<oa::ChatCompletionRequestMessage> {
+    let mut parts = Vec::new();
+    for (call_id, media) in results {
+        let mut media = media.iter().filter(|p| p.as_text().is_none()).peekable();
+        if media.peek().is_none() {
+            continue;
+        }
+        parts.push(oa::ChatCompletionRequestUserMessageContentPart::Text(
+            format!("The result of tool call `{call_id}` comes with:").into(),
+        ));
+        for part in media {
+            match user_part(part) {
+                Ok(part) => parts.push(part),
+                Err(_) => *refused = refused.or(Some("tool_result.document_url")),
+            }
+        }
+    }
+    (!parts.is_empty()).then_some(oa::ChatCompletionRequestMessage::User(
+        oa::ChatCompletionRequestUserMessage {
+            content: oa::ChatCompletionRequestUserMessageContent::Array(parts),
+            name: None,
+        },
+    ))
+}
+
+/// The transcript as Chat messages, and the first part Chat cannot carry
+/// (left out). A turn's tool results that carry images or documents are
+/// followed by one user message holding them (see [`tool_parts_message`]).
+pub(crate) fn messages(
+    messages: &[Message],
+) -> (Vec<oa::ChatCompletionRequestMessage>, Option<&'static str>) {
+    let mut out = Vec::with_capacity(messages.len());
+    let mut refused = None;
+    let mut pending: Vec<(&str, &[ContentPart])> = Vec::new();
+    for message in messages {
+        if !matches!(message, Message::Tool { .. }) {
+            out.extend(tool_parts_message(&pending, &mut refused));
+            pending.clear();
+        }
+        out.push(match message {
+            Message::User { content } => {
+                oa::ChatCompletionRequestMessage::User(oa::ChatCompletionRequestUserMessage {
+                    content: user_content(content, &mut refused),
+                    name: None,
+                })
+            }
+            Message::Tool {
+                tool_call_id,
+                content,
+                parts,
+                ..
+            } => {
+                pending.push((tool_call_id, parts));
+                tool_message(tool_call_id, content, parts)
+            }
+            other => other.into(),
+        });
+    }
+    out.extend(tool_parts_message(&pending, &mut refused));
+    (out, refused)
+}
+
+/// One message as Chat's. A tool message's images and documents are left
+/// out (Chat's tool messages are text: a whole request, through
+/// [`CreateChatCompletionRequest`](oa::CreateChatCompletionRequest), sends
+/// them in a user message after the turn's results), as is a document URL.
+impl From<&Message> for oa::ChatCompletionRequestMessage {
+    fn from(message: &Message) -> Self {
         match message {
             Message::System { content } => {
                 oa::ChatCompletionRequestMessage::System(oa::ChatCompletionRequestSystemMessage {
-                    content: oa::ChatCompletionRequestSystemMessageContent::Text(content),
+                    content: oa::ChatCompletionRequestSystemMessageContent::Text(content.clone()),
                     name: None,
                 })
             }
             Message::User { content } => {
                 oa::ChatCompletionRequestMessage::User(oa::ChatCompletionRequestUserMessage {
-                    content: oa::ChatCompletionRequestUserMessageContent::Text(content),
+                    content: user_content(content, &mut None),
                     name: None,
                 })
             }
@@ -217,10 +361,11 @@ impl From<Message> for oa::ChatCompletionRequestMessage {
                 oa::ChatCompletionRequestMessage::Assistant(
                     oa::ChatCompletionRequestAssistantMessage {
                         content: content
+                            .clone()
                             .map(oa::ChatCompletionRequestAssistantMessageContent::Text),
                         // An empty `tool_calls` array is rejected by the API: omit it.
                         tool_calls: (!tool_calls.is_empty())
-                            .then(|| tool_calls.into_iter().map(Into::into).collect()),
+                            .then(|| tool_calls.iter().map(Into::into).collect()),
                         ..Default::default()
                     },
                 )
@@ -228,18 +373,16 @@ impl From<Message> for oa::ChatCompletionRequestMessage {
             Message::Tool {
                 tool_call_id,
                 content,
+                parts,
                 ..
-            } => oa::ChatCompletionRequestMessage::Tool(oa::ChatCompletionRequestToolMessage {
-                content: oa::ChatCompletionRequestToolMessageContent::Text(content),
-                tool_call_id,
-            }),
+            } => tool_message(tool_call_id, content, parts),
         }
     }
 }
 
-impl From<&Message> for oa::ChatCompletionRequestMessage {
-    fn from(message: &Message) -> Self {
-        message.clone().into()
+impl From<Message> for oa::ChatCompletionRequestMessage {
+    fn from(message: Message) -> Self {
+        (&message).into()
     }
 }
 
@@ -283,20 +426,11 @@ impl TryFrom<oa::ChatCompletionRequestMessage> for Message {
             },
             M::User(m) => Message::User {
                 content: match m.content {
-                    oa::ChatCompletionRequestUserMessageContent::Text(text) => text,
-                    oa::ChatCompletionRequestUserMessageContent::Array(parts) => {
-                        join_text(parts.iter().map(|p| {
-                            use oa::ChatCompletionRequestUserMessageContentPart as P;
-                            let unsupported =
-                                |part| Err(ConvertError::UnsupportedContent { role: "user", part });
-                            match p {
-                                P::Text(t) => Ok(t.text.as_str()),
-                                P::ImageUrl(_) => unsupported("image_url"),
-                                P::InputAudio(_) => unsupported("input_audio"),
-                                P::File(_) => unsupported("file"),
-                            }
-                        }))?
-                    }
+                    oa::ChatCompletionRequestUserMessageContent::Text(text) => text.into(),
+                    oa::ChatCompletionRequestUserMessageContent::Array(parts) => parts
+                        .into_iter()
+                        .map(ContentPart::try_from)
+                        .collect::<Result<Content, ConvertError>>()?,
                 },
             },
             M::Assistant(m) => Message::Assistant {
@@ -325,6 +459,7 @@ impl TryFrom<oa::ChatCompletionRequestMessage> for Message {
             },
             M::Tool(m) => Message::Tool {
                 is_error: false,
+                parts: Vec::new(),
                 tool_call_id: m.tool_call_id,
                 content: match m.content {
                     oa::ChatCompletionRequestToolMessageContent::Text(text) => text,
@@ -339,6 +474,38 @@ impl TryFrom<oa::ChatCompletionRequestMessage> for Message {
             },
             M::Function(_) => return Err(ConvertError::FunctionMessage),
         })
+    }
+}
+
+/// A Chat user content part as ours: an image URL (a `data:` URL is read
+/// into an inline image), a file's inline data as a document (raw base64
+/// is taken as a PDF); audio and uploaded file ids have no equivalent.
+impl TryFrom<oa::ChatCompletionRequestUserMessageContentPart> for ContentPart {
+    type Error = ConvertError;
+
+    fn try_from(
+        part: oa::ChatCompletionRequestUserMessageContentPart,
+    ) -> Result<Self, ConvertError> {
+        use oa::ChatCompletionRequestUserMessageContentPart as P;
+        let unsupported = |part| ConvertError::UnsupportedContent { role: "user", part };
+        match part {
+            P::Text(t) => Ok(ContentPart::text(t.text)),
+            P::ImageUrl(image) => Ok(ContentPart::image_url(image.image_url.url)),
+            P::InputAudio(_) => Err(unsupported("input_audio")),
+            P::File(file) => match (file.file.file_data, file.file.file_id) {
+                (Some(data), None) => {
+                    let part = match crate::content::parse_data_url(&data) {
+                        Some((mime_type, data)) => ContentPart::document(data, mime_type),
+                        None => ContentPart::pdf(data),
+                    };
+                    Ok(match file.file.filename {
+                        Some(name) => part.named(name),
+                        None => part,
+                    })
+                }
+                _ => Err(unsupported("file (file_id)")),
+            },
+        }
     }
 }
 
@@ -395,26 +562,38 @@ impl From<&ToolChoice> for oa::ChatCompletionToolChoiceOption {
 
 /// `tool_choice` and `parallel_tool_calls` are sent only with tools: the API
 /// rejects them otherwise.
+/// A setting or a content part Chat lacks is left out; [`request_body`]
+/// (which `OpenAiModel` sends) refuses it instead.
 impl From<&ChatRequest> for oa::CreateChatCompletionRequest {
     fn from(request: &ChatRequest) -> Self {
-        let has_tools = !request.tools.is_empty();
-        let mut body = oa::CreateChatCompletionRequest {
-            model: request.model.clone(),
-            messages: request.messages.iter().map(Into::into).collect(),
-            tools: has_tools.then(|| request.tools.iter().map(Into::into).collect()),
-            tool_choice: request
-                .tool_choice
-                .as_ref()
-                .filter(|_| has_tools)
-                .map(Into::into),
-            parallel_tool_calls: request.parallel_tool_calls.filter(|_| has_tools),
-            ..Default::default()
-        };
-        // The settings Chat lacks are refused by `OpenAiModel` (`settings_into`);
-        // this plain conversion leaves them out.
-        let _ = settings_into(request, &mut body);
-        body
+        request_body(request).0
     }
+}
+
+/// The request in Chat's shape, and whether it carries everything asked:
+/// the first setting or content part Chat lacks is the error.
+pub(crate) fn request_body(
+    request: &ChatRequest,
+) -> (oa::CreateChatCompletionRequest, Result<(), ModelError>) {
+    let (messages, refused) = messages(&request.messages);
+    let has_tools = !request.tools.is_empty();
+    let mut body = oa::CreateChatCompletionRequest {
+        model: request.model.clone(),
+        messages,
+        tools: has_tools.then(|| request.tools.iter().map(Into::into).collect()),
+        tool_choice: request
+            .tool_choice
+            .as_ref()
+            .filter(|_| has_tools)
+            .map(Into::into),
+        parallel_tool_calls: request.parallel_tool_calls.filter(|_| has_tools),
+        ..Default::default()
+    };
+    let checked = settings_into(request, &mut body).and(match refused {
+        Some(part) => Err(crate::settings::unsupported(part, PROVIDER)),
+        None => Ok(()),
+    });
+    (body, checked)
 }
 
 /// The request's settings and output schema in Chat's own fields, or the
@@ -458,7 +637,7 @@ pub(crate) fn settings_into(
             });
         }
         Some(Reasoning::BudgetTokens(_)) => {
-            return Err(unsupported("thinking_budget", "OpenAI Chat Completions"));
+            return Err(unsupported("thinking_budget", PROVIDER));
         }
     }
     Ok(())
@@ -658,28 +837,136 @@ mod tests {
     }
 
     #[test]
-    fn content_parts_are_joined_and_images_refused() {
+    fn user_parts_convert_both_ways_and_audio_is_refused() {
         let parts = oa::ChatCompletionRequestMessage::User(oa::ChatCompletionRequestUserMessage {
             content: oa::ChatCompletionRequestUserMessageContent::Array(vec![
                 oa::ChatCompletionRequestUserMessageContentPart::Text("a".into()),
-                oa::ChatCompletionRequestUserMessageContentPart::Text("b".into()),
-            ]),
-            name: None,
-        });
-        assert_eq!(Message::try_from(parts), Ok(Message::user("ab")));
-        let image = oa::ChatCompletionRequestMessage::User(oa::ChatCompletionRequestUserMessage {
-            content: oa::ChatCompletionRequestUserMessageContent::Array(vec![
                 oa::ChatCompletionRequestUserMessageContentPart::ImageUrl(
                     oa::ImageUrl::from("https://x/y.png").into(),
                 ),
             ]),
             name: None,
         });
+        let ours = Message::user(Content::new().text("a").image_url("https://x/y.png"));
+        assert_eq!(Message::try_from(parts.clone()), Ok(ours.clone()));
+        assert_eq!(oa::ChatCompletionRequestMessage::from(&ours), parts);
+        let audio = oa::ChatCompletionRequestMessage::User(oa::ChatCompletionRequestUserMessage {
+            content: oa::ChatCompletionRequestUserMessageContent::Array(vec![
+                oa::ChatCompletionRequestUserMessageContentPart::InputAudio(
+                    oa::ChatCompletionRequestMessageContentPartAudio {
+                        input_audio: oa::InputAudio {
+                            data: String::new(),
+                            format: oa::InputAudioFormat::Wav,
+                        },
+                        prompt_cache_breakpoint: None,
+                    },
+                ),
+            ]),
+            name: None,
+        });
         assert_eq!(
-            Message::try_from(image),
+            Message::try_from(audio),
             Err(ConvertError::UnsupportedContent {
                 role: "user",
-                part: "image_url"
+                part: "input_audio"
+            })
+        );
+    }
+
+    /// The shapes of openai-python's `ChatCompletionContentPartImageParam`
+    /// (`image_url.url`, a URL or a `data:` URL) and `File` (`file.file_data`
+    /// as a `data:` URL, `file.filename`); a tool message's image follows
+    /// the turn's tool messages in a user message.
+    #[test]
+    fn a_request_writes_images_and_pdfs_in_chat_shape() {
+        let mut chart = result("c1", "a chart");
+        chart.parts = vec![ContentPart::image("AAAA", "image/png")];
+        let request = ChatRequest::new(
+            "m",
+            vec![
+                Message::user(
+                    Content::new()
+                        .text("What is this?")
+                        .image_url("https://x/y.png")
+                        .image_base64("AAAA", "image/png")
+                        .part(ContentPart::pdf("JVBE").named("r.pdf"))
+                        .pdf_base64("JVBE"),
+                ),
+                Message::assistant(
+                    None,
+                    vec![
+                        ToolCall::new("c1", "f", "{}"),
+                        ToolCall::new("c2", "f", "{}"),
+                    ],
+                ),
+                Message::tool(&chart),
+                Message::tool(&result("c2", "no chart")),
+            ],
+        );
+        let (body, checked) = request_body(&request);
+        assert_eq!(checked, Ok(()));
+        let wire = serde_json::to_value(&body).expect("serialise");
+        assert_eq!(
+            wire["messages"][0]["content"],
+            json!([
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBE", "filename": "r.pdf"}},
+                {"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBE", "filename": "document.pdf"}},
+            ])
+        );
+        assert_eq!(
+            wire["messages"][2],
+            json!({"role": "tool", "tool_call_id": "c1", "content": "a chart"})
+        );
+        assert_eq!(wire["messages"][3]["tool_call_id"], json!("c2"));
+        assert_eq!(
+            wire["messages"][4],
+            json!({"role": "user", "content": [
+                {"type": "text", "text": "The result of tool call `c1` comes with:"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+            ]})
+        );
+        assert_eq!(wire["messages"].as_array().map(Vec::len), Some(5));
+    }
+
+    #[test]
+    fn a_document_url_is_refused_by_name() {
+        let request = ChatRequest::new(
+            "m",
+            vec![Message::user(
+                Content::new().text("read").document_url("https://x/r.pdf"),
+            )],
+        );
+        let (body, checked) = request_body(&request);
+        assert_eq!(
+            checked,
+            Err(ModelError::Unsupported {
+                setting: "document_url",
+                provider: "OpenAI Chat Completions"
+            })
+        );
+        // The plain conversion leaves it out.
+        let wire = serde_json::to_value(&body).expect("serialise");
+        assert_eq!(
+            wire["messages"][0]["content"],
+            json!([{"type": "text", "text": "read"}])
+        );
+        let mut linked = result("c1", "see");
+        linked.parts = vec![ContentPart::document_url("https://x/r.pdf")];
+        let request = ChatRequest::new(
+            "m",
+            vec![
+                Message::assistant(None, vec![ToolCall::new("c1", "f", "{}")]),
+                Message::tool(&linked),
+            ],
+        );
+        assert_eq!(
+            request_body(&request).1,
+            Err(ModelError::Unsupported {
+                setting: "tool_result.document_url",
+                provider: "OpenAI Chat Completions"
             })
         );
     }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use async_openai::types::responses as oa;
 
 use crate::call::{CallResult, ToolCall};
+use crate::content::{Content, ContentPart, data_url, file_name};
 use crate::message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
 use crate::model::{ModelError, StreamEvent, ToolCallDelta};
 use crate::toolset::ToolDefinition;
@@ -91,7 +92,7 @@ pub fn input_items(messages: &[Message]) -> Vec<oa::InputItem> {
             Message::System { content } => {
                 items.push(easy_message(oa::Role::System, content.clone()));
             }
-            Message::User { content } => items.push(easy_message(oa::Role::User, content.clone())),
+            Message::User { content } => items.push(user_message(content)),
             Message::Assistant {
                 content,
                 tool_calls,
@@ -104,18 +105,78 @@ pub fn input_items(messages: &[Message]) -> Vec<oa::InputItem> {
             Message::Tool {
                 tool_call_id,
                 content,
+                parts,
                 ..
-            } => items.push(function_call_output(tool_call_id, content)),
+            } => items.push(function_call_output(tool_call_id, content, parts)),
         }
     }
     items
 }
 
-fn function_call_output(call_id: &str, output: &str) -> oa::InputItem {
+/// A part as a Responses input content part: `input_text`, `input_image`
+/// (a URL or a `data:` URL), `input_file` (`file_data` as a `data:` URL
+/// with its file name, or `file_url`). Every part has one.
+fn input_content(part: &ContentPart) -> oa::InputContent {
+    let image = |url| {
+        oa::InputContent::InputImage(oa::InputImageContent {
+            detail: oa::ImageDetail::Auto,
+            image_url: Some(url),
+            ..Default::default()
+        })
+    };
+    match part {
+        ContentPart::Text { text } => oa::InputContent::InputText(oa::InputTextContent {
+            text: text.clone(),
+            ..Default::default()
+        }),
+        ContentPart::Image { data, mime_type } => image(data_url(mime_type, data)),
+        ContentPart::ImageUrl { url } => image(url.clone()),
+        ContentPart::Document {
+            data,
+            mime_type,
+            name,
+        } => oa::InputContent::InputFile(oa::InputFileContent {
+            file_data: Some(data_url(mime_type, data)),
+            filename: Some(file_name(name, mime_type).into_owned()),
+            ..Default::default()
+        }),
+        ContentPart::DocumentUrl { url } => oa::InputContent::InputFile(oa::InputFileContent {
+            file_url: Some(url.clone()),
+            ..Default::default()
+        }),
+    }
+}
+
+/// A user message: its text as a string, or its parts as a content list.
+fn user_message(content: &Content) -> oa::InputItem {
+    match content.parts() {
+        [ContentPart::Text { text }] => easy_message(oa::Role::User, text.clone()),
+        parts => oa::InputItem::EasyMessage(oa::EasyInputMessage {
+            role: oa::Role::User,
+            content: oa::EasyInputContent::ContentList(parts.iter().map(input_content).collect()),
+            ..Default::default()
+        }),
+    }
+}
+
+/// A result's `function_call_output`: the text as a string, or (with
+/// images or documents) the array form, its text first.
+fn function_call_output(call_id: &str, output: &str, parts: &[ContentPart]) -> oa::InputItem {
+    let output = if parts.is_empty() {
+        oa::FunctionCallOutput::Text(output.to_owned())
+    } else {
+        let text = ContentPart::text(output);
+        oa::FunctionCallOutput::Content(
+            std::iter::once(&text)
+                .chain(parts)
+                .map(input_content)
+                .collect(),
+        )
+    };
     oa::InputItem::Item(oa::Item::FunctionCallOutput(
         oa::FunctionCallOutputItemParam {
             call_id: Some(call_id.to_owned()),
-            output: oa::FunctionCallOutput::Text(output.to_owned()),
+            output,
             id: None,
             status: None,
             name: None,
@@ -140,7 +201,7 @@ impl From<&ToolCall> for oa::InputItem {
 /// A result as the `function_call_output` item that answers its call.
 impl From<&CallResult> for oa::InputItem {
     fn from(result: &CallResult) -> Self {
-        function_call_output(&result.call_id, &result.content)
+        function_call_output(&result.call_id, &result.content, &result.parts)
     }
 }
 
@@ -660,6 +721,50 @@ mod tests {
         assert_eq!(
             serde_json::to_value(item).expect("serialise"),
             json!({"type": "function_call_output", "call_id": "c9", "output": "sunny"})
+        );
+    }
+
+    /// The shapes of openai-python's `ResponseInputImageParam` (`detail`
+    /// required, `image_url` a URL or a `data:` URL), `ResponseInputFileParam`
+    /// (`file_data` with `filename`, or `file_url`), and a
+    /// `function_call_output`'s array form (`input_text`, `input_image`).
+    #[test]
+    fn images_and_files_are_input_parts() {
+        let request = ChatRequest::new(
+            "m",
+            vec![Message::user(
+                Content::new()
+                    .text("What is this?")
+                    .image_url("https://x/y.png")
+                    .image_base64("AAAA", "image/png")
+                    .part(ContentPart::pdf("JVBE").named("r.pdf"))
+                    .document_url("https://x/r.pdf"),
+            )],
+        );
+        let wire = serde_json::to_value(oa::CreateResponse::from(&request)).expect("serialise");
+        assert_eq!(
+            wire["input"],
+            json!([{"type": "message", "role": "user", "content": [
+                {"type": "input_text", "text": "What is this?"},
+                {"type": "input_image", "detail": "auto", "image_url": "https://x/y.png"},
+                {"type": "input_image", "detail": "auto", "image_url": "data:image/png;base64,AAAA"},
+                {"type": "input_file", "file_data": "data:application/pdf;base64,JVBE", "filename": "r.pdf"},
+                {"type": "input_file", "file_url": "https://x/r.pdf"},
+            ]}])
+        );
+        let mut result = CallResult::new("c9", "f", Outcome::Ok, "a chart")
+            .timed(Duration::ZERO, Duration::ZERO);
+        result.parts = vec![ContentPart::image("AAAA", "image/png")];
+        assert_eq!(
+            serde_json::to_value(oa::InputItem::from(&result)).expect("serialise"),
+            json!({"type": "function_call_output", "call_id": "c9", "output": [
+                {"type": "input_text", "text": "a chart"},
+                {"type": "input_image", "detail": "auto", "image_url": "data:image/png;base64,AAAA"},
+            ]})
+        );
+        assert_eq!(
+            serde_json::to_value(&input_items(&[Message::tool(&result)])[0]).expect("serialise"),
+            serde_json::to_value(oa::InputItem::from(&result)).expect("serialise"),
         );
     }
 
