@@ -187,10 +187,10 @@ impl Model for SimModel {
                 Outcome::Error(error) => Err(self.error(&error)),
                 Outcome::Reply(reply) => {
                     if let Some(drop) = reply.drop_at() {
-                        wait_until(plan.arrived + drop).await;
+                        wait_until(plan.arrived + self.sim.engine.real(drop)).await;
                         return Err(ModelError::transport_message(DISCONNECTED));
                     }
-                    wait_until(plan.arrived + reply.end).await;
+                    wait_until(plan.arrived + self.sim.engine.real(reply.end)).await;
                     Ok(reply.response)
                 }
             }
@@ -260,7 +260,7 @@ impl Model for SimModel {
                 };
                 let (at, item) = queue.pop_front()?;
                 // Absolute deadlines: no drift, and the stream ends when `complete` would.
-                wait_until(arrived + at).await;
+                wait_until(arrived + engine.real(at)).await;
                 Some((item, State::Playing(arrived, queue)))
             },
         ))

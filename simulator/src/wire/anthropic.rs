@@ -26,6 +26,7 @@ pub(crate) struct Anthropic;
 
 impl Format for Anthropic {
     const SLOT: usize = 2;
+    const ENDPOINT: crate::engine::fixture::Endpoint = crate::engine::fixture::Endpoint::Messages;
     type Options = ();
 
     fn id_prefix(&self) -> &'static str {
@@ -229,6 +230,7 @@ fn read_request(body: &Value) -> Result<(ChatRequest, bool, Asks), ApiError> {
     let asks = Asks {
         max_tokens: Some(max_tokens),
         response_format,
+        ..Asks::default()
     };
     Ok((request, stream, asks))
 }

@@ -89,6 +89,7 @@ impl Responses {
 impl Format for Responses {
     type Options = ResponsesOptions;
     const SLOT: usize = 1;
+    const ENDPOINT: crate::engine::fixture::Endpoint = crate::engine::fixture::Endpoint::Responses;
     const FIXED_HEADERS: &'static [(&'static str, &'static str)] = super::chat::RATE_LIMITS;
 
     fn id_prefix(&self) -> &'static str {
@@ -599,6 +600,7 @@ impl Responses {
             asks: Asks {
                 max_tokens: max_output_tokens,
                 response_format,
+                ..Asks::default()
             },
         })
     }
