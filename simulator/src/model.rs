@@ -79,6 +79,21 @@ impl SimModel {
         }
     }
 
+    /// What an in-process request asks beyond itself: its wire's endpoint,
+    /// so fixtures that name one match in process too.
+    fn asks(&self) -> Asks {
+        use crate::engine::fixture::Endpoint;
+        Asks {
+            endpoint: Some(match self.wire {
+                Wire::Chat => Endpoint::Chat,
+                Wire::Anthropic => Endpoint::Messages,
+                Wire::Responses => Endpoint::Responses,
+                Wire::Gemini => Endpoint::Gemini,
+            }),
+            ..Asks::default()
+        }
+    }
+
     /// Behave as this wire format's model does (default [`Wire::Chat`]).
     pub fn wire(mut self, wire: Wire) -> Self {
         self.wire = wire;
@@ -178,7 +193,7 @@ impl Model for SimModel {
             let plan = self.sim.engine.plan(
                 Cow::Borrowed(request),
                 Offered::count(&request.tools),
-                &Asks::default(),
+                &self.asks(),
                 false,
                 Transport::InProcess,
                 self.ids(),
@@ -216,7 +231,7 @@ impl Model for SimModel {
                         let plan = engine.plan(
                             Cow::Borrowed(request),
                             Offered::count(&request.tools),
-                            &Asks::default(),
+                            &self.asks(),
                             true,
                             Transport::InProcess,
                             self.ids(),

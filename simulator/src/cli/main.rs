@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use toolcall_sim::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, Fixtures, GeminiOptions, ModelLatency, ScriptFile,
-    SimBuilder,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, Fixtures, GeminiOptions, ModelLatency,
+    ScriptFile, SimBuilder,
 };
 
 mod flags;

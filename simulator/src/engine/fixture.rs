@@ -166,7 +166,7 @@ pub enum ToolResults {
 #[serde(deny_unknown_fields)]
 pub struct Match {
     /// The API format (`chat`, `responses`, `messages`, `gemini`); an
-    /// in-process request has none, so it fits no fixture that asks.
+    /// in-process request has its model's wire (`chat` by default).
     #[serde(default)]
     pub endpoint: Option<Endpoint>,
     /// The model: a string is exact, or `{"regex": "..."}`.
@@ -582,7 +582,11 @@ impl FixtureState {
                 let fit = f.matcher.fields().saturating_sub(misses.len());
                 (i, f, misses, fit)
             })
-            .max_by(|a, b| a.3.cmp(&b.3).then(b.2.len().cmp(&a.2.len())).then(b.0.cmp(&a.0)));
+            .max_by(|a, b| {
+                a.3.cmp(&b.3)
+                    .then(b.2.len().cmp(&a.2.len()))
+                    .then(b.0.cmp(&a.0))
+            });
         let about = match closest {
             None => String::new(),
             Some((i, f, misses, _)) if misses.is_empty() => format!(
@@ -592,7 +596,11 @@ impl FixtureState {
                 f.times.unwrap_or(0)
             ),
             Some((i, f, misses, _)) => {
-                format!("; the closest is fixture {}, which wants {}", f.label(i), misses.join(", "))
+                format!(
+                    "; the closest is fixture {}, which wants {}",
+                    f.label(i),
+                    misses.join(", ")
+                )
             }
         };
         format!(

@@ -329,7 +329,10 @@ impl Engine {
     /// Each fixture's uses, and the requests none matched.
     pub fn fixture_uses(&self) -> (Vec<usize>, Vec<usize>) {
         let state = self.lock();
-        (state.fixtures.uses.clone(), state.fixtures.unmatched.clone())
+        (
+            state.fixtures.uses.clone(),
+            state.fixtures.unmatched.clone(),
+        )
     }
 
     /// Fixtures used fewer times than asked, and requests none matched.

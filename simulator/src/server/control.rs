@@ -126,7 +126,10 @@ pub(crate) fn replace_script(engine: &Engine, body: &[u8]) -> Result<Value, ApiE
 /// from now on, every use count at zero.
 pub(crate) fn replace_fixtures(engine: &Engine, body: &[u8]) -> Result<Value, ApiError> {
     let fixtures: Fixtures = serde_json::from_slice(body).map_err(|e| {
-        ApiError::invalid_request(format!("toolcall-sim: the fixtures in the request body: {e}"), None)
+        ApiError::invalid_request(
+            format!("toolcall-sim: the fixtures in the request body: {e}"),
+            None,
+        )
     })?;
     let count = fixtures.fixtures.len();
     engine.reset_fixtures(fixtures);

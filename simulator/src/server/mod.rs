@@ -5,8 +5,8 @@
 //! caller's tasks.
 
 mod control;
-mod per_request;
 pub(crate) mod listen;
+mod per_request;
 mod session_scope;
 
 use std::collections::VecDeque;

@@ -40,7 +40,10 @@ pub(crate) fn read(headers: &HeaderMap) -> Result<(Option<Fault>, Option<Duratio
 }
 
 fn bad(header: &str, problem: impl std::fmt::Display) -> ApiError {
-    ApiError::invalid_request(format!("toolcall-sim: the `{header}` header {problem}"), None)
+    ApiError::invalid_request(
+        format!("toolcall-sim: the `{header}` header {problem}"),
+        None,
+    )
 }
 
 fn duration(header: &str, spec: &str) -> Result<Duration, ApiError> {
@@ -78,15 +81,17 @@ fn fault(spec: &str) -> Result<Fault, ApiError> {
         },
         "500" | "server_error" => Fault::ServerError,
         "503" | "529" | "overloaded" => Fault::Overloaded,
-        "disconnect" => Fault::Disconnect {
-            after_chunks: match param {
-                None => None,
-                Some(("after", value)) => Some(value.parse().map_err(|_| {
-                    bad(FAULT, format!("`{spec}`: `after` is a number of chunks"))
-                })?),
-                Some((key, _)) => return Err(wrong_param(key)),
-            },
-        },
+        "disconnect" => {
+            Fault::Disconnect {
+                after_chunks: match param {
+                    None => None,
+                    Some(("after", value)) => Some(value.parse().map_err(|_| {
+                        bad(FAULT, format!("`{spec}`: `after` is a number of chunks"))
+                    })?),
+                    Some((key, _)) => return Err(wrong_param(key)),
+                },
+            }
+        }
         "stall" => Fault::Stall {
             ms: match param {
                 None => 10_000,
@@ -106,7 +111,16 @@ fn fault(spec: &str) -> Result<Fault, ApiError> {
             ));
         }
     };
-    if param.is_some() && matches!(fault, Fault::ServerError | Fault::Overloaded | Fault::MalformedArguments | Fault::UnknownTool | Fault::DuplicateIds) {
+    if param.is_some()
+        && matches!(
+            fault,
+            Fault::ServerError
+                | Fault::Overloaded
+                | Fault::MalformedArguments
+                | Fault::UnknownTool
+                | Fault::DuplicateIds
+        )
+    {
         return Err(wrong_param(param.map_or("", |p| p.0)));
     }
     Ok(fault)
@@ -119,11 +133,26 @@ mod tests {
     #[test]
     fn every_fault_spelling_and_its_errors() {
         let cases = [
-            ("429", Fault::RateLimited { retry_after_ms: 1000 }),
-            ("429; retry-after=2s", Fault::RateLimited { retry_after_ms: 2000 }),
+            (
+                "429",
+                Fault::RateLimited {
+                    retry_after_ms: 1000,
+                },
+            ),
+            (
+                "429; retry-after=2s",
+                Fault::RateLimited {
+                    retry_after_ms: 2000,
+                },
+            ),
             ("500", Fault::ServerError),
             ("overloaded", Fault::Overloaded),
-            ("disconnect;after=3", Fault::Disconnect { after_chunks: Some(3) }),
+            (
+                "disconnect;after=3",
+                Fault::Disconnect {
+                    after_chunks: Some(3),
+                },
+            ),
             ("stall; for=250ms", Fault::Stall { ms: 250 }),
             ("malformed", Fault::MalformedArguments),
         ];
