@@ -85,6 +85,9 @@ fn with_results(names: &[&str]) -> Value {
     json!(messages)
 }
 
+/// A path and a body.
+type Request = (&'static str, Value);
+
 /// Put `hit` when `matcher` fits and `miss` for the rest into session `id`.
 async fn put(addr: SocketAddr, id: &str, matcher: Value) {
     let fixtures = json!({"fixtures": [
@@ -105,7 +108,7 @@ async fn each_match_field_picks_its_requests() {
     let responses = json!({"model": "gpt-4o", "input": "hi"});
     let gemini = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});
     let chat_hi = chat("gpt-4o", user("hi"), &[]);
-    let cases: Vec<(&str, Value, (&str, Value), (&str, Value))> = vec![
+    let cases: Vec<(&str, Value, Request, Request)> = vec![
         (
             "endpoint",
             json!({"endpoint": "messages"}),

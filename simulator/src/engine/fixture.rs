@@ -535,6 +535,15 @@ pub(crate) struct FixtureState {
     pub unmatched: Vec<usize>,
 }
 
+/// A fixture used fewer times than its `min_uses`.
+pub(crate) struct Underused {
+    pub index: usize,
+    /// `#index` and its name, if it has one.
+    pub label: String,
+    pub uses: usize,
+    pub min_uses: usize,
+}
+
 /// What a fixture gave a request.
 pub(crate) struct Picked {
     pub index: usize,
@@ -609,14 +618,19 @@ impl FixtureState {
         )
     }
 
-    /// Fixtures used fewer times than their `min_uses`, as `(index, label, uses, min)`.
-    pub fn underused(&self) -> Vec<(usize, String, usize, usize)> {
+    /// Fixtures used fewer times than their `min_uses`.
+    pub fn underused(&self) -> Vec<Underused> {
         self.set
             .fixtures
             .iter()
             .enumerate()
             .filter(|(i, f)| self.uses[*i] < f.min_uses)
-            .map(|(i, f)| (i, f.label(i), self.uses[i], f.min_uses))
+            .map(|(i, f)| Underused {
+                index: i,
+                label: f.label(i),
+                uses: self.uses[i],
+                min_uses: f.min_uses,
+            })
             .collect()
     }
 }

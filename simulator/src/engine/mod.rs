@@ -336,7 +336,7 @@ impl Engine {
     }
 
     /// Fixtures used fewer times than asked, and requests none matched.
-    pub fn fixture_status(&self) -> (usize, Vec<(usize, String, usize, usize)>, Vec<usize>) {
+    pub fn fixture_status(&self) -> (usize, Vec<fixture::Underused>, Vec<usize>) {
         let state = self.lock();
         let fixtures = &state.fixtures;
         (

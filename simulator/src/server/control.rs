@@ -164,7 +164,7 @@ pub(crate) fn verify(engine: &Engine) -> Result<Value, Value> {
             underused.len(),
             underused
                 .iter()
-                .map(|(_, label, uses, min)| format!("{label} ({uses} of at least {min})"))
+                .map(|u| format!("{} ({} of at least {})", u.label, u.uses, u.min_uses))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
@@ -190,7 +190,10 @@ pub(crate) fn verify(engine: &Engine) -> Result<Value, Value> {
         "unused_turns": unused,
         "unmatched_requests": unmatched_requests,
         "fixtures": fixtures,
-        "unused_fixtures": underused.iter().map(|(index, _, uses, min)| json!({"index": index, "uses": uses, "min_uses": min})).collect::<Vec<_>>(),
+        "unused_fixtures": underused
+            .iter()
+            .map(|u| json!({"index": u.index, "uses": u.uses, "min_uses": u.min_uses}))
+            .collect::<Vec<_>>(),
         "requests": engine.journal.stats().requests,
         "message": problems.join("; "),
     });
