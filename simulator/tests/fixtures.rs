@@ -17,18 +17,7 @@ async fn call(
     session: &str,
     body: &Value,
 ) -> common::Reply {
-    let headers = [
-        ("content-type", "application/json"),
-        ("x-sim-session", session),
-    ];
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    common::send(addr, method, path, &headers, body)
-        .await
-        .expect("a reply")
+    common::call(addr, method, path, Some(session), body).await
 }
 
 /// The text of a reply in any of the four formats.
