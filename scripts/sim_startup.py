@@ -6,9 +6,14 @@
 BINARY defaults to target/release/toolcall-sim, RUNS to 20. Each run starts
 `BINARY serve --port 0`, reads the URL it prints, POSTs one chat request on
 a new connection and times the spawn to the full reply; then the process
-rests 200 ms and its resident memory (VmRSS, Linux) is read. Prints the
-range and the median of each.
+rests 200 ms and its resident memory (VmRSS, Linux) is read, with the CPU
+time its threads used so far (schedstat: what a busy machine does not
+inflate, unlike the wall-clock time). Prints the range and the median of
+each, and the load average.
 """
+
+import glob
+import os
 
 import http.client
 import json
@@ -20,7 +25,7 @@ import time
 binary = sys.argv[1] if len(sys.argv) > 1 else "target/release/toolcall-sim"
 runs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 body = json.dumps({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
-firsts, rss = [], []
+firsts, rss, cpu = [], [], []
 for _ in range(runs):
     start = time.perf_counter()
     child = subprocess.Popen([binary, "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -37,7 +42,14 @@ for _ in range(runs):
     with open(f"/proc/{child.pid}/status") as status:
         kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
     rss.append(kb / 1024)
+    on_cpu = 0
+    for path in glob.glob(f"/proc/{child.pid}/task/*/schedstat"):
+        with open(path) as stat:
+            on_cpu += int(stat.read().split()[0])
+    cpu.append(on_cpu / 1e6)
     child.terminate()
     child.wait()
 print(f"first answer: {min(firsts):.1f} to {max(firsts):.1f} ms (median {statistics.median(firsts):.1f}) over {runs} runs")
+print(f"CPU time of the server up to then: {min(cpu):.1f} to {max(cpu):.1f} ms (median {statistics.median(cpu):.1f})")
+print(f"machine load: {os.getloadavg()[0]:.1f}")
 print(f"resident at rest after one request: {min(rss):.1f} to {max(rss):.1f} MB (median {statistics.median(rss):.1f})")

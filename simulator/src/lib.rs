@@ -43,6 +43,7 @@ pub use engine::Chunking;
 pub use engine::GeminiOptions;
 pub use engine::auto::generate as generate_arguments;
 pub use engine::fault::{Fault, FaultRates};
+pub use engine::fixture::{Endpoint, Fixture, Fixtures, Match, TextMatch, ToolResults, Unmatched};
 pub use engine::journal::{
     Answer, DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_LIMIT, HttpRequest, Journal, JournalEntry,
     JournalStats, Transport,

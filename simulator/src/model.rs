@@ -79,6 +79,21 @@ impl SimModel {
         }
     }
 
+    /// What an in-process request asks beyond itself: its wire's endpoint,
+    /// so fixtures that name one match in process too.
+    fn asks(&self) -> Asks {
+        use crate::engine::fixture::Endpoint;
+        Asks {
+            endpoint: Some(match self.wire {
+                Wire::Chat => Endpoint::Chat,
+                Wire::Anthropic => Endpoint::Messages,
+                Wire::Responses => Endpoint::Responses,
+                Wire::Gemini => Endpoint::Gemini,
+            }),
+            ..Asks::default()
+        }
+    }
+
     /// Behave as this wire format's model does (default [`Wire::Chat`]).
     pub fn wire(mut self, wire: Wire) -> Self {
         self.wire = wire;
@@ -178,7 +193,7 @@ impl Model for SimModel {
             let plan = self.sim.engine.plan(
                 Cow::Borrowed(request),
                 Offered::count(&request.tools),
-                &Asks::default(),
+                &self.asks(),
                 false,
                 Transport::InProcess,
                 self.ids(),
@@ -187,10 +202,10 @@ impl Model for SimModel {
                 Outcome::Error(error) => Err(self.error(&error)),
                 Outcome::Reply(reply) => {
                     if let Some(drop) = reply.drop_at() {
-                        wait_until(plan.arrived + drop).await;
+                        wait_until(plan.arrived + self.sim.engine.real(drop)).await;
                         return Err(ModelError::transport_message(DISCONNECTED));
                     }
-                    wait_until(plan.arrived + reply.end).await;
+                    wait_until(plan.arrived + self.sim.engine.real(reply.end)).await;
                     Ok(reply.response)
                 }
             }
@@ -216,7 +231,7 @@ impl Model for SimModel {
                         let plan = engine.plan(
                             Cow::Borrowed(request),
                             Offered::count(&request.tools),
-                            &Asks::default(),
+                            &self.asks(),
                             true,
                             Transport::InProcess,
                             self.ids(),
@@ -260,7 +275,7 @@ impl Model for SimModel {
                 };
                 let (at, item) = queue.pop_front()?;
                 // Absolute deadlines: no drift, and the stream ends when `complete` would.
-                wait_until(arrived + at).await;
+                wait_until(arrived + engine.real(at)).await;
                 Some((item, State::Playing(arrived, queue)))
             },
         ))

@@ -129,5 +129,5 @@ fn pip_install_then_pytest_with_the_official_sdks() {
         "pytest test_fixture.py",
     )
     .unwrap_or_else(|failure| panic!("{failure}"));
-    assert!(out.contains("7 passed"), "{out}");
+    assert!(out.contains("9 passed"), "{out}");
 }

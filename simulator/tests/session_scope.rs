@@ -9,26 +9,7 @@ use std::net::SocketAddr;
 use serde_json::{Value, json};
 use toolcall_sim::Simulator;
 
-async fn call(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    session: Option<&str>,
-    body: &Value,
-) -> common::Reply {
-    let mut headers = vec![("content-type", "application/json")];
-    if let Some(id) = session {
-        headers.push(("x-sim-session", id));
-    }
-    let body = if body.is_null() {
-        String::new()
-    } else {
-        body.to_string()
-    };
-    common::send(addr, method, path, &headers, body)
-        .await
-        .expect("a reply")
-}
+use common::call;
 
 fn script(text: &str, turns: usize) -> Value {
     json!({"turns": (0..turns).map(|i| json!({"text": format!("{text} {i}")})).collect::<Vec<_>>()})

@@ -71,6 +71,19 @@ export class Session {
     return (await this.#call("PUT", "/__sim/script", body)).turns;
   }
 
+  /**
+   * Answer from these fixtures, first match wins, before any script: an
+   * array of `{ match: {...}, response: {...} }` (or `{ fixtures: [...] }`).
+   * `match` takes `endpoint`, `model`, `user_message`, `tool_results`,
+   * `tools`, `turn_index`; a fixture may add `times`, `min_uses`, `latency`.
+   * A request none matches gets a 404 naming the closest (`unmatched:
+   * "auto"`: auto mode answers it).
+   */
+  async fixtures(fixtures, { unmatched = "error" } = {}) {
+    const body = Array.isArray(fixtures) ? { fixtures, unmatched } : fixtures;
+    return (await this.#call("PUT", "/__sim/fixtures", body)).fixtures;
+  }
+
   /** The requests of this session so far, oldest first. */
   async journal() {
     return (await this.#call("GET", "/__sim/journal")).entries;

@@ -122,6 +122,17 @@ class Session:
         body = turns if isinstance(turns, dict) else {"turns": list(turns)}
         return self._call("PUT", "/__sim/script", body)["turns"]
 
+    def fixtures(self, fixtures: Any, unmatched: str = "error") -> int:
+        """Answer from these fixtures, first match wins, before any script: a
+        list of ``{"match": {...}, "response": {...}}`` (or a fixtures file's
+        ``{"fixtures": [...]}``). ``match`` takes ``endpoint``, ``model``,
+        ``user_message``, ``tool_results``, ``tools``, ``turn_index``; a
+        fixture may add ``times``, ``min_uses``, ``latency``. A request none
+        matches gets a 404 naming the closest (``unmatched="auto"``: auto
+        mode answers it). Returns their number."""
+        body = fixtures if isinstance(fixtures, dict) else {"fixtures": list(fixtures), "unmatched": unmatched}
+        return self._call("PUT", "/__sim/fixtures", body)["fixtures"]
+
     def journal(self) -> List[Dict[str, Any]]:
         """The requests of this session so far, oldest first."""
         return self._call("GET", "/__sim/journal")["entries"]

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use toolcall_sim::{
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, GeminiOptions, ModelLatency, ScriptFile,
-    SimBuilder,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, Fixtures, GeminiOptions, ModelLatency,
+    ScriptFile, SimBuilder,
 };
 
 mod flags;
@@ -35,6 +35,17 @@ Options of `serve`:
                          auto mode: the first reply calls every offered tool
                          at once with arguments generated from its JSON
                          Schema; once the results are in, a text reports them
+  --fixtures FILE        Answer requests from the fixtures in FILE (.json,
+                         .yaml or .yml; {\"fixtures\": [{\"match\": {...},
+                         \"response\": {...}}]}): the first whose match fits
+                         answers, before the script; a request none fits
+                         takes the next script turn, or without a script
+                         gets a 404 naming the closest fixture (or auto
+                         mode's reply with \"unmatched\": \"auto\")
+  --time-scale F         Real time per simulated time (default 1): 0.01
+                         passes every latency 100 times faster; replies
+                         (x-sim-time-ms, x-sim-elapsed-ms) and the journal
+                         carry simulated times
   --seed N               Seed of every random draw: ids, generated arguments,
                          latencies, faults, chunking (default 0, or the
                          script file's); the same seed replays the same run
@@ -91,12 +102,17 @@ then serves until Ctrl-C (or SIGTERM) and shuts down gracefully:
                               DELETE clears it
   POST /__sim/reset           the script from its first turn, journal cleared
   PUT  /__sim/script          follow the script in the body ({\"turns\": [...]})
-  GET  /__sim/verify          200 if every turn was used and every request
-                              answered from the script, else 409 naming them
+  PUT  /__sim/fixtures        answer from the fixtures in the body
+  GET  /__sim/verify          200 if every turn and fixture was used and every
+                              request answered, else 409 naming them
   DELETE /__sim/session       end the request's session
 A request names a session of its own (its own script, journal, counters)
 with the header `x-sim-session: NAME` or the path prefix /__sim/s/NAME/
 (e.g. http://127.0.0.1:8080/__sim/s/test-1/v1 as an OpenAI base URL).
+A request asks for a fault with `x-sim-fault: 429` (`; retry-after=2s`),
+`500`, `overloaded`, `disconnect` (`; after=3`), `stall` (`; for=2s`),
+`malformed`, `unknown_tool` or `duplicate_ids`, and for a time to first
+token with `x-sim-latency: 250ms`.
 
 Exit status: 0 after Ctrl-C, 1 if the address cannot be bound, 2 for a bad
 argument or a bad script file (reported as FILE:LINE:COLUMN: problem).
@@ -122,6 +138,8 @@ struct Options {
     host: IpAddr,
     port: u16,
     script: Option<PathBuf>,
+    fixtures: Option<PathBuf>,
+    time_scale: Option<f64>,
     seed: Option<u64>,
     model_latency: Option<ModelLatency>,
     api_key: Option<String>,
@@ -139,6 +157,8 @@ impl Default for Options {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 8080,
             script: None,
+            fixtures: None,
+            time_scale: None,
             seed: None,
             model_latency: None,
             api_key: None,
@@ -174,6 +194,8 @@ fn parse(args: &[String]) -> Result<Command, String> {
                     "--port",
                     "--host",
                     "--script",
+                    "--fixtures",
+                    "--time-scale",
                     "--seed",
                     "--model-latency",
                     "--api-key",
@@ -191,6 +213,18 @@ fn parse(args: &[String]) -> Result<Command, String> {
                     "--port" => options.port = flags::port(&value)?,
                     "--host" => options.host = flags::host(&value)?,
                     "--script" => options.script = Some(PathBuf::from(value)),
+                    "--fixtures" => options.fixtures = Some(PathBuf::from(value)),
+                    "--time-scale" => {
+                        options.time_scale = Some(
+                            value
+                                .parse::<f64>()
+                                .ok()
+                                .filter(|s| s.is_finite() && *s > 0.0)
+                                .ok_or_else(|| {
+                                    format!("--time-scale: `{value}` is not a number above 0")
+                                })?,
+                        );
+                    }
                     "--seed" => {
                         options.seed = Some(value.parse().map_err(|_| {
                             format!("--seed: `{value}` is not a whole number (0 to 2^64-1)")
@@ -298,6 +332,18 @@ fn serve(options: Options) -> ExitCode {
         Some(file) => file.configure(SimBuilder::default()),
         None => SimBuilder::default(),
     };
+    if let Some(path) = &options.fixtures {
+        match Fixtures::load(path) {
+            Ok(fixtures) => builder = builder.fixtures(fixtures),
+            Err(error) => {
+                eprintln!("toolcall-sim: {error}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(scale) = options.time_scale {
+        builder = builder.time_scale(scale);
+    }
     if let Some(seed) = options.seed {
         builder = builder.seed(seed);
     }
@@ -447,6 +493,8 @@ mod tests {
             host: "0.0.0.0".parse().expect("an address"),
             port: 9000,
             script: Some(PathBuf::from("s.yaml")),
+            fixtures: Some(PathBuf::from("f.json")),
+            time_scale: Some(0.01),
             seed: Some(42),
             model_latency: Some(ModelLatency::new(
                 Latency::fixed_ms(200),
@@ -464,8 +512,8 @@ mod tests {
                 thought_signature: true,
             }),
         };
-        let spaced = "serve --port 9000 --host 0.0.0.0 --script s.yaml --seed 42 --model-latency fixed:200ms/20ms --api-key sk-test --journal-limit 5 --header-read-timeout 1.5s --idle-timeout off --no-cors --threads 2 --gemini no-ids,signatures";
-        let inline = "serve --port=9000 --host=0.0.0.0 --script=s.yaml --seed=42 --model-latency=fixed:200ms/20ms --api-key=sk-test --journal-limit=5 --header-read-timeout=1500ms --idle-timeout=off --no-cors --threads=2 --gemini=no-ids,signatures";
+        let spaced = "serve --port 9000 --host 0.0.0.0 --script s.yaml --fixtures f.json --time-scale 0.01 --seed 42 --model-latency fixed:200ms/20ms --api-key sk-test --journal-limit 5 --header-read-timeout 1.5s --idle-timeout off --no-cors --threads 2 --gemini no-ids,signatures";
+        let inline = "serve --port=9000 --host=0.0.0.0 --script=s.yaml --fixtures=f.json --time-scale=0.01 --seed=42 --model-latency=fixed:200ms/20ms --api-key=sk-test --journal-limit=5 --header-read-timeout=1500ms --idle-timeout=off --no-cors --threads=2 --gemini=no-ids,signatures";
         assert_eq!(parse(&args(spaced)), Ok(Command::Serve(expected)));
         assert_eq!(parse(&args(spaced)), parse(&args(inline)));
         let Ok(Command::Serve(options)) = parse(&args("serve --host localhost")) else {

@@ -287,6 +287,11 @@ impl ApiError {
         .code("script_exhausted")
     }
 
+    /// 404 for a request no fixture matches (with no script to fall back on).
+    pub(crate) fn no_fixture(message: String) -> Self {
+        ApiError::new(404, "not_found_error", message).code("no_fixture_matched")
+    }
+
     /// A 429's `Retry-After` (whole seconds, rounded up, as the header's
     /// grammar demands) and `retry-after-ms` (what the official SDKs prefer).
     pub(crate) fn retry_after_headers(&self) -> Option<(u64, u64)> {

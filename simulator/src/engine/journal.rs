@@ -88,8 +88,13 @@ pub struct JournalEntry {
     pub tool_message_ids: Vec<String>,
     /// The script turn that answered (from 0), if a script did.
     pub script_turn: Option<usize>,
+    /// The fixture that answered it, by its place in the list.
+    pub fixture: Option<usize>,
     /// The fault injected, if any.
     pub fault: Option<Fault>,
+    /// Simulated time from its arrival to the reply's last byte (or the
+    /// drop of a disconnect); zero for an error.
+    pub took: Duration,
     /// The answer.
     pub answer: Answer,
     /// How it came over HTTP (`None` in process).

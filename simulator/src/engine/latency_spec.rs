@@ -52,7 +52,7 @@ impl std::fmt::Display for LatencySpecError {
 impl std::error::Error for LatencySpecError {}
 
 /// A duration in milliseconds: a non-negative number and a unit.
-fn duration_ms(text: &str, spec: &str) -> Result<f64, LatencySpecError> {
+pub(crate) fn duration_ms(text: &str, spec: &str) -> Result<f64, LatencySpecError> {
     let text = text.trim();
     let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
         (n, 1.0)

@@ -6,6 +6,7 @@
 pub(crate) mod auto;
 mod error;
 pub(crate) mod fault;
+pub(crate) mod fixture;
 mod gemini_options;
 pub(crate) mod journal;
 pub(crate) mod latency;
@@ -31,6 +32,7 @@ use toolcall_runtime::{
 
 use crate::engine::auto::{AutoReply, auto_reply};
 use crate::engine::fault::{Fault, FaultRates};
+use crate::engine::fixture::{Endpoint, FixtureState, Fixtures, Seen, Unmatched};
 use crate::engine::journal::{Answer, Journal, JournalEntry, Transport};
 use crate::engine::latency::ModelLatency;
 use crate::engine::rng::SimRng;
@@ -106,6 +108,19 @@ pub(crate) struct Config {
     pub journal_limit: Option<usize>,
     /// How the Gemini format shapes its replies.
     pub gemini: GeminiOptions,
+    /// Replies chosen by what the request looks like, before the script.
+    pub fixtures: Fixtures,
+    /// Real time per simulated time (`None`: 1, real time is simulated time).
+    pub time_scale: Option<f64>,
+}
+
+impl Config {
+    /// Real time per simulated time: 0.01 passes latencies 100 times faster.
+    pub fn scale(&self) -> f64 {
+        self.time_scale
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .unwrap_or(1.0)
+    }
 }
 
 /// What a request asks of its reply beyond the neutral request.
@@ -116,6 +131,12 @@ pub(crate) struct Asks {
     pub max_tokens: Option<u32>,
     /// The shape of an auto-mode text answer.
     pub response_format: Option<ResponseFormat>,
+    /// The API format the request came in (`None` in process).
+    pub endpoint: Option<Endpoint>,
+    /// A fault this request asks for (`x-sim-fault`), over the drawn one.
+    pub fault: Option<Fault>,
+    /// The time to first token this request asks for (`x-sim-latency`).
+    pub latency: Option<Duration>,
 }
 
 /// A structured-output request (`response_format`).
@@ -197,7 +218,16 @@ struct Draws {
 struct State {
     requests: usize,
     script: Option<ScriptCursor>,
+    fixtures: FixtureState,
     draws: Draws,
+}
+
+/// Where a request's reply comes from.
+struct Source {
+    turn: Option<Turn>,
+    script_turn: Option<usize>,
+    fixture: Option<usize>,
+    latency: Option<Duration>,
 }
 
 /// The simulator's engine. One per simulator; shared by its model and server.
@@ -240,6 +270,7 @@ impl Engine {
             state: Mutex::new(State {
                 requests: 0,
                 script,
+                fixtures: FixtureState::new(config.fixtures.clone()),
                 draws: Draws {
                     ids: SimRng::derive(seed, "ids"),
                     arguments: SimRng::derive(seed, "arguments"),
@@ -262,7 +293,24 @@ impl Engine {
     /// clock when the simulator was built, plus the time since on tokio's
     /// clock (so a paused clock moves it too).
     pub fn created(&self, at: Instant) -> u64 {
-        self.wall_started + at.saturating_duration_since(self.started).as_secs()
+        self.wall_started + self.simulated_since_start(at).as_secs()
+    }
+
+    /// The real time a simulated span takes, at the time scale.
+    pub fn real(&self, simulated: Duration) -> Duration {
+        match self.config.scale() {
+            1.0 => simulated,
+            scale => simulated.mul_f64(scale),
+        }
+    }
+
+    /// Simulated time since the engine started, at `at`.
+    pub fn simulated_since_start(&self, at: Instant) -> Duration {
+        let real = at.saturating_duration_since(self.started);
+        match self.config.scale() {
+            1.0 => real,
+            scale => real.div_f64(scale),
+        }
     }
 
     /// Follow `script` from its first turn (auto mode with `None`).
@@ -272,6 +320,31 @@ impl Engine {
             next: 0,
             overruns: Vec::new(),
         });
+    }
+
+    /// Answer from these fixtures from now on, every use count at zero.
+    pub fn reset_fixtures(&self, fixtures: Fixtures) {
+        self.lock().fixtures = FixtureState::new(fixtures);
+    }
+
+    /// Each fixture's uses, and the requests none matched.
+    pub fn fixture_uses(&self) -> (Vec<usize>, Vec<usize>) {
+        let state = self.lock();
+        (
+            state.fixtures.uses.clone(),
+            state.fixtures.unmatched.clone(),
+        )
+    }
+
+    /// Fixtures used fewer times than asked, and requests none matched.
+    pub fn fixture_status(&self) -> (usize, Vec<fixture::Underused>, Vec<usize>) {
+        let state = self.lock();
+        let fixtures = &state.fixtures;
+        (
+            fixtures.set.fixtures.len(),
+            fixtures.underused(),
+            fixtures.unmatched.clone(),
+        )
     }
 
     /// Turns not used yet, and requests that came after the script ran out.
@@ -296,7 +369,7 @@ impl Engine {
         self.journal.push(JournalEntry {
             index,
             at,
-            since_start: at.saturating_duration_since(self.started),
+            since_start: self.simulated_since_start(at),
             transport: Transport::Http,
             stream,
             model: model.to_owned(),
@@ -308,7 +381,9 @@ impl Engine {
             messages: Vec::new(),
             tool_message_ids: Vec::new(),
             script_turn: None,
+            fixture: None,
             fault: None,
+            took: Duration::ZERO,
             answer: error_answer(error),
             http: None,
         });
@@ -341,25 +416,30 @@ impl Engine {
             fingerprint: self.fingerprint.clone(),
         };
         let mut script_turn = None;
+        let mut fixture = None;
         let mut fault = None;
         let outcome = match check_pairing(&request.messages).map_err(Unpaired::chat_error) {
             Err(error) => Outcome::Error(error),
             Ok(()) => {
                 // One draw per request whatever the rates, so rates do not shift other draws.
                 let drawn = self.config.faults.draw(&mut state.draws.faults);
+                let drawn = asks.fault.clone().or(drawn);
                 match drawn {
                     Some(rejection) if rejection.is_rejection() => {
                         fault = Some(rejection.clone());
                         Outcome::Error(rejection_error(&rejection, &request.model))
                     }
-                    drawn => match self.take_turn(state, index) {
+                    drawn => match self.source(state, index, request, tools, asks) {
                         Err(error) => Outcome::Error(error),
-                        Ok(turn) => {
-                            script_turn = turn.as_ref().map(|(i, _)| *i);
-                            let (reply, scripted) = match turn {
-                                Some((_, turn)) => (turn.reply, turn.fault),
+                        Ok(source) => {
+                            script_turn = source.script_turn;
+                            fixture = source.fixture;
+                            let (reply, scripted) = match source.turn {
+                                Some(turn) => (turn.reply, turn.fault),
                                 None => (Reply::Auto, None),
                             };
+                            // A header's fault wins over the script's.
+                            let scripted = asks.fault.clone().or(scripted);
                             match scripted.or(drawn) {
                                 Some(rejection) if rejection.is_rejection() => {
                                     fault = Some(rejection.clone());
@@ -370,7 +450,7 @@ impl Engine {
                                         state,
                                         (request, offered),
                                         (asks, stream),
-                                        (reply, injected),
+                                        (reply, injected, asks.latency.or(source.latency)),
                                         call_prefix,
                                     );
                                     fault = applied;
@@ -406,7 +486,7 @@ impl Engine {
         self.journal.push(JournalEntry {
             index,
             at: arrived,
-            since_start: arrived.saturating_duration_since(self.started),
+            since_start: self.simulated_since_start(arrived),
             transport,
             stream,
             model: request.model,
@@ -418,7 +498,12 @@ impl Engine {
             messages: request.messages,
             tool_message_ids,
             script_turn,
+            fixture,
             fault,
+            took: match &outcome {
+                Outcome::Error(_) => Duration::ZERO,
+                Outcome::Reply(plan) => plan.drop_at().unwrap_or(plan.end),
+            },
             answer: match &outcome {
                 Outcome::Error(error) => error_answer(error),
                 Outcome::Reply(plan) => Answer::Reply(plan.response.clone()),
@@ -431,6 +516,51 @@ impl Engine {
             envelope,
             outcome,
         }
+    }
+
+    /// The reply's source: the first fixture that matches, else the next
+    /// script turn, else auto mode (or an error, when fixtures are loaded
+    /// and ask for one).
+    fn source(
+        &self,
+        state: &mut State,
+        index: usize,
+        request: &ChatRequest,
+        tools: &[ToolDefinition],
+        asks: &Asks,
+    ) -> Result<Source, ApiError> {
+        let mut source = Source {
+            turn: None,
+            script_turn: None,
+            fixture: None,
+            latency: None,
+        };
+        if !state.fixtures.is_empty() {
+            let seen = Seen::new(
+                request,
+                asks.endpoint,
+                tools.iter().map(|t| t.name.as_str()),
+            );
+            if let Some(picked) = state.fixtures.pick(&seen) {
+                source.fixture = Some(picked.index);
+                source.turn = Some(picked.turn);
+                source.latency = picked.latency;
+                return Ok(source);
+            }
+            if state.script.is_none() {
+                match state.fixtures.set.unmatched {
+                    Unmatched::Auto => return Ok(source),
+                    Unmatched::Error => {
+                        state.fixtures.unmatched.push(index);
+                        return Err(ApiError::no_fixture(state.fixtures.explain(&seen)));
+                    }
+                }
+            }
+        }
+        let turn = self.take_turn(state, index)?;
+        source.script_turn = turn.as_ref().map(|(i, _)| *i);
+        source.turn = turn.map(|(_, turn)| turn);
+        Ok(source)
     }
 
     /// The next script turn: `Ok(None)` in auto mode, an error past the end.
@@ -461,7 +591,7 @@ impl Engine {
         state: &mut State,
         (request, offered): (&ChatRequest, Offered<'_>),
         (asks, stream): (&Asks, bool),
-        (reply, fault): (Reply, Option<Fault>),
+        (reply, fault, first_token): (Reply, Option<Fault>, Option<Duration>),
         call_prefix: &str,
     ) -> (ReplyPlan, Option<Fault>) {
         let tools = offered.list;
@@ -546,7 +676,9 @@ impl Engine {
             _ => Duration::ZERO,
         };
         let latency = &self.config.model_latency;
-        let role_at = stall + latency.time_to_first_token.sample(&mut draws.latency);
+        // The draw is made even when overridden, so the later draws stay put.
+        let drawn_first = latency.time_to_first_token.sample(&mut draws.latency);
+        let role_at = stall + first_token.unwrap_or(drawn_first);
         let mut at = role_at;
         let mut next = || {
             at += latency.per_token.sample(&mut draws.latency);

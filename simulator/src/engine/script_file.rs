@@ -19,9 +19,11 @@
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use crate::engine::Chunking;
 use crate::engine::fault::FaultRates;
+use crate::engine::fixture::Fixtures;
 use crate::engine::latency::ModelLatency;
 use crate::engine::script::{Script, Turn};
 use crate::engine::simulator::{SimBuilder, Simulator};
@@ -90,17 +92,7 @@ fn script_turns<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Scr
 impl ScriptFile {
     /// Read a script file, JSON or YAML by its extension.
     pub fn load(path: impl AsRef<Path>) -> Result<ScriptFile, ScriptFileError> {
-        let path = path.as_ref();
-        let Some(format) = ScriptFormat::from_path(path) else {
-            return Err(ScriptFileError::UnknownFormat {
-                path: path.to_owned(),
-            });
-        };
-        let text = std::fs::read_to_string(path).map_err(|source| ScriptFileError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        ScriptFile::parse(&text, format, path)
+        load(path.as_ref())
     }
 
     /// Parse a script file's text; `path` only names it in errors.
@@ -109,15 +101,7 @@ impl ScriptFile {
         format: ScriptFormat,
         path: impl AsRef<Path>,
     ) -> Result<ScriptFile, ScriptFileError> {
-        let path = path.as_ref();
-        match format {
-            ScriptFormat::Json => serde_json::from_str(text).map_err(|error| {
-                let (line, column) = (error.line(), error.column());
-                let message = error.to_string();
-                ScriptFileError::parse(path, line, column, &message)
-            }),
-            ScriptFormat::Yaml => parse_yaml(text, path),
-        }
+        parse(text, format, path.as_ref())
     }
 
     /// Set the script and every setting the file gives on this builder.
@@ -155,8 +139,54 @@ impl Script {
     }
 }
 
+impl Fixtures {
+    /// Read a fixtures file (`{"fixtures": [...]}` or a list), JSON or YAML
+    /// by its extension.
+    pub fn load(path: impl AsRef<Path>) -> Result<Fixtures, ScriptFileError> {
+        load(path.as_ref())
+    }
+
+    /// Parse a fixtures file's text; `path` only names it in errors.
+    pub fn parse(
+        text: &str,
+        format: ScriptFormat,
+        path: impl AsRef<Path>,
+    ) -> Result<Fixtures, ScriptFileError> {
+        parse(text, format, path.as_ref())
+    }
+}
+
+/// Read a file of `T`, JSON or YAML by its extension.
+fn load<T: DeserializeOwned>(path: &Path) -> Result<T, ScriptFileError> {
+    let Some(format) = ScriptFormat::from_path(path) else {
+        return Err(ScriptFileError::UnknownFormat {
+            path: path.to_owned(),
+        });
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| ScriptFileError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    parse(&text, format, path)
+}
+
+fn parse<T: DeserializeOwned>(
+    text: &str,
+    format: ScriptFormat,
+    path: &Path,
+) -> Result<T, ScriptFileError> {
+    match format {
+        ScriptFormat::Json => serde_json::from_str(text).map_err(|error| {
+            let (line, column) = (error.line(), error.column());
+            let message = error.to_string();
+            ScriptFileError::parse(path, line, column, &message)
+        }),
+        ScriptFormat::Yaml => parse_yaml(text, path),
+    }
+}
+
 #[cfg(feature = "yaml")]
-fn parse_yaml(text: &str, path: &Path) -> Result<ScriptFile, ScriptFileError> {
+fn parse_yaml<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, ScriptFileError> {
     serde_norway::from_str(text).map_err(|error| {
         let (line, column) = error
             .location()
@@ -167,7 +197,7 @@ fn parse_yaml(text: &str, path: &Path) -> Result<ScriptFile, ScriptFileError> {
 }
 
 #[cfg(not(feature = "yaml"))]
-fn parse_yaml(_text: &str, path: &Path) -> Result<ScriptFile, ScriptFileError> {
+fn parse_yaml<T>(_text: &str, path: &Path) -> Result<T, ScriptFileError> {
     Err(ScriptFileError::YamlDisabled {
         path: path.to_owned(),
     })

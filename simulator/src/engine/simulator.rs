@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::engine::fault::FaultRates;
+use crate::engine::fixture::{Fixture, Fixtures, Unmatched};
 use crate::engine::journal::Journal;
 use crate::engine::latency::ModelLatency;
 use crate::engine::script::Script;
@@ -28,6 +29,12 @@ impl std::fmt::Debug for Simulator {
 }
 
 impl Simulator {
+    /// Answer from these fixtures from now on (before the script), every
+    /// use count at zero.
+    pub fn reset_fixtures(&self, fixtures: Fixtures) {
+        self.engine.reset_fixtures(fixtures);
+    }
+
     /// Start configuring a simulator.
     pub fn builder() -> SimBuilder {
         SimBuilder::default()
@@ -61,6 +68,12 @@ impl Simulator {
     /// The seed.
     pub fn seed(&self) -> u64 {
         self.engine.config.seed
+    }
+
+    /// How many requests each fixture has answered, in fixture order, and
+    /// the journal indices of requests no fixture matched (that got an error).
+    pub fn fixture_uses(&self) -> (Vec<usize>, Vec<usize>) {
+        self.engine.fixture_uses()
     }
 
     /// Script turns not used yet (0 in auto mode).
@@ -191,6 +204,35 @@ impl SimBuilder {
     /// stream chunk, thought signatures).
     pub fn gemini(mut self, options: crate::GeminiOptions) -> Self {
         self.config.gemini = options;
+        self
+    }
+
+    /// Add a fixture: a reply chosen by what the request looks like, tried
+    /// in the order added and before the script.
+    pub fn fixture(mut self, fixture: Fixture) -> Self {
+        self.config.fixtures.fixtures.push(fixture);
+        self
+    }
+
+    /// Use these fixtures (and their `unmatched` rule), replacing any added.
+    pub fn fixtures(mut self, fixtures: Fixtures) -> Self {
+        self.config.fixtures = fixtures;
+        self
+    }
+
+    /// Let auto mode answer a request no fixture matches when there is no
+    /// script (by default it gets an error naming the closest fixture).
+    pub fn unmatched(mut self, unmatched: Unmatched) -> Self {
+        self.config.fixtures.unmatched = unmatched;
+        self
+    }
+
+    /// Real time per simulated time, for clients in other processes: at
+    /// 0.01 every latency passes 100 times faster, and replies
+    /// (`x-sim-time-ms`, `x-sim-elapsed-ms`) and the journal carry the
+    /// simulated times. Not finite or not above zero: 1 (real time).
+    pub fn time_scale(mut self, scale: f64) -> Self {
+        self.config.time_scale = Some(scale);
         self
     }
 

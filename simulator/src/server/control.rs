@@ -8,14 +8,17 @@
 //!   turn (or auto mode), and an empty journal
 //! - `PUT /__sim/script`: follow the script in the body (a JSON script file
 //!   with `turns` only) from its first turn
-//! - `GET /__sim/verify`: 200 when every turn was used and no request came
-//!   past the script, 409 naming them otherwise
+//! - `PUT /__sim/fixtures`: answer from the fixtures in the body
+//!   (`{"fixtures": [...]}`) from now on
+//! - `GET /__sim/verify`: 200 when every turn and fixture was used and every
+//!   request was answered, 409 naming them otherwise
 //!
 //! Each applies to the request's session (`x-sim-session`), if it names one.
 
 use serde_json::{Value, json};
 
 use crate::engine::Engine;
+use crate::engine::fixture::Fixtures;
 use crate::engine::journal::{Answer, JournalEntry, Transport};
 use crate::engine::script_file::{ScriptFile, ScriptFormat};
 use crate::wire::ApiError;
@@ -42,6 +45,7 @@ fn entry_json(entry: &JournalEntry) -> Value {
     let mut value = json!({
         "index": entry.index,
         "since_start_ms": entry.since_start.as_secs_f64() * 1000.0,
+        "took_ms": entry.took.as_secs_f64() * 1000.0,
         "transport": match entry.transport {
             Transport::InProcess => "in_process",
             Transport::Http => "http",
@@ -54,6 +58,7 @@ fn entry_json(entry: &JournalEntry) -> Value {
         "messages": entry.messages,
         "tool_message_ids": entry.tool_message_ids,
         "script_turn": entry.script_turn,
+        "fixture": entry.fixture,
         "fault": entry.fault,
         "status": entry.status(),
     });
@@ -89,6 +94,7 @@ fn entry_json(entry: &JournalEntry) -> Value {
 /// Start over: the original script from its first turn, an empty journal.
 pub(crate) fn reset(engine: &Engine) -> Value {
     engine.reset_script(engine.config.script.clone());
+    engine.reset_fixtures(engine.config.fixtures.clone());
     engine.journal.clear();
     json!({"object": "toolcall_sim.reset", "turns": engine.config.script.as_ref().map_or(0, |s| s.turns.len())})
 }
@@ -116,6 +122,20 @@ pub(crate) fn replace_script(engine: &Engine, body: &[u8]) -> Result<Value, ApiE
     Ok(json!({"object": "toolcall_sim.script", "turns": turns}))
 }
 
+/// Answer from the fixtures in `body` (`{"fixtures": [...]}` or a list)
+/// from now on, every use count at zero.
+pub(crate) fn replace_fixtures(engine: &Engine, body: &[u8]) -> Result<Value, ApiError> {
+    let fixtures: Fixtures = serde_json::from_slice(body).map_err(|e| {
+        ApiError::invalid_request(
+            format!("toolcall-sim: the fixtures in the request body: {e}"),
+            None,
+        )
+    })?;
+    let count = fixtures.fixtures.len();
+    engine.reset_fixtures(fixtures);
+    Ok(json!({"object": "toolcall_sim.fixtures", "fixtures": count}))
+}
+
 /// `GET /__sim/verify`: `Ok` when every script turn was used and every
 /// request answered from the script; otherwise `Err` naming the unused
 /// turns (from 0) and the requests that found no turn (by journal index).
@@ -137,13 +157,43 @@ pub(crate) fn verify(engine: &Engine) -> Result<Value, Value> {
             list(&overruns)
         ));
     }
+    let (fixtures, underused, unmatched) = engine.fixture_status();
+    if !underused.is_empty() {
+        problems.push(format!(
+            "{} fixture(s) used fewer times than asked: {}",
+            underused.len(),
+            underused
+                .iter()
+                .map(|u| format!("{} ({} of at least {})", u.label, u.uses, u.min_uses))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !unmatched.is_empty() {
+        problems.push(format!(
+            "{} request(s) matched no fixture: {}",
+            unmatched.len(),
+            list(&unmatched)
+        ));
+    }
+    let unmatched_requests: Vec<usize> = {
+        let mut all = overruns.clone();
+        all.extend(&unmatched);
+        all.sort_unstable();
+        all
+    };
     let value = json!({
         "object": "toolcall_sim.verify",
         "ok": problems.is_empty(),
         "turns": turns,
         "used_turns": used,
         "unused_turns": unused,
-        "unmatched_requests": overruns,
+        "unmatched_requests": unmatched_requests,
+        "fixtures": fixtures,
+        "unused_fixtures": underused
+            .iter()
+            .map(|u| json!({"index": u.index, "uses": u.uses, "min_uses": u.min_uses}))
+            .collect::<Vec<_>>(),
         "requests": engine.journal.stats().requests,
         "message": problems.join("; "),
     });

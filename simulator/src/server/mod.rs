@@ -6,6 +6,7 @@
 
 mod control;
 pub(crate) mod listen;
+mod per_request;
 mod session_scope;
 
 use std::collections::VecDeque;
@@ -162,6 +163,21 @@ impl ServerBuilder {
     /// Faults by rate (ignored when serving an existing simulator).
     pub fn faults(mut self, rates: FaultRates) -> Self {
         self.builder = self.builder.faults(rates);
+        self
+    }
+
+    /// Answer from these fixtures before the script (ignored when serving
+    /// an existing simulator).
+    pub fn fixtures(mut self, fixtures: crate::Fixtures) -> Self {
+        self.builder = self.builder.fixtures(fixtures);
+        self
+    }
+
+    /// Real time per simulated time (ignored when serving an existing
+    /// simulator): at 0.01 latencies pass 100 times faster, and replies
+    /// and the journal carry the simulated times.
+    pub fn time_scale(mut self, scale: f64) -> Self {
+        self.builder = self.builder.time_scale(scale);
         self
     }
 
@@ -513,10 +529,10 @@ fn error_response<F: Format>(format: &F, error: &ApiError) -> Response<Body> {
     let mut response = json_response(status, &format.error_body(error));
     if matches!(
         error.code.as_deref(),
-        Some("script_exhausted" | "not_simulated")
+        Some("script_exhausted" | "not_simulated" | "no_fixture_matched")
     ) {
-        // A retry finds the script as empty, or the endpoint still not
-        // simulated: the official SDKs skip it when told.
+        // A retry finds the same answer (the script as empty, no fixture,
+        // the endpoint still not simulated): the SDKs skip it when told.
         response
             .headers_mut()
             .insert("x-should-retry", HeaderValue::from_static("false"));
@@ -558,6 +574,8 @@ enum Route {
     Reset,
     /// `PUT /__sim/script`.
     Script,
+    /// `PUT /__sim/fixtures`.
+    Fixtures,
     /// `GET /__sim/verify`: every turn used, every request answered.
     Verify,
     /// `DELETE /__sim/session`: forget the request's session.
@@ -576,7 +594,7 @@ impl Route {
             | Route::Reset => "POST",
             Route::Response(_) | Route::Models | Route::Model(_) => "GET",
             Route::Journal => "GET, DELETE",
-            Route::Script => "PUT",
+            Route::Script | Route::Fixtures => "PUT",
             Route::Verify => "GET",
             Route::Session => "DELETE",
             Route::Batches => "GET, POST, DELETE",
@@ -610,6 +628,7 @@ fn route(path: &str) -> Option<Route> {
         "/__sim/journal" => Route::Journal,
         "/__sim/reset" => Route::Reset,
         "/__sim/script" => Route::Script,
+        "/__sim/fixtures" => Route::Fixtures,
         "/__sim/verify" => Route::Verify,
         "/__sim/session" => Route::Session,
         other if other.starts_with("/messages/batches/") => Route::Batches,
@@ -660,7 +679,12 @@ fn cors_headers(headers: &mut HeaderMap) {
 }
 
 /// The reply headers a page may read: ids, timing, rate limits, retries.
-const EXPOSED_HEADERS: &str = "x-request-id, request-id, openai-processing-ms, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens";
+/// The simulated time a request came, in ms since the server started.
+const SIM_TIME: &str = "x-sim-time-ms";
+/// The simulated time its whole reply takes, in ms.
+const SIM_ELAPSED: &str = "x-sim-elapsed-ms";
+
+const EXPOSED_HEADERS: &str = "x-sim-time-ms, x-sim-elapsed-ms, x-request-id, request-id, openai-processing-ms, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens";
 
 /// 204 to a CORS preflight: any origin, the methods served, the headers asked for.
 fn preflight(request: &HeaderMap) -> Response<Body> {
@@ -828,13 +852,17 @@ async fn dispatch(
                         ),
                     ),
                 },
-                Route::Script => {
+                Route::Script | Route::Fixtures => {
                     let body = match read_body(context, request.into_body()).await {
                         Ok(body) => body,
                         Err(BodyError::Gone) => return Err(Disconnected),
                         Err(BodyError::Refused(error)) => return Ok(error_response(&Chat, &error)),
                     };
-                    match control::replace_script(engine, &body) {
+                    let replaced = match route {
+                        Route::Script => control::replace_script(engine, &body),
+                        _ => control::replace_fixtures(engine, &body),
+                    };
+                    match replaced {
                         Ok(value) => json_response(StatusCode::OK, &value),
                         Err(error) => error_response(&Chat, &error),
                     }
@@ -989,10 +1017,18 @@ async fn answer<F: Format>(
         }
         Err(BodyError::Gone) => return Err(Disconnected),
     };
-    let parsed = match format.parse(engine, &body) {
+    let mut parsed = match format.parse(engine, &body) {
         Ok(parsed) => parsed,
         Err(error) => return refuse(&error, body),
     };
+    parsed.asks.endpoint = Some(F::ENDPOINT);
+    match per_request::read(&head.headers) {
+        Ok((fault, latency)) => (parsed.asks.fault, parsed.asks.latency) = (fault, latency),
+        Err(error) => {
+            engine.reject(&error, &parsed.request.model, parsed.stream);
+            return refuse(&error, body);
+        }
+    }
     let plan = engine.plan(
         std::borrow::Cow::Owned(parsed.request),
         parsed.tools.offered(),
@@ -1009,18 +1045,26 @@ async fn answer<F: Format>(
         Outcome::Reply(reply) => reply,
     };
     format.remember(&plan.envelope, &reply, &parsed.options);
+    // Simulated times for a client at a time scale: when the request came
+    // and how long its reply takes.
+    let sim_headers = |headers: &mut HeaderMap| {
+        let ms = |d: Duration| HeaderValue::from(d.as_millis() as u64);
+        headers.insert(SIM_TIME, ms(engine.simulated_since_start(plan.arrived)));
+        headers.insert(SIM_ELAPSED, ms(reply.end));
+    };
     // A stall holds back even the headers.
-    wait_until(plan.arrived + reply.stall).await;
+    wait_until(plan.arrived + engine.real(reply.stall)).await;
     if !parsed.stream {
         if let Some(drop) = reply.drop_at() {
-            wait_until(plan.arrived + drop).await;
+            wait_until(plan.arrived + engine.real(drop)).await;
             return Err(Disconnected);
         }
-        wait_until(plan.arrived + reply.end).await;
+        wait_until(plan.arrived + engine.real(reply.end)).await;
         let mut response =
             Response::new(full(format.reply(&plan.envelope, &reply, &parsed.options)));
         *response.headers_mut() = context.templates.of::<F>(false);
         format.reply_headers(&plan.envelope, reply.end, response.headers_mut());
+        sim_headers(response.headers_mut());
         return Ok(response);
     }
     let (frames, drop) = format.frames(&plan.envelope, &reply, &parsed.options);
@@ -1032,9 +1076,10 @@ async fn answer<F: Format>(
         queue.push_back((drop, Err(Disconnected)));
     }
     let arrived = plan.arrived;
+    let scale = engine.config.scale();
     let frames = stream::unfold(queue, move |mut queue| async move {
         let (at, item) = queue.pop_front()?;
-        wait_until(arrived + at).await;
+        wait_until(arrived + at.mul_f64(scale)).await;
         if item.is_err() {
             // Let hyper flush what was sent before the drop: it discards
             // buffered output when the body fails.
@@ -1045,5 +1090,6 @@ async fn answer<F: Format>(
     let mut response = Response::new(StreamBody::new(frames).boxed_unsync());
     *response.headers_mut() = context.templates.of::<F>(true);
     format.reply_headers(&plan.envelope, reply.role_at, response.headers_mut());
+    sim_headers(response.headers_mut());
     Ok(response)
 }

@@ -60,6 +60,7 @@ const PARAMETERS: &[&str] = &[
 
 impl Format for Anthropic {
     const SLOT: usize = 2;
+    const ENDPOINT: crate::engine::fixture::Endpoint = crate::engine::fixture::Endpoint::Messages;
     type Options = ();
 
     fn id_prefix(&self) -> &'static str {
@@ -271,6 +272,7 @@ pub(crate) fn read_request(body: &Value) -> Result<(ChatRequest, bool, Asks), Ap
     let asks = Asks {
         max_tokens: Some(max_tokens),
         response_format,
+        ..Asks::default()
     };
     Ok((request, stream, asks))
 }

@@ -23,6 +23,7 @@ pub(crate) struct Chat;
 impl Format for Chat {
     type Options = ChatOptions;
     const SLOT: usize = 0;
+    const ENDPOINT: crate::engine::fixture::Endpoint = crate::engine::fixture::Endpoint::Chat;
     const FIXED_HEADERS: &'static [(&'static str, &'static str)] = RATE_LIMITS;
 
     fn id_prefix(&self) -> &'static str {

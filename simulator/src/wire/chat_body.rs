@@ -324,6 +324,7 @@ fn read(
     let asks = Asks {
         max_tokens: settings.max_tokens,
         response_format,
+        ..Asks::default()
     };
     request.settings = settings;
     request.output = output;

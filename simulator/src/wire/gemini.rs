@@ -48,6 +48,7 @@ pub(crate) struct Gemini {
 
 impl Format for Gemini {
     const SLOT: usize = 3;
+    const ENDPOINT: crate::engine::fixture::Endpoint = crate::engine::fixture::Endpoint::Gemini;
     type Options = GeminiOptions;
 
     fn id_prefix(&self) -> &'static str {

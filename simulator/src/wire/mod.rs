@@ -51,6 +51,8 @@ pub(crate) trait Format: Send + Sync + 'static {
 
     /// Its place in per-format tables (0, 1, 2).
     const SLOT: usize;
+    /// The format's name in a fixture's `endpoint` match.
+    const ENDPOINT: crate::engine::fixture::Endpoint;
 
     /// Headers every reply carries, the same each time (rate limits).
     const FIXED_HEADERS: &'static [(&'static str, &'static str)] = &[];

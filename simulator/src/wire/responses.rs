@@ -127,6 +127,7 @@ const PARAMETERS: &[&str] = &[
 impl Format for Responses {
     type Options = ResponsesOptions;
     const SLOT: usize = 1;
+    const ENDPOINT: crate::engine::fixture::Endpoint = crate::engine::fixture::Endpoint::Responses;
     const FIXED_HEADERS: &'static [(&'static str, &'static str)] = super::chat::RATE_LIMITS;
 
     fn id_prefix(&self) -> &'static str {
@@ -772,6 +773,7 @@ impl Responses {
             asks: Asks {
                 max_tokens: max_output_tokens,
                 response_format,
+                ..Asks::default()
             },
         })
     }

@@ -250,4 +250,25 @@ pub fn models(server: &toolcall_sim::Server, key: &str) -> Vec<(&'static str, Bo
             ),
         ),
     ]
+/// One request with a JSON body (none for `Value::Null`), in a session
+/// when one is named (`x-sim-session`).
+pub async fn call(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    session: Option<&str>,
+    body: &Value,
+) -> Reply {
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(id) = session {
+        headers.push(("x-sim-session", id));
+    }
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    send(addr, method, path, &headers, body)
+        .await
+        .expect("a reply")
 }

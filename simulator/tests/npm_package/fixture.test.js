@@ -70,3 +70,27 @@ test("an unused turn fails verify, naming it", async () => {
     await server.close();
   }
 });
+
+test("fixtures answer by what a request looks like, faults by header", async () => {
+  await sim.current.fixtures([
+    { match: { user_message: "weather", tool_results: false }, response: { tool_calls: [{ name: "get_weather", arguments: { city: "Oslo" } }] } },
+    { match: { tool_results: ["get_weather"] }, response: { text: "Snow in Oslo." }, latency: "250ms" },
+  ]);
+  const openai = client(sim.current);
+  const messages = [{ role: "user", content: "What is the weather in Oslo?" }];
+  const first = await openai.chat.completions.create({ model: "gpt-4o-mini", messages, tools: [WEATHER] });
+  const calls = first.choices[0].message.tool_calls;
+  expect(calls.map((c) => c.function.name)).toEqual(["get_weather"]);
+  messages.push(first.choices[0].message, { role: "tool", tool_call_id: calls[0].id, content: "-3" });
+  const { data, response } = await openai.chat.completions
+    .create({ model: "gpt-4o-mini", messages, tools: [WEATHER] })
+    .withResponse();
+  expect(data.choices[0].message.content).toBe("Snow in Oslo.");
+  expect(response.headers.get("x-sim-elapsed-ms")).toBe("250");
+  const limited = await openai.chat.completions
+    .create({ model: "gpt-4o-mini", messages }, { headers: { "x-sim-fault": "429; retry-after=2s" } })
+    .catch((e) => e);
+  expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+  expect(limited.headers.get("retry-after-ms")).toBe("2000");
+  expect((await sim.current.journal()).map((e) => e.fixture)).toEqual([0, 1, null]);
+});

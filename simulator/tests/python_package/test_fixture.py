@@ -150,3 +150,77 @@ def test_teardown_names_unused_turns(pytester):
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*1 of 1 script turn(s) unused: #0*"])
+
+
+def test_fixtures_answer_by_what_a_request_looks_like(toolcall_sim):
+    toolcall_sim.fixtures(
+        [
+            {
+                "match": {"endpoint": "messages", "tool_results": False},
+                "response": {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}]},
+            },
+            {"match": {"endpoint": "messages", "tool_results": ["get_weather"]}, "response": {"text": "Snow."}},
+            {"match": {"endpoint": "chat", "user_message": "hello"}, "response": {"text": "Hi."}, "times": 1},
+        ]
+    )
+    claude = anthropic.Anthropic(base_url=toolcall_sim.anthropic_base_url, api_key="sk-sim", max_retries=0)
+    tools = [{"name": "get_weather", "description": "Weather.", "input_schema": WEATHER["function"]["parameters"]}]
+    question = {"role": "user", "content": "Weather in Oslo?"}
+    first = claude.messages.create(model="claude-sonnet-5-5", max_tokens=256, tools=tools, messages=[question])
+    (use,) = [b for b in first.content if b.type == "tool_use"]
+    results = {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id, "content": "-3"}]}
+    final = claude.messages.create(
+        model="claude-sonnet-5-5",
+        max_tokens=256,
+        tools=tools,
+        messages=[question, {"role": "assistant", "content": first.content}, results],
+    )
+    assert final.content[0].text == "Snow."
+    client = chat(toolcall_sim)
+    assert client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hello there"}]
+    ).choices[0].message.content == "Hi."
+    # Used up: a 404 naming the closest fixture, not retried.
+    with pytest.raises(openai.NotFoundError, match="used up"):
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hello again"}])
+    # A fault by header for this request only.
+    with pytest.raises(openai.RateLimitError) as limited:
+        client.chat.completions.create(
+            model="m",
+            messages=[{"role": "user", "content": "hello"}],
+            extra_headers={"x-sim-fault": "429; retry-after=2s"},
+        )
+    assert limited.value.response.headers["retry-after-ms"] == "2000"
+    assert [e["fixture"] for e in toolcall_sim.journal()] == [0, 1, 2, None, None]
+    toolcall_sim.fixtures([])  # the unmatched request is reported by verify otherwise
+
+
+def test_a_time_scale_reports_simulated_times():
+    from toolcall_sim import Server
+    import time
+
+    with Server(["--time-scale", "0.01", "--model-latency", "fixed:130ms/0ms"]) as server:
+        elapsed = {}
+        real = {}
+        for name, rounds in [("sequential", [1, 1, 1, 0]), ("parallel", [3, 0])]:
+            session = server.session(name)
+            session.script(
+                [
+                    {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}] * n} if n else {"text": "done"}
+                    for n in rounds
+                ]
+            )
+            client = chat(session)
+            started = time.monotonic()
+            elapsed[name] = 0
+            for _ in rounds:
+                raw = client.chat.completions.with_raw_response.create(
+                    model="m", messages=[{"role": "user", "content": "weather"}], tools=[WEATHER]
+                )
+                elapsed[name] += int(raw.headers["x-sim-elapsed-ms"])
+            real[name] = time.monotonic() - started
+            assert sum(e["took_ms"] for e in session.journal()) == elapsed[name]
+            session.verify()
+        # 520 ms against 260 ms of simulated model time, in a few real ms.
+        assert elapsed == {"sequential": 520, "parallel": 260}
+        assert real["sequential"] < 0.52, real
