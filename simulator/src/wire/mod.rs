@@ -9,6 +9,7 @@ pub(crate) mod chat_body;
 pub(crate) mod gemini;
 pub(crate) mod responses;
 mod sse;
+pub(crate) mod threads;
 
 use std::sync::Arc;
 use std::time::Duration;
