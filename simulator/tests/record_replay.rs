@@ -503,11 +503,12 @@ async fn concurrent_conversations_replay_in_any_order_with_their_request_ids() {
     let addr = replay.addr();
     // Another order, each conversation starting a little after the one before.
     let order: Vec<usize> = (0..10).map(|i| (i * 7 + 3) % 10).collect();
-    let replayed = futures_util::future::join_all(order.iter().enumerate().map(|(k, &n)| async move {
-        sleep(Duration::from_millis(k as u64)).await;
-        (n, conversation(addr, n).await)
-    }))
-    .await;
+    let replayed =
+        futures_util::future::join_all(order.iter().enumerate().map(|(k, &n)| async move {
+            sleep(Duration::from_millis(k as u64)).await;
+            (n, conversation(addr, n).await)
+        }))
+        .await;
     assert_eq!(replay.divergences(), Vec::new());
     replay.check().expect("every exchange replayed");
     for (n, replies) in replayed {

@@ -40,7 +40,14 @@ fn the_official_python_tool_runner_completes_a_two_tool_run() {
     let Some(python) = sdk_python() else { return };
     let server = serve(
         env!("CARGO_BIN_EXE_toolcall-sim"),
-        &["--api-key", "sk-sim", "--model-latency", "zero", "--seed", "5"],
+        &[
+            "--api-key",
+            "sk-sim",
+            "--model-latency",
+            "zero",
+            "--seed",
+            "5",
+        ],
     );
     let out = run_script(
         &python,

@@ -173,7 +173,11 @@ impl Format for Messages {
         let value: Value = match serde_json::from_slice(body) {
             Ok(value @ Value::Object(_)) => value,
             // Not an object: the plain format words the refusal.
-            _ => return Anthropic.parse(engine, body).map(with(ThreadOptions::default())),
+            _ => {
+                return Anthropic
+                    .parse(engine, body)
+                    .map(with(ThreadOptions::default()));
+            }
         };
         let (value, options) = match self.resolve(value.clone()) {
             Ok(resolved) => resolved,
