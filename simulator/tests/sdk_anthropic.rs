@@ -9,8 +9,9 @@ mod python;
 
 use python::{root_url, run_script, sdk_python, serve};
 
-#[test]
-fn the_official_anthropic_sdk_drives_the_simulator() {
+/// Run `script` against a fresh `toolcall-sim serve` in auto mode; it
+/// must print that all its checks passed.
+fn check(script: &str, envs: &[(&str, &str)]) {
     let Some(python) = sdk_python() else { return };
     let server = serve(
         env!("CARGO_BIN_EXE_toolcall-sim"),
@@ -23,13 +24,16 @@ fn the_official_anthropic_sdk_drives_the_simulator() {
             "5",
         ],
     );
-    let out = run_script(
-        &python,
+    let out = run_script(&python, script, &[root_url(&server), "sk-sim"], envs);
+    assert!(out.contains("all checks passed"), "{out}");
+}
+
+#[test]
+fn the_official_anthropic_sdk_drives_the_simulator() {
+    check(
         "anthropic_messages.py",
-        &[root_url(&server), "sk-sim"],
         &[("PYTHONWARNINGS", "error::DeprecationWarning")],
     );
-    assert!(out.contains("all checks passed"), "{out}");
 }
 
 /// `client.beta.messages.tool_runner` continues a server-held thread with
@@ -37,23 +41,5 @@ fn the_official_anthropic_sdk_drives_the_simulator() {
 /// bodies in Rust.
 #[test]
 fn the_official_python_tool_runner_completes_a_two_tool_run() {
-    let Some(python) = sdk_python() else { return };
-    let server = serve(
-        env!("CARGO_BIN_EXE_toolcall-sim"),
-        &[
-            "--api-key",
-            "sk-sim",
-            "--model-latency",
-            "zero",
-            "--seed",
-            "5",
-        ],
-    );
-    let out = run_script(
-        &python,
-        "anthropic_tool_runner.py",
-        &[root_url(&server), "sk-sim"],
-        &[],
-    );
-    assert!(out.contains("all checks passed"), "{out}");
+    check("anthropic_tool_runner.py", &[]);
 }

@@ -11,51 +11,20 @@ mod packages;
 #[path = "common/process.rs"]
 mod process;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use packages::{locked_dir, required, run};
+use packages::{locked_dir, npm_project, required, run};
 use process::Process;
 
 fn here() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node_sdks")
 }
 
-/// The project with the pinned SDKs installed and the scripts copied in.
-fn project(root: &Path) -> Result<PathBuf, String> {
-    for tool in ["node", "npm"] {
-        run(Command::new(tool).arg("--version"), tool)
-            .map_err(|e| format!("no usable {tool}: {e}"))?;
-    }
-    let project = root.join("project");
-    fs::create_dir_all(&project).map_err(|e| format!("{project:?}: {e}"))?;
-    let copy = |name: &str| {
-        fs::copy(here().join(name), project.join(name)).map_err(|e| format!("{name}: {e}"))
-    };
-    copy("anthropic_tool_runner.mjs")?;
-    let wanted = fs::read_to_string(here().join("package.json"))
-        .map_err(|e| format!("package.json: {e}"))?;
-    let stamp = root.join("installed.txt");
-    if !fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
-        let _ = fs::remove_dir_all(project.join("node_modules"));
-        let _ = fs::remove_file(project.join("package-lock.json"));
-        copy("package.json")?;
-        run(
-            Command::new("npm")
-                .args(["--no-audit", "--no-fund", "--loglevel=error", "install"])
-                .current_dir(&project),
-            "npm install",
-        )?;
-        fs::write(&stamp, &wanted).map_err(|e| format!("{stamp:?}: {e}"))?;
-    }
-    Ok(project)
-}
-
 #[test]
 fn the_official_node_tool_runner_completes_a_two_tool_run() {
     let (root, _lock) = locked_dir("node-sdks");
-    let project = match project(&root) {
+    let project = match npm_project(&root, &here(), &["anthropic_tool_runner.mjs"]) {
         Ok(project) => project,
         Err(why) if required("TOOLCALL_REQUIRE_NODE") => {
             panic!("node and the Node SDKs are required here: {why}")
