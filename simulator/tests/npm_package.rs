@@ -14,40 +14,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use packages::{locked_dir, required, run};
+use packages::{locked_dir, npm, npm_project, required, run};
 
 fn here() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/npm_package")
 }
 
-fn npm() -> Command {
-    let mut command = Command::new("npm");
-    command.args(["--no-audit", "--no-fund", "--loglevel=error"]);
-    command
-}
-
 /// The project with vitest and the SDK installed, and the packages not.
 fn project(root: &Path) -> Result<PathBuf, String> {
-    for tool in ["node", "npm"] {
-        run(Command::new(tool).arg("--version"), tool)
-            .map_err(|e| format!("no usable {tool}: {e}"))?;
-    }
-    let project = root.join("project");
-    fs::create_dir_all(&project).map_err(|e| format!("{project:?}: {e}"))?;
-    let wanted = fs::read_to_string(here().join("package.json"))
-        .map_err(|e| format!("package.json: {e}"))?;
-    let stamp = root.join("installed.txt");
-    let copy = |name: &str| {
-        fs::copy(here().join(name), project.join(name)).map_err(|e| format!("{name}: {e}"))
-    };
-    copy("fixture.test.js")?;
-    if !fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
-        let _ = fs::remove_dir_all(project.join("node_modules"));
-        let _ = fs::remove_file(project.join("package-lock.json"));
-        copy("package.json")?;
-        run(npm().arg("install").current_dir(&project), "npm install")?;
-        fs::write(&stamp, &wanted).map_err(|e| format!("{stamp:?}: {e}"))?;
-    }
+    let project = npm_project(root, &here(), &["fixture.test.js"])?;
     for installed in ["node_modules/toolcall-sim", "node_modules/@toolcall"] {
         let _ = fs::remove_dir_all(project.join(installed));
     }

@@ -443,3 +443,81 @@ async fn streamed_anthropic_and_responses_replies_read_as_scripts() {
         );
     }
 }
+
+/// One conversation: a question about patient `n` with two tools, then the
+/// results of the calls the reply made. Both replies, with their request
+/// ids.
+async fn conversation(addr: SocketAddr, n: usize) -> Vec<(Value, Option<String>)> {
+    let schema = json!({"type": "object", "properties": {"patient_id": {"type": "string"}}});
+    let mut first = common::chat_body(&[
+        common::tool_def("get_demographics", schema.clone()),
+        common::tool_def("get_allergies", schema),
+    ]);
+    first["messages"][0]["content"] = json!(format!("Summarise patient P-{n:05}"));
+    let (reply, _) = post(addr, &first).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let calls: Vec<(String, String)> = reply.json()["choices"][0]["message"]["tool_calls"]
+        .as_array()
+        .map(|calls| {
+            calls
+                .iter()
+                .filter_map(|c| {
+                    Some((
+                        c["id"].as_str()?.to_owned(),
+                        c["function"]["name"].as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(calls.len(), 2, "{}", reply.text());
+    let id = reply.header("x-request-id").map(str::to_owned);
+    let mut out = vec![(reply.json(), id)];
+    let (reply, _) = post(addr, &second_request(&first, &calls)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let id = reply.header("x-request-id").map(str::to_owned);
+    out.push((reply.json(), id));
+    out
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_conversations_replay_in_any_order_with_their_request_ids() {
+    let upstream = toolcall_sim::Server::builder()
+        .seed(9)
+        .api_key(KEY)
+        .start()
+        .await
+        .expect("upstream");
+    let path = temp("concurrent.recording.json");
+    let recorder = Recorder::start(&upstream.base_url(), &path, local())
+        .await
+        .expect("recorder");
+    let addr = recorder.addr();
+    let live: Vec<_> = futures_util::future::join_all((0..10).map(|n| conversation(addr, n))).await;
+    recorder.shutdown().await;
+    upstream.shutdown().await;
+
+    let recording = Recording::load(&path).expect("load");
+    assert_eq!(recording.exchanges.len(), 20);
+    let replay = recording.replay(local()).await.expect("replay");
+    let addr = replay.addr();
+    // Another order, each conversation starting a little after the one before.
+    let order: Vec<usize> = (0..10).map(|i| (i * 7 + 3) % 10).collect();
+    let replayed =
+        futures_util::future::join_all(order.iter().enumerate().map(|(k, &n)| async move {
+            sleep(Duration::from_millis(k as u64)).await;
+            (n, conversation(addr, n).await)
+        }))
+        .await;
+    assert_eq!(replay.divergences(), Vec::new());
+    replay.check().expect("every exchange replayed");
+    for (n, replies) in replayed {
+        assert_eq!(replies, live[n], "conversation {n}");
+        for (body, id) in &replies {
+            let id = id.as_deref().expect("the recorded x-request-id");
+            assert!(id.starts_with("req_"), "{id}");
+            assert!(body["id"].is_string(), "{body}");
+        }
+    }
+    replay.shutdown().await;
+}

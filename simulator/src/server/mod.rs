@@ -46,6 +46,7 @@ use crate::wire::anthropic_routes;
 use crate::wire::chat::{self, Chat};
 use crate::wire::gemini::Gemini;
 use crate::wire::responses::Responses;
+use crate::wire::threads::Messages;
 use crate::wire::{ApiError, Format, to_json};
 
 /// The default limit on a request body.
@@ -269,6 +270,7 @@ impl ServerBuilder {
             api_key: self.api_key,
             max_body: self.max_body,
             responses: Responses::default(),
+            messages: Messages::default(),
             cors: self.cors,
             idle_timeout: self.idle_timeout,
             templates: Templates::new(self.cors),
@@ -410,6 +412,8 @@ struct Context {
     max_body: usize,
     /// The Responses format and the responses it keeps.
     responses: Responses,
+    /// The Messages format and the threads it keeps.
+    messages: Messages,
     cors: bool,
     idle_timeout: Option<Duration>,
     templates: Templates,
@@ -766,7 +770,7 @@ async fn dispatch(
     match route {
         Route::Chat => answer(context, (&engine, path), &Chat, request).await,
         Route::Responses => answer(context, (&engine, path), &context.responses, request).await,
-        Route::Messages => answer(context, (&engine, path), &Anthropic, request).await,
+        Route::Messages => answer(context, (&engine, path), &context.messages, request).await,
         Route::CountTokens => count_tokens(context, request).await,
         Route::Batches => Ok(error_response(&Anthropic, &anthropic_routes::batches())),
         Route::Gemini { model, method } => {

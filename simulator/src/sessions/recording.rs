@@ -23,9 +23,23 @@ use crate::sessions::whatif::RecordedTool;
 /// The version written in every recording (`"recording": 1`).
 pub const RECORDING_VERSION: u32 = 1;
 
-/// The reply headers a recording keeps (lowercase); no other header, of
-/// the request or the reply, is written.
-pub const KEPT_HEADERS: &[&str] = &["content-type", "retry-after"];
+/// The reply headers a recording keeps (lowercase): the content type, the
+/// retry advice, and the request ids and timings the official SDKs expose
+/// (`_request_id`, `request_id`). No other header, of the request or the
+/// reply, is written: none of these carries a credential.
+pub const KEPT_HEADERS: &[&str] = &[
+    "content-type",
+    "retry-after",
+    "retry-after-ms",
+    "x-should-retry",
+    "x-request-id",
+    "request-id",
+    "openai-processing-ms",
+    "openai-version",
+    "openai-organization",
+    "openai-project",
+    "anthropic-organization-id",
+];
 
 /// A recorded session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,13 @@
 //! Replay: a recording served back over HTTP, byte for byte, each chunk at
 //! its recorded offset from the request on tokio's clock (exact under a
-//! paused clock). Each request must match the recorded one; the first that
-//! does not is answered with an error saying where it diverged, and
+//! paused clock), with the recorded reply headers (request ids included).
+//!
+//! A request is answered by the first unused recorded exchange with the same
+//! method, path and body (compared as JSON: key order aside, every field
+//! counts), so concurrent conversations replay in whatever order their
+//! requests come, and a conversation's identical requests take its exchanges
+//! in recorded order. A request that matches none is answered with an error
+//! naming the closest unused recorded request and where it differs, and
 //! [`ReplayServer::check`] fails the test with the same words.
 //!
 //! ```no_run
@@ -55,9 +61,16 @@ impl std::fmt::Display for Divergence {
 impl std::error::Error for Divergence {}
 
 struct Cursor {
-    next: usize,
+    /// Which recorded exchanges have been replayed.
+    used: Vec<bool>,
     seen: usize,
     divergences: Vec<Divergence>,
+}
+
+impl Cursor {
+    fn served(&self) -> usize {
+        self.used.iter().filter(|u| **u).count()
+    }
 }
 
 /// A recording served over HTTP ([`Recording::replay`]): the recorded
@@ -73,7 +86,9 @@ pub struct ReplayServer {
 
 impl std::fmt::Debug for Cursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Cursor").field("next", &self.next).finish()
+        f.debug_struct("Cursor")
+            .field("served", &self.served())
+            .finish()
     }
 }
 
@@ -83,7 +98,7 @@ impl Recording {
         let state = Arc::new((
             self.clone(),
             Mutex::new(Cursor {
-                next: 0,
+                used: vec![false; self.exchanges.len()],
                 seen: 0,
                 divergences: Vec::new(),
             }),
@@ -108,7 +123,7 @@ impl ReplayServer {
     /// Exchanges not replayed yet.
     pub fn remaining(&self) -> usize {
         let cursor = lock(&self.state.1);
-        self.state.0.exchanges.len() - cursor.next
+        self.state.0.exchanges.len() - cursor.served()
     }
 
     /// Where the session diverged, in order (empty while it follows).
@@ -123,12 +138,12 @@ impl ReplayServer {
             return Err(first.clone());
         }
         let total = self.state.0.exchanges.len();
-        if cursor.next < total {
+        let served = cursor.served();
+        if served < total {
             return Err(Divergence {
                 request: cursor.seen + 1,
                 detail: format!(
-                    "the recording has {total} exchange(s) and only {} were requested",
-                    cursor.next
+                    "the recording has {total} exchange(s) and only {served} were requested"
                 ),
             });
         }
@@ -163,17 +178,11 @@ async fn answer(
         let mut cursor = lock(cursor);
         cursor.seen += 1;
         let number = cursor.seen;
-        let matched = match recording.exchanges.get(cursor.next) {
-            None => Err(format!(
-                "the recording has {} exchange(s); {method} {path} came after the last",
-                recording.exchanges.len()
-            )),
-            Some(exchange) => compare(exchange, &method, &path, &body).map(|()| exchange),
-        };
+        let matched = find(&recording.exchanges, &cursor.used, &method, &path, &body);
         match matched {
-            Ok(exchange) => {
-                cursor.next += 1;
-                exchange.clone()
+            Ok(index) => {
+                cursor.used[index] = true;
+                recording.exchanges[index].clone()
             }
             Err(detail) => {
                 let divergence = Divergence {
@@ -189,23 +198,76 @@ async fn answer(
     replay(exchange, arrived)
 }
 
-/// Whether a request is the recorded one; if not, where it differs.
-fn compare(exchange: &Exchange, method: &str, path: &str, body: &[u8]) -> Result<(), String> {
-    if exchange.method != method || exchange.path != path {
+/// The first unused exchange the request equals; if none, the closest
+/// unused one and where the request differs from it.
+fn find(
+    exchanges: &[Exchange],
+    used: &[bool],
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Result<usize, String> {
+    let got = crate::sessions::recording::body_value(body);
+    let unused = || {
+        exchanges
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !used.get(*i).copied().unwrap_or(true))
+    };
+    let same_route = |e: &&Exchange| e.method == method && e.path == path;
+    if let Some((index, _)) = unused().find(|(_, e)| same_route(e) && e.request == got) {
+        return Ok(index);
+    }
+    // The closest: the same route first, then the most equal leaves.
+    let closest = unused().max_by_key(|(i, e)| {
+        (
+            same_route(e),
+            common_leaves(&e.request, &got),
+            std::cmp::Reverse(*i),
+        )
+    });
+    let Some((index, exchange)) = closest else {
         return Err(format!(
+            "the recording has {} exchange(s), all replayed; {method} {path} came after the last",
+            exchanges.len()
+        ));
+    };
+    let detail = compare(exchange, method, path, &got).unwrap_or_default();
+    Err(format!(
+        "it matches no unused recorded request; the closest is #{}: {detail}",
+        index + 1
+    ))
+}
+
+/// Where a request differs from a recorded one (`None` if it does not).
+fn compare(exchange: &Exchange, method: &str, path: &str, got: &Value) -> Option<String> {
+    if exchange.method != method || exchange.path != path {
+        return Some(format!(
             "expected {} {}, got {method} {path}",
             exchange.method, exchange.path
         ));
     }
-    let got = crate::sessions::recording::body_value(body);
-    match first_difference(&exchange.request, &got) {
-        None => Ok(()),
-        Some((at, recorded, got)) => Err(format!(
+    first_difference(&exchange.request, got).map(|(at, recorded, got)| {
+        format!(
             "at `{}`: recorded {}, got {}",
             if at.is_empty() { "(the body)" } else { &at },
             clip(&recorded),
             clip(&got)
-        )),
+        )
+    })
+}
+
+/// How many leaf values two JSON values share at the same places.
+fn common_leaves(a: &Value, b: &Value) -> usize {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => x
+            .iter()
+            .filter_map(|(k, v)| y.get(k).map(|w| common_leaves(v, w)))
+            .sum(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.iter().zip(y).map(|(v, w)| common_leaves(v, w)).sum()
+        }
+        (x, y) => usize::from(x == y),
     }
 }
 

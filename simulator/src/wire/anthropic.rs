@@ -101,20 +101,7 @@ impl Format for Anthropic {
                 ));
             }
         };
-        let model = value.get("model").and_then(Value::as_str).unwrap_or("");
-        if let Some(name) = super::unknown_key(&value, PARAMETERS) {
-            return Err(reject(engine, extra_input(name), model));
-        }
-        match read_request(&value) {
-            Ok((mut request, stream, asks)) => Ok(Parsed {
-                tools: std::sync::Arc::new(Tools::new(std::mem::take(&mut request.tools))),
-                request,
-                stream,
-                options: (),
-                asks,
-            }),
-            Err(error) => Err(reject(engine, error, model)),
-        }
+        parse_value(engine, &value)
     }
 
     fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, _: &()) -> Vec<u8> {
@@ -126,16 +113,42 @@ impl Format for Anthropic {
     }
 
     fn error_body(&self, error: &ApiError) -> Value {
-        json!({
+        let mut body = json!({
             "type": "error",
             "error": {"type": error_type(error), "message": error.message},
-        })
+        });
+        // The thread errors carry their code where the SDKs look for it.
+        if let Some(code) = error.code.as_deref().filter(|c| c.starts_with("thread_")) {
+            body["error"]["details"] = json!({"error_code": code});
+        }
+        body
     }
 
     fn reply_headers(&self, envelope: &Envelope, _: Duration, headers: &mut HeaderMap) {
         let request_id = format!("req_{}", envelope.id.trim_start_matches("msg_"));
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             headers.insert("request-id", value);
+        }
+    }
+}
+
+/// Read a request body (a JSON object) as the API does; a refused body is
+/// journalled and comes back as the error to answer.
+pub(crate) fn parse_value(engine: &Engine, value: &Value) -> Result<Parsed<()>, ApiError> {
+    {
+        let model = value.get("model").and_then(Value::as_str).unwrap_or("");
+        if let Some(name) = super::unknown_key(value, PARAMETERS) {
+            return Err(reject(engine, extra_input(name), model));
+        }
+        match read_request(value) {
+            Ok((mut request, stream, asks)) => Ok(Parsed {
+                tools: std::sync::Arc::new(Tools::new(std::mem::take(&mut request.tools))),
+                request,
+                stream,
+                options: (),
+                asks,
+            }),
+            Err(error) => Err(reject(engine, error, model)),
         }
     }
 }

@@ -11,6 +11,7 @@ pub(crate) mod gemini;
 mod media;
 pub(crate) mod responses;
 mod sse;
+pub(crate) mod threads;
 
 use std::sync::Arc;
 use std::time::Duration;

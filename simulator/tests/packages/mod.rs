@@ -47,3 +47,39 @@ pub fn locked_dir(name: &str) -> (PathBuf, File) {
         .expect("the lock");
     (root, lock)
 }
+
+/// `npm` quiet, without audit or funding notes.
+pub fn npm() -> Command {
+    let mut command = Command::new("npm");
+    command.args(["--no-audit", "--no-fund", "--loglevel=error"]);
+    command
+}
+
+/// `ROOT/project` with `files` copied from `source` and the packages of
+/// `source/package.json` installed (again only when it changed); an error
+/// where node or npm cannot be had.
+pub fn npm_project(root: &Path, source: &Path, files: &[&str]) -> Result<PathBuf, String> {
+    for tool in ["node", "npm"] {
+        run(Command::new(tool).arg("--version"), tool)
+            .map_err(|e| format!("no usable {tool}: {e}"))?;
+    }
+    let project = root.join("project");
+    fs::create_dir_all(&project).map_err(|e| format!("{project:?}: {e}"))?;
+    let wanted = fs::read_to_string(source.join("package.json"))
+        .map_err(|e| format!("package.json: {e}"))?;
+    let stamp = root.join("installed.txt");
+    let copy = |name: &str| {
+        fs::copy(source.join(name), project.join(name)).map_err(|e| format!("{name}: {e}"))
+    };
+    for file in files {
+        copy(file)?;
+    }
+    if !fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+        let _ = fs::remove_dir_all(project.join("node_modules"));
+        let _ = fs::remove_file(project.join("package-lock.json"));
+        copy("package.json")?;
+        run(npm().arg("install").current_dir(&project), "npm install")?;
+        fs::write(&stamp, &wanted).map_err(|e| format!("{stamp:?}: {e}"))?;
+    }
+    Ok(project)
+}
