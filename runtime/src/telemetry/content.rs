@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::call::ToolCall;
+use crate::content::{Content, ContentPart};
 use crate::message::{FinishReason, Message};
 use crate::model::StreamEvent;
 use crate::toolset::ToolDefinition;
@@ -56,7 +57,7 @@ pub(super) fn input(messages: &[Message]) -> (Option<String>, String) {
 fn message(m: &Message) -> Value {
     match m {
         Message::System { content } => json!({ "role": "system", "parts": [text(content)] }),
-        Message::User { content } => json!({ "role": "user", "parts": [text(content)] }),
+        Message::User { content } => json!({ "role": "user", "parts": user_parts(content) }),
         Message::Assistant {
             content,
             tool_calls,
@@ -72,6 +73,30 @@ fn message(m: &Message) -> Value {
             "parts": [{ "type": "tool_call_response", "id": tool_call_id, "response": content }],
         }),
     }
+}
+
+/// A user turn's parts in the conventions' shapes: `text`, `blob` for inline
+/// bytes, `uri` for a URL the provider fetches.
+fn user_parts(content: &Content) -> Vec<Value> {
+    content
+        .parts()
+        .iter()
+        .map(|part| match part {
+            ContentPart::Text { text: t } => text(t),
+            ContentPart::Image { data, mime_type } => {
+                json!({ "type": "blob", "modality": "image", "mime_type": mime_type, "content": data })
+            }
+            ContentPart::ImageUrl { url } => json!({ "type": "uri", "modality": "image", "uri": url }),
+            ContentPart::Document {
+                data, mime_type, ..
+            } => {
+                json!({ "type": "blob", "modality": "document", "mime_type": mime_type, "content": data })
+            }
+            ContentPart::DocumentUrl { url } => {
+                json!({ "type": "uri", "modality": "document", "uri": url })
+            }
+        })
+        .collect()
 }
 
 fn assistant_parts(content: Option<&str>, calls: &[ToolCall]) -> Vec<Value> {

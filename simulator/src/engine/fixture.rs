@@ -192,7 +192,7 @@ pub struct Match {
 pub(crate) struct Seen<'a> {
     pub endpoint: Option<Endpoint>,
     pub model: &'a str,
-    pub user_message: Option<&'a str>,
+    pub user_message: Option<std::borrow::Cow<'a, str>>,
     /// Tools whose results come after the last assistant message; `None`
     /// when no results come.
     pub results_for: Option<Vec<&'a str>>,
@@ -208,7 +208,7 @@ impl<'a> Seen<'a> {
     ) -> Self {
         let messages = &request.messages;
         let user_message = messages.iter().rev().find_map(|m| match m {
-            Message::User { content } => Some(content.as_str()),
+            Message::User { content } => Some(content.to_text()),
             _ => None,
         });
         let last_assistant = messages
@@ -252,7 +252,7 @@ impl<'a> Seen<'a> {
             ),
             format!("model `{}`", self.model),
         ];
-        if let Some(text) = self.user_message {
+        if let Some(text) = &self.user_message {
             let short: String = text.chars().take(60).collect();
             parts.push(format!("last user message `{short}`"));
         }
@@ -280,7 +280,10 @@ impl Match {
             misses.push(format!("model {}", want.describe()));
         }
         if let Some(want) = &self.user_message
-            && !seen.user_message.is_some_and(|text| want.fits(text))
+            && !seen
+                .user_message
+                .as_deref()
+                .is_some_and(|text| want.fits(text))
         {
             misses.push(format!("last user message {}", want.describe()));
         }

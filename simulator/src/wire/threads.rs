@@ -156,6 +156,7 @@ fn thread_not_found(id: &str) -> ApiError {
 impl Format for Messages {
     type Options = ThreadOptions;
     const SLOT: usize = Anthropic::SLOT;
+    const ENDPOINT: crate::engine::fixture::Endpoint = Anthropic::ENDPOINT;
 
     fn id_prefix(&self) -> &'static str {
         Anthropic.id_prefix()

@@ -250,6 +250,8 @@ pub fn models(server: &toolcall_sim::Server, key: &str) -> Vec<(&'static str, Bo
             ),
         ),
     ]
+}
+
 /// One request with a JSON body (none for `Value::Null`), in a session
 /// when one is named (`x-sim-session`).
 pub async fn call(
