@@ -91,5 +91,5 @@ fn npm_packs_install_and_vitest_runs_with_the_official_sdk() {
         "vitest run",
     )
     .unwrap_or_else(|failure| panic!("{failure}"));
-    assert!(out.contains("4 passed"), "{out}");
+    assert!(out.contains("5 passed"), "{out}");
 }

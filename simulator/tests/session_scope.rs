@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
 use serde_json::{Value, json};
 use toolcall_sim::Simulator;
 
