@@ -308,3 +308,80 @@ async fn the_mcp_servers_tools_call_is_an_execute_tool_span() {
     );
     assert_eq!(text(calls[0], "toolcall.outcome"), "ok");
 }
+
+/// Every provider tells its `chat` span the reply's id and model, from a
+/// whole reply and from a stream, as the simulator's four formats send them.
+#[tokio::test]
+async fn each_provider_records_the_replys_id_and_model() {
+    use toolcall_runtime::{
+        AnthropicModel, GeminiModel, OpenAiModel, OpenAiResponsesModel, Streaming,
+    };
+    const KEY: &str = "sk-sim";
+    let server = toolcall_sim::Server::builder()
+        .seed(5)
+        .api_key(KEY)
+        .start()
+        .await
+        .expect("server");
+    let root = format!("http://{}", server.addr());
+    for streaming in [Streaming::Off, Streaming::Eager] {
+        let models: Vec<(&str, Box<dyn Model>)> = vec![
+            (
+                "chat",
+                Box::new(
+                    OpenAiModel::builder()
+                        .base_url(server.base_url())
+                        .api_key(KEY)
+                        .build()
+                        .expect("chat"),
+                ),
+            ),
+            (
+                "responses",
+                Box::new(
+                    OpenAiResponsesModel::builder()
+                        .base_url(server.base_url())
+                        .api_key(KEY)
+                        .build()
+                        .expect("responses"),
+                ),
+            ),
+            (
+                "anthropic",
+                Box::new(
+                    AnthropicModel::builder()
+                        .base_url(root.clone())
+                        .api_key(KEY)
+                        .build()
+                        .expect("anthropic"),
+                ),
+            ),
+            (
+                "gemini",
+                Box::new(
+                    GeminiModel::builder()
+                        .base_url(root.clone())
+                        .api_key(KEY)
+                        .build()
+                        .expect("gemini"),
+                ),
+            ),
+        ];
+        for (format, model) in models {
+            let agent =
+                Agent::new(model, ToolSet::builder().build().expect("tools")).streaming(streaming);
+            let (run, recorded) = record(agent.run("Hello.")).await;
+            assert!(run.is_ok(), "{format} {streaming:?}: {run:?}");
+            let chats = named(&recorded.spans, "chat ");
+            assert_eq!(chats.len(), 1, "{format}: {:?}", names(&recorded.spans));
+            let chat = chats[0];
+            let id = text(chat, "gen_ai.response.id");
+            assert!(!id.is_empty(), "{format} {streaming:?}: no response id");
+            let model = text(chat, "gen_ai.response.model");
+            assert!(
+                !model.is_empty(),
+                "{format} {streaming:?}: no response model"
+            );
+        }
+    }
+}

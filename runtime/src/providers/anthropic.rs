@@ -25,6 +25,7 @@ use super::http::{
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
 use crate::telemetry::ModelEndpoint;
+use crate::telemetry::spans;
 use crate::tool::BoxFuture;
 
 const PROVIDER: Provider = Provider {
@@ -246,6 +247,7 @@ impl Model for AnthropicModel {
                     excerpt(&String::from_utf8_lossy(&bytes))
                 ))
             })?;
+            spans::response_meta(&message.id, &message.model);
             Ok(message.into())
         })
     }

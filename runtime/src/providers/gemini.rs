@@ -27,6 +27,7 @@ use super::http::{
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
 use crate::telemetry::ModelEndpoint;
+use crate::telemetry::spans;
 use crate::tool::BoxFuture;
 
 const PROVIDER: Provider = Provider {
@@ -304,6 +305,7 @@ impl Model for GeminiModel {
                     excerpt(&String::from_utf8_lossy(&bytes))
                 ))
             })?;
+            reply.tell_meta();
             let mut decoder = self.decoder();
             let response = wire::response(&mut decoder, reply);
             self.keep_signatures(&mut decoder);
@@ -380,6 +382,7 @@ fn chunk_events(decoder: &mut Decoder, data: &str) -> Result<Vec<StreamEvent>, M
             excerpt(data)
         ))
     })?;
+    chunk.tell_meta();
     decoder.decode(chunk)
 }
 

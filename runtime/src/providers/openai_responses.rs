@@ -48,6 +48,7 @@ use super::openai_client::{OpenAiClient, classify};
 use crate::message::{ChatRequest, ChatResponse, Message};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
 use crate::telemetry::ModelEndpoint;
+use crate::telemetry::spans;
 use crate::tool::BoxFuture;
 
 /// How many conversations a chaining model remembers.
@@ -196,6 +197,7 @@ impl OpenAiResponsesModel {
 
     /// Remember that `response` answered this transcript.
     fn remember(&self, messages: &[Message], response: &oa::Response, reply: &ChatResponse) {
+        spans::response_meta(&response.id, &response.model);
         if let Some(chain) = &self.chain {
             let mut transcript = messages.to_vec();
             transcript.push(reply.to_message());

@@ -12,6 +12,7 @@ use crate::call::ToolCall;
 use crate::content::{ContentPart, PDF};
 use crate::message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
 use crate::model::{ModelError, StreamEvent, ToolCallDelta};
+use crate::telemetry::spans;
 use crate::toolset::ToolDefinition;
 
 const PROVIDER: &str = "Anthropic Messages";
@@ -212,6 +213,10 @@ fn tool_choice(request: &ChatRequest) -> Option<Value> {
 #[derive(Debug, Deserialize)]
 pub(crate) struct WireMessage {
     #[serde(default)]
+    pub(crate) id: String,
+    #[serde(default)]
+    pub(crate) model: String,
+    #[serde(default)]
     content: Vec<WireBlock>,
     #[serde(default)]
     stop_reason: Option<String>,
@@ -378,6 +383,11 @@ impl StreamDecoder {
         let mut events = Vec::new();
         match event {
             "message_start" => {
+                let message = &value["message"];
+                spans::response_meta(
+                    message["id"].as_str().unwrap_or_default(),
+                    message["model"].as_str().unwrap_or_default(),
+                );
                 if let Ok(u) = WireUsage::deserialize(&value["message"]["usage"]) {
                     self.input_tokens = u.input();
                     self.output_tokens = u.output_tokens;

@@ -17,6 +17,7 @@ use crate::content::{ContentPart, PDF, joined_text};
 use crate::message::{ChatRequest, ChatResponse, FinishReason, Message, ToolChoice, Usage};
 use crate::model::{ModelError, StreamEvent, ToolCallDelta};
 use crate::settings::unsupported;
+use crate::telemetry::spans;
 use crate::toolset::ToolDefinition;
 
 /// The prefix of the ids this client gives calls that came without one:
@@ -286,6 +287,20 @@ pub(crate) struct WireResponse {
     usage_metadata: Option<WireUsage>,
     #[serde(default)]
     prompt_feedback: Option<WirePromptFeedback>,
+    #[serde(default)]
+    response_id: Option<String>,
+    #[serde(default)]
+    model_version: Option<String>,
+}
+
+impl WireResponse {
+    /// The reply's id and model, for the request's `chat` span.
+    pub(crate) fn tell_meta(&self) {
+        spans::response_meta(
+            self.response_id.as_deref().unwrap_or_default(),
+            self.model_version.as_deref().unwrap_or_default(),
+        );
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
