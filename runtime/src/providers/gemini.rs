@@ -27,7 +27,6 @@ use super::http::{
 use crate::message::{ChatRequest, ChatResponse};
 use crate::model::{EventStream, Model, ModelError, StreamEvent};
 use crate::telemetry::ModelEndpoint;
-use crate::telemetry::spans;
 use crate::tool::BoxFuture;
 
 const PROVIDER: Provider = Provider {
