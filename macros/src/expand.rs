@@ -293,6 +293,8 @@ pub(crate) fn pieces(
     let mut fields = Vec::new();
     let mut names = Vec::new();
     let mut takes = Vec::new();
+    let mut arg_vars = Vec::new();
+    let mut arg_types = Vec::new();
     let mut bindings = Vec::new();
     let mut state_lets = Vec::new();
     let mut state_needs = Vec::new();
@@ -323,6 +325,8 @@ pub(crate) fn pieces(
                     let #var = __toolcall_args.take::<#ty>(#name)?;
                 ));
                 names.push(name);
+                arg_vars.push(var.clone());
+                arg_types.push(ty);
                 call_args.push(quote!(#(#cfgs)* #var));
             }
             Param::State { inner, cfgs } => {
@@ -374,10 +378,21 @@ pub(crate) fn pieces(
     } else {
         (
             quote!(#[derive(#private::schemars::JsonSchema)]),
+            // One pass over the object when every type is `Deserialize`
+            // (chosen by autoref); field by field when it says no, which
+            // builds the message the model reads (or the type's error).
             quote! {
-                let __toolcall_args =
-                    #private::arguments(__toolcall_arguments, &[#(#names),*])?;
-                #(#takes)*
+                let (#(#arg_vars,)*) = match (&&#private::Parse::<(#(#arg_types,)*)>::new())
+                    .__toolcall_fields(__toolcall_arguments, &[#(#names),*])
+                {
+                    ::core::option::Option::Some(__toolcall_fields) => __toolcall_fields,
+                    ::core::option::Option::None => {
+                        let __toolcall_args =
+                            #private::arguments(__toolcall_arguments, &[#(#names),*])?;
+                        #(#takes)*
+                        (#(#arg_vars,)*)
+                    }
+                };
             },
         )
     };

@@ -23,9 +23,11 @@ pub use crate::reply::{ReturnValue, Wrap, reply_error, reply_value};
 /// The traits of the autoref dispatch, brought into scope by one glob
 /// import (never unused, as one of them always answers).
 pub mod dispatch {
+    pub use crate::fields::{ViaFields, ViaTake};
     pub use crate::output_schema::{NoOutput, OutputOfResult, OutputOfValue};
     pub use crate::reply::{ViaResult, ViaValue};
 }
+pub use crate::fields::Parse;
 pub use crate::method::{ToolMethod, method_tool};
 pub use crate::schema::parameters_of;
 pub use crate::state::{State, StateMap, StateNeed};
@@ -280,7 +282,7 @@ impl Visitor<'_> for Key {
 
 /// What a missing field is deserialized from: `None` for an `Option`, the
 /// "missing field" error for anything else (serde's own rule).
-struct MissingField(&'static str);
+pub(crate) struct MissingField(pub(crate) &'static str);
 
 impl<'de> Deserializer<'de> for MissingField {
     type Error = serde_json::Error;

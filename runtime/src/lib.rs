@@ -13,6 +13,7 @@ mod assemble;
 mod call;
 mod content;
 mod dispatch;
+mod fields;
 mod message;
 mod method;
 mod model;

@@ -216,6 +216,9 @@ pub(crate) struct Runner<'a> {
     cap: usize,
     /// Where each call's start and result are told, when a run is watched.
     watch: Option<Watch>,
+    /// The tool the last lookup found, by its name: a batch mostly calls
+    /// few tools, and a comparison is cheaper than hashing the name.
+    last_tool: Option<(&'a str, &'a Entry)>,
 }
 
 /// The events of a watched batch: each call is told started once, then
@@ -253,6 +256,7 @@ impl<'a> Runner<'a> {
             rewritten: Vec::new(),
             cap,
             watch: None,
+            last_tool: None,
         }
     }
 
@@ -357,6 +361,7 @@ impl<'a> Runner<'a> {
     pub(crate) fn fill(&mut self, cx: &mut Context<'_>) {
         // One clock read for every call this pass starts: they start together.
         let now = Instant::now();
+        let offset = now - self.start;
         loop {
             let mut freed = false;
             let mut i = 0;
@@ -364,8 +369,8 @@ impl<'a> Runner<'a> {
                 let index = self.waiting[i];
                 if self.may_start(index) {
                     self.waiting.remove(i);
-                    let entry = self.tools.entry(&self.calls[index].name);
-                    freed |= self.start_call(index, entry, now, cx);
+                    let entry = self.entry(index);
+                    freed |= self.start_call(index, entry, (now, offset), cx);
                 } else {
                     i += 1;
                 }
@@ -382,7 +387,7 @@ impl<'a> Runner<'a> {
                     continue;
                 };
                 if self.may_start(index) {
-                    freed |= self.start_call(index, entry, now, cx);
+                    freed |= self.start_call(index, entry, (now, offset), cx);
                 } else {
                     self.waiting.push(index);
                 }
@@ -446,7 +451,7 @@ impl<'a> Runner<'a> {
             self.refuse_now(index, Outcome::InvalidArguments, content, now);
             return None;
         }
-        let entry = self.tools.entry(&self.calls[index].name);
+        let entry = self.entry(index);
         if let Some(entry) = entry {
             self.schedule.register(
                 index,
@@ -472,6 +477,19 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// The tool call `index` names.
+    fn entry(&mut self, index: usize) -> Option<&'a Entry> {
+        let name = self.calls[index].name.as_str();
+        if let Some((last, entry)) = self.last_tool
+            && last == name
+        {
+            return Some(entry);
+        }
+        let (name, entry) = self.tools.entry_named(name)?;
+        self.last_tool = Some((name, entry));
+        Some(entry)
+    }
+
     /// Answer call `index` at once, before it started.
     fn refuse_now(&mut self, index: usize, outcome: Outcome, content: String, now: Instant) {
         self.launched[index] = true;
@@ -483,7 +501,7 @@ impl<'a> Runner<'a> {
         &mut self,
         index: usize,
         entry: Option<&'a Entry>,
-        now: Instant,
+        now: (Instant, Duration),
         cx: &mut Context<'_>,
     ) -> bool {
         self.launched[index] = true;
@@ -545,14 +563,14 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Start call `index`, or record its result at once when it cannot start.
+    /// Start call `index` at `began` (`offset` from the batch's start), or
+    /// record its result at once when it cannot start.
     fn launch(
         &mut self,
         index: usize,
         entry: Option<&'a Entry>,
-        began: Instant,
+        (began, offset): (Instant, Duration),
     ) -> Option<CallFuture> {
-        let offset = began - self.start;
         self.starts[index] = offset;
         self.tell_started(index);
         let call = &self.calls[index];
@@ -599,10 +617,13 @@ impl<'a> Runner<'a> {
         // slow synchronous start in the same pass does not use it up. A
         // limit too far away to be an instant is no limit.
         let began = match entry.policy.timeout.or(self.options.call_timeout) {
-            Some(_) => Instant::now(),
+            Some(_) => {
+                let now = Instant::now();
+                self.starts[index] = now.saturating_duration_since(self.start);
+                now
+            }
             None => began,
         };
-        self.starts[index] = began.saturating_duration_since(self.start);
         let timer = entry
             .policy
             .timeout

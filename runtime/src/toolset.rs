@@ -342,7 +342,15 @@ impl ToolSet {
     }
 
     pub(crate) fn entry(&self, name: &str) -> Option<&Entry> {
-        self.inner.index.get(name).map(|&i| &self.inner.entries[i])
+        self.entry_named(name).map(|(_, entry)| entry)
+    }
+
+    /// The tool named `name`, with the name as the set holds it.
+    pub(crate) fn entry_named(&self, name: &str) -> Option<(&str, &Entry)> {
+        self.inner
+            .index
+            .get_key_value(name)
+            .map(|(name, &i)| (&**name, &self.inner.entries[i]))
     }
 }
 

@@ -314,6 +314,11 @@ impl Stream for InChat<'_> {
 /// The `execute_tool {name}` span of one call (kind INTERNAL), made when
 /// the call starts (or is answered without running).
 pub(crate) fn tool(call: &ToolCall, description: Option<&str>) -> Span {
+    // No subscriber wants it: no span at all, so the call costs nothing
+    // here (a disabled span still costs each of its operations).
+    if !tracing::level_enabled!(tracing::Level::INFO) {
+        return Span::none();
+    }
     let span = tracing::info_span!(
         target: TARGET,
         "execute_tool",
