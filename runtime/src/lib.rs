@@ -14,6 +14,7 @@ mod call;
 mod content;
 mod dispatch;
 mod fields;
+mod in_order;
 mod message;
 mod method;
 mod model;

@@ -21,6 +21,7 @@ use tokio::time::{Instant, Sleep};
 use crate::approval::{Approval, Decision};
 use crate::call::{CallResult, Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
+use crate::in_order::InOrder;
 use crate::output::{ToolError, ToolOutput};
 use crate::run::Emitter;
 use crate::schedule::Schedule;
@@ -194,7 +195,7 @@ pub(crate) struct Runner<'a> {
     options: DispatchOptions,
     calls: Cow<'a, [ToolCall]>,
     pub(crate) start: Instant,
-    slots: Vec<Option<CallResult>>,
+    results: InOrder,
     starts: Vec<Duration>,
     /// Calls whose result was replaced while they ran: what they return is
     /// discarded.
@@ -243,7 +244,7 @@ impl<'a> Runner<'a> {
             options,
             calls,
             start: Instant::now(),
-            slots: (0..n).map(|_| None).collect(),
+            results: InOrder::new(n),
             starts: vec![Duration::ZERO; n],
             withdrawn: vec![false; n],
             ids: HashMap::with_capacity_and_hasher(n, FxBuildHasher),
@@ -285,7 +286,7 @@ impl<'a> Runner<'a> {
             return;
         }
         self.tell_started(index);
-        if let (Some(watch), Some(result)) = (&self.watch, &self.slots[index]) {
+        if let (Some(watch), Some(result)) = (&self.watch, self.results.get(index)) {
             watch.events.finished(index, result);
         }
     }
@@ -299,7 +300,7 @@ impl<'a> Runner<'a> {
     /// Add a call whose arguments are complete; it starts when the policy allows.
     pub(crate) fn push(&mut self, call: ToolCall) {
         self.calls.to_mut().push(call);
-        self.slots.push(None);
+        self.results.add_call();
         self.starts.push(Duration::ZERO);
         self.withdrawn.push(false);
         self.launched.push(false);
@@ -332,7 +333,8 @@ impl<'a> Runner<'a> {
         }
         self.withdrawn[index] = started;
         self.rewritten.retain(|&r| r != index);
-        self.slots[index] = Some(
+        self.results.set(
+            index,
             CallResult::new(call.id.clone(), call.name.clone(), outcome, content)
                 .timed(at, now.saturating_sub(at)),
         );
@@ -378,7 +380,7 @@ impl<'a> Runner<'a> {
             while self.next < self.calls.len() && self.running.len() < self.cap {
                 let index = self.next;
                 self.next += 1;
-                if self.slots[index].is_some() {
+                if self.results.has(index) {
                     // Answered when it was pushed.
                     self.launched[index] = true;
                     continue;
@@ -669,7 +671,7 @@ impl<'a> Runner<'a> {
         let result = CallResult::new(call.id.clone(), call.name.clone(), outcome, content)
             .timed(at, Duration::ZERO);
         spans::tool_done(&span, &result);
-        self.slots[index] = Some(result);
+        self.results.set(index, result);
         // A deferred call has not run: it is told when a resume runs it.
         if !deferred {
             self.tell_finished(index);
@@ -700,7 +702,7 @@ impl<'a> Runner<'a> {
             Reply::Text(text) => result.content = text,
         }
         spans::tool_done(&finished.span, &result);
-        self.slots[finished.index] = Some(result);
+        self.results.set(finished.index, result);
         self.tell_finished(finished.index);
     }
 
@@ -722,8 +724,8 @@ impl<'a> Runner<'a> {
         }
         self.running = FuturesUnordered::new();
         let now = self.start.elapsed();
-        for index in 0..self.slots.len() {
-            if self.slots[index].is_none() {
+        for index in 0..self.results.len() {
+            if !self.results.has(index) {
                 let call = &self.calls[index];
                 let started = self.launched[index];
                 let begin = if started { self.starts[index] } else { now };
@@ -737,7 +739,8 @@ impl<'a> Runner<'a> {
                 {
                     text.push_str(BLOCKING_RUNS_ON);
                 }
-                self.slots[index] = Some(
+                self.results.set(
+                    index,
                     CallResult::new(call.id.clone(), call.name.clone(), outcome, text)
                         .timed(begin, now.saturating_sub(begin)),
                 );
@@ -749,12 +752,10 @@ impl<'a> Runner<'a> {
 
     pub(crate) fn finish(self) -> Batch {
         let makespan = self.start.elapsed();
-        let mut results: Vec<CallResult> = self
-            .slots
-            .into_iter()
-            .zip(self.calls.iter())
-            .map(|(slot, call)| slot.unwrap_or_else(|| unanswered(call, makespan)))
-            .collect();
+        let calls = &self.calls;
+        let mut results = self
+            .results
+            .into_vec(|index| unanswered(&calls[index], makespan));
         for &index in &self.rewritten {
             results[index].arguments = Some(self.calls[index].arguments.clone());
         }
