@@ -106,7 +106,11 @@ impl From<Cow<'_, str>> for ToolOutput {
 /// A tool's own failure: its message is what the model reads; the cause
 /// (`source()`) and whether trying again may help are for the program.
 #[derive(Clone)]
-pub struct ToolError {
+pub struct ToolError(Box<ErrorParts>);
+
+/// Boxed: a result holds an `Option<ToolError>`, and most results hold none.
+#[derive(Clone)]
+struct ErrorParts {
     message: String,
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
     retryable: bool,
@@ -115,59 +119,60 @@ pub struct ToolError {
 impl ToolError {
     /// An error with this message for the model.
     pub fn new(message: impl Into<String>) -> Self {
-        ToolError {
+        ToolError(Box::new(ErrorParts {
             message: message.into(),
             source: None,
             retryable: false,
-        }
+        }))
     }
 
     /// An error caused by `error`: the model reads its `Display`, the
     /// program gets it back from [`source`](std::error::Error::source).
     pub fn from_error(error: impl std::error::Error + Send + Sync + 'static) -> Self {
-        ToolError {
+        ToolError(Box::new(ErrorParts {
             message: error.to_string(),
             source: Some(Arc::new(error)),
             retryable: false,
-        }
+        }))
     }
 
     /// Mark whether the same call may succeed if tried again.
     pub fn retryable(mut self, yes: bool) -> Self {
-        self.retryable = yes;
+        self.0.retryable = yes;
         self
     }
 
     /// Whether the same call may succeed if tried again.
     pub fn is_retryable(&self) -> bool {
-        self.retryable
+        self.0.retryable
     }
 
     /// The message for the model.
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 }
 
 impl std::fmt::Debug for ToolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ToolError")
-            .field("message", &self.message)
-            .field("source", &self.source)
-            .field("retryable", &self.retryable)
+            .field("message", &self.0.message)
+            .field("source", &self.0.source)
+            .field("retryable", &self.0.retryable)
             .finish()
     }
 }
 
 impl std::fmt::Display for ToolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 
 impl std::error::Error for ToolError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
+        self.0
+            .source
             .as_deref()
             .map(|e| e as &(dyn std::error::Error + 'static))
     }
@@ -176,7 +181,7 @@ impl std::error::Error for ToolError {
 /// Equal when the message and the retry flag are; the cause is not compared.
 impl PartialEq for ToolError {
     fn eq(&self, other: &Self) -> bool {
-        self.message == other.message && self.retryable == other.retryable
+        self.0.message == other.0.message && self.0.retryable == other.0.retryable
     }
 }
 
@@ -198,8 +203,8 @@ impl From<&str> for ToolError {
 impl Serialize for ToolError {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         ErrorRepr {
-            message: Cow::Borrowed(&self.message),
-            retryable: self.retryable,
+            message: Cow::Borrowed(&self.0.message),
+            retryable: self.0.retryable,
         }
         .serialize(serializer)
     }
@@ -230,6 +235,16 @@ mod tests {
         assert_eq!(output.as_text(), r#"{"a":[1,2]}"#);
         assert_eq!(output.structured(), Some(serde_json::json!({"a": [1, 2]})));
         assert_eq!(ToolOutput::text("{}").structured(), None);
+    }
+
+    #[test]
+    fn no_error_costs_a_result_one_pointer() {
+        // A `CallResult` holds an `Option<ToolError>`: 100,000 results
+        // should not carry a message, a cause and a flag each for nothing.
+        assert_eq!(
+            std::mem::size_of::<Option<ToolError>>(),
+            std::mem::size_of::<usize>()
+        );
     }
 
     #[test]
