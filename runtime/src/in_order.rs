@@ -74,13 +74,13 @@ impl InOrder {
 
     /// Every call's result, in call order; `missing` makes those of calls
     /// without one.
-    pub(crate) fn into_vec(mut self, mut missing: impl FnMut(usize) -> CallResult) -> Vec<CallResult> {
+    pub(crate) fn into_vec(
+        mut self,
+        mut missing: impl FnMut(usize) -> CallResult,
+    ) -> Vec<CallResult> {
         while self.done.len() < self.calls {
             let index = self.done.len();
-            let result = self
-                .early
-                .remove(&index)
-                .unwrap_or_else(|| missing(index));
+            let result = self.early.remove(&index).unwrap_or_else(|| missing(index));
             self.done.push(result);
         }
         self.done
