@@ -35,6 +35,13 @@ impl fmt::Display for Named<'_> {
     }
 }
 
+/// No subscriber wants an `INFO` span: make none. A span the subscriber
+/// disables would still cost `tracing`'s `log` fallback (a dependency such
+/// as sqlx turns it on) a check at each creation, entry, exit and drop.
+fn off() -> bool {
+    !tracing::level_enabled!(tracing::Level::INFO)
+}
+
 /// The `invoke_agent` span of a run (kind INTERNAL: the agent runs in this
 /// process). A resumed run names the suspended state it continues.
 pub(crate) fn agent(
@@ -43,6 +50,9 @@ pub(crate) fn agent(
     model: &str,
     resumed_from: Option<&str>,
 ) -> Span {
+    if off() {
+        return Span::none();
+    }
     tracing::info_span!(
         target: TARGET,
         "invoke_agent",
@@ -104,6 +114,9 @@ fn agent_error_type(kind: &AgentErrorKind) -> &'static str {
 /// The `chat {model}` span of one model request (kind CLIENT), with the
 /// settings that were sent.
 pub(crate) fn chat(endpoint: &ModelEndpoint, request: &ChatRequest, stream: bool) -> Span {
+    if off() {
+        return Span::none();
+    }
     let settings = &request.settings;
     let span = tracing::info_span!(
         target: TARGET,
@@ -314,6 +327,9 @@ impl Stream for InChat<'_> {
 /// The `execute_tool {name}` span of one call (kind INTERNAL), made when
 /// the call starts (or is answered without running).
 pub(crate) fn tool(call: &ToolCall, description: Option<&str>) -> Span {
+    if off() {
+        return Span::none();
+    }
     let span = tracing::info_span!(
         target: TARGET,
         "execute_tool",
