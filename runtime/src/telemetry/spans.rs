@@ -67,6 +67,8 @@ pub(crate) fn agent(
         "server.port" = endpoint.port.map(i64::from),
         "gen_ai.usage.input_tokens" = Empty,
         "gen_ai.usage.output_tokens" = Empty,
+        "gen_ai.usage.cache_read.input_tokens" = Empty,
+        "gen_ai.usage.cache_creation.input_tokens" = Empty,
         "error.type" = Empty,
         "toolcall.rounds" = Empty,
         "toolcall.resumed_from" = resumed_from,
@@ -251,6 +253,19 @@ fn usage(span: &Span, u: Usage) {
     // As i64: tracing-opentelemetry keeps an i64 an integer, a u64 not.
     span.record("gen_ai.usage.input_tokens", i64::from(u.prompt_tokens));
     span.record("gen_ai.usage.output_tokens", i64::from(u.completion_tokens));
+    // A provider that reports no cache says 0: only a count is recorded.
+    if u.cache_read_tokens > 0 {
+        span.record(
+            "gen_ai.usage.cache_read.input_tokens",
+            i64::from(u.cache_read_tokens),
+        );
+    }
+    if u.cache_creation_tokens > 0 {
+        span.record(
+            "gen_ai.usage.cache_creation.input_tokens",
+            i64::from(u.cache_creation_tokens),
+        );
+    }
 }
 
 /// A model's streamed reply inside its `chat` span: each poll runs in the
