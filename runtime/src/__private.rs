@@ -255,7 +255,7 @@ impl<'de> Visitor<'de> for Scan {
 }
 
 /// A key of the arguments object: the index of its parameter.
-struct Key(&'static [&'static str]);
+pub(crate) struct Key(pub(crate) &'static [&'static str]);
 
 impl<'de> DeserializeSeed<'de> for Key {
     type Value = usize;

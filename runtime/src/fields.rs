@@ -12,7 +12,9 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde::de::{self, MapAccess, Visitor};
+
+use crate::__private01::Key;
 
 /// The tuple of a tool's parameter types, parsed as one arguments object.
 pub trait Fields: Sized {
@@ -124,33 +126,6 @@ impl<'de, T: Fields> Visitor<'de> for Object<T> {
             }
         }
         Ok(slots)
-    }
-}
-
-/// A key of the arguments object: its parameter's index, or an error for
-/// an unknown one.
-struct Key(&'static [&'static str]);
-
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = usize;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
-        deserializer.deserialize_identifier(self)
-    }
-}
-
-impl Visitor<'_> for Key {
-    type Value = usize;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("field identifier")
-    }
-
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<usize, E> {
-        self.0
-            .iter()
-            .position(|n| *n == key)
-            .ok_or_else(|| E::custom("unknown field"))
     }
 }
 
