@@ -241,10 +241,7 @@ mod tests {
     fn no_error_costs_a_result_one_pointer() {
         // A `CallResult` holds an `Option<ToolError>`: 100,000 results
         // should not carry a message, a cause and a flag each for nothing.
-        assert_eq!(
-            std::mem::size_of::<Option<ToolError>>(),
-            std::mem::size_of::<usize>()
-        );
+        assert_eq!(size_of::<Option<ToolError>>(), size_of::<usize>());
     }
 
     #[test]
