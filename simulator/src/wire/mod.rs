@@ -25,7 +25,7 @@ pub(crate) use crate::engine::Envelope;
 use crate::engine::{Asks, Engine, ReplyPlan, Tools};
 
 pub use crate::engine::ApiError;
-pub(crate) use sse::{Around, Sse, fields};
+pub(crate) use sse::{Around, Sse, fields, write_str};
 
 /// A request body read by a format.
 pub(crate) struct Parsed<O> {

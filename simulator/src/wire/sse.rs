@@ -154,7 +154,7 @@ fn write_fields(bytes: &mut Vec<u8>, value: &impl serde::Serialize) {
 }
 
 /// `text` as a JSON string.
-fn write_str(bytes: &mut Vec<u8>, text: &str) {
+pub(crate) fn write_str(bytes: &mut Vec<u8>, text: &str) {
     // Writing a string into a vector cannot fail.
     let _ = serde_json::to_writer(&mut *bytes, text);
 }
