@@ -143,6 +143,23 @@ static ZERO_DETAILS: LazyLock<[Box<RawValue>; 2]> = LazyLock::new(|| {
     .map(|json| RawValue::from_string(json.to_owned()).unwrap_or_else(|_| unreachable!("valid JSON")))
 });
 
+impl UsageOut {
+    /// The object `serde_json` writes for it, its names copied as they are.
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"prompt_tokens":"#);
+        write_number(out, self.prompt_tokens);
+        out.extend_from_slice(br#","completion_tokens":"#);
+        write_number(out, self.completion_tokens);
+        out.extend_from_slice(br#","total_tokens":"#);
+        write_number(out, self.total_tokens);
+        out.extend_from_slice(br#","prompt_tokens_details":"#);
+        out.extend_from_slice(self.prompt_tokens_details.get().as_bytes());
+        out.extend_from_slice(br#","completion_tokens_details":"#);
+        out.extend_from_slice(self.completion_tokens_details.get().as_bytes());
+        out.push(b'}');
+    }
+}
+
 impl From<Usage> for UsageOut {
     fn from(usage: Usage) -> Self {
         let [prompt, completion] = &*ZERO_DETAILS;
@@ -257,9 +274,7 @@ impl Completion<'_> {
         out.extend_from_slice(br#"}],"usage":"#);
         match &self.usage {
             // Plain data into a vector: writing cannot fail.
-            Some(usage) => {
-                let _ = serde_json::to_writer(&mut *out, usage);
-            }
+            Some(usage) => usage.write(out),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(br#","service_tier":"#);

@@ -158,9 +158,9 @@ pub(crate) fn write_str(bytes: &mut Vec<u8>, text: &str) {
     // Most strings of a reply (ids, names, words) need no escape: one scan
     // of the whole string (no early exit, so it runs many bytes a step)
     // and one copy. `serde_json` escapes exactly these bytes.
-    let escaped = text
-        .bytes()
-        .fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    let escaped = text.bytes().fold(0u8, |any, b| {
+        any | u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\')
+    }) != 0;
     if escaped {
         // Writing a string into a vector cannot fail.
         let _ = serde_json::to_writer(&mut *bytes, text);
