@@ -242,6 +242,16 @@ async fn denied_and_deferred_calls_say_so_and_a_resumed_run_names_the_suspended_
         other => panic!("the run waits for a decision: {other:?}"),
     };
     let (root, tree) = agent_trace(&first.spans);
+    let stopped_span = root.span_context.clone();
+    assert_eq!(
+        state.trace_parent,
+        Some(format!(
+            "00-{}-{}-01",
+            stopped_span.trace_id(),
+            stopped_span.span_id()
+        )),
+        "the state names the span that stopped"
+    );
     assert_eq!(text(root, "toolcall.suspended_id"), state.id);
     assert_eq!(root.status, Status::Unset, "waiting is not a failure");
     let tree: Vec<SpanData> = tree.into_iter().cloned().collect();
@@ -261,10 +271,102 @@ async fn denied_and_deferred_calls_say_so_and_a_resumed_run_names_the_suspended_
     assert_eq!(resumed.expect("resumed").answer, "done");
     let (root, tree) = agent_trace(&second.spans);
     assert_eq!(text(root, "toolcall.resumed_from"), state.id);
+    let links: Vec<_> = root.links.iter().map(|l| l.span_context.clone()).collect();
+    assert_eq!(
+        links.len(),
+        1,
+        "the resumed run links to the one that stopped"
+    );
+    assert_eq!(links[0].trace_id(), stopped_span.trace_id());
+    assert_eq!(links[0].span_id(), stopped_span.span_id());
+    assert!(links[0].is_remote());
+
+    // A state saved and read back (another process) links the same way.
+    let mut again = state.clone();
+    again.id = "another-copy".to_owned();
+    let saved = serde_json::to_string(&again).expect("save");
+    assert!(saved.contains(&stopped_span.span_id().to_string()));
+    let again: toolcall::Suspended = serde_json::from_str(&saved).expect("load");
+    let replies = [ChatResponse::text("done")];
+    let other = Agent::new(
+        Replay(Mutex::new(replies.into())),
+        ToolSet::builder()
+            .tools(toolcall::tools![echo])
+            .build()
+            .expect("tools"),
+    );
+    let (resumed, third) = record(other.resume(again, [("c".to_owned(), Decision::Approve)])).await;
+    assert!(resumed.is_ok(), "{resumed:?}");
+    let (root, _) = agent_trace(&third.spans);
+    assert_eq!(root.links.len(), 1);
+    assert_eq!(
+        root.links.iter().next().map(|l| l.span_context.span_id()),
+        Some(stopped_span.span_id())
+    );
     let tree: Vec<SpanData> = tree.into_iter().cloned().collect();
     let c = call_span(&tree, "c");
     assert_eq!(text(c, "toolcall.outcome"), "ok");
     assert_eq!(named(&tree, "chat ").len(), 1);
+}
+
+/// The in-process simulator names the provider whose API it speaks.
+#[tokio::test]
+async fn the_in_process_simulator_names_the_provider_of_its_wire() {
+    use toolcall_sim::{SimModel, Wire};
+    for (wire, provider) in [
+        (Wire::Chat, "openai"),
+        (Wire::Responses, "openai"),
+        (Wire::Anthropic, "anthropic"),
+        (Wire::Gemini, "gcp.gemini"),
+    ] {
+        let agent = Agent::new(
+            SimModel::auto(3).wire(wire),
+            ToolSet::builder().build().expect("tools"),
+        );
+        let (run, recorded) = record(agent.run("Hello.")).await;
+        assert!(run.is_ok(), "{wire:?}: {run:?}");
+        let (root, _) = agent_trace(&recorded.spans);
+        assert_eq!(text(root, "gen_ai.provider.name"), provider, "{wire:?}");
+        let chats = named(&recorded.spans, "chat ");
+        assert_eq!(text(chats[0], "gen_ai.provider.name"), provider, "{wire:?}");
+        assert!(attr(chats[0], "server.address").is_none());
+    }
+}
+
+/// Prompt-cache counts reach the `chat` span and the run's, as the
+/// conventions name them; a reply without them records none.
+#[tokio::test]
+async fn cache_token_counts_are_recorded_where_the_provider_gives_them() {
+    let mut cached = ChatResponse::calls(vec![echo_call("a")]);
+    cached.usage = Some(toolcall::Usage::new(1200, 20).with_cache(1024, 128));
+    let mut plain = ChatResponse::text("done");
+    plain.usage = Some(toolcall::Usage::new(300, 5));
+    let tools = ToolSet::builder()
+        .tools(toolcall::tools![echo])
+        .build()
+        .expect("tools");
+    let agent = Agent::new(Replay(Mutex::new([cached, plain].into())), tools);
+    let (run, recorded) = record(agent.run("go")).await;
+    let run = run.expect("a run");
+    assert_eq!(run.usage.cache_read_tokens, 1024);
+    let (root, _) = agent_trace(&recorded.spans);
+    assert_eq!(int(root, "gen_ai.usage.input_tokens"), 1500);
+    assert_eq!(int(root, "gen_ai.usage.cache_read.input_tokens"), 1024);
+    assert_eq!(int(root, "gen_ai.usage.cache_creation.input_tokens"), 128);
+    let chats = named(&recorded.spans, "chat ");
+    assert_eq!(chats.len(), 2);
+    let first = chats
+        .iter()
+        .find(|c| int(c, "gen_ai.usage.input_tokens") == 1200)
+        .expect("the first request");
+    assert_eq!(int(first, "gen_ai.usage.cache_read.input_tokens"), 1024);
+    assert_eq!(int(first, "gen_ai.usage.cache_creation.input_tokens"), 128);
+    let second = chats
+        .iter()
+        .find(|c| int(c, "gen_ai.usage.input_tokens") == 300)
+        .expect("the second request");
+    assert!(attr(second, "gen_ai.usage.cache_read.input_tokens").is_none());
+    assert!(attr(second, "gen_ai.usage.cache_creation.input_tokens").is_none());
 }
 
 #[tokio::test]

@@ -28,6 +28,7 @@
 //! are read off the spans by [`GenAiMetrics`] and exported every
 //! `OTEL_METRIC_EXPORT_INTERVAL` ms (60 s by default) and at shutdown.
 
+mod links;
 mod metrics;
 
 use std::fmt;
@@ -43,6 +44,7 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 
+pub use links::OtelLinks;
 pub use metrics::GenAiMetrics;
 pub use toolcall_runtime::telemetry::{CAPTURE_CONTENT_VAR, capture_content, set_capture_content};
 
@@ -237,11 +239,13 @@ fn program_name() -> Option<String> {
 
 /// The `tracing` layer that exports spans to `tracer` (through
 /// tracing-opentelemetry, which maps `otel.name`, `otel.kind` and
-/// `otel.status_code`) and records the GenAI metrics on `meter`.
+/// `otel.status_code`) and records the GenAI metrics on `meter`. It also
+/// installs [`OtelLinks`], so a resumed run links to the one that stopped.
 pub fn layer<S>(tracer: &SdkTracerProvider, meter: &SdkMeterProvider) -> impl Layer<S> + use<S>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
+    toolcall_runtime::telemetry::set_trace_links(OtelLinks);
     tracing_opentelemetry::layer()
         .with_tracer(tracer.tracer(SCOPE))
         .and_then(GenAiMetrics::new(&meter.meter(SCOPE)))

@@ -191,6 +191,10 @@ pub struct Suspended {
     pub rounds: Vec<Round>,
     /// Tokens used so far.
     pub usage: Usage,
+    /// The W3C `traceparent` of the run that stopped, when a trace exporter
+    /// gave it one: the resumed run's `invoke_agent` span links to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_parent: Option<String>,
 }
 
 impl Suspended {
@@ -481,7 +485,7 @@ impl<M: Model> Agent<M> {
         decisions: impl IntoIterator<Item = (String, Decision)>,
     ) -> RunStream<'_> {
         let decisions: Vec<(String, Decision)> = decisions.into_iter().collect();
-        let resumed_from = state.id.clone();
+        let resumed_from = (state.id.clone(), state.trace_parent.clone());
         self.watched(Some(&resumed_from), move |events, cancel| {
             Box::pin(async move { self.resumed(state, decisions, &events, &cancel).await })
         })
@@ -489,25 +493,24 @@ impl<M: Model> Agent<M> {
 
     /// A run as a stream: `run` made with the stream's events and cancel
     /// handle, inside the run's `invoke_agent` span (a resumed run's names
-    /// the state it continues).
+    /// the state it continues, by id, and links to the span that stopped).
     fn watched<'a>(
         &'a self,
-        resumed_from: Option<&str>,
+        resumed_from: Option<&(String, Option<String>)>,
         run: impl FnOnce(Emitter, RunCancel) -> crate::tool::BoxFuture<'a, Result<AgentRun, AgentError>>,
     ) -> RunStream<'a> {
         let events = Emitter::default();
         let cancel = self.cancel.clone().unwrap_or_default();
         let run = run(events.clone(), cancel.clone());
-        let span = if tracing::level_enabled!(tracing::Level::INFO) {
-            spans::agent(
-                self.name.as_deref(),
-                &self.model.endpoint(),
-                &self.model_name,
-                resumed_from,
-            )
-        } else {
-            tracing::Span::none()
-        };
+        let span = spans::agent(
+            self.name.as_deref(),
+            &self.model.endpoint(),
+            &self.model_name,
+            resumed_from.map(|(id, _)| id.as_str()),
+        );
+        if let Some((_, Some(traceparent))) = resumed_from {
+            crate::telemetry::link(&span, traceparent);
+        }
         let run = if span.is_disabled() {
             run
         } else {
@@ -912,6 +915,8 @@ fn suspend(transcript: Vec<Message>, rounds: Vec<Round>, usage: Usage) -> AgentE
         transcript: transcript.clone(),
         rounds: rounds.clone(),
         usage,
+        // Inside the run's `invoke_agent` span.
+        trace_parent: crate::telemetry::current_traceparent(),
     };
     AgentError {
         kind: AgentErrorKind::Suspended(Box::new(state)),

@@ -471,7 +471,13 @@ impl ChatRequest {
 }
 
 /// Token counts as the API reports them.
+///
+/// `prompt_tokens` counts every input token, cached or not (Anthropic's
+/// three input counts are summed); the cache counts say how many of them
+/// were read from or written to the provider's prompt cache, where the
+/// provider reports it (0 otherwise).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Usage {
     /// Tokens in the prompt.
     pub prompt_tokens: u32,
@@ -479,6 +485,42 @@ pub struct Usage {
     pub completion_tokens: u32,
     /// Both.
     pub total_tokens: u32,
+    /// Prompt tokens read from the prompt cache (OpenAI `cached_tokens`,
+    /// Anthropic `cache_read_input_tokens`, Gemini
+    /// `cachedContentTokenCount`).
+    #[serde(default)]
+    pub cache_read_tokens: u32,
+    /// Prompt tokens written to the prompt cache (Anthropic
+    /// `cache_creation_input_tokens`, OpenAI Responses `cache_write_tokens`).
+    #[serde(default)]
+    pub cache_creation_tokens: u32,
+}
+
+impl Usage {
+    /// A prompt and a completion count; the total is their sum.
+    pub const fn new(prompt_tokens: u32, completion_tokens: u32) -> Self {
+        Usage {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens.saturating_add(completion_tokens),
+            cache_read_tokens: 0,
+            cache_creation_tokens: 0,
+        }
+    }
+
+    /// The same, with a total the provider counted otherwise.
+    pub const fn with_total(mut self, total_tokens: u32) -> Self {
+        self.total_tokens = total_tokens;
+        self
+    }
+
+    /// The same, with the prompt tokens read from and written to the
+    /// provider's prompt cache.
+    pub const fn with_cache(mut self, read: u32, creation: u32) -> Self {
+        self.cache_read_tokens = read;
+        self.cache_creation_tokens = creation;
+        self
+    }
 }
 
 impl std::ops::AddAssign for Usage {
@@ -486,6 +528,8 @@ impl std::ops::AddAssign for Usage {
         self.prompt_tokens += other.prompt_tokens;
         self.completion_tokens += other.completion_tokens;
         self.total_tokens += other.total_tokens;
+        self.cache_read_tokens += other.cache_read_tokens;
+        self.cache_creation_tokens += other.cache_creation_tokens;
     }
 }
 

@@ -623,12 +623,8 @@ impl<'a> Runner<'a> {
     /// (of no length) says how (denied, deferred, unknown...).
     fn refuse(&mut self, index: usize, outcome: Outcome, content: String, at: Duration) {
         let call = &self.calls[index];
-        let span = if tracing::level_enabled!(tracing::Level::INFO) {
-            let description = self.tools.entry(&call.name).map(|e| e.tool.description());
-            spans::tool(call, description)
-        } else {
-            tracing::Span::none()
-        };
+        let description = self.tools.entry(&call.name).map(|e| e.tool.description());
+        let span = spans::tool(call, description);
         self.refuse_in(span, index, outcome, content, at);
     }
 

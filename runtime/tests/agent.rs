@@ -68,11 +68,7 @@ fn tools() -> ToolSet {
 }
 
 fn with_usage(mut r: ChatResponse, total: u32) -> ChatResponse {
-    r.usage = Some(Usage {
-        prompt_tokens: total - 1,
-        completion_tokens: 1,
-        total_tokens: total,
-    });
+    r.usage = Some(Usage::new(total - 1, 1));
     r
 }
 

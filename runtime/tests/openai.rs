@@ -119,14 +119,7 @@ async fn request_body_carries_tools_choice_and_tool_call_ids_in_order() {
     let reply = model.complete(&request).await.expect("a reply");
     assert_eq!(reply.content.as_deref(), Some("sunny"));
     assert_eq!(reply.finish_reason, Some(FinishReason::Stop));
-    assert_eq!(
-        reply.usage,
-        Some(Usage {
-            prompt_tokens: 10,
-            completion_tokens: 2,
-            total_tokens: 12
-        })
-    );
+    assert_eq!(reply.usage, Some(Usage::new(10, 2)));
 
     let received = server.received_requests().await.expect("recording is on");
     assert_eq!(
@@ -498,11 +491,7 @@ async fn streaming_yields_the_deltas_in_order() {
             delta(1, Some("call_b"), Some("get_time"), "{}"),
             delta(0, None, None, "\"Paris\"}"),
             StreamEvent::Finish(FinishReason::ToolCalls),
-            StreamEvent::Usage(Usage {
-                prompt_tokens: 20,
-                completion_tokens: 9,
-                total_tokens: 29
-            }),
+            StreamEvent::Usage(Usage::new(20, 9)),
         ]
     );
 

@@ -306,11 +306,7 @@ async fn a_completed_stream_is_chained_too() {
         .await;
     assert_eq!(
         events.last(),
-        Some(&StreamEvent::Usage(toolcall_runtime::Usage {
-            prompt_tokens: 10,
-            completion_tokens: 2,
-            total_tokens: 12
-        }))
+        Some(&StreamEvent::Usage(toolcall_runtime::Usage::new(10, 2)))
     );
     let mut assembler = toolcall_runtime::stream::CallAssembler::new();
     events.into_iter().for_each(|e| assembler.push(e));

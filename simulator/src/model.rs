@@ -212,6 +212,18 @@ impl Model for SimModel {
         })
     }
 
+    /// The provider whose API this model speaks, as its client would name
+    /// it (`openai`, `anthropic`, `gcp.gemini`), so a simulated run's spans
+    /// and metrics group as the real run's would; no server: it runs in
+    /// process.
+    fn endpoint(&self) -> toolcall_runtime::telemetry::ModelEndpoint {
+        toolcall_runtime::telemetry::ModelEndpoint::new(match self.wire {
+            Wire::Chat | Wire::Responses => "openai",
+            Wire::Anthropic => "anthropic",
+            Wire::Gemini => "gcp.gemini",
+        })
+    }
+
     fn stream<'a>(&'a self, request: &'a ChatRequest) -> EventStream<'a> {
         // Planned on first poll, as an HTTP request is sent when first awaited.
         enum State<'r> {

@@ -22,6 +22,7 @@
 mod content;
 pub(crate) mod spans;
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// The variable that turns content capture on, as the conventions' Python
@@ -60,6 +61,45 @@ pub fn capture_content() -> bool {
 /// results on the GenAI spans of this process, whatever the variable says.
 pub fn set_capture_content(on: bool) {
     CAPTURE.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+}
+
+/// How a trace exporter names a span beyond this process and links one span
+/// to another: a resumed run's `invoke_agent` span links to the run that
+/// stopped, even in another process. `toolcall-otel` installs one; with
+/// none, a resumed run only names the suspended state
+/// (`toolcall.resumed_from`).
+pub trait TraceLinks: Send + Sync {
+    /// The W3C `traceparent` of `span`, when it is exported.
+    fn traceparent(&self, span: &tracing::Span) -> Option<String>;
+    /// Link `span` to the span a `traceparent` names (one that does not
+    /// parse is ignored).
+    fn link(&self, span: &tracing::Span, traceparent: &str);
+}
+
+static LINKS: OnceLock<Box<dyn TraceLinks>> = OnceLock::new();
+
+/// Install the exporter's [`TraceLinks`] for this process; the first one
+/// installed stays (false when one already was).
+pub fn set_trace_links(links: impl TraceLinks + 'static) -> bool {
+    LINKS.set(Box::new(links)).is_ok()
+}
+
+/// The `traceparent` of the current span, when an exporter gives one.
+pub(crate) fn current_traceparent() -> Option<String> {
+    let span = tracing::Span::current();
+    if span.is_disabled() {
+        return None;
+    }
+    LINKS.get()?.traceparent(&span)
+}
+
+/// Link `span` to the span `traceparent` names, when an exporter can.
+pub(crate) fn link(span: &tracing::Span, traceparent: &str) {
+    if let Some(links) = LINKS.get()
+        && !span.is_disabled()
+    {
+        links.link(span, traceparent);
+    }
 }
 
 /// Who answers a model's requests, as the GenAI spans and metrics name it:

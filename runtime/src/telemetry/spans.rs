@@ -35,6 +35,13 @@ impl fmt::Display for Named<'_> {
     }
 }
 
+/// No subscriber wants an `INFO` span: make none. A span the subscriber
+/// disables would still cost `tracing`'s `log` fallback (a dependency such
+/// as sqlx turns it on) a check at each creation, entry, exit and drop.
+fn off() -> bool {
+    !tracing::level_enabled!(tracing::Level::INFO)
+}
+
 /// The `invoke_agent` span of a run (kind INTERNAL: the agent runs in this
 /// process). A resumed run names the suspended state it continues.
 pub(crate) fn agent(
@@ -43,6 +50,9 @@ pub(crate) fn agent(
     model: &str,
     resumed_from: Option<&str>,
 ) -> Span {
+    if off() {
+        return Span::none();
+    }
     tracing::info_span!(
         target: TARGET,
         "invoke_agent",
@@ -57,6 +67,8 @@ pub(crate) fn agent(
         "server.port" = endpoint.port.map(i64::from),
         "gen_ai.usage.input_tokens" = Empty,
         "gen_ai.usage.output_tokens" = Empty,
+        "gen_ai.usage.cache_read.input_tokens" = Empty,
+        "gen_ai.usage.cache_creation.input_tokens" = Empty,
         "error.type" = Empty,
         "toolcall.rounds" = Empty,
         "toolcall.resumed_from" = resumed_from,
@@ -104,6 +116,9 @@ fn agent_error_type(kind: &AgentErrorKind) -> &'static str {
 /// The `chat {model}` span of one model request (kind CLIENT), with the
 /// settings that were sent.
 pub(crate) fn chat(endpoint: &ModelEndpoint, request: &ChatRequest, stream: bool) -> Span {
+    if off() {
+        return Span::none();
+    }
     let settings = &request.settings;
     let span = tracing::info_span!(
         target: TARGET,
@@ -238,6 +253,19 @@ fn usage(span: &Span, u: Usage) {
     // As i64: tracing-opentelemetry keeps an i64 an integer, a u64 not.
     span.record("gen_ai.usage.input_tokens", i64::from(u.prompt_tokens));
     span.record("gen_ai.usage.output_tokens", i64::from(u.completion_tokens));
+    // A provider that reports no cache says 0: only a count is recorded.
+    if u.cache_read_tokens > 0 {
+        span.record(
+            "gen_ai.usage.cache_read.input_tokens",
+            i64::from(u.cache_read_tokens),
+        );
+    }
+    if u.cache_creation_tokens > 0 {
+        span.record(
+            "gen_ai.usage.cache_creation.input_tokens",
+            i64::from(u.cache_creation_tokens),
+        );
+    }
 }
 
 /// A model's streamed reply inside its `chat` span: each poll runs in the
@@ -314,6 +342,9 @@ impl Stream for InChat<'_> {
 /// The `execute_tool {name}` span of one call (kind INTERNAL), made when
 /// the call starts (or is answered without running).
 pub(crate) fn tool(call: &ToolCall, description: Option<&str>) -> Span {
+    if off() {
+        return Span::none();
+    }
     let span = tracing::info_span!(
         target: TARGET,
         "execute_tool",

@@ -699,11 +699,7 @@ impl Engine {
         };
         let completion_tokens = count.max(1) as u32;
         let prompt_tokens = prompt_tokens(request, offered.chars);
-        let usage = Usage {
-            prompt_tokens,
-            completion_tokens,
-            total_tokens: prompt_tokens + completion_tokens,
-        };
+        let usage = Usage::new(prompt_tokens, completion_tokens);
         let response = ChatResponse {
             content,
             tool_calls: calls,

@@ -750,11 +750,13 @@ fn stop_reason(reason: Option<FinishReason>) -> &'static str {
 }
 
 fn usage_json(usage: Usage) -> Value {
+    // The API's `input_tokens` leaves out the tokens the cache read or wrote.
+    let cached = usage.cache_read_tokens + usage.cache_creation_tokens;
     json!({
-        "input_tokens": usage.prompt_tokens,
+        "input_tokens": usage.prompt_tokens.saturating_sub(cached),
         "output_tokens": usage.completion_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "cache_creation_input_tokens": usage.cache_creation_tokens,
+        "cache_read_input_tokens": usage.cache_read_tokens,
         "service_tier": "standard",
     })
 }
@@ -885,7 +887,10 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan) -> Frames {
             "content": [],
             "stop_reason": null,
             "stop_sequence": null,
-            "usage": usage_json(Usage { completion_tokens: 1, ..usage }),
+            "usage": usage_json(Usage::new(usage.prompt_tokens, 1).with_cache(
+                usage.cache_read_tokens,
+                usage.cache_creation_tokens,
+            )),
         }
     });
     blocks.push(reply.role_at, "message_start", start);

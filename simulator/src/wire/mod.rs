@@ -252,11 +252,7 @@ pub(crate) mod sample {
                     .map(|(id, arguments)| ToolCall::new(id, "get_weather", arguments))
                     .into(),
                 finish_reason: Some(FinishReason::ToolCalls),
-                usage: Some(Usage {
-                    prompt_tokens: 1,
-                    completion_tokens: 2,
-                    total_tokens: 3,
-                }),
+                usage: Some(Usage::new(1, 2)),
             },
             stall: Duration::ZERO,
             role_at: at(0),

@@ -246,7 +246,7 @@ struct WireUsage {
     #[serde(default)]
     input_tokens: Option<u32>,
     #[serde(default)]
-    output_tokens: u32,
+    output_tokens: Option<u32>,
     #[serde(default)]
     cache_creation_input_tokens: Option<u32>,
     #[serde(default)]
@@ -255,18 +255,32 @@ struct WireUsage {
 
 impl WireUsage {
     /// Input is the sum of the three input counts, as the API documents.
-    fn input(&self) -> u32 {
-        self.input_tokens.unwrap_or(0)
-            + self.cache_creation_input_tokens.unwrap_or(0)
-            + self.cache_read_input_tokens.unwrap_or(0)
+    fn usage(&self) -> Usage {
+        let (read, creation) = (
+            self.cache_read_input_tokens.unwrap_or(0),
+            self.cache_creation_input_tokens.unwrap_or(0),
+        );
+        let input = self.input_tokens.unwrap_or(0) + creation + read;
+        Usage::new(input, self.output_tokens.unwrap_or(0)).with_cache(read, creation)
     }
-}
 
-fn usage(input: u32, output: u32) -> Usage {
-    Usage {
-        prompt_tokens: input,
-        completion_tokens: output,
-        total_tokens: input + output,
+    /// A `message_delta`'s counts are cumulative: each one it gives wins.
+    fn update(&mut self, delta: WireUsage) {
+        let keep = |old: &mut Option<u32>, new: Option<u32>| {
+            if new.is_some() {
+                *old = new;
+            }
+        };
+        keep(&mut self.input_tokens, delta.input_tokens);
+        keep(&mut self.output_tokens, delta.output_tokens);
+        keep(
+            &mut self.cache_creation_input_tokens,
+            delta.cache_creation_input_tokens,
+        );
+        keep(
+            &mut self.cache_read_input_tokens,
+            delta.cache_read_input_tokens,
+        );
     }
 }
 
@@ -306,7 +320,7 @@ impl From<WireMessage> for ChatResponse {
             content: text,
             tool_calls,
             finish_reason: message.stop_reason.as_deref().map(finish_reason),
-            usage: message.usage.map(|u| usage(u.input(), u.output_tokens)),
+            usage: message.usage.map(|u| u.usage()),
         }
     }
 }
@@ -351,8 +365,7 @@ pub(crate) fn error_status(kind: &str) -> u16 {
 pub(crate) struct StreamDecoder {
     /// Open `tool_use` blocks: whether each got argument text yet.
     calls: HashMap<u32, bool>,
-    input_tokens: u32,
-    output_tokens: u32,
+    usage: WireUsage,
     stopped: bool,
 }
 
@@ -389,8 +402,7 @@ impl StreamDecoder {
                     message["model"].as_str().unwrap_or_default(),
                 );
                 if let Ok(u) = WireUsage::deserialize(&value["message"]["usage"]) {
-                    self.input_tokens = u.input();
-                    self.output_tokens = u.output_tokens;
+                    self.usage = u;
                 }
             }
             "content_block_start" => {
@@ -465,16 +477,13 @@ impl StreamDecoder {
                 if let Some(reason) = value["delta"]["stop_reason"].as_str() {
                     events.push(StreamEvent::Finish(finish_reason(reason)));
                 }
-                if let Some(output) = value["usage"]["output_tokens"].as_u64() {
-                    self.output_tokens = u32::try_from(output).unwrap_or(u32::MAX);
+                if let Ok(u) = WireUsage::deserialize(&value["usage"]) {
+                    self.usage.update(u);
                 }
             }
             "message_stop" => {
                 self.stopped = true;
-                events.push(StreamEvent::Usage(usage(
-                    self.input_tokens,
-                    self.output_tokens,
-                )));
+                events.push(StreamEvent::Usage(self.usage.usage()));
             }
             "error" => {
                 let error = WireError::deserialize(&value).map_err(|e| {
@@ -696,7 +705,7 @@ mod tests {
                 delta(2, None, None, "{}"),
                 StreamEvent::ToolCallDone(2),
                 StreamEvent::Finish(FinishReason::ToolCalls),
-                StreamEvent::Usage(usage(10, 7)),
+                StreamEvent::Usage(Usage::new(10, 7)),
             ]
         );
     }
@@ -741,6 +750,31 @@ mod tests {
             vec![ToolCall::new("toolu_1", "f", r#"{"a":[1]}"#)]
         );
         assert_eq!(response.finish_reason, Some(FinishReason::ToolCalls));
-        assert_eq!(response.usage, Some(usage(7, 3)));
+        assert_eq!(response.usage, Some(Usage::new(7, 3).with_cache(2, 0)));
+    }
+
+    #[test]
+    fn a_streams_cache_counts_come_from_its_start_and_cumulative_deltas() {
+        let mut decoder = StreamDecoder::default();
+        let events = [
+            (
+                "message_start",
+                r#"{"type":"message_start","message":{"usage":{"input_tokens":4,"cache_creation_input_tokens":100,"cache_read_input_tokens":0,"output_tokens":1}}}"#,
+            ),
+            (
+                "message_delta",
+                r#"{"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":9,"cache_read_input_tokens":50}}"#,
+            ),
+            ("message_stop", r#"{"type":"message_stop"}"#),
+        ];
+        let mut usage = None;
+        for (name, data) in events {
+            for event in decoder.decode(name, data).expect("an event") {
+                if let StreamEvent::Usage(u) = event {
+                    usage = Some(u);
+                }
+            }
+        }
+        assert_eq!(usage, Some(Usage::new(154, 9).with_cache(50, 100)));
     }
 }

@@ -355,6 +355,8 @@ struct WireUsage {
     thoughts_token_count: u32,
     #[serde(default)]
     tool_use_prompt_token_count: u32,
+    #[serde(default)]
+    cached_content_token_count: u32,
 }
 
 impl From<WireUsage> for Usage {
@@ -362,11 +364,7 @@ impl From<WireUsage> for Usage {
     fn from(u: WireUsage) -> Self {
         let prompt_tokens = u.prompt_token_count + u.tool_use_prompt_token_count;
         let completion_tokens = u.candidates_token_count + u.thoughts_token_count;
-        Usage {
-            prompt_tokens,
-            completion_tokens,
-            total_tokens: prompt_tokens + completion_tokens,
-        }
+        Usage::new(prompt_tokens, completion_tokens).with_cache(u.cached_content_token_count, 0)
     }
 }
 
@@ -827,14 +825,7 @@ mod tests {
             decoder.signatures,
             vec![("gemini_call_r1_0".to_owned(), "c2ln".to_owned())]
         );
-        assert_eq!(
-            decoder.usage(),
-            Some(Usage {
-                prompt_tokens: 10,
-                completion_tokens: 7,
-                total_tokens: 17
-            })
-        );
+        assert_eq!(decoder.usage(), Some(Usage::new(10, 7)));
     }
 
     #[test]
@@ -874,5 +865,15 @@ mod tests {
         .expect("an error");
         assert_eq!(error.error.retry_delay(), Some(Duration::from_millis(1500)));
         assert_eq!(error.error.status, "RESOURCE_EXHAUSTED");
+    }
+
+    #[test]
+    fn cached_content_tokens_are_read() {
+        let usage: WireUsage = serde_json::from_value(serde_json::json!({
+            "promptTokenCount": 3000, "candidatesTokenCount": 12,
+            "cachedContentTokenCount": 2048, "thoughtsTokenCount": 8
+        }))
+        .expect("usage");
+        assert_eq!(Usage::from(usage), Usage::new(3000, 20).with_cache(2048, 0));
     }
 }

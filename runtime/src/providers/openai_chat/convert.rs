@@ -647,11 +647,14 @@ pub(crate) fn settings_into(
 
 impl From<oa::CompletionUsage> for Usage {
     fn from(usage: oa::CompletionUsage) -> Self {
-        Usage {
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            total_tokens: usage.total_tokens,
-        }
+        let cached = usage
+            .prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cached_tokens)
+            .unwrap_or(0);
+        Usage::new(usage.prompt_tokens, usage.completion_tokens)
+            .with_total(usage.total_tokens)
+            .with_cache(cached, 0)
     }
 }
 
@@ -661,6 +664,10 @@ impl From<Usage> for oa::CompletionUsage {
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
             total_tokens: usage.total_tokens,
+            prompt_tokens_details: (usage.cache_read_tokens > 0).then(|| oa::PromptTokensDetails {
+                cached_tokens: Some(usage.cache_read_tokens),
+                ..Default::default()
+            }),
             ..Default::default()
         }
     }
@@ -1047,11 +1054,7 @@ mod tests {
                 content: None,
                 tool_calls: vec![ToolCall::new("c1", "f", "{}")],
                 finish_reason: Some(FinishReason::ToolCalls),
-                usage: Some(Usage {
-                    prompt_tokens: 3,
-                    completion_tokens: 4,
-                    total_tokens: 7
-                }),
+                usage: Some(Usage::new(3, 4)),
             }
         );
         let empty = oa::CreateChatCompletionResponse::default();
@@ -1105,12 +1108,24 @@ mod tests {
                     arguments: Some("{\"a\"".into())
                 }),
                 StreamEvent::Finish(FinishReason::ToolCalls),
-                StreamEvent::Usage(Usage {
-                    prompt_tokens: 1,
-                    completion_tokens: 2,
-                    total_tokens: 3
-                }),
+                StreamEvent::Usage(Usage::new(1, 2)),
             ]
+        );
+    }
+
+    #[test]
+    fn cached_prompt_tokens_are_read() {
+        let usage: oa::CompletionUsage = serde_json::from_value(json!({
+            "prompt_tokens": 2048, "completion_tokens": 10, "total_tokens": 2058,
+            "prompt_tokens_details": {"cached_tokens": 1920, "audio_tokens": 0}
+        }))
+        .expect("usage");
+        let usage = Usage::from(usage);
+        assert_eq!(usage, Usage::new(2048, 10).with_cache(1920, 0));
+        let back = oa::CompletionUsage::from(usage);
+        assert_eq!(
+            back.prompt_tokens_details.and_then(|d| d.cached_tokens),
+            Some(1920)
         );
     }
 }

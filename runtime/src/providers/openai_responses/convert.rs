@@ -333,11 +333,14 @@ pub(crate) fn settings_into(
 
 impl From<&oa::ResponseUsage> for Usage {
     fn from(usage: &oa::ResponseUsage) -> Self {
-        Usage {
-            prompt_tokens: usage.input_tokens,
-            completion_tokens: usage.output_tokens,
-            total_tokens: usage.total_tokens,
-        }
+        let details = &usage.input_tokens_details;
+        let written = details
+            .cache_write_tokens
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0);
+        Usage::new(usage.input_tokens, usage.output_tokens)
+            .with_total(usage.total_tokens)
+            .with_cache(details.cached_tokens, written)
     }
 }
 
@@ -787,11 +790,7 @@ mod tests {
                 content: Some("Let me check.".into()),
                 tool_calls: vec![ToolCall::new("call_a", "f", "{\"x\":1}")],
                 finish_reason: Some(FinishReason::ToolCalls),
-                usage: Some(Usage {
-                    prompt_tokens: 5,
-                    completion_tokens: 7,
-                    total_tokens: 12
-                }),
+                usage: Some(Usage::new(5, 7)),
             }
         );
 
@@ -874,11 +873,7 @@ mod tests {
                 }),
                 StreamEvent::ToolCallDone(2),
                 StreamEvent::Finish(FinishReason::ToolCalls),
-                StreamEvent::Usage(Usage {
-                    prompt_tokens: 5,
-                    completion_tokens: 7,
-                    total_tokens: 12
-                }),
+                StreamEvent::Usage(Usage::new(5, 7)),
             ]
         );
     }
@@ -901,5 +896,15 @@ mod tests {
         assert!(skippable(r#"{"type": "response.new_thing", "x": 1}"#));
         assert!(!skippable(r#"{"type": "response.completed"}"#));
         assert!(!skippable("not json"));
+    }
+
+    #[test]
+    fn cached_and_written_input_tokens_are_read() {
+        let mut body = response("completed", json!([]));
+        body["usage"]["input_tokens_details"] =
+            json!({"cached_tokens": 1024, "cache_write_tokens": 256});
+        let response: oa::Response = serde_json::from_value(body).expect("a response");
+        let usage = response.usage.as_ref().map(Usage::from);
+        assert_eq!(usage, Some(Usage::new(5, 7).with_cache(1024, 256)));
     }
 }
