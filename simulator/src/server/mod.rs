@@ -684,9 +684,9 @@ fn cors_headers(headers: &mut HeaderMap) {
 
 /// The reply headers a page may read: ids, timing, rate limits, retries.
 /// The simulated time a request came, in ms since the server started.
-const SIM_TIME: &str = "x-sim-time-ms";
+const SIM_TIME: HeaderName = HeaderName::from_static("x-sim-time-ms");
 /// The simulated time its whole reply takes, in ms.
-const SIM_ELAPSED: &str = "x-sim-elapsed-ms";
+const SIM_ELAPSED: HeaderName = HeaderName::from_static("x-sim-elapsed-ms");
 
 const EXPOSED_HEADERS: &str = "x-sim-time-ms, x-sim-elapsed-ms, x-request-id, request-id, openai-processing-ms, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, x-ratelimit-reset-tokens";
 

@@ -18,7 +18,10 @@ use toolcall_runtime::{
 };
 
 use super::media::{is_base64, is_http_url};
-use super::{ApiError, Around, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
+use super::{
+    ApiError, Around, Envelope, Format, Frames, NotStrings, Parsed, Sse, block_events, kept,
+    string_list,
+};
 use crate::engine::{Asks, Engine, ReplyPlan, ResponseFormat, Tools};
 
 /// `POST /v1/messages`.
@@ -303,19 +306,12 @@ fn read_settings(body: &Value, max_tokens: u32) -> Result<Settings, ApiError> {
         Some(Value::Number(p)) => settings.top_p = p.as_f64().map(|p| p as f32),
         Some(_) => return Err(invalid("top_p: Input should be a valid number")),
     }
-    match body.get("stop_sequences") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(stops)) => {
-            settings.stop = stops
-                .iter()
-                .map(|s| s.as_str().map(str::to_owned))
-                .collect::<Option<_>>()
-                .ok_or_else(|| {
-                    invalid("stop_sequences: Input should be a valid list of strings")
-                })?;
-        }
-        Some(_) => return Err(invalid("stop_sequences: Input should be a valid list")),
-    }
+    settings.stop = string_list(body.get("stop_sequences")).map_err(|wrong| {
+        invalid(match wrong {
+            NotStrings::NotAList => "stop_sequences: Input should be a valid list",
+            NotStrings::NotAString => "stop_sequences: Input should be a valid list of strings",
+        })
+    })?;
     match body.get("thinking").filter(|t| !t.is_null()) {
         None => {}
         Some(thinking) if thinking.get("type").and_then(Value::as_str) == Some("enabled") => {

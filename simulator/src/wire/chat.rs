@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use hyper::HeaderMap;
+use hyper::body::Bytes;
 use hyper::header::{self, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 use toolcall_runtime::{ChatResponse, FinishReason, StreamEvent, ToolCallDelta, Usage};
 
 pub(crate) use super::chat_body::ChatOptions;
-use super::{ApiError, Around, Envelope, Format, Frames, Parsed, Sse, fields, to_json};
+use super::{ApiError, Around, Envelope, Format, Frames, Parsed, Sse, fields, write_str};
 use crate::engine::{Engine, ReplyPlan};
 
 /// `POST /v1/chat/completions`.
@@ -47,7 +48,10 @@ impl Format for Chat {
     }
 
     fn reply(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ChatOptions) -> Vec<u8> {
-        to_json(&completion(envelope, &plan.response, options))
+        // Room for a typical reply: growing it on the way copies it each time.
+        let mut bytes = Vec::with_capacity(1024);
+        completion(envelope, &plan.response, options).write(&mut bytes);
+        bytes
     }
 
     fn frames(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ChatOptions) -> Frames {
@@ -80,8 +84,11 @@ pub(crate) fn openai_reply_headers(
     processing: Duration,
     headers: &mut HeaderMap,
 ) {
-    let request_id = format!("req_{}", envelope.id.trim_start_matches(prefix));
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    let id = envelope.id.trim_start_matches(prefix);
+    let mut request_id = Vec::with_capacity(4 + id.len());
+    request_id.extend_from_slice(b"req_");
+    request_id.extend_from_slice(id.as_bytes());
+    if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(request_id)) {
         headers.insert(REQUEST_ID, value);
     }
     headers.insert(
@@ -135,6 +142,23 @@ static ZERO_DETAILS: LazyLock<[Box<RawValue>; 2]> = LazyLock::new(|| {
     ]
     .map(|json| RawValue::from_string(json.to_owned()).unwrap_or_else(|_| unreachable!("valid JSON")))
 });
+
+impl UsageOut {
+    /// The object `serde_json` writes for it, its names copied as they are.
+    fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"prompt_tokens":"#);
+        write_number(out, self.prompt_tokens);
+        out.extend_from_slice(br#","completion_tokens":"#);
+        write_number(out, self.completion_tokens);
+        out.extend_from_slice(br#","total_tokens":"#);
+        write_number(out, self.total_tokens);
+        out.extend_from_slice(br#","prompt_tokens_details":"#);
+        out.extend_from_slice(self.prompt_tokens_details.get().as_bytes());
+        out.extend_from_slice(br#","completion_tokens_details":"#);
+        out.extend_from_slice(self.completion_tokens_details.get().as_bytes());
+        out.push(b'}');
+    }
+}
 
 impl From<Usage> for UsageOut {
     fn from(usage: Usage) -> Self {
@@ -194,6 +218,84 @@ struct FunctionOut<'a> {
     name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     arguments: Option<&'a str>,
+}
+
+impl Completion<'_> {
+    /// The body `serde_json` writes for it, its fixed names and words
+    /// copied as they are: only the reply's own strings are escaped.
+    fn write(&self, out: &mut Vec<u8>) {
+        let [choice] = &self.choices;
+        let message = &choice.message;
+        out.extend_from_slice(br#"{"id":"#);
+        write_str(out, self.id);
+        out.extend_from_slice(br#","object":"#);
+        write_str(out, self.object);
+        out.extend_from_slice(br#","created":"#);
+        write_number(out, self.created);
+        out.extend_from_slice(br#","model":"#);
+        write_str(out, self.model);
+        out.extend_from_slice(br#","choices":[{"index":"#);
+        write_number(out, choice.index);
+        out.extend_from_slice(br#","message":{"role":"#);
+        write_str(out, message.role);
+        out.extend_from_slice(br#","content":"#);
+        write_option_str(out, message.content);
+        out.extend_from_slice(br#","refusal":null,"annotations":[]"#);
+        for (i, call) in message.tool_calls.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { br#","tool_calls":["# } else { b"," });
+            out.extend_from_slice(br#"{"id":"#);
+            write_str(out, call.id);
+            out.extend_from_slice(br#","type":"#);
+            write_str(out, call.kind);
+            out.extend_from_slice(br#","function":"#);
+            let mut sep = b'{';
+            for (name, value) in [
+                ("name", call.function.name),
+                ("arguments", call.function.arguments),
+            ] {
+                if let Some(value) = value {
+                    out.push(sep);
+                    write_str(out, name);
+                    out.push(b':');
+                    write_str(out, value);
+                    sep = b',';
+                }
+            }
+            if sep == b'{' {
+                out.push(b'{');
+            }
+            out.extend_from_slice(b"}}");
+        }
+        if !message.tool_calls.is_empty() {
+            out.push(b']');
+        }
+        out.extend_from_slice(br#"},"logprobs":null,"finish_reason":"#);
+        write_option_str(out, choice.finish_reason);
+        out.extend_from_slice(br#"}],"usage":"#);
+        match &self.usage {
+            // Plain data into a vector: writing cannot fail.
+            Some(usage) => usage.write(out),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(br#","service_tier":"#);
+        write_str(out, self.service_tier);
+        out.extend_from_slice(br#","system_fingerprint":"#);
+        write_str(out, self.system_fingerprint);
+        out.push(b'}');
+    }
+}
+
+/// A number as JSON (writing into a vector cannot fail).
+fn write_number(out: &mut Vec<u8>, number: impl Into<u64>) {
+    let _ = serde_json::to_writer(&mut *out, &number.into());
+}
+
+/// A string or `null`.
+fn write_option_str(out: &mut Vec<u8>, text: Option<&str>) {
+    match text {
+        Some(text) => write_str(out, text),
+        None => out.extend_from_slice(b"null"),
+    }
 }
 
 /// A whole `chat.completion` body.
@@ -500,7 +602,36 @@ pub(crate) fn frames(envelope: &Envelope, reply: &ReplyPlan, options: &ChatOptio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::body::Bytes;
+
+    #[test]
+    fn a_completion_is_written_as_serde_writes_it() {
+        let envelope = crate::wire::sample::envelope();
+        for text in [true, false] {
+            let mut reply = crate::wire::sample::reply(text);
+            for forced in [false, true] {
+                let options = ChatOptions {
+                    include_usage: false,
+                    forced,
+                };
+                let body = completion(&envelope, &reply.response, &options);
+                let mut written = Vec::new();
+                body.write(&mut written);
+                let expected = serde_json::to_string(&body).expect("JSON");
+                assert_eq!(String::from_utf8_lossy(&written), expected);
+            }
+            // No usage, no reason, no calls.
+            reply.response.usage = None;
+            reply.response.finish_reason = None;
+            reply.response.tool_calls.clear();
+            let body = completion(&envelope, &reply.response, &ChatOptions::default());
+            let mut written = Vec::new();
+            body.write(&mut written);
+            assert_eq!(
+                String::from_utf8_lossy(&written),
+                serde_json::to_string(&body).expect("JSON")
+            );
+        }
+    }
 
     #[test]
     fn fragment_frames_are_the_serialized_chunks() {

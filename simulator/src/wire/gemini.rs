@@ -21,7 +21,9 @@ use toolcall_runtime::{
 };
 
 use super::media::{inline, is_base64, linked};
-use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
+use super::{
+    ApiError, Envelope, Format, Frames, NotStrings, Parsed, Sse, block_events, kept, string_list,
+};
 pub use crate::engine::GeminiOptions;
 use crate::engine::{Asks, Engine, ReplyPlan, ResponseFormat, Tools};
 
@@ -714,23 +716,18 @@ fn read_settings(body: &Value) -> Result<toolcall_runtime::Settings, ApiError> {
     settings.max_tokens = field(config, "maxOutputTokens", "max_output_tokens")
         .and_then(Value::as_u64)
         .map(|n| u32::try_from(n).unwrap_or(u32::MAX));
-    match field(config, "stopSequences", "stop_sequences") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(stops)) => {
-            settings.stop = stops
-                .iter()
-                .map(|s| s.as_str().map(str::to_owned))
-                .collect::<Option<_>>()
-                .ok_or_else(|| {
-                    invalid("* GenerateContentRequest.generation_config.stop_sequences: strings are expected.\n")
-                })?;
-        }
-        Some(_) => {
-            return Err(invalid(
-                "* GenerateContentRequest.generation_config.stop_sequences: a list is expected.\n",
-            ));
-        }
-    }
+    settings.stop = string_list(field(config, "stopSequences", "stop_sequences")).map_err(
+        |wrong| {
+            invalid(match wrong {
+                NotStrings::NotAList => {
+                    "* GenerateContentRequest.generation_config.stop_sequences: a list is expected.\n"
+                }
+                NotStrings::NotAString => {
+                    "* GenerateContentRequest.generation_config.stop_sequences: strings are expected.\n"
+                }
+            })
+        },
+    )?;
     Ok(settings)
 }
 

@@ -25,7 +25,7 @@ pub(crate) use crate::engine::Envelope;
 use crate::engine::{Asks, Engine, ReplyPlan, Tools};
 
 pub use crate::engine::ApiError;
-pub(crate) use sse::{Around, Sse, fields};
+pub(crate) use sse::{Around, Sse, fields, write_str};
 
 /// A request body read by a format.
 pub(crate) struct Parsed<O> {
@@ -96,7 +96,29 @@ pub(crate) trait Format: Send + Sync + 'static {
     fn remember(&self, _envelope: &Envelope, _plan: &ReplyPlan, _options: &Self::Options) {}
 }
 
-/// A body as JSON bytes.
+/// What is wrong with a list of strings (stop sequences): each format
+/// words its own error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotStrings {
+    /// Not an array.
+    NotAList,
+    /// An array with an item that is not a string.
+    NotAString,
+}
+
+/// A parameter that is a list of strings: empty when absent or `null`.
+pub(crate) fn string_list(value: Option<&Value>) -> Result<Vec<String>, NotStrings> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|s| s.as_str().map(str::to_owned))
+            .collect::<Option<_>>()
+            .ok_or(NotStrings::NotAString),
+        Some(_) => Err(NotStrings::NotAList),
+    }
+}
+
 /// The first top-level key of a body object that is not in `known`: the
 /// parameter the API refuses as unknown.
 pub(crate) fn unknown_key<'a>(body: &'a Value, known: &[&str]) -> Option<&'a str> {
@@ -238,5 +260,27 @@ pub(crate) mod sample {
             end: at(5),
             disconnect_after: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_string_list_is_strings_or_nothing() {
+        assert_eq!(string_list(None), Ok(Vec::new()));
+        assert_eq!(string_list(Some(&Value::Null)), Ok(Vec::new()));
+        assert_eq!(
+            string_list(Some(&json!(["a", "b"]))),
+            Ok(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(
+            string_list(Some(&json!(["a", 1]))),
+            Err(NotStrings::NotAString)
+        );
+        assert_eq!(string_list(Some(&json!("a"))), Err(NotStrings::NotAList));
     }
 }
