@@ -17,7 +17,7 @@ version="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$root/Cargo.toml" | head -1)"
 
 binary="${TOOLCALL_SIM_BIN:-}"
 if [[ -z "$binary" ]]; then
-  (cd "$root" && cargo build --release --locked -p toolcall-sim --bin toolcall-sim)
+  (cd "$root" && cargo build --release --locked -p toolcall-sim --features mimalloc --bin toolcall-sim)
   binary="$(cd "$root" && cargo metadata --format-version 1 --no-deps \
     | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')/release/toolcall-sim"
 fi
