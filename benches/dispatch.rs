@@ -10,14 +10,8 @@ use futures_util::future::join_all;
 use serde::Deserialize;
 use toolcall::{ToolCall, ToolSet, tool};
 
-/// Echo a number: a tool with no latency, so only the dispatch costs.
-#[tool]
-async fn echo(
-    /// The number.
-    x: u32,
-) -> u32 {
-    x
-}
+mod common;
+use common::{calls, echo};
 
 /// Sleep for a while, as a remote call would.
 #[tool]
@@ -60,12 +54,6 @@ async fn crunch_spawned(
 #[derive(Deserialize)]
 struct EchoArgs {
     x: u32,
-}
-
-fn calls(n: usize) -> Vec<ToolCall> {
-    (0..n)
-        .map(|i| ToolCall::new(format!("call_{i}"), "echo", format!("{{\"x\":{i}}}")))
-        .collect()
 }
 
 fn overhead(c: &mut Criterion) {

@@ -13,25 +13,11 @@ use std::net::TcpListener;
 use std::sync::Mutex;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use toolcall::{
-    Agent, BoxFuture, ChatRequest, ChatResponse, Model, ModelError, ToolCall, ToolSet, tool,
-};
+use toolcall::{Agent, BoxFuture, ChatRequest, ChatResponse, Model, ModelError, ToolSet};
 use tracing_subscriber::layer::SubscriberExt;
 
-/// Echo a number: a tool with no latency, so only the dispatch costs.
-#[tool]
-async fn echo(
-    /// The number.
-    x: u32,
-) -> u32 {
-    x
-}
-
-fn calls(n: usize) -> Vec<ToolCall> {
-    (0..n)
-        .map(|i| ToolCall::new(format!("call_{i}"), "echo", format!("{{\"x\":{i}}}")))
-        .collect()
-}
+mod common;
+use common::{calls, echo};
 
 /// Four calls, then an answer; forever.
 struct Replay(Mutex<VecDeque<ChatResponse>>);
