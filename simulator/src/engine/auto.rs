@@ -111,7 +111,7 @@ impl<'a> Generator<'a> {
         }
         for key in ["anyOf", "oneOf"] {
             if let Some(options) = map
-                .get(key)
+                .kw(key)
                 .and_then(Value::as_array)
                 .filter(|o| !o.is_empty())
             {

@@ -125,19 +125,45 @@ const SECRET_HEADERS: [&str; 5] = [
     "proxy-authorization",
 ];
 
-impl HttpRequest {
-    /// A request's HTTP side, its credentials redacted.
+/// A request's HTTP side as it came, kept as hyper read it (its header map
+/// and body moved in, not copied) and turned into an [`HttpRequest`] only
+/// when someone reads the journal: most entries are never read.
+#[derive(Debug)]
+pub(crate) struct RawHttp {
+    method: hyper::Method,
+    endpoint: String,
+    headers: hyper::header::HeaderMap,
+    body: Bytes,
+}
+
+impl RawHttp {
+    /// A request's HTTP side, as received.
     pub(crate) fn new(
-        method: &str,
+        method: hyper::Method,
         endpoint: &str,
-        headers: &hyper::header::HeaderMap,
+        headers: hyper::header::HeaderMap,
         body: Bytes,
-    ) -> HttpRequest {
-        let headers = headers
+    ) -> RawHttp {
+        RawHttp {
+            method,
+            endpoint: endpoint.to_owned(),
+            headers,
+            body,
+        }
+    }
+
+    fn secret(name: &str) -> bool {
+        SECRET_HEADERS.contains(&name)
+    }
+
+    /// The journal's view: names in lower case, credentials redacted.
+    fn to_http(&self) -> HttpRequest {
+        let headers = self
+            .headers
             .iter()
             .map(|(name, value)| {
-                let value = if SECRET_HEADERS.contains(&name.as_str()) {
-                    "[redacted]".to_owned()
+                let value = if RawHttp::secret(name.as_str()) {
+                    REDACTED.to_owned()
                 } else {
                     String::from_utf8_lossy(value.as_bytes()).into_owned()
                 };
@@ -145,13 +171,33 @@ impl HttpRequest {
             })
             .collect();
         HttpRequest {
-            method: method.to_owned(),
-            endpoint: endpoint.to_owned(),
+            method: self.method.as_str().to_owned(),
+            endpoint: self.endpoint.clone(),
             headers,
-            body,
+            body: self.body.clone(),
         }
     }
+
+    /// About how much memory its journal view holds.
+    fn size(&self) -> usize {
+        self.body.len()
+            + self
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    name.as_str().len()
+                        + if RawHttp::secret(name.as_str()) {
+                            REDACTED.len()
+                        } else {
+                            value.len()
+                        }
+                })
+                .sum::<usize>()
+    }
 }
+
+/// What a credential header's value reads as in the journal.
+const REDACTED: &str = "[redacted]";
 
 impl JournalEntry {
     /// The status answered: 200 for a reply.
@@ -199,9 +245,27 @@ pub struct JournalStats {
     pub dropped: u64,
 }
 
+/// An entry as the ring keeps it: its HTTP side raw until read.
+#[derive(Debug)]
+struct Kept {
+    entry: JournalEntry,
+    http: Option<RawHttp>,
+}
+
+impl Kept {
+    /// The entry as readers see it.
+    fn read(&self) -> JournalEntry {
+        let mut entry = self.entry.clone();
+        if let Some(http) = &self.http {
+            entry.http = Some(http.to_http());
+        }
+        entry
+    }
+}
+
 #[derive(Debug)]
 struct Ring {
-    entries: VecDeque<JournalEntry>,
+    entries: VecDeque<Kept>,
     limit: usize,
     stats: JournalStats,
     /// The approximate size of the entries kept, and its bound.
@@ -216,7 +280,8 @@ impl Ring {
             || (self.bytes > self.max_bytes && self.entries.len() > 1)
         {
             if let Some(old) = self.entries.pop_front() {
-                self.bytes = self.bytes.saturating_sub(approx_bytes(&old));
+                let http = old.http.as_ref().map_or(0, RawHttp::size);
+                self.bytes = self.bytes.saturating_sub(approx_bytes(&old.entry) + http);
                 self.stats.dropped += 1;
             }
         }
@@ -271,15 +336,8 @@ fn approx_bytes(entry: &JournalEntry) -> usize {
         }
         Answer::Error { message, .. } => message.len(),
     };
-    let http = entry.http.as_ref().map_or(0, |http| {
-        http.body.len()
-            + http
-                .headers
-                .iter()
-                .map(|(n, v)| n.len() + v.len())
-                .sum::<usize>()
-    });
-    256 + messages + reply + http + entry.tools_offered.iter().map(String::len).sum::<usize>()
+    // The HTTP side is kept apart (`RawHttp::size`).
+    256 + messages + reply + entry.tools_offered.iter().map(String::len).sum::<usize>()
 }
 
 /// A shared log of requests, in order: the latest `limit` entries (a
@@ -331,23 +389,18 @@ impl Journal {
     }
 
     /// Add the HTTP side to the entry of request `index`, if still kept.
-    pub(crate) fn attach(&self, index: usize, http: HttpRequest) {
+    pub(crate) fn attach(&self, index: usize, http: RawHttp) {
         let mut ring = self.lock();
-        let Some(first) = ring.entries.front().map(|e| e.index) else {
+        let Some(first) = ring.entries.front().map(|e| e.entry.index) else {
             return;
         };
-        let size = http.body.len()
-            + http
-                .headers
-                .iter()
-                .map(|(n, v)| n.len() + v.len())
-                .sum::<usize>();
-        if let Some(entry) = index
+        let size = http.size();
+        if let Some(kept) = index
             .checked_sub(first)
             .and_then(|at| ring.entries.get_mut(at))
-            .filter(|entry| entry.index == index)
+            .filter(|kept| kept.entry.index == index)
         {
-            entry.http = Some(http);
+            kept.http = Some(http);
             ring.bytes += size;
             ring.trim();
         }
@@ -355,15 +408,15 @@ impl Journal {
 
     /// Add the HTTP side to the latest refused entry with this message and
     /// none yet (a format journals a request it cannot read as it parses).
-    pub(crate) fn attach_refused(&self, message: &str, http: HttpRequest) {
+    pub(crate) fn attach_refused(&self, message: &str, http: RawHttp) {
         let index = {
             let ring = self.lock();
             ring.entries
                 .iter()
                 .rev()
-                .find_map(|entry| match &entry.answer {
-                    Answer::Error { message: m, .. } if m == message && entry.http.is_none() => {
-                        Some(entry.index)
+                .find_map(|kept| match &kept.entry.answer {
+                    Answer::Error { message: m, .. } if m == message && kept.http.is_none() => {
+                        Some(kept.entry.index)
                     }
                     _ => None,
                 })
@@ -384,25 +437,25 @@ impl Journal {
             return;
         }
         ring.bytes += approx_bytes(&entry);
-        ring.entries.push_back(entry);
+        ring.entries.push_back(Kept { entry, http: None });
         ring.trim();
     }
 
     /// Every entry kept, in arrival order.
     pub fn entries(&self) -> Vec<JournalEntry> {
-        self.lock().entries.iter().cloned().collect()
+        self.lock().entries.iter().map(Kept::read).collect()
     }
 
     /// The entry of request `index` (counted from 0), if still kept.
     pub fn get(&self, index: usize) -> Option<JournalEntry> {
         let ring = self.lock();
-        let first = ring.entries.front()?.index;
-        ring.entries.get(index.checked_sub(first)?).cloned()
+        let first = ring.entries.front()?.entry.index;
+        ring.entries.get(index.checked_sub(first)?).map(Kept::read)
     }
 
     /// The latest entry.
     pub fn last(&self) -> Option<JournalEntry> {
-        self.lock().entries.back().cloned()
+        self.lock().entries.back().map(Kept::read)
     }
 
     /// The number of entries kept (at most the limit; see [`Journal::stats`]

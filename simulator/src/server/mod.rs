@@ -34,7 +34,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::engine::fault::FaultRates;
-use crate::engine::journal::{HttpRequest, Journal, Transport};
+use crate::engine::journal::{Journal, RawHttp, Transport};
 use crate::engine::latency::ModelLatency;
 use crate::engine::script::Script;
 use crate::engine::simulator::{SimBuilder, Simulator};
@@ -1002,7 +1002,7 @@ async fn answer<F: Format>(
 ) -> Result<Response<Body>, Disconnected> {
     let (head, body) = request.into_parts();
     // The journal keeps the request as it came, credentials redacted.
-    let http = |body: Bytes| HttpRequest::new(head.method.as_str(), endpoint, &head.headers, body);
+    let http = |body: Bytes| RawHttp::new(head.method.clone(), endpoint, head.headers.clone(), body);
     let refuse = |error: &ApiError, body: Bytes| {
         engine.journal.attach_refused(&error.message, http(body));
         Ok(error_response(format, error))
@@ -1042,7 +1042,9 @@ async fn answer<F: Format>(
         (format.id_prefix(), format.call_id_prefix()),
     );
     if engine.journal.keeps_entries() {
-        engine.journal.attach(plan.index, http(body));
+        // The request's own header map moves into the journal, uncopied.
+        let raw = RawHttp::new(head.method, endpoint, head.headers, body);
+        engine.journal.attach(plan.index, raw);
     }
     let reply = match plan.outcome {
         Outcome::Error(error) => return Ok(error_response(format, &error)),

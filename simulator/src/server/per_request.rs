@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use hyper::header::HeaderMap;
+use hyper::header::{HeaderMap, HeaderName};
 
 use crate::engine::fault::Fault;
 use crate::engine::latency_spec::duration_ms;
@@ -21,18 +21,22 @@ pub(crate) const FAULT: &str = "x-sim-fault";
 /// The header giving this reply's time to first token.
 pub(crate) const LATENCY: &str = "x-sim-latency";
 
+/// The headers' names as looked up: a `&str` would be parsed at each lookup.
+const FAULT_NAME: HeaderName = HeaderName::from_static(FAULT);
+const LATENCY_NAME: HeaderName = HeaderName::from_static(LATENCY);
+
 /// The fault and latency the request's headers ask for.
 pub(crate) fn read(headers: &HeaderMap) -> Result<(Option<Fault>, Option<Duration>), ApiError> {
-    let text = |name: &str| {
+    let text = |name: &HeaderName| {
         headers.get(name).map(|value| {
             value
                 .to_str()
-                .map_err(|_| bad(name, "is not ASCII text"))
+                .map_err(|_| bad(name.as_str(), "is not ASCII text"))
                 .map(str::trim)
         })
     };
-    let fault = text(FAULT).transpose()?.map(fault).transpose()?;
-    let latency = text(LATENCY)
+    let fault = text(&FAULT_NAME).transpose()?.map(fault).transpose()?;
+    let latency = text(&LATENCY_NAME)
         .transpose()?
         .map(|spec| duration(LATENCY, spec))
         .transpose()?;

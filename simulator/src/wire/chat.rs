@@ -84,7 +84,8 @@ pub(crate) fn openai_reply_headers(
     processing: Duration,
     headers: &mut HeaderMap,
 ) {
-    let id = envelope.id.trim_start_matches(prefix);
+    // Ids are the prefix and alphanumerics: one strip is the whole prefix.
+    let id = envelope.id.strip_prefix(prefix).unwrap_or(&envelope.id);
     let mut request_id = Vec::with_capacity(4 + id.len());
     request_id.extend_from_slice(b"req_");
     request_id.extend_from_slice(id.as_bytes());

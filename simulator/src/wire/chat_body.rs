@@ -431,15 +431,17 @@ fn check_media(messages: &[Message]) -> Result<(), ApiError> {
             continue;
         };
         for (j, part) in content.parts().iter().enumerate() {
-            let at = format!("messages[{i}].content[{j}]");
+            // Named only in a refusal: most parts pass.
+            let at = || format!("messages[{i}].content[{j}]");
             match part {
                 ContentPart::Image { data: bad, .. } if !is_base64(bad) => {
-                    return Err(bad_image(&at));
+                    return Err(bad_image(&at()));
                 }
                 ContentPart::ImageUrl { url: bad } if !is_http_url(bad) => {
-                    return Err(bad_image(&at));
+                    return Err(bad_image(&at()));
                 }
                 ContentPart::Document { data, .. } if !is_base64(data) => {
+                    let at = at();
                     return Err(ApiError::invalid_value(
                         &format!("{at}.file.file_data"),
                         format!(
@@ -448,6 +450,7 @@ fn check_media(messages: &[Message]) -> Result<(), ApiError> {
                     ));
                 }
                 ContentPart::DocumentUrl { .. } => {
+                    let at = at();
                     return Err(ApiError::invalid_request(
                         format!("Unrecognized request argument supplied: {at}.file.file_url"),
                         Some(format!("{at}.file.file_url")),
