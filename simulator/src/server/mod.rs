@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::latency::wait_until;
-use futures_util::stream;
+use futures_util::{FutureExt as _, stream};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
 use hyper::body::{Body as _, Bytes, Frame, Incoming};
@@ -430,7 +430,9 @@ struct Templates {
 
 impl Templates {
     fn new(cors: bool) -> Templates {
-        let template = |fixed: &[(&'static str, &'static str)], stream: bool| {
+        let template = |fixed: &[(&'static str, &'static str)],
+                        per_reply: &[&'static str],
+                        stream: bool| {
             let mut headers = HeaderMap::with_capacity(16);
             let content_type = if stream {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -448,14 +450,23 @@ impl Templates {
                     HeaderValue::from_static(value),
                 );
             }
+            // Blanks each reply fills in, in the order it sets them: a
+            // copy of the map has no room to spare, and growing it costs
+            // more than replacing a value.
+            let per_reply = per_reply.iter().map(|name| HeaderName::from_static(name));
+            for name in per_reply.chain([SIM_TIME, SIM_ELAPSED]) {
+                headers.insert(name, HeaderValue::from_static(""));
+            }
             headers
         };
         let each = |stream| {
             let mut all: [HeaderMap; 4] = Default::default();
-            all[Chat::SLOT] = template(Chat::FIXED_HEADERS, stream);
-            all[Responses::SLOT] = template(Responses::FIXED_HEADERS, stream);
-            all[Anthropic::SLOT] = template(Anthropic::FIXED_HEADERS, stream);
-            all[Gemini::SLOT] = template(Gemini::FIXED_HEADERS, stream);
+            all[Chat::SLOT] = template(Chat::FIXED_HEADERS, Chat::REPLY_HEADERS, stream);
+            all[Responses::SLOT] =
+                template(Responses::FIXED_HEADERS, Responses::REPLY_HEADERS, stream);
+            all[Anthropic::SLOT] =
+                template(Anthropic::FIXED_HEADERS, Anthropic::REPLY_HEADERS, stream);
+            all[Gemini::SLOT] = template(Gemini::FIXED_HEADERS, Gemini::REPLY_HEADERS, stream);
             all
         };
         Templates {
@@ -747,7 +758,8 @@ async fn dispatch(
         let error = ApiError::not_found(method.as_str(), request.uri().path());
         return Ok(error_response(&Chat, &error));
     };
-    if !route.allowed().split(", ").any(|m| m == method.as_str()) {
+    let allowed = route.allowed();
+    if allowed != method.as_str() && !allowed.split(", ").any(|m| m == method.as_str()) {
         let error = ApiError::method_not_allowed(method.as_str(), request.uri().path());
         let mut response = match &route {
             Route::Messages | Route::CountTokens | Route::Batches => {
@@ -891,11 +903,15 @@ async fn read_body(context: &Context, body: Incoming) -> Result<Bytes, BodyError
     let mut body = Limited::new(body, context.max_body);
     let mut bytes = Vec::new();
     loop {
-        let frame = match context.idle_timeout {
-            Some(idle) => tokio::time::timeout(idle, body.frame())
+        // A piece already read (the whole body, as a rule, read with the
+        // head) needs no timer.
+        let ready = body.frame().now_or_never();
+        let frame = match (ready, context.idle_timeout) {
+            (Some(frame), _) => frame,
+            (None, Some(idle)) => tokio::time::timeout(idle, body.frame())
                 .await
                 .map_err(|_| BodyError::Refused(ApiError::body_timeout(idle)))?,
-            None => body.frame().await,
+            (None, None) => body.frame().await,
         };
         match frame {
             None => return Ok(Bytes::from(bytes)),

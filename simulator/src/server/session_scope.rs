@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use hyper::header::HeaderMap;
+use hyper::header::{HeaderMap, HeaderName};
 
 use crate::engine::{Config, Engine};
 use crate::wire::ApiError;
@@ -17,6 +17,8 @@ use crate::wire::ApiError;
 pub(crate) const HEADER: &str = "x-sim-session";
 
 /// The path prefix that names a request's scope: `/__sim/s/{id}/v1/...`.
+/// [`HEADER`] as looked up: a `&str` would be parsed at each lookup.
+const HEADER_NAME: HeaderName = HeaderName::from_static(HEADER);
 const PREFIX: &str = "/__sim/s/";
 
 /// The most scopes a server holds at once (a test suite deletes each at
@@ -77,7 +79,7 @@ pub(crate) fn split<'a>(
     headers: &'a HeaderMap,
     path: &'a str,
 ) -> Result<(Option<&'a str>, &'a str), ApiError> {
-    let by_header = match headers.get(HEADER) {
+    let by_header = match headers.get(HEADER_NAME) {
         None => None,
         Some(value) => Some(
             value

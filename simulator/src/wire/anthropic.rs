@@ -61,9 +61,13 @@ const PARAMETERS: &[&str] = &[
     "thread",
 ];
 
+/// The request id Anthropic's replies carry.
+const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("request-id");
+
 impl Format for Anthropic {
     const SLOT: usize = 2;
     const ENDPOINT: crate::engine::fixture::Endpoint = crate::engine::fixture::Endpoint::Messages;
+    const REPLY_HEADERS: &'static [&'static str] = &["request-id"];
     type Options = ();
 
     fn id_prefix(&self) -> &'static str {
@@ -129,9 +133,10 @@ impl Format for Anthropic {
 
     fn reply_headers(&self, envelope: &Envelope, _: Duration, headers: &mut HeaderMap) {
         let request_id = format!("req_{}", envelope.id.trim_start_matches("msg_"));
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
-            headers.insert("request-id", value);
-        }
+        match HeaderValue::from_str(&request_id) {
+            Ok(value) => headers.insert(REQUEST_ID, value),
+            Err(_) => headers.remove(REQUEST_ID),
+        };
     }
 }
 

@@ -26,6 +26,7 @@ impl Format for Chat {
     const SLOT: usize = 0;
     const ENDPOINT: crate::engine::fixture::Endpoint = crate::engine::fixture::Endpoint::Chat;
     const FIXED_HEADERS: &'static [(&'static str, &'static str)] = RATE_LIMITS;
+    const REPLY_HEADERS: &'static [&'static str] = OPENAI_REPLY_HEADERS;
 
     fn id_prefix(&self) -> &'static str {
         "chatcmpl-"
@@ -89,9 +90,10 @@ pub(crate) fn openai_reply_headers(
     let mut request_id = Vec::with_capacity(4 + id.len());
     request_id.extend_from_slice(b"req_");
     request_id.extend_from_slice(id.as_bytes());
-    if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(request_id)) {
-        headers.insert(REQUEST_ID, value);
-    }
+    match HeaderValue::from_maybe_shared(Bytes::from(request_id)) {
+        Ok(value) => headers.insert(REQUEST_ID, value),
+        Err(_) => headers.remove(REQUEST_ID),
+    };
     headers.insert(
         PROCESSING_MS,
         HeaderValue::from(processing.as_millis() as u64),
@@ -100,6 +102,8 @@ pub(crate) fn openai_reply_headers(
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const PROCESSING_MS: HeaderName = HeaderName::from_static("openai-processing-ms");
+/// What [`openai_reply_headers`] sets, in order.
+pub(crate) const OPENAI_REPLY_HEADERS: &[&str] = &["x-request-id", "openai-processing-ms"];
 
 /// The `x-ratelimit-*` headers of a reply: a generous fixed quota, never
 /// used up (a 429 fault says `remaining-requests: 0` instead).

@@ -48,9 +48,14 @@ pub(crate) struct Gemini {
     pub stream: bool,
 }
 
+/// The processing time Google's replies carry.
+const SERVER_TIMING: hyper::header::HeaderName =
+    hyper::header::HeaderName::from_static("server-timing");
+
 impl Format for Gemini {
     const SLOT: usize = 3;
     const ENDPOINT: crate::engine::fixture::Endpoint = crate::engine::fixture::Endpoint::Gemini;
+    const REPLY_HEADERS: &'static [&'static str] = &["server-timing"];
     type Options = GeminiOptions;
 
     fn id_prefix(&self) -> &'static str {
@@ -148,9 +153,10 @@ impl Format for Gemini {
     }
 
     fn reply_headers(&self, _: &Envelope, processing: Duration, headers: &mut HeaderMap) {
-        if let Ok(value) = format!("gfet4t7; dur={}", processing.as_millis()).parse() {
-            headers.insert("server-timing", value);
-        }
+        match format!("gfet4t7; dur={}", processing.as_millis()).parse() {
+            Ok(value) => headers.insert(SERVER_TIMING, value),
+            Err(_) => headers.remove(SERVER_TIMING),
+        };
     }
 }
 

@@ -58,6 +58,11 @@ pub(crate) trait Format: Send + Sync + 'static {
     /// Headers every reply carries, the same each time (rate limits).
     const FIXED_HEADERS: &'static [(&'static str, &'static str)] = &[];
 
+    /// The headers [`reply_headers`](Self::reply_headers) sets, in its
+    /// order: a reply's header map is built with room for them (each then
+    /// replaces a blank), so that setting them grows nothing.
+    const REPLY_HEADERS: &'static [&'static str] = &[];
+
     /// The prefix of reply ids (`chatcmpl-`, `msg_`, `resp_`).
     fn id_prefix(&self) -> &'static str;
 

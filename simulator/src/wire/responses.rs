@@ -129,6 +129,7 @@ impl Format for Responses {
     const SLOT: usize = 1;
     const ENDPOINT: crate::engine::fixture::Endpoint = crate::engine::fixture::Endpoint::Responses;
     const FIXED_HEADERS: &'static [(&'static str, &'static str)] = super::chat::RATE_LIMITS;
+    const REPLY_HEADERS: &'static [&'static str] = super::chat::OPENAI_REPLY_HEADERS;
 
     fn id_prefix(&self) -> &'static str {
         ID_PREFIX

@@ -157,6 +157,7 @@ impl Format for Messages {
     type Options = ThreadOptions;
     const SLOT: usize = Anthropic::SLOT;
     const ENDPOINT: crate::engine::fixture::Endpoint = Anthropic::ENDPOINT;
+    const REPLY_HEADERS: &'static [&'static str] = Anthropic::REPLY_HEADERS;
 
     fn id_prefix(&self) -> &'static str {
         Anthropic.id_prefix()
