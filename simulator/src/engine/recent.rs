@@ -52,6 +52,19 @@ impl<T: ?Sized> Recent<T> {
     }
 }
 
+impl<T: ?Sized> Recent<T> {
+    /// The length of a kept text that `text` starts with: a JSON value
+    /// read before, whole at the start of `text` (a value's text is never
+    /// a prefix of another value's, so this is the value there).
+    pub fn kept_prefix(&self, text: &str) -> Option<usize> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .iter()
+            .find(|(kept, _)| text.starts_with(&**kept))
+            .map(|(kept, _)| kept.len())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +89,17 @@ mod tests {
         // "a" was pushed out by ENTRIES newer texts: read again.
         get("a");
         assert_eq!(reads, ENTRIES + 2);
+    }
+
+    #[test]
+    fn a_kept_text_is_found_at_the_start_of_another() {
+        let recent: Recent<str> = Recent::default();
+        assert_eq!(recent.kept_prefix("[1],"), None);
+        recent
+            .get_or_read("[1]", || Ok::<_, ()>(Arc::from("one")))
+            .expect("read");
+        assert_eq!(recent.kept_prefix("[1], \"b\": 2}"), Some(3));
+        assert_eq!(recent.kept_prefix("[2]"), None);
     }
 
     #[test]

@@ -430,35 +430,34 @@ struct Templates {
 
 impl Templates {
     fn new(cors: bool) -> Templates {
-        let template = |fixed: &[(&'static str, &'static str)],
-                        per_reply: &[&'static str],
-                        stream: bool| {
-            let mut headers = HeaderMap::with_capacity(16);
-            let content_type = if stream {
-                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-                "text/event-stream; charset=utf-8"
-            } else {
-                "application/json"
+        let template =
+            |fixed: &[(&'static str, &'static str)], per_reply: &[&'static str], stream: bool| {
+                let mut headers = HeaderMap::with_capacity(16);
+                let content_type = if stream {
+                    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+                    "text/event-stream; charset=utf-8"
+                } else {
+                    "application/json"
+                };
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+                if cors {
+                    cors_headers(&mut headers);
+                }
+                for (name, value) in fixed {
+                    headers.insert(
+                        HeaderName::from_static(name),
+                        HeaderValue::from_static(value),
+                    );
+                }
+                // Blanks each reply fills in, in the order it sets them: a
+                // copy of the map has no room to spare, and growing it costs
+                // more than replacing a value.
+                let per_reply = per_reply.iter().map(|name| HeaderName::from_static(name));
+                for name in per_reply.chain([SIM_TIME, SIM_ELAPSED]) {
+                    headers.insert(name, HeaderValue::from_static(""));
+                }
+                headers
             };
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            if cors {
-                cors_headers(&mut headers);
-            }
-            for (name, value) in fixed {
-                headers.insert(
-                    HeaderName::from_static(name),
-                    HeaderValue::from_static(value),
-                );
-            }
-            // Blanks each reply fills in, in the order it sets them: a
-            // copy of the map has no room to spare, and growing it costs
-            // more than replacing a value.
-            let per_reply = per_reply.iter().map(|name| HeaderName::from_static(name));
-            for name in per_reply.chain([SIM_TIME, SIM_ELAPSED]) {
-                headers.insert(name, HeaderValue::from_static(""));
-            }
-            headers
-        };
         let each = |stream| {
             let mut all: [HeaderMap; 4] = Default::default();
             all[Chat::SLOT] = template(Chat::FIXED_HEADERS, Chat::REPLY_HEADERS, stream);
@@ -1018,7 +1017,8 @@ async fn answer<F: Format>(
 ) -> Result<Response<Body>, Disconnected> {
     let (head, body) = request.into_parts();
     // The journal keeps the request as it came, credentials redacted.
-    let http = |body: Bytes| RawHttp::new(head.method.clone(), endpoint, head.headers.clone(), body);
+    let http =
+        |body: Bytes| RawHttp::new(head.method.clone(), endpoint, head.headers.clone(), body);
     let refuse = |error: &ApiError, body: Bytes| {
         engine.journal.attach_refused(&error.message, http(body));
         Ok(error_response(format, error))

@@ -14,6 +14,7 @@ use toolcall_runtime::{
     ToolDefinition,
 };
 
+use super::json_scan::Scan;
 use super::media::{is_base64, is_http_url};
 use super::{ApiError, Parsed};
 use crate::engine::{Asks, Engine, ResponseFormat, Tools};
@@ -169,30 +170,11 @@ pub(crate) fn read_chat_body(
     engine: &Engine,
     body: &[u8],
 ) -> Result<Parsed<ChatOptions>, ApiError> {
-    // A struct also reads from a JSON array: only an object is a body.
-    let object = body.trim_ascii_start().first() == Some(&b'{');
     // UTF-8 checked once for the whole body, not again for each raw part.
-    let parsed = std::str::from_utf8(body)
-        .ok()
-        .map(serde_json::from_str::<ChatBody<'_>>);
-    let fields = match parsed {
-        Some(Ok(fields)) if object => fields,
-        refused => {
-            let unknown = match refused {
-                Some(Err(error)) if object => unknown_field(&error),
-                _ => None,
-            };
-            let error = match unknown {
-                Some(name) => ApiError::unknown_parameter(
-                    format!("Unrecognized request argument supplied: {name}"),
-                    &name,
-                    None,
-                ),
-                None => ApiError::invalid_json(),
-            };
-            engine.reject(&error, "", false);
-            return Err(error);
-        }
+    let text = std::str::from_utf8(body).ok();
+    let fields = match text.and_then(|text| Fields::scan(engine, text)) {
+        Some(fields) => fields,
+        None => serde_body(engine, body, text)?,
     };
     // The model and stream flag first: the journal names them in a refusal.
     let model = typed::<String>(fields.model, "model", "a string");
@@ -202,9 +184,175 @@ pub(crate) fn read_chat_body(
     read(engine, &fields, model, stream).inspect_err(|error| engine.reject(error, &named, streamed))
 }
 
+/// The body read by serde_json, when the quick scan did not take it: its
+/// fields, or the refusal (journalled) of a body that is not an object of
+/// known parameters.
+fn serde_body<'a>(
+    engine: &Engine,
+    body: &[u8],
+    text: Option<&'a str>,
+) -> Result<Fields<'a>, ApiError> {
+    // A struct also reads from a JSON array: only an object is a body.
+    let object = body.trim_ascii_start().first() == Some(&b'{');
+    let error = match text.map(serde_json::from_str::<ChatBody<'_>>) {
+        Some(Ok(fields)) if object => return Ok(Fields::from(fields)),
+        Some(Err(error)) if object => match unknown_field(&error) {
+            Some(name) => ApiError::unknown_parameter(
+                format!("Unrecognized request argument supplied: {name}"),
+                &name,
+                None,
+            ),
+            None => ApiError::invalid_json(),
+        },
+        _ => ApiError::invalid_json(),
+    };
+    engine.reject(&error, "", false);
+    Err(error)
+}
+
+/// The parameters the simulator reads, each as its raw JSON text (`null`
+/// as absent, as `Option<&RawValue>` reads it).
+#[derive(Default)]
+struct Fields<'a> {
+    model: Option<&'a str>,
+    messages: Option<&'a str>,
+    tools: Option<&'a str>,
+    tool_choice: Option<&'a str>,
+    parallel_tool_calls: Option<&'a str>,
+    stream: Option<&'a str>,
+    stream_options: Option<&'a str>,
+    temperature: Option<&'a str>,
+    top_p: Option<&'a str>,
+    n: Option<&'a str>,
+    max_tokens: Option<&'a str>,
+    max_completion_tokens: Option<&'a str>,
+    logprobs: Option<&'a str>,
+    top_logprobs: Option<&'a str>,
+    response_format: Option<&'a str>,
+    seed: Option<&'a str>,
+    stop: Option<&'a str>,
+    reasoning_effort: Option<&'a str>,
+    safety_identifier: Option<&'a str>,
+    user: Option<&'a str>,
+}
+
+/// The official SDK's parameters accepted and not simulated (as in [`ChatBody`]).
+const UNSIMULATED: [&str; 17] = [
+    "audio",
+    "frequency_penalty",
+    "function_call",
+    "functions",
+    "logit_bias",
+    "metadata",
+    "modalities",
+    "moderation",
+    "prediction",
+    "presence_penalty",
+    "prompt_cache_key",
+    "prompt_cache_options",
+    "prompt_cache_retention",
+    "service_tier",
+    "store",
+    "verbosity",
+    "web_search_options",
+];
+
+impl<'a> Fields<'a> {
+    /// The body cut into its parameters by the quick scan, a tool list
+    /// read before taken by comparing its bytes; `None` for anything else
+    /// (an unknown or repeated parameter, an escape in a name, text that
+    /// is not JSON), which serde_json then reads or refuses.
+    fn scan(engine: &Engine, text: &'a str) -> Option<Fields<'a>> {
+        let mut fields = Fields::default();
+        let mut seen = 0u64;
+        let mut scan = Scan::new(text);
+        scan.object(|scan, name| {
+            let (bit, slot) = fields.slot(name)?;
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            let kept = match name {
+                "tools" => engine.chat_tools.kept_prefix(scan.rest()),
+                _ => None,
+            };
+            let raw = match kept {
+                Some(len) => scan.take(len)?,
+                None => scan.value()?,
+            };
+            if let Some(slot) = slot {
+                *slot = (raw != "null").then_some(raw);
+            }
+            Some(())
+        })?;
+        scan.at_end().then_some(fields)
+    }
+
+    /// A parameter's bit among those seen and where its text goes (none
+    /// for one not simulated); `None` for an unknown name.
+    #[allow(clippy::type_complexity)]
+    fn slot(&mut self, name: &str) -> Option<(u64, Option<&mut Option<&'a str>>)> {
+        let (at, slot) = match name {
+            "model" => (0, &mut self.model),
+            "messages" => (1, &mut self.messages),
+            "tools" => (2, &mut self.tools),
+            "tool_choice" => (3, &mut self.tool_choice),
+            "parallel_tool_calls" => (4, &mut self.parallel_tool_calls),
+            "stream" => (5, &mut self.stream),
+            "stream_options" => (6, &mut self.stream_options),
+            "temperature" => (7, &mut self.temperature),
+            "top_p" => (8, &mut self.top_p),
+            "n" => (9, &mut self.n),
+            "max_tokens" => (10, &mut self.max_tokens),
+            "max_completion_tokens" => (11, &mut self.max_completion_tokens),
+            "logprobs" => (12, &mut self.logprobs),
+            "top_logprobs" => (13, &mut self.top_logprobs),
+            "response_format" => (14, &mut self.response_format),
+            "seed" => (15, &mut self.seed),
+            "stop" => (16, &mut self.stop),
+            "reasoning_effort" => (17, &mut self.reasoning_effort),
+            "safety_identifier" => (18, &mut self.safety_identifier),
+            "user" => (19, &mut self.user),
+            other => {
+                let at = UNSIMULATED.iter().position(|n| *n == other)?;
+                return Some((1 << (20 + at), None));
+            }
+        };
+        Some((1 << at, Some(slot)))
+    }
+}
+
+impl<'a> From<ChatBody<'a>> for Fields<'a> {
+    fn from(body: ChatBody<'a>) -> Fields<'a> {
+        let raw = |value: Option<&'a RawValue>| value.map(RawValue::get);
+        Fields {
+            model: raw(body.model),
+            messages: raw(body.messages),
+            tools: raw(body.tools),
+            tool_choice: raw(body.tool_choice),
+            parallel_tool_calls: raw(body.parallel_tool_calls),
+            stream: raw(body.stream),
+            stream_options: raw(body.stream_options),
+            temperature: raw(body.temperature),
+            top_p: raw(body.top_p),
+            n: raw(body.n),
+            max_tokens: raw(body.max_tokens),
+            max_completion_tokens: raw(body.max_completion_tokens),
+            logprobs: raw(body.logprobs),
+            top_logprobs: raw(body.top_logprobs),
+            response_format: raw(body.response_format),
+            seed: raw(body.seed),
+            stop: raw(body.stop),
+            reasoning_effort: raw(body.reasoning_effort),
+            safety_identifier: raw(body.safety_identifier),
+            user: raw(body.user),
+        }
+    }
+}
+
 fn read(
     engine: &Engine,
-    fields: &ChatBody<'_>,
+    fields: &Fields<'_>,
     model: Result<Option<String>, ApiError>,
     stream: Result<Option<bool>, ApiError>,
 ) -> Result<Parsed<ChatOptions>, ApiError> {
@@ -276,13 +424,11 @@ fn read(
     let (response_format, output) = read_response_format(fields.response_format)?;
     let tools = match fields.tools {
         None => Arc::default(),
-        Some(raw) => engine
-            .chat_tools
-            .get_or_read(raw.get(), || read_tools(raw))?,
+        Some(raw) => engine.chat_tools.get_or_read(raw, || read_tools(raw))?,
     };
     let tool_choice = match fields.tool_choice {
         None => None,
-        Some(raw) => Some(serde_json::from_str::<ToolChoice>(raw.get()).map_err(|e| {
+        Some(raw) => Some(serde_json::from_str::<ToolChoice>(raw).map_err(|e| {
             ApiError::invalid_value(
                 "tool_choice",
                 format!("Invalid value for 'tool_choice': {e}"),
@@ -350,18 +496,18 @@ fn unknown_field(error: &serde_json::Error) -> Option<String> {
 
 /// A parameter of type `T`, or the API's "Invalid type" error naming what came.
 fn typed<T: DeserializeOwned>(
-    raw: Option<&RawValue>,
+    raw: Option<&str>,
     name: &str,
     expected: &str,
 ) -> Result<Option<T>, ApiError> {
     let Some(raw) = raw else { return Ok(None) };
-    serde_json::from_str(raw.get())
+    serde_json::from_str(raw)
         .map(Some)
-        .map_err(|_| ApiError::invalid_type(name, expected, json_kind(raw.get())))
+        .map_err(|_| ApiError::invalid_type(name, expected, json_kind(raw)))
 }
 
 /// A whole number of 1 or more (counts and token limits).
-fn positive(raw: Option<&RawValue>, name: &str) -> Result<Option<u32>, ApiError> {
+fn positive(raw: Option<&str>, name: &str) -> Result<Option<u32>, ApiError> {
     match typed::<i64>(raw, name, "an integer")? {
         None => Ok(None),
         Some(n) if n < 1 => Err(ApiError::below_minimum(name, 1, n)),
@@ -396,19 +542,19 @@ pub(crate) fn in_range(name: &str, value: f64, min: f64, max: f64) -> Result<(),
 /// `Message` does not name are read as the API reads them: `developer` as
 /// `system`, the legacy `function` (and an assistant's `function_call`) as
 /// a tool result (and a tool call) paired by the function's name.
-fn read_messages(raw: &RawValue) -> Result<Vec<Message>, ApiError> {
+fn read_messages(raw: &str) -> Result<Vec<Message>, ApiError> {
     let invalid = |e: serde_json::Error| {
         ApiError::invalid_request(format!("Invalid request body: {e}"), None)
     };
-    match serde_json::from_str::<Vec<Message>>(raw.get()) {
+    match serde_json::from_str::<Vec<Message>>(raw) {
         Ok(messages) if messages.is_empty() => Err(ApiError::empty_array("messages")),
         Ok(messages) => check_media(&messages).map(|()| messages),
         Err(error) => {
-            let Ok(mut values) = serde_json::from_str::<Vec<Value>>(raw.get()) else {
+            let Ok(mut values) = serde_json::from_str::<Vec<Value>>(raw) else {
                 return Err(ApiError::invalid_type(
                     "messages",
                     "an array of objects",
-                    json_kind(raw.get()),
+                    json_kind(raw),
                 ));
             };
             if !values
@@ -505,8 +651,8 @@ fn legacy_role(message: &mut Value) -> bool {
     }
 }
 
-fn read_tools(raw: &RawValue) -> Result<Arc<Tools>, ApiError> {
-    let tools: Vec<WireTool> = serde_json::from_str(raw.get()).map_err(|e| {
+fn read_tools(raw: &str) -> Result<Arc<Tools>, ApiError> {
+    let tools: Vec<WireTool> = serde_json::from_str(raw).map_err(|e| {
         ApiError::invalid_request(format!("Invalid 'tools': {e}"), Some("tools".to_owned()))
     })?;
     Ok(Arc::new(Tools::new(
@@ -527,7 +673,7 @@ fn read_tools(raw: &RawValue) -> Result<Arc<Tools>, ApiError> {
 
 /// The requested shape of the answer, and its schema for the journal.
 fn read_response_format(
-    raw: Option<&RawValue>,
+    raw: Option<&str>,
 ) -> Result<(Option<ResponseFormat>, Option<OutputFormat>), ApiError> {
     let Some(format) = typed::<WireResponseFormat>(raw, "response_format", "an object")? else {
         return Ok((None, None));

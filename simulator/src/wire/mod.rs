@@ -8,6 +8,7 @@ pub(crate) mod anthropic_routes;
 pub(crate) mod chat;
 pub(crate) mod chat_body;
 pub(crate) mod gemini;
+mod json_scan;
 mod media;
 pub(crate) mod responses;
 mod sse;

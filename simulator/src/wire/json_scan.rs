@@ -1,0 +1,346 @@
+//! A quick pass over JSON text that finds where each value starts and ends
+//! without building anything, so that a request's parameters are cut out
+//! as raw text and a part seen before (the tool list an agent resends each
+//! turn) is recognised by comparing bytes rather than scanned again. It is
+//! at least as strict as serde_json: whatever it does not take (bad
+//! syntax, an escape in a key, deep nesting) the caller reads with
+//! serde_json as before, so a refusal's error is serde_json's own.
+
+/// Deeper than this, the caller falls back to serde_json (which stops at 128).
+const MAX_DEPTH: usize = 100;
+
+/// A position in JSON text.
+pub(crate) struct Scan<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Scan<'a> {
+    pub(crate) fn new(text: &'a str) -> Scan<'a> {
+        Scan { text, at: 0 }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    /// Skip JSON whitespace (the four characters JSON allows).
+    fn ws(&mut self) {
+        let bytes = self.text.as_bytes();
+        let mut at = self.at;
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = bytes.get(at) {
+            at += 1;
+        }
+        self.at = at;
+    }
+
+    /// Take `byte` if it comes next.
+    fn eat(&mut self, byte: u8) -> bool {
+        let next = self.peek() == Some(byte);
+        self.at += usize::from(next);
+        next
+    }
+
+    /// Whether only whitespace is left.
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.ws();
+        self.at == self.text.len()
+    }
+
+    /// The text from here on.
+    pub(crate) fn rest(&self) -> &'a str {
+        self.text.get(self.at..).unwrap_or("")
+    }
+
+    /// Take the next `len` bytes as a value the caller knows is whole
+    /// there (a value read before, found at the start of [`rest`](Self::rest)).
+    pub(crate) fn take(&mut self, len: usize) -> Option<&'a str> {
+        let raw = self.text.get(self.at..self.at + len)?;
+        self.at += len;
+        Some(raw)
+    }
+
+    /// The next value's raw text.
+    pub(crate) fn value(&mut self) -> Option<&'a str> {
+        let start = self.at;
+        self.skip(0)?;
+        self.text.get(start..self.at)
+    }
+
+    /// The next string, which must have no escape: its text between the quotes.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let start = self.at;
+        let len = self
+            .text
+            .as_bytes()
+            .get(start..)?
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if self.text.as_bytes().get(start + len) != Some(&b'"') {
+            return None;
+        }
+        self.at = start + len + 1;
+        self.text.get(start..start + len)
+    }
+
+    /// An object's members in order: `member` is given each key (one
+    /// without escapes) with the scan at its value, which it must take
+    /// ([`value`](Self::value) or [`take`](Self::take)); `None` on
+    /// anything not taken.
+    pub(crate) fn object(
+        &mut self,
+        mut member: impl FnMut(&mut Scan<'a>, &'a str) -> Option<()>,
+    ) -> Option<()> {
+        self.ws();
+        if !self.eat(b'{') {
+            return None;
+        }
+        self.ws();
+        if self.eat(b'}') {
+            return Some(());
+        }
+        loop {
+            let key = self.plain_string()?;
+            self.ws();
+            if !self.eat(b':') {
+                return None;
+            }
+            self.ws();
+            member(self, key)?;
+            self.ws();
+            if self.eat(b'}') {
+                return Some(());
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+            self.ws();
+        }
+    }
+
+    /// Step over one value (no whitespace before it).
+    fn skip(&mut self, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        match self.peek()? {
+            b'"' => self.skip_string(),
+            b'{' => {
+                self.at += 1;
+                self.ws();
+                if self.eat(b'}') {
+                    return Some(());
+                }
+                loop {
+                    if self.peek()? != b'"' {
+                        return None;
+                    }
+                    self.skip_string()?;
+                    self.ws();
+                    if !self.eat(b':') {
+                        return None;
+                    }
+                    self.ws();
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    if self.eat(b'}') {
+                        return Some(());
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
+                    self.ws();
+                }
+            }
+            b'[' => {
+                self.at += 1;
+                self.ws();
+                if self.eat(b']') {
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth + 1)?;
+                    self.ws();
+                    if self.eat(b']') {
+                        return Some(());
+                    }
+                    if !self.eat(b',') {
+                        return None;
+                    }
+                    self.ws();
+                }
+            }
+            b't' => self.literal("true"),
+            b'f' => self.literal("false"),
+            b'n' => self.literal("null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        self.rest().starts_with(word).then(|| {
+            self.at += word.len();
+        })
+    }
+
+    /// A string with its escapes checked as serde_json checks them.
+    fn skip_string(&mut self) -> Option<()> {
+        let bytes = self.text.as_bytes();
+        let mut at = self.at + 1;
+        loop {
+            // The next quote, backslash or control character.
+            let stop = bytes
+                .get(at..)?
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+            at += stop;
+            match bytes.get(at..)? {
+                [b'"', ..] => {
+                    self.at = at + 1;
+                    return Some(());
+                }
+                [
+                    b'\\',
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't',
+                    ..,
+                ] => at += 2,
+                [b'\\', b'u', hex @ ..]
+                    if hex.len() >= 4 && hex[..4].iter().all(u8::is_ascii_hexdigit) =>
+                {
+                    at += 6;
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> Option<()> {
+        self.eat(b'-');
+        match self.peek()? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => self.digits(),
+            _ => return None,
+        }
+        if matches!(self.peek(), Some(b'0'..=b'9')) {
+            return None;
+        }
+        if self.eat(b'.') {
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return None;
+            }
+            self.digits();
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.at += 1;
+            if !self.eat(b'+') {
+                self.eat(b'-');
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return None;
+            }
+            self.digits();
+        }
+        Some(())
+    }
+
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.at += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether the whole text is one value the scan takes.
+    fn takes(text: &str) -> bool {
+        let mut scan = Scan::new(text);
+        scan.ws();
+        scan.value().is_some() && scan.at_end()
+    }
+
+    #[test]
+    fn takes_nothing_serde_json_refuses() {
+        for bad in [
+            "01",
+            "1.",
+            "-",
+            "1e",
+            "+1",
+            ".5",
+            "tru",
+            "nul",
+            "[1,]",
+            "{\"a\":1,}",
+            "{a:1}",
+            "\"\\x\"",
+            "\"\\u12g4\"",
+            "\"a\u{1}\"",
+            "[1 2]",
+            "{\"a\" 1}",
+            "\"open",
+            "[",
+            "1 2",
+            "[1]]",
+            "{\"a\":}",
+        ] {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(bad).is_err(),
+                "{bad}"
+            );
+            assert!(!takes(bad), "{bad}");
+        }
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        assert!(!takes(&deep));
+    }
+
+    #[test]
+    fn takes_what_serde_json_takes() {
+        for good in [
+            "0",
+            "-0.5e+3",
+            "12E4",
+            "true",
+            "null",
+            "\"a\\\"b\\u00e9\\n\"",
+            "[]",
+            "{}",
+            " { \"a\" : [1, {\"b\": null}] , \"c\":[ ]} ",
+            "\"é\"",
+        ] {
+            assert!(
+                serde_json::from_str::<serde_json::Value>(good).is_ok(),
+                "{good}"
+            );
+            assert!(takes(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn an_object_gives_its_members_raw() {
+        let mut members = Vec::new();
+        let mut scan = Scan::new(r#" {"a": [1, 2] , "b":"x"} "#);
+        scan.object(|scan, key| {
+            members.push((key, scan.value()?));
+            Some(())
+        })
+        .expect("an object");
+        assert!(scan.at_end());
+        assert_eq!(members, [("a", "[1, 2]"), ("b", "\"x\"")]);
+        let mut scan = Scan::new(r#"{"a\u0062": 1}"#);
+        assert!(scan.object(|_, _| Some(())).is_none(), "an escaped key");
+        let mut scan = Scan::new(r#"{"a": [1]}"#);
+        let taken = scan.object(|scan, _| {
+            assert!(scan.rest().starts_with("[1]"));
+            scan.take(3).map(drop)
+        });
+        assert!(taken.is_some() && scan.at_end());
+    }
+}
