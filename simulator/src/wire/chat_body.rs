@@ -181,7 +181,7 @@ pub(crate) fn read_chat_body(
     let stream = typed::<bool>(fields.stream, "stream", "a boolean");
     let named = model.as_ref().ok().cloned().flatten().unwrap_or_default();
     let streamed = matches!(stream, Ok(Some(true)));
-    read(engine, &fields, model, stream).inspect_err(|error| engine.reject(error, &named, streamed))
+    read(engine, fields, model, stream).inspect_err(|error| engine.reject(error, &named, streamed))
 }
 
 /// The body read by serde_json, when the quick scan did not take it: its
@@ -214,6 +214,8 @@ fn serde_body<'a>(
 /// as absent, as `Option<&RawValue>` reads it).
 #[derive(Default)]
 struct Fields<'a> {
+    /// The messages, when the scan read them as it went.
+    read_messages: Option<Vec<Message>>,
     model: Option<&'a str>,
     messages: Option<&'a str>,
     tools: Option<&'a str>,
@@ -265,6 +267,7 @@ impl<'a> Fields<'a> {
     fn scan(engine: &Engine, text: &'a str) -> Option<Fields<'a>> {
         let mut fields = Fields::default();
         let mut seen = 0u64;
+        let mut read_messages = None;
         let mut scan = Scan::new(text);
         scan.object(|scan, name| {
             let (bit, slot) = fields.slot(name)?;
@@ -274,6 +277,20 @@ impl<'a> Fields<'a> {
             seen |= bit;
             let kept = match name {
                 "tools" => engine.chat_tools.kept_prefix(scan.rest()),
+                // The conversation is read where it stands, which also
+                // finds its end; one that does not read is cut out raw,
+                // to be refused with serde_json's error from its own text.
+                "messages" => {
+                    let mut read =
+                        serde_json::Deserializer::from_str(scan.rest()).into_iter::<Vec<Message>>();
+                    match read.next() {
+                        Some(Ok(messages)) => {
+                            read_messages = Some(messages);
+                            Some(read.byte_offset())
+                        }
+                        _ => None,
+                    }
+                }
                 _ => None,
             };
             let raw = match kept {
@@ -285,6 +302,7 @@ impl<'a> Fields<'a> {
             }
             Some(())
         })?;
+        fields.read_messages = read_messages;
         scan.at_end().then_some(fields)
     }
 
@@ -326,6 +344,7 @@ impl<'a> From<ChatBody<'a>> for Fields<'a> {
     fn from(body: ChatBody<'a>) -> Fields<'a> {
         let raw = |value: Option<&'a RawValue>| value.map(RawValue::get);
         Fields {
+            read_messages: None,
             model: raw(body.model),
             messages: raw(body.messages),
             tools: raw(body.tools),
@@ -352,7 +371,7 @@ impl<'a> From<ChatBody<'a>> for Fields<'a> {
 
 fn read(
     engine: &Engine,
-    fields: &Fields<'_>,
+    fields: Fields<'_>,
     model: Result<Option<String>, ApiError>,
     stream: Result<Option<bool>, ApiError>,
 ) -> Result<Parsed<ChatOptions>, ApiError> {
@@ -363,7 +382,7 @@ fn read(
     let Some(messages) = fields.messages else {
         return Err(ApiError::missing_messages());
     };
-    let messages = read_messages(messages)?;
+    let messages = read_messages(messages, fields.read_messages)?;
     let stream = stream?.unwrap_or(false);
     let include_usage =
         typed::<StreamOptions>(fields.stream_options, "stream_options", "an object")?
@@ -542,11 +561,11 @@ pub(crate) fn in_range(name: &str, value: f64, min: f64, max: f64) -> Result<(),
 /// `Message` does not name are read as the API reads them: `developer` as
 /// `system`, the legacy `function` (and an assistant's `function_call`) as
 /// a tool result (and a tool call) paired by the function's name.
-fn read_messages(raw: &str) -> Result<Vec<Message>, ApiError> {
+fn read_messages(raw: &str, read: Option<Vec<Message>>) -> Result<Vec<Message>, ApiError> {
     let invalid = |e: serde_json::Error| {
         ApiError::invalid_request(format!("Invalid request body: {e}"), None)
     };
-    match serde_json::from_str::<Vec<Message>>(raw) {
+    match read.map_or_else(|| serde_json::from_str::<Vec<Message>>(raw), Ok) {
         Ok(messages) if messages.is_empty() => Err(ApiError::empty_array("messages")),
         Ok(messages) => check_media(&messages).map(|()| messages),
         Err(error) => {
