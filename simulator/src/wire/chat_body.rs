@@ -212,7 +212,7 @@ fn serde_body<'a>(
 
 /// The parameters the simulator reads, each as its raw JSON text (`null`
 /// as absent, as `Option<&RawValue>` reads it).
-#[derive(Default)]
+#[derive(Default, Debug, PartialEq)]
 struct Fields<'a> {
     /// The messages, when the scan read them as it went.
     read_messages: Option<Vec<Message>>,
@@ -742,6 +742,52 @@ mod tests {
             ("3", "an integer"),
         ] {
             assert_eq!(json_kind(text), kind, "{text}");
+        }
+    }
+
+    /// The scan reads a body as serde_json reads it, and takes none that
+    /// serde_json refuses (those are read, and refused, by serde_json).
+    #[test]
+    fn the_scan_reads_what_serde_json_reads() {
+        let engine = Engine::new(crate::engine::Config::default());
+        let tools = r#"[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]"#;
+        let with_tools = format!(
+            r#"{{"model": "m", "messages": [{{"role": "user", "content": "hi"}}], "tools": {tools}, "stream": false}}"#
+        );
+        let serde = |text: &'static str| {
+            Fields::from(serde_json::from_str::<ChatBody<'_>>(text).expect("a body"))
+        };
+        let text: &'static str = Box::leak(with_tools.into_boxed_str());
+        for round in 0..2 {
+            // The second time the tool list is one read before.
+            assert_eq!(engine.chat_tools.kept_prefix(tools).is_some(), round == 1);
+            let mut scanned = Fields::scan(&engine, text).expect("scanned");
+            assert!(scanned.read_messages.take().is_some());
+            assert_eq!(scanned, serde(text));
+            read_chat_body(&engine, text.as_bytes()).expect("read");
+        }
+        for text in [
+            r#" {"model": "m", "messages": [{"role": "developer", "content": "x"}], "temperature": 0.5, "stop": null, "store": true} "#,
+            r#"{"model":"m","messages":"hi","seed":-1e3}"#,
+            r#"{}"#,
+        ] {
+            let mut scanned = Fields::scan(&engine, text).expect("scanned");
+            let read = scanned
+                .messages
+                .and_then(|m| serde_json::from_str::<Vec<Message>>(m).ok());
+            assert_eq!(scanned.read_messages.take(), read, "{text}");
+            assert_eq!(scanned, serde(text), "{text}");
+        }
+        for text in [
+            r#"{"model": "m", "model": "n"}"#,
+            r#"{"model": "m", "bogus": 1}"#,
+            r#"{"model": "m",}"#,
+            r#"[{"model": "m"}]"#,
+            r#"{"model": "m"} x"#,
+            r#"{"model": 01}"#,
+            r#"{"mod\u0065l": "m"}"#,
+        ] {
+            assert!(Fields::scan(&engine, text).is_none(), "{text}");
         }
     }
 
