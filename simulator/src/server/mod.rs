@@ -1115,3 +1115,39 @@ async fn answer<F: Format>(
     sim_headers(response.headers_mut());
     Ok(response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Envelope;
+
+    /// Every blank a reply's header map starts with is filled by its
+    /// format's `reply_headers` (the simulated times by `answer`).
+    #[test]
+    fn reply_headers_fill_every_blank() {
+        fn blanks<F: Format>(format: &F, templates: &Templates) -> Vec<String> {
+            let envelope = Envelope {
+                id: format!("{}abc", format.id_prefix()),
+                created: 0,
+                model: "m".into(),
+                fingerprint: "fp".into(),
+            };
+            let mut headers = templates.of::<F>(false);
+            format.reply_headers(&envelope, Duration::from_millis(5), &mut headers);
+            headers
+                .iter()
+                .filter(|(_, value)| value.is_empty())
+                .map(|(name, _)| name.to_string())
+                .collect()
+        }
+        let templates = Templates::new(true);
+        let gemini = Gemini {
+            model: "m".into(),
+            stream: false,
+        };
+        let times = [SIM_TIME.to_string(), SIM_ELAPSED.to_string()];
+        assert_eq!(blanks(&Chat, &templates), times);
+        assert_eq!(blanks(&Anthropic, &templates), times);
+        assert_eq!(blanks(&gemini, &templates), times);
+    }
+}
