@@ -7,15 +7,16 @@ use serde_json::Value;
 
 use crate::content::ContentPart;
 use crate::output::ToolError;
+use crate::shared_str::SharedStr;
 
 /// A tool call from an assistant message: the call id, the tool's name and
 /// its arguments exactly as the model sent them (JSON text, maybe invalid).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolCall {
     /// The call id the tool message must answer.
-    pub id: String,
+    pub id: SharedStr,
     /// The tool's name.
-    pub name: String,
+    pub name: SharedStr,
     /// The arguments, as JSON text.
     pub arguments: String,
 }
@@ -23,8 +24,8 @@ pub struct ToolCall {
 impl ToolCall {
     /// A call with these parts.
     pub fn new(
-        id: impl Into<String>,
-        name: impl Into<String>,
+        id: impl Into<SharedStr>,
+        name: impl Into<SharedStr>,
         arguments: impl Into<String>,
     ) -> Self {
         ToolCall {
@@ -95,9 +96,9 @@ impl std::fmt::Display for Outcome {
 #[non_exhaustive]
 pub struct CallResult {
     /// The id of the call this answers.
-    pub call_id: String,
+    pub call_id: SharedStr,
     /// The tool's name as the model sent it.
-    pub name: String,
+    pub name: SharedStr,
     /// How the call ended.
     pub outcome: Outcome,
     /// What the model sees in the tool message: the result, or an error text
@@ -128,8 +129,8 @@ pub struct CallResult {
 impl CallResult {
     /// A result with this outcome and text, at offset zero, taking no time.
     pub fn new(
-        call_id: impl Into<String>,
-        name: impl Into<String>,
+        call_id: impl Into<SharedStr>,
+        name: impl Into<SharedStr>,
         outcome: Outcome,
         content: impl Into<String>,
     ) -> Self {

@@ -84,7 +84,7 @@ impl Message {
     /// The tool message answering one call.
     pub fn tool(result: &CallResult) -> Self {
         Message::Tool {
-            tool_call_id: result.call_id.clone(),
+            tool_call_id: result.call_id.to_string(),
             content: result.content.clone(),
             parts: result.parts.clone(),
             is_error: !result.outcome.is_ok(),
@@ -326,8 +326,8 @@ pub(crate) mod wire_calls {
         Ok(wire
             .into_iter()
             .map(|w| ToolCall {
-                id: w.id.into_owned(),
-                name: w.function.name.into_owned(),
+                id: w.id.into(),
+                name: w.function.name.into(),
                 arguments: w.function.arguments,
             })
             .collect())

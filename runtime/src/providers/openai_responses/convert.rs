@@ -191,8 +191,8 @@ impl From<&ToolCall> for oa::InputItem {
     fn from(call: &ToolCall) -> Self {
         oa::InputItem::Item(oa::Item::FunctionCall(oa::FunctionToolCall {
             arguments: call.arguments.clone(),
-            call_id: call.id.clone(),
-            name: call.name.clone(),
+            call_id: call.id.to_string(),
+            name: call.name.to_string(),
             ..Default::default()
         }))
     }
@@ -208,8 +208,8 @@ impl From<&CallResult> for oa::InputItem {
 impl From<oa::FunctionToolCall> for ToolCall {
     fn from(call: oa::FunctionToolCall) -> Self {
         ToolCall {
-            id: call.call_id,
-            name: call.name,
+            id: call.call_id.into(),
+            name: call.name.into(),
             arguments: call.arguments,
         }
     }
