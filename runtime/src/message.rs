@@ -86,7 +86,7 @@ impl Message {
         Message::Tool {
             tool_call_id: result.call_id.to_string(),
             content: result.content.clone(),
-            parts: result.parts.clone(),
+            parts: result.parts().to_vec(),
             is_error: !result.outcome.is_ok(),
         }
     }
@@ -658,7 +658,7 @@ mod tests {
     #[test]
     fn tool_message_parts_ride_along() {
         let mut result = CallResult::new("c1", "chart", crate::Outcome::Ok, "a chart");
-        result.parts = vec![ContentPart::image("AAAA", "image/png")];
+        result = result.with_parts(vec![ContentPart::image("AAAA", "image/png")]);
         let message = Message::tool(&result);
         let wire = serde_json::to_value(&message).expect("serialise");
         assert_eq!(

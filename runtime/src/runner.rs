@@ -699,26 +699,26 @@ impl<'a> Runner<'a> {
             return;
         }
         let call = &self.calls[finished.index];
-        let mut result = CallResult::new(
-            call.id.clone(),
-            call.name.clone(),
-            finished.outcome,
-            String::new(),
-        )
-        .timed(
-            finished.began.saturating_duration_since(self.start),
-            finished.elapsed,
-        );
-        match finished.reply {
+        let started = finished.began.saturating_duration_since(self.start);
+        let result = |content: String| {
+            CallResult::new(
+                call.id.clone(),
+                call.name.clone(),
+                finished.outcome,
+                content,
+            )
+            .timed(started, finished.elapsed)
+        };
+        let result = match finished.reply {
             Reply::Output(output) => {
-                (result.content, result.json, result.parts) = output.into_parts();
+                let (content, json, parts) = output.into_parts();
+                let mut result = result(content).with_parts(parts);
+                result.json = json;
+                result
             }
-            Reply::Error(error) => {
-                result.content = format!("error: {error}");
-                result.error = Some(error);
-            }
-            Reply::Text(text) => result.content = text,
-        }
+            Reply::Error(error) => result(format!("error: {error}")).with_error(error),
+            Reply::Text(text) => result(text),
+        };
         if let Some(span) = &finished.span {
             spans::tool_done(span, &result);
         }
@@ -779,7 +779,7 @@ impl<'a> Runner<'a> {
             .results
             .into_vec(|index| unanswered(&calls[index], makespan));
         for &index in &self.rewritten {
-            results[index].arguments = Some(self.calls[index].arguments.clone());
+            results[index].set_arguments(self.calls[index].arguments.clone());
         }
         Batch { results, makespan }
     }

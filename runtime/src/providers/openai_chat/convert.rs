@@ -887,7 +887,7 @@ mod tests {
     #[test]
     fn a_request_writes_images_and_pdfs_in_chat_shape() {
         let mut chart = result("c1", "a chart");
-        chart.parts = vec![ContentPart::image("AAAA", "image/png")];
+        chart = chart.with_parts(vec![ContentPart::image("AAAA", "image/png")]);
         let request = ChatRequest::new(
             "m",
             vec![
@@ -961,7 +961,7 @@ mod tests {
             json!([{"type": "text", "text": "read"}])
         );
         let mut linked = result("c1", "see");
-        linked.parts = vec![ContentPart::document_url("https://x/r.pdf")];
+        linked = linked.with_parts(vec![ContentPart::document_url("https://x/r.pdf")]);
         let request = ChatRequest::new(
             "m",
             vec![

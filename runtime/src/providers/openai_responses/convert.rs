@@ -201,7 +201,7 @@ impl From<&ToolCall> for oa::InputItem {
 /// A result as the `function_call_output` item that answers its call.
 impl From<&CallResult> for oa::InputItem {
     fn from(result: &CallResult) -> Self {
-        function_call_output(&result.call_id, &result.content, &result.parts)
+        function_call_output(&result.call_id, &result.content, result.parts())
     }
 }
 
@@ -757,7 +757,7 @@ mod tests {
         );
         let mut result = CallResult::new("c9", "f", Outcome::Ok, "a chart")
             .timed(Duration::ZERO, Duration::ZERO);
-        result.parts = vec![ContentPart::image("AAAA", "image/png")];
+        result = result.with_parts(vec![ContentPart::image("AAAA", "image/png")]);
         assert_eq!(
             serde_json::to_value(oa::InputItem::from(&result)).expect("serialise"),
             json!({"type": "function_call_output", "call_id": "c9", "output": [
