@@ -174,6 +174,7 @@ impl CallResult {
     }
 
     /// The same result with these content parts after its text.
+    #[inline]
     pub fn with_parts(mut self, parts: Vec<ContentPart>) -> Self {
         if !parts.is_empty() || self.extra.is_some() {
             self.extra_mut().parts = parts;

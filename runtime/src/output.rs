@@ -242,8 +242,11 @@ fn compact_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> 
         // buffer taken, and writes as serde_json would.
         let mut buf = scratch.try_borrow_mut().ok()?;
         buf.clear();
-        let text = serde_json::to_writer(&mut *buf, value)
-            .map(|()| String::from_utf8_lossy(&buf).into_owned());
+        let text = serde_json::to_writer(&mut *buf, value).and_then(|()| {
+            std::str::from_utf8(&buf)
+                .map(str::to_owned)
+                .map_err(serde::ser::Error::custom)
+        });
         if buf.capacity() > SCRATCH_KEPT {
             *buf = Vec::new();
         }

@@ -90,15 +90,21 @@ impl<'a> Stops<'a> {
 /// a batch without telemetry moves and drops no span per call.
 type CallSpan = Option<Box<tracing::Span>>;
 
-/// The span of a call, boxed only when it is recorded.
-fn call_span(span: tracing::Span) -> CallSpan {
+/// The `execute_tool` span of a call, made and boxed only when a
+/// subscriber wants spans.
+fn call_span<'d>(call: &ToolCall, description: impl FnOnce() -> Option<&'d str>) -> CallSpan {
+    if spans::off() {
+        return None;
+    }
+    let span = spans::tool(call, description());
     (!span.is_none()).then(|| Box::new(span))
 }
 
 /// What a call's future yields when it ends.
 struct Finished {
     index: usize,
-    began: Instant,
+    /// When it started, from the batch's start.
+    started: Duration,
     elapsed: Duration,
     outcome: Outcome,
     reply: Reply,
@@ -122,6 +128,8 @@ struct CallFuture {
     /// A plain fn on the blocking pool: a timeout cannot stop its body.
     blocking: bool,
     began: Instant,
+    /// `began`, from the batch's start.
+    offset: Duration,
     /// `None` once finished: dropped then, or when the call is cancelled,
     /// with a panic in its `Drop` caught like any other.
     tool: Option<CatchUnwind<AssertUnwindSafe<ToolFuture>>>,
@@ -191,7 +199,7 @@ impl Future for CallFuture {
         let _ = this.drop_tool();
         Poll::Ready(Finished {
             index: this.index,
-            began: this.began,
+            started: this.offset,
             elapsed: this.began.elapsed(),
             outcome,
             reply,
@@ -362,7 +370,7 @@ impl<'a> Runner<'a> {
     /// running call's own start, or its result's.
     fn started_at(&self, index: usize) -> Option<Duration> {
         match self.running.iter().find(|call| call.index == index) {
-            Some(call) => Some(call.began.saturating_duration_since(self.start)),
+            Some(call) => Some(call.offset),
             None => self.results.get(index).map(|result| result.started),
         }
     }
@@ -607,7 +615,7 @@ impl<'a> Runner<'a> {
             self.refuse(index, Outcome::UnknownTool, content, offset);
             return None;
         };
-        let span = call_span(spans::tool(call, Some(entry.tool.description())));
+        let span = call_span(call, || Some(entry.tool.description()));
         let state = &self.tools.inner.state;
         let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let _entered = span.as_deref().map(tracing::Span::enter);
@@ -639,9 +647,12 @@ impl<'a> Runner<'a> {
         // A call's timeout counts from its own launch: an earlier call's
         // slow synchronous start in the same pass does not use it up. A
         // limit too far away to be an instant is no limit.
-        let began = match entry.policy.timeout.or(self.options.call_timeout) {
-            Some(_) => Instant::now(),
-            None => began,
+        let (began, offset) = match entry.policy.timeout.or(self.options.call_timeout) {
+            Some(_) => {
+                let now = Instant::now();
+                (now, now.saturating_duration_since(self.start))
+            }
+            None => (began, offset),
         };
         let timer = entry
             .policy
@@ -653,6 +664,7 @@ impl<'a> Runner<'a> {
             index,
             blocking: entry.policy.blocking,
             began,
+            offset,
             tool: Some(AssertUnwindSafe(future).catch_unwind()),
             timer,
             span,
@@ -663,8 +675,10 @@ impl<'a> Runner<'a> {
     /// (of no length) says how (denied, deferred, unknown...).
     fn refuse(&mut self, index: usize, outcome: Outcome, content: String, at: Duration) {
         let call = &self.calls[index];
-        let description = self.tools.entry(&call.name).map(|e| e.tool.description());
-        let span = call_span(spans::tool(call, description));
+        let tools = self.tools;
+        let span = call_span(call, || {
+            tools.entry(&call.name).map(|e| e.tool.description())
+        });
         self.refuse_in(span, index, outcome, content, at);
     }
 
@@ -699,7 +713,7 @@ impl<'a> Runner<'a> {
             return;
         }
         let call = &self.calls[finished.index];
-        let started = finished.began.saturating_duration_since(self.start);
+        let started = finished.started;
         let result = |content: String| {
             CallResult::new(
                 call.id.clone(),
@@ -742,7 +756,7 @@ impl<'a> Runner<'a> {
             if let Some(span) = call.span.take() {
                 spans::tool_outcome(&span, outcome);
             }
-            began[call.index] = Some(call.began.saturating_duration_since(self.start));
+            began[call.index] = Some(call.offset);
         }
         self.running = FuturesUnordered::new();
         let now = self.start.elapsed();
