@@ -52,7 +52,11 @@ async fn the_agent_calls_both_tools_at_once_then_answers() {
     assert_eq!(journal.len(), 2);
     let second = journal.get(1).expect("second request");
     assert_eq!(second.tools_offered, ["temperature"]);
-    let call_ids: Vec<String> = batch.results.iter().map(|r| r.call_id.clone()).collect();
+    let call_ids: Vec<String> = batch
+        .results
+        .iter()
+        .map(|r| r.call_id.to_string())
+        .collect();
     assert_eq!(second.delivered_results(), call_ids);
     assert!(matches!(
         run.transcript.last(),

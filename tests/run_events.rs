@@ -472,7 +472,7 @@ proptest! {
                 let pending: Vec<(String, Decision)> = state
                     .pending()
                     .iter()
-                    .map(|c| (c.id.clone(), Decision::Approve))
+                    .map(|c| (c.id.to_string(), Decision::Approve))
                     .collect();
                 prop_assert_eq!(pending.len(), 1);
                 events.pop();

@@ -233,11 +233,11 @@ impl CallAssembler {
         let partial = &self.calls[index];
         let id = if partial.id.is_empty() {
             // The tool message must answer some id; the server gave none.
-            format!("call_{index}")
+            crate::SharedStr::from(format!("call_{index}"))
         } else {
-            partial.id.clone()
+            crate::SharedStr::from(partial.id.as_str())
         };
-        ToolCall::new(id, partial.name.clone(), partial.arguments.clone())
+        ToolCall::new(id, partial.name.as_str(), partial.arguments.clone())
     }
 
     /// Whether call `index`'s arguments are complete.
@@ -306,7 +306,11 @@ mod tests {
         a.push(delta(1, Some("b"), Some("g"), "{}"));
         assert!(a.take_ready().is_empty(), "b waits for a");
         a.push(delta(0, None, None, "1}"));
-        let ids: Vec<String> = a.take_ready().into_iter().map(|c| c.id).collect();
+        let ids: Vec<String> = a
+            .take_ready()
+            .into_iter()
+            .map(|c| c.id.to_string())
+            .collect();
         assert_eq!(ids, ["a", "b"]);
     }
 

@@ -7,15 +7,16 @@ use serde_json::Value;
 
 use crate::content::ContentPart;
 use crate::output::ToolError;
+use crate::shared_str::SharedStr;
 
 /// A tool call from an assistant message: the call id, the tool's name and
 /// its arguments exactly as the model sent them (JSON text, maybe invalid).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ToolCall {
     /// The call id the tool message must answer.
-    pub id: String,
+    pub id: SharedStr,
     /// The tool's name.
-    pub name: String,
+    pub name: SharedStr,
     /// The arguments, as JSON text.
     pub arguments: String,
 }
@@ -23,8 +24,8 @@ pub struct ToolCall {
 impl ToolCall {
     /// A call with these parts.
     pub fn new(
-        id: impl Into<String>,
-        name: impl Into<String>,
+        id: impl Into<SharedStr>,
+        name: impl Into<SharedStr>,
         arguments: impl Into<String>,
     ) -> Self {
         ToolCall {
@@ -91,45 +92,46 @@ impl std::fmt::Display for Outcome {
 }
 
 /// The one result of one call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// What few results carry (content parts, rewritten arguments, the tool's
+/// own error) sits behind one pointer, so a batch of many results stays
+/// small; read it with [`parts`](Self::parts),
+/// [`arguments`](Self::arguments) and [`error`](Self::error).
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CallResult {
     /// The id of the call this answers.
-    pub call_id: String,
+    pub call_id: SharedStr,
     /// The tool's name as the model sent it.
-    pub name: String,
+    pub name: SharedStr,
     /// How the call ended.
     pub outcome: Outcome,
     /// What the model sees in the tool message: the result, or an error text
     /// it can act on.
     pub content: String,
     /// Whether `content` is the JSON of the tool's structured result.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub json: bool,
-    /// Content beyond the text (images), for the formats that carry it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub parts: Vec<ContentPart>,
-    /// The arguments the call ran with, when an approval policy rewrote
-    /// them ([`Decision::Rewrite`](crate::Decision::Rewrite)); `None` when
-    /// it ran with the model's. The transcript's assistant message keeps
-    /// the model's own arguments, as the APIs expect the model's turn back
-    /// as it was sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arguments: Option<String>,
-    /// The tool's own error, with its cause, when it returned one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<ToolError>,
     /// When the call started, from the start of the batch.
     pub started: Duration,
     /// How long it ran.
     pub elapsed: Duration,
+    /// `None` when every part of it is empty.
+    extra: Option<Box<Extra>>,
+}
+
+/// The parts of a result few results have.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Extra {
+    parts: Vec<ContentPart>,
+    arguments: Option<String>,
+    error: Option<ToolError>,
 }
 
 impl CallResult {
     /// A result with this outcome and text, at offset zero, taking no time.
     pub fn new(
-        call_id: impl Into<String>,
-        name: impl Into<String>,
+        call_id: impl Into<SharedStr>,
+        name: impl Into<SharedStr>,
         outcome: Outcome,
         content: impl Into<String>,
     ) -> Self {
@@ -139,11 +141,9 @@ impl CallResult {
             outcome,
             content: content.into(),
             json: false,
-            parts: Vec::new(),
-            arguments: None,
-            error: None,
             started: Duration::ZERO,
             elapsed: Duration::ZERO,
+            extra: None,
         }
     }
 
@@ -152,6 +152,68 @@ impl CallResult {
         self.started = started;
         self.elapsed = elapsed;
         self
+    }
+
+    /// Content beyond the text (images), for the formats that carry it.
+    pub fn parts(&self) -> &[ContentPart] {
+        self.extra.as_ref().map_or(&[], |extra| &extra.parts)
+    }
+
+    /// The arguments the call ran with, when an approval policy rewrote
+    /// them ([`Decision::Rewrite`](crate::Decision::Rewrite)); `None` when
+    /// it ran with the model's. The transcript's assistant message keeps
+    /// the model's own arguments, as the APIs expect the model's turn back
+    /// as it was sent.
+    pub fn arguments(&self) -> Option<&str> {
+        self.extra.as_ref()?.arguments.as_deref()
+    }
+
+    /// The tool's own error, with its cause, when it returned one.
+    pub fn error(&self) -> Option<&ToolError> {
+        self.extra.as_ref()?.error.as_ref()
+    }
+
+    /// The same result with these content parts after its text.
+    #[inline]
+    pub fn with_parts(mut self, parts: Vec<ContentPart>) -> Self {
+        if !parts.is_empty() || self.extra.is_some() {
+            self.extra_mut().parts = parts;
+        }
+        self
+    }
+
+    /// The same result, recording that the call ran with `arguments`.
+    pub fn with_arguments(mut self, arguments: impl Into<String>) -> Self {
+        self.extra_mut().arguments = Some(arguments.into());
+        self
+    }
+
+    /// The same result, keeping the tool's own error.
+    pub fn with_error(mut self, error: ToolError) -> Self {
+        self.extra_mut().error = Some(error);
+        self
+    }
+
+    /// Record that the call ran with `arguments`, in place.
+    pub(crate) fn set_arguments(&mut self, arguments: String) {
+        self.extra_mut().arguments = Some(arguments);
+    }
+
+    /// Take the content parts out, leaving none.
+    pub(crate) fn take_parts(&mut self) -> Vec<ContentPart> {
+        self.extra
+            .as_mut()
+            .map(|e| std::mem::take(&mut e.parts))
+            .unwrap_or_default()
+    }
+
+    /// Take the tool's own error out, leaving none.
+    pub(crate) fn take_error(&mut self) -> Option<ToolError> {
+        self.extra.as_mut()?.error.take()
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
     }
 
     /// When the call ended, from the start of the batch.
@@ -164,5 +226,79 @@ impl CallResult {
         (self.outcome.is_ok() && self.json)
             .then(|| serde_json::from_str(&self.content).ok())
             .flatten()
+    }
+}
+
+/// A result as it is written: every field at the top level, as it was
+/// before the rare ones moved behind a pointer.
+#[derive(Serialize)]
+struct ResultOut<'a> {
+    call_id: &'a SharedStr,
+    name: &'a SharedStr,
+    outcome: Outcome,
+    content: &'a str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    json: bool,
+    #[serde(skip_serializing_if = "<[ContentPart]>::is_empty")]
+    parts: &'a [ContentPart],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a ToolError>,
+    started: Duration,
+    elapsed: Duration,
+}
+
+/// A result as it is read.
+#[derive(Deserialize)]
+struct ResultIn {
+    call_id: SharedStr,
+    name: SharedStr,
+    outcome: Outcome,
+    content: String,
+    #[serde(default)]
+    json: bool,
+    #[serde(default)]
+    parts: Vec<ContentPart>,
+    #[serde(default)]
+    arguments: Option<String>,
+    #[serde(default)]
+    error: Option<ToolError>,
+    started: Duration,
+    elapsed: Duration,
+}
+
+impl Serialize for CallResult {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ResultOut {
+            call_id: &self.call_id,
+            name: &self.name,
+            outcome: self.outcome,
+            content: &self.content,
+            json: self.json,
+            parts: self.parts(),
+            arguments: self.arguments(),
+            error: self.error(),
+            started: self.started,
+            elapsed: self.elapsed,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for CallResult {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let r = ResultIn::deserialize(deserializer)?;
+        let mut result = CallResult::new(r.call_id, r.name, r.outcome, r.content)
+            .timed(r.started, r.elapsed)
+            .with_parts(r.parts);
+        result.json = r.json;
+        if let Some(arguments) = r.arguments {
+            result = result.with_arguments(arguments);
+        }
+        if let Some(error) = r.error {
+            result = result.with_error(error);
+        }
+        Ok(result)
     }
 }

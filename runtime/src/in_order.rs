@@ -56,6 +56,7 @@ impl InOrder {
     }
 
     /// Set (or replace) call `index`'s result.
+    #[inline]
     pub(crate) fn set(&mut self, index: usize, result: CallResult) {
         if let Some(slot) = self.done.get_mut(index) {
             *slot = result;

@@ -29,6 +29,7 @@ mod runner;
 mod schedule;
 pub mod schema;
 mod settings;
+mod shared_str;
 mod state;
 pub mod stream;
 pub mod telemetry;
@@ -66,6 +67,7 @@ pub use providers::openai_responses::{OpenAiResponsesModel, OpenAiResponsesModel
 pub use resume::{ResumeError, ResumeErrorKind};
 pub use run::{RunCancel, RunEvent, RunStream};
 pub use settings::{Effort, Reasoning, Settings};
+pub use shared_str::SharedStr;
 pub use state::{State, StateMap, StateNeed};
 pub use stream::TextSink;
 pub use tool::{

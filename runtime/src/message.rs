@@ -84,9 +84,9 @@ impl Message {
     /// The tool message answering one call.
     pub fn tool(result: &CallResult) -> Self {
         Message::Tool {
-            tool_call_id: result.call_id.clone(),
+            tool_call_id: result.call_id.to_string(),
             content: result.content.clone(),
-            parts: result.parts.clone(),
+            parts: result.parts().to_vec(),
             is_error: !result.outcome.is_ok(),
         }
     }
@@ -326,8 +326,8 @@ pub(crate) mod wire_calls {
         Ok(wire
             .into_iter()
             .map(|w| ToolCall {
-                id: w.id.into_owned(),
-                name: w.function.name.into_owned(),
+                id: w.id.into(),
+                name: w.function.name.into(),
                 arguments: w.function.arguments,
             })
             .collect())
@@ -658,7 +658,7 @@ mod tests {
     #[test]
     fn tool_message_parts_ride_along() {
         let mut result = CallResult::new("c1", "chart", crate::Outcome::Ok, "a chart");
-        result.parts = vec![ContentPart::image("AAAA", "image/png")];
+        result = result.with_parts(vec![ContentPart::image("AAAA", "image/png")]);
         let message = Message::tool(&result);
         let wire = serde_json::to_value(&message).expect("serialise");
         assert_eq!(

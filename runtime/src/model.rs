@@ -56,8 +56,8 @@ pub fn response_events(response: ChatResponse) -> Vec<StreamEvent> {
     for (index, call) in response.tool_calls.into_iter().enumerate() {
         events.push(StreamEvent::ToolCall(ToolCallDelta {
             index: index as u32,
-            id: Some(call.id),
-            name: Some(call.name),
+            id: Some(call.id.to_string()),
+            name: Some(call.name.to_string()),
             arguments: Some(call.arguments),
         }));
     }

@@ -3,6 +3,7 @@
 //! an error that is text for the model and a typed error for the program.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -36,7 +37,7 @@ impl ToolOutput {
 
     /// A structured value: the model sees its compact JSON.
     pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<Self, ToolError> {
-        let text = serde_json::to_string(value).map_err(|e| {
+        let text = compact_json(value).map_err(|e| {
             ToolError::new(format!("the tool's result could not be serialised: {e}"))
         })?;
         Ok(ToolOutput::json_text(text))
@@ -222,6 +223,39 @@ struct ErrorRepr<'a> {
     message: Cow<'a, str>,
     #[serde(default)]
     retryable: bool,
+}
+
+thread_local! {
+    /// Where a result's JSON is written first, so the text kept is
+    /// allocated once at its own length: `serde_json::to_string` starts at
+    /// 128 bytes, which a batch of small results holds for nothing.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The most the scratch buffer keeps between results.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+/// `value`'s compact JSON, in a string of its own length.
+fn compact_json<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<String> {
+    let written = SCRATCH.try_with(|scratch| {
+        // A `Serialize` impl that makes a tool output of its own finds the
+        // buffer taken, and writes as serde_json would.
+        let mut buf = scratch.try_borrow_mut().ok()?;
+        buf.clear();
+        let text = serde_json::to_writer(&mut *buf, value).and_then(|()| {
+            std::str::from_utf8(&buf)
+                .map(str::to_owned)
+                .map_err(serde::ser::Error::custom)
+        });
+        if buf.capacity() > SCRATCH_KEPT {
+            *buf = Vec::new();
+        }
+        Some(text)
+    });
+    match written {
+        Ok(Some(text)) => text,
+        _ => serde_json::to_string(value),
+    }
 }
 
 #[cfg(test)]

@@ -171,7 +171,7 @@ impl Ready {
                 .await;
             for ((index, mut result), call) in slots.into_iter().zip(ran.results).zip(&to_run) {
                 if call.arguments != tool_calls[index].arguments {
-                    result.arguments = Some(call.arguments.clone());
+                    result.set_arguments(call.arguments.clone());
                 }
                 batch.results[index] = result;
             }

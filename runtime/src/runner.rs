@@ -3,7 +3,6 @@
 //! deadline and cancel signal. Shared by static and streamed dispatch.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::future::Future;
 use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
@@ -15,6 +14,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::future::CatchUnwind;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 use tokio::time::{Instant, Sleep};
 
@@ -86,14 +86,30 @@ impl<'a> Stops<'a> {
     }
 }
 
+/// A call's `execute_tool` span; `None` when no subscriber wants spans, so
+/// a batch without telemetry moves and drops no span per call.
+type CallSpan = Option<Box<tracing::Span>>;
+
+/// The `execute_tool` span of a call, made and boxed only when a
+/// subscriber wants spans.
+fn call_span<'d>(call: &ToolCall, description: impl FnOnce() -> Option<&'d str>) -> CallSpan {
+    if spans::off() {
+        return None;
+    }
+    let span = spans::tool(call, description());
+    (!span.is_none()).then(|| Box::new(span))
+}
+
 /// What a call's future yields when it ends.
 struct Finished {
     index: usize,
+    /// When it started, from the batch's start.
+    started: Duration,
     elapsed: Duration,
     outcome: Outcome,
     reply: Reply,
-    /// The call's `execute_tool` span, told the result when it is recorded.
-    span: tracing::Span,
+    /// Told the result when it is recorded.
+    span: CallSpan,
 }
 
 /// A finished call's result, before it meets its call.
@@ -112,11 +128,13 @@ struct CallFuture {
     /// A plain fn on the blocking pool: a timeout cannot stop its body.
     blocking: bool,
     began: Instant,
+    /// `began`, from the batch's start.
+    offset: Duration,
     /// `None` once finished: dropped then, or when the call is cancelled,
     /// with a panic in its `Drop` caught like any other.
     tool: Option<CatchUnwind<AssertUnwindSafe<ToolFuture>>>,
     timer: Option<(Duration, Pin<Box<Sleep>>)>,
-    span: tracing::Span,
+    span: CallSpan,
 }
 
 impl CallFuture {
@@ -133,8 +151,10 @@ impl Drop for CallFuture {
     fn drop(&mut self) {
         // Cancelled (batch deadline, cancel signal, dispatch dropped): a
         // panicking `Drop` must not take the other calls' results with it.
-        if self.tool.is_some() {
-            spans::tool_outcome(&self.span, Outcome::Cancelled);
+        if self.tool.is_some()
+            && let Some(span) = &self.span
+        {
+            spans::tool_outcome(span, Outcome::Cancelled);
         }
         let _ = self.drop_tool();
     }
@@ -149,7 +169,7 @@ impl Future for CallFuture {
             return Poll::Pending;
         };
         let polled = {
-            let _entered = this.span.enter();
+            let _entered = this.span.as_deref().map(tracing::Span::enter);
             Pin::new(tool).poll(cx)
         };
         let (outcome, reply) = match polled {
@@ -179,10 +199,11 @@ impl Future for CallFuture {
         let _ = this.drop_tool();
         Poll::Ready(Finished {
             index: this.index,
+            started: this.offset,
             elapsed: this.began.elapsed(),
             outcome,
             reply,
-            span: std::mem::replace(&mut this.span, tracing::Span::none()),
+            span: this.span.take(),
         })
     }
 }
@@ -196,12 +217,12 @@ pub(crate) struct Runner<'a> {
     calls: Cow<'a, [ToolCall]>,
     pub(crate) start: Instant,
     results: InOrder,
-    starts: Vec<Duration>,
     /// Calls whose result was replaced while they ran: what they return is
     /// discarded.
     withdrawn: Vec<bool>,
-    /// Hash of a call id -> the first call with it, to refuse duplicates.
-    ids: HashMap<u64, usize, FxBuildHasher>,
+    /// The calls with an id no earlier call has, hashed by that id: a
+    /// later call with one of them is refused as a duplicate.
+    ids: HashTable<usize>,
     running: FuturesUnordered<CallFuture>,
     /// The first call not yet considered for starting.
     next: usize,
@@ -245,9 +266,8 @@ impl<'a> Runner<'a> {
             calls,
             start: Instant::now(),
             results: InOrder::new(n),
-            starts: vec![Duration::ZERO; n],
             withdrawn: vec![false; n],
-            ids: HashMap::with_capacity_and_hasher(n, FxBuildHasher),
+            ids: HashTable::with_capacity(n),
             running: FuturesUnordered::new(),
             next: 0,
             launched: vec![false; n],
@@ -301,7 +321,6 @@ impl<'a> Runner<'a> {
     pub(crate) fn push(&mut self, call: ToolCall) {
         self.calls.to_mut().push(call);
         self.results.add_call();
-        self.starts.push(Duration::ZERO);
         self.withdrawn.push(false);
         self.launched.push(false);
         if let Some(watch) = &mut self.watch {
@@ -324,7 +343,11 @@ impl<'a> Runner<'a> {
         }
         let started = self.launched[index];
         let now = self.start.elapsed();
-        let at = if started { self.starts[index] } else { now };
+        let at = if started {
+            self.started_at(index).unwrap_or(now)
+        } else {
+            now
+        };
         if !started {
             // It never runs now: what it would have held is free.
             self.launched[index] = true;
@@ -341,6 +364,15 @@ impl<'a> Runner<'a> {
         self.calls.to_mut()[index] = call;
         // A call that had finished is told again: the result that stands.
         self.tell_finished(index);
+    }
+
+    /// When started call `index` started, from the batch's start: a
+    /// running call's own start, or its result's.
+    fn started_at(&self, index: usize) -> Option<Duration> {
+        match self.running.iter().find(|call| call.index == index) {
+            Some(call) => Some(call.offset),
+            None => self.results.get(index).map(|result| result.started),
+        }
     }
 
     /// How many calls the batch has so far.
@@ -549,20 +581,18 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Whether an earlier call already has this id; on a hash collision the
-    /// ids themselves are compared.
+    /// Whether an earlier call already has this id.
     fn is_duplicate_id(&mut self, index: usize) -> bool {
-        let id = self.calls[index].id.as_str();
+        let calls = &self.calls;
+        let id = calls[index].id.as_str();
         let hash = FxBuildHasher.hash_one(id);
-        match self.ids.get(&hash) {
-            None => {
-                self.ids.insert(hash, index);
-                false
-            }
-            Some(&first) => {
-                self.calls[first].id == id || self.calls[..index].iter().any(|c| c.id == id)
-            }
+        if self.ids.find(hash, |&i| calls[i].id == id).is_some() {
+            return true;
         }
+        self.ids.insert_unique(hash, index, |&i| {
+            FxBuildHasher.hash_one(calls[i].id.as_str())
+        });
+        false
     }
 
     /// Start call `index` at `began` (`offset` from the batch's start), or
@@ -573,7 +603,6 @@ impl<'a> Runner<'a> {
         entry: Option<&'a Entry>,
         (began, offset): (Instant, Duration),
     ) -> Option<CallFuture> {
-        self.starts[index] = offset;
         self.tell_started(index);
         let call = &self.calls[index];
         let Some(entry) = entry else {
@@ -586,10 +615,10 @@ impl<'a> Runner<'a> {
             self.refuse(index, Outcome::UnknownTool, content, offset);
             return None;
         };
-        let span = spans::tool(call, Some(entry.tool.description()));
+        let span = call_span(call, || Some(entry.tool.description()));
         let state = &self.tools.inner.state;
         let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            let _entered = span.enter();
+            let _entered = span.as_deref().map(tracing::Span::enter);
             entry.tool.call(&call.arguments, state)
         }));
         let future = match started {
@@ -618,13 +647,12 @@ impl<'a> Runner<'a> {
         // A call's timeout counts from its own launch: an earlier call's
         // slow synchronous start in the same pass does not use it up. A
         // limit too far away to be an instant is no limit.
-        let began = match entry.policy.timeout.or(self.options.call_timeout) {
+        let (began, offset) = match entry.policy.timeout.or(self.options.call_timeout) {
             Some(_) => {
                 let now = Instant::now();
-                self.starts[index] = now.saturating_duration_since(self.start);
-                now
+                (now, now.saturating_duration_since(self.start))
             }
-            None => began,
+            None => (began, offset),
         };
         let timer = entry
             .policy
@@ -636,6 +664,7 @@ impl<'a> Runner<'a> {
             index,
             blocking: entry.policy.blocking,
             began,
+            offset,
             tool: Some(AssertUnwindSafe(future).catch_unwind()),
             timer,
             span,
@@ -646,15 +675,17 @@ impl<'a> Runner<'a> {
     /// (of no length) says how (denied, deferred, unknown...).
     fn refuse(&mut self, index: usize, outcome: Outcome, content: String, at: Duration) {
         let call = &self.calls[index];
-        let description = self.tools.entry(&call.name).map(|e| e.tool.description());
-        let span = spans::tool(call, description);
+        let tools = self.tools;
+        let span = call_span(call, || {
+            tools.entry(&call.name).map(|e| e.tool.description())
+        });
         self.refuse_in(span, index, outcome, content, at);
     }
 
     /// [`Runner::refuse`] with the call's span already made.
     fn refuse_in(
         &mut self,
-        span: tracing::Span,
+        span: CallSpan,
         index: usize,
         outcome: Outcome,
         content: String,
@@ -666,7 +697,9 @@ impl<'a> Runner<'a> {
         let deferred = outcome == Outcome::Deferred;
         let result = CallResult::new(call.id.clone(), call.name.clone(), outcome, content)
             .timed(at, Duration::ZERO);
-        spans::tool_done(&span, &result);
+        if let Some(span) = &span {
+            spans::tool_done(span, &result);
+        }
         self.results.set(index, result);
         // A deferred call has not run: it is told when a resume runs it.
         if !deferred {
@@ -680,24 +713,29 @@ impl<'a> Runner<'a> {
             return;
         }
         let call = &self.calls[finished.index];
-        let mut result = CallResult::new(
-            call.id.clone(),
-            call.name.clone(),
-            finished.outcome,
-            String::new(),
-        )
-        .timed(self.starts[finished.index], finished.elapsed);
-        match finished.reply {
+        let started = finished.started;
+        let result = |content: String| {
+            CallResult::new(
+                call.id.clone(),
+                call.name.clone(),
+                finished.outcome,
+                content,
+            )
+            .timed(started, finished.elapsed)
+        };
+        let result = match finished.reply {
             Reply::Output(output) => {
-                (result.content, result.json, result.parts) = output.into_parts();
+                let (content, json, parts) = output.into_parts();
+                let mut result = result(content).with_parts(parts);
+                result.json = json;
+                result
             }
-            Reply::Error(error) => {
-                result.content = format!("error: {error}");
-                result.error = Some(error);
-            }
-            Reply::Text(text) => result.content = text,
+            Reply::Error(error) => result(format!("error: {error}")).with_error(error),
+            Reply::Text(text) => result(text),
+        };
+        if let Some(span) = &finished.span {
+            spans::tool_done(span, &result);
         }
-        spans::tool_done(&finished.span, &result);
         self.results.set(finished.index, result);
         self.tell_finished(finished.index);
     }
@@ -712,11 +750,13 @@ impl<'a> Runner<'a> {
             ),
             Stop::Cancelled => (Outcome::Cancelled, "the batch was cancelled".to_owned()),
         };
+        // The running calls' starts, before they are dropped.
+        let mut began = vec![None; self.results.len()];
         for call in self.running.iter_mut() {
-            spans::tool_outcome(
-                &std::mem::replace(&mut call.span, tracing::Span::none()),
-                outcome,
-            );
+            if let Some(span) = call.span.take() {
+                spans::tool_outcome(&span, outcome);
+            }
+            began[call.index] = Some(call.offset);
         }
         self.running = FuturesUnordered::new();
         let now = self.start.elapsed();
@@ -724,7 +764,7 @@ impl<'a> Runner<'a> {
             if !self.results.has(index) {
                 let call = &self.calls[index];
                 let started = self.launched[index];
-                let begin = if started { self.starts[index] } else { now };
+                let begin = began[index].filter(|_| started).unwrap_or(now);
                 let when = if started { "finished" } else { "started" };
                 let mut text = format!("{cause} before this call {when}");
                 if started
@@ -753,7 +793,7 @@ impl<'a> Runner<'a> {
             .results
             .into_vec(|index| unanswered(&calls[index], makespan));
         for &index in &self.rewritten {
-            results[index].arguments = Some(self.calls[index].arguments.clone());
+            results[index].set_arguments(self.calls[index].arguments.clone());
         }
         Batch { results, makespan }
     }

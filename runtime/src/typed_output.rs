@@ -398,7 +398,7 @@ impl<M: Model, T: DeserializeOwned> TypedAgent<'_, M, T> {
                 )
             };
             messages.push(Message::Tool {
-                tool_call_id: call.id,
+                tool_call_id: call.id.to_string(),
                 content: text,
                 parts: Vec::new(),
                 is_error: true,

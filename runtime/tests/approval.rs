@@ -532,11 +532,7 @@ async fn a_rewrite_is_kept_on_its_result_and_the_model_call_in_the_transcript() 
     let (tools, _) = fresh_tools();
     let calls = batch_of_four();
     let batch = tools.dispatch(&calls).approval(&policy).await;
-    let recorded: Vec<Option<&str>> = batch
-        .results
-        .iter()
-        .map(|r| r.arguments.as_deref())
-        .collect();
+    let recorded: Vec<Option<&str>> = batch.results.iter().map(|r| r.arguments()).collect();
     assert_eq!(recorded, [None, None, Some(args(70).as_str()), None]);
 
     // Rewritten on resume: recorded the same way, and the assistant message
@@ -551,7 +547,7 @@ async fn a_rewrite_is_kept_on_its_result_and_the_model_call_in_the_transcript() 
     ];
     let run = agent.resume(state, decisions).await.expect("resumed");
     let results = &run.rounds[0].batch.as_ref().expect("batch").results;
-    let recorded: Vec<Option<&str>> = results.iter().map(|r| r.arguments.as_deref()).collect();
+    let recorded: Vec<Option<&str>> = results.iter().map(|r| r.arguments()).collect();
     assert_eq!(recorded, [None, Some(args(5).as_str()), None, None]);
     assert_eq!(results[1].content, "done after 5 ms");
     let json = serde_json::to_value(&results[1]).expect("serialise");

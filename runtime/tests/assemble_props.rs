@@ -80,8 +80,8 @@ fn stream_of(
                     ..Default::default()
                 });
             }
-            pieces[0].id = Some(call.id.clone());
-            pieces[0].name = Some(call.name.clone());
+            pieces[0].id = Some(call.id.to_string());
+            pieces[0].name = Some(call.name.to_string());
             pieces.reverse();
             pieces
         })

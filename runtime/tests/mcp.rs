@@ -493,7 +493,7 @@ async fn an_mcp_servers_tools_join_a_tool_set() {
     assert!(batch.results[3].content.contains("invalid arguments"));
     assert!(batch.results[4].content.contains("must be a JSON object"));
     assert_eq!(
-        batch.results[5].parts,
+        batch.results[5].parts(),
         vec![ContentPart::image("iVBORw0KGgo=", "image/png")]
     );
 }

@@ -56,8 +56,11 @@ impl ToolcallTools {
                 let started_at_us = now_us();
                 let id = call.id.clone();
                 let calls = [call];
-                let batch =
-                    with_key(id, tools.dispatch(&calls).options(options).into_future()).await;
+                let batch = with_key(
+                    id.to_string(),
+                    tools.dispatch(&calls).options(options).into_future(),
+                )
+                .await;
                 let result = batch.results.into_iter().next().ok_or_else(|| {
                     HandlerError::from(TerminalError::new("the dispatch returned no result"))
                 })?;

@@ -43,11 +43,11 @@ pub(crate) fn listed_tool(definition: &ToolDefinition) -> Result<rmcp::model::To
 /// One call's result as the answer to `tools/call`: text (and image parts)
 /// as content, the structured value when the tool declares one, and
 /// `isError` for every outcome but success.
-pub(crate) fn call_tool_result(result: CallResult, structured: Structured) -> CallToolResult {
+pub(crate) fn call_tool_result(mut result: CallResult, structured: Structured) -> CallToolResult {
     if !result.outcome.is_ok() {
         // `isError` says it failed: the tool's own message, without the
         // `error: ` the chat formats put before it.
-        let text = match result.error {
+        let text = match result.take_error() {
             Some(error) => error.message().to_owned(),
             None => result.content,
         };
@@ -58,9 +58,10 @@ pub(crate) fn call_tool_result(result: CallResult, structured: Structured) -> Ca
         Structured::Plain => result.structured(),
         Structured::Wrapped => result.structured().map(|v| json!({ "result": v })),
     };
-    let mut content = Vec::with_capacity(1 + result.parts.len());
+    let parts = result.take_parts();
+    let mut content = Vec::with_capacity(1 + parts.len());
     content.push(ContentBlock::text(result.content));
-    content.extend(result.parts.into_iter().map(content_block));
+    content.extend(parts.into_iter().map(content_block));
     let mut answer = CallToolResult::success(content);
     answer.structured_content = value;
     answer

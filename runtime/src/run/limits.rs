@@ -36,7 +36,7 @@ pub(crate) enum Spent {
 pub(crate) struct Budget {
     tool_calls: AtomicUsize,
     over: AtomicBool,
-    invalid: HashMap<String, usize>,
+    invalid: HashMap<crate::SharedStr, usize>,
     invalid_total: usize,
 }
 
@@ -48,7 +48,7 @@ pub(crate) fn stop_answer(limits: &Limits, results: &[CallResult]) -> Option<Str
     }
     results
         .iter()
-        .find(|r| r.outcome == Outcome::Ok && limits.stop_after.contains(&r.name))
+        .find(|r| r.outcome == Outcome::Ok && limits.stop_after.iter().any(|name| *name == r.name))
         .map(|r| r.content.clone())
 }
 
@@ -87,7 +87,7 @@ impl Budget {
                     && *count > limit
                 {
                     return Some(Spent::InvalidCalls {
-                        tool: Some(result.name.clone()),
+                        tool: Some(result.name.to_string()),
                         limit,
                     });
                 }

@@ -158,10 +158,10 @@ impl Assembly {
                 }
                 let call = &mut self.calls[index];
                 if let Some(id) = &delta.id {
-                    call.id.clone_from(id);
+                    call.id = id.into();
                 }
                 if let Some(name) = &delta.name {
-                    call.name.clone_from(name);
+                    call.name = name.into();
                 }
                 if let Some(more) = &delta.arguments {
                     call.arguments.push_str(more);

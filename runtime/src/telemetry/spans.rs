@@ -38,7 +38,7 @@ impl fmt::Display for Named<'_> {
 /// No subscriber wants an `INFO` span: make none. A span the subscriber
 /// disables would still cost `tracing`'s `log` fallback (a dependency such
 /// as sqlx turns it on) a check at each creation, entry, exit and drop.
-fn off() -> bool {
+pub(crate) fn off() -> bool {
     !tracing::level_enabled!(tracing::Level::INFO)
 }
 

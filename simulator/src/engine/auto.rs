@@ -635,7 +635,7 @@ fn called_since_user(messages: &[Message]) -> Vec<String> {
         match message {
             Message::User { .. } => break,
             Message::Assistant { tool_calls, .. } => {
-                called.extend(tool_calls.iter().map(|c| c.name.clone()))
+                called.extend(tool_calls.iter().map(|c| c.name.to_string()))
             }
             _ => {}
         }

@@ -816,7 +816,7 @@ fn corrupt(calls: &mut Vec<ToolCall>, fault: Fault, tools: &[ToolDefinition]) ->
             while tools.iter().any(|t| t.name == name) {
                 name.push('_');
             }
-            call.name = name;
+            call.name = name.into();
         }
         Fault::DuplicateIds => match calls.len() {
             0 => return None,
@@ -1051,8 +1051,8 @@ impl Piece<'_> {
             Piece::Text(text) => StreamEvent::Text(text.to_owned()),
             Piece::Header(i) => delta(
                 i,
-                Some(calls[i].id.clone()),
-                Some(calls[i].name.clone()),
+                Some(calls[i].id.to_string()),
+                Some(calls[i].name.to_string()),
                 "",
             ),
             Piece::Arguments(i, fragment) => delta(i, None, None, fragment),

@@ -60,8 +60,8 @@ impl Session {
                     .map(|(i, call)| {
                         let result = batch.and_then(|b| b.results.get(i));
                         SessionCall {
-                            id: call.id.clone(),
-                            name: call.name.clone(),
+                            id: call.id.to_string(),
+                            name: call.name.to_string(),
                             arguments: call.arguments.clone(),
                             latency: result.map_or(Duration::ZERO, |r| r.elapsed),
                             ready: result.filter(|_| overlapped).map(|r| r.started),

@@ -562,8 +562,8 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         let mut batch = parallel();
-        batch.results[0].name = "a<b>&\"c'".to_owned();
-        batch.results[0].call_id = "id\"<x>".to_owned();
+        batch.results[0].name = "a<b>&\"c'".to_owned().into();
+        batch.results[0].call_id = "id\"<x>".to_owned().into();
         let svg = timeline_svg("<Title & \"more\">", &[("lane <1> & 'two'", &batch)]);
         let tags = parse(&svg).unwrap_or_else(|e| panic!("{e}\n{svg}"));
         assert!(!svg.contains("a<b>"));

@@ -630,7 +630,7 @@ fn read_messages(wire: &[Value], out: &mut Vec<Message>) -> Result<(), ApiError>
                 }
                 check_answered(open.take(), &answered)?;
                 if !calls.is_empty() {
-                    open = Some((i, calls.iter().map(|c| c.id.clone()).collect()));
+                    open = Some((i, calls.iter().map(|c| c.id.to_string()).collect()));
                 }
                 out.push(Message::assistant(text, calls));
                 continue;

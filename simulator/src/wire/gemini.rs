@@ -448,7 +448,7 @@ fn read_response(
         }
     }
     Ok(Message::Tool {
-        tool_call_id: call.id.clone(),
+        tool_call_id: call.id.to_string(),
         content,
         parts,
         is_error,
@@ -834,8 +834,8 @@ pub(crate) fn events(reply: &ReplyPlan, options: GeminiOptions) -> Vec<(Duration
                     at,
                     StreamEvent::ToolCall(ToolCallDelta {
                         index,
-                        id: Some(call.id.clone()),
-                        name: Some(call.name.clone()),
+                        id: Some(call.id.to_string()),
+                        name: Some(call.name.to_string()),
                         arguments: Some(call.arguments.clone()),
                     }),
                 ));

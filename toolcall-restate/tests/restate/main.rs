@@ -145,7 +145,7 @@ async fn in_process(latency: &str, approve: bool) -> AgentRun {
     let AgentErrorKind::Suspended(state) = error.kind else {
         panic!("not suspended: {error}");
     };
-    let ids: Vec<String> = state.pending().iter().map(|c| c.id.clone()).collect();
+    let ids: Vec<String> = state.pending().iter().map(|c| c.id.to_string()).collect();
     agent
         .resume(*state, ids.into_iter().map(|id| (id, Decision::Approve)))
         .await

@@ -68,8 +68,8 @@ impl From<ConvertError> for ModelError {
 impl From<oa::ChatCompletionMessageToolCall> for ToolCall {
     fn from(call: oa::ChatCompletionMessageToolCall) -> Self {
         ToolCall {
-            id: call.id,
-            name: call.function.name,
+            id: call.id.into(),
+            name: call.function.name.into(),
             arguments: call.function.arguments,
         }
     }
@@ -89,8 +89,8 @@ impl From<oa::ChatCompletionMessageToolCalls> for ToolCall {
         match call {
             oa::ChatCompletionMessageToolCalls::Function(call) => call.into(),
             oa::ChatCompletionMessageToolCalls::Custom(call) => ToolCall {
-                id: call.id,
-                name: call.custom_tool.name,
+                id: call.id.into(),
+                name: call.custom_tool.name.into(),
                 arguments: call.custom_tool.input,
             },
         }
@@ -106,9 +106,9 @@ impl From<&oa::ChatCompletionMessageToolCalls> for ToolCall {
 impl From<&ToolCall> for oa::ChatCompletionMessageToolCall {
     fn from(call: &ToolCall) -> Self {
         oa::ChatCompletionMessageToolCall {
-            id: call.id.clone(),
+            id: call.id.to_string(),
             function: oa::FunctionCall {
-                name: call.name.clone(),
+                name: call.name.to_string(),
                 arguments: call.arguments.clone(),
             },
         }
@@ -118,9 +118,9 @@ impl From<&ToolCall> for oa::ChatCompletionMessageToolCall {
 impl From<ToolCall> for oa::ChatCompletionMessageToolCall {
     fn from(call: ToolCall) -> Self {
         oa::ChatCompletionMessageToolCall {
-            id: call.id,
+            id: call.id.to_string(),
             function: oa::FunctionCall {
-                name: call.name,
+                name: call.name.to_string(),
                 arguments: call.arguments,
             },
         }
@@ -170,7 +170,7 @@ impl From<&CallResult> for oa::ChatCompletionRequestToolMessage {
     fn from(result: &CallResult) -> Self {
         oa::ChatCompletionRequestToolMessage {
             content: oa::ChatCompletionRequestToolMessageContent::Text(result.content.clone()),
-            tool_call_id: result.call_id.clone(),
+            tool_call_id: result.call_id.to_string(),
         }
     }
 }
@@ -179,7 +179,7 @@ impl From<CallResult> for oa::ChatCompletionRequestToolMessage {
     fn from(result: CallResult) -> Self {
         oa::ChatCompletionRequestToolMessage {
             content: oa::ChatCompletionRequestToolMessageContent::Text(result.content),
-            tool_call_id: result.call_id,
+            tool_call_id: result.call_id.to_string(),
         }
     }
 }
@@ -887,7 +887,7 @@ mod tests {
     #[test]
     fn a_request_writes_images_and_pdfs_in_chat_shape() {
         let mut chart = result("c1", "a chart");
-        chart.parts = vec![ContentPart::image("AAAA", "image/png")];
+        chart = chart.with_parts(vec![ContentPart::image("AAAA", "image/png")]);
         let request = ChatRequest::new(
             "m",
             vec![
@@ -961,7 +961,7 @@ mod tests {
             json!([{"type": "text", "text": "read"}])
         );
         let mut linked = result("c1", "see");
-        linked.parts = vec![ContentPart::document_url("https://x/r.pdf")];
+        linked = linked.with_parts(vec![ContentPart::document_url("https://x/r.pdf")]);
         let request = ChatRequest::new(
             "m",
             vec![

@@ -191,8 +191,8 @@ impl From<&ToolCall> for oa::InputItem {
     fn from(call: &ToolCall) -> Self {
         oa::InputItem::Item(oa::Item::FunctionCall(oa::FunctionToolCall {
             arguments: call.arguments.clone(),
-            call_id: call.id.clone(),
-            name: call.name.clone(),
+            call_id: call.id.to_string(),
+            name: call.name.to_string(),
             ..Default::default()
         }))
     }
@@ -201,15 +201,15 @@ impl From<&ToolCall> for oa::InputItem {
 /// A result as the `function_call_output` item that answers its call.
 impl From<&CallResult> for oa::InputItem {
     fn from(result: &CallResult) -> Self {
-        function_call_output(&result.call_id, &result.content, &result.parts)
+        function_call_output(&result.call_id, &result.content, result.parts())
     }
 }
 
 impl From<oa::FunctionToolCall> for ToolCall {
     fn from(call: oa::FunctionToolCall) -> Self {
         ToolCall {
-            id: call.call_id,
-            name: call.name,
+            id: call.call_id.into(),
+            name: call.name.into(),
             arguments: call.arguments,
         }
     }
@@ -757,7 +757,7 @@ mod tests {
         );
         let mut result = CallResult::new("c9", "f", Outcome::Ok, "a chart")
             .timed(Duration::ZERO, Duration::ZERO);
-        result.parts = vec![ContentPart::image("AAAA", "image/png")];
+        result = result.with_parts(vec![ContentPart::image("AAAA", "image/png")]);
         assert_eq!(
             serde_json::to_value(oa::InputItem::from(&result)).expect("serialise"),
             json!({"type": "function_call_output", "call_id": "c9", "output": [
