@@ -128,56 +128,44 @@ impl<'a> Scan<'a> {
         }
         match self.peek()? {
             b'"' => self.skip_string(),
-            b'{' => {
-                self.at += 1;
-                self.ws();
-                if self.eat(b'}') {
-                    return Some(());
-                }
-                loop {
-                    if self.peek()? != b'"' {
-                        return None;
-                    }
-                    self.skip_string()?;
-                    self.ws();
-                    if !self.eat(b':') {
-                        return None;
-                    }
-                    self.ws();
-                    self.skip(depth + 1)?;
-                    self.ws();
-                    if self.eat(b'}') {
-                        return Some(());
-                    }
-                    if !self.eat(b',') {
-                        return None;
-                    }
-                    self.ws();
-                }
-            }
-            b'[' => {
-                self.at += 1;
-                self.ws();
-                if self.eat(b']') {
-                    return Some(());
-                }
-                loop {
-                    self.skip(depth + 1)?;
-                    self.ws();
-                    if self.eat(b']') {
-                        return Some(());
-                    }
-                    if !self.eat(b',') {
-                        return None;
-                    }
-                    self.ws();
-                }
-            }
+            b'{' => self.skip_items(b'}', depth, true),
+            b'[' => self.skip_items(b']', depth, false),
             b't' => self.literal("true"),
             b'f' => self.literal("false"),
             b'n' => self.literal("null"),
             b'-' | b'0'..=b'9' => self.number(),
             _ => None,
+        }
+    }
+
+    /// An object's members (`keyed`) or an array's elements, to `close`.
+    fn skip_items(&mut self, close: u8, depth: usize, keyed: bool) -> Option<()> {
+        self.at += 1;
+        self.ws();
+        if self.eat(close) {
+            return Some(());
+        }
+        loop {
+            if keyed {
+                if self.peek()? != b'"' {
+                    return None;
+                }
+                self.skip_string()?;
+                self.ws();
+                if !self.eat(b':') {
+                    return None;
+                }
+                self.ws();
+            }
+            self.skip(depth + 1)?;
+            self.ws();
+            if self.eat(close) {
+                return Some(());
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+            self.ws();
         }
     }
 
