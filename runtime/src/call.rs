@@ -200,6 +200,7 @@ impl CallResult {
     }
 
     /// Take the content parts out, leaving none.
+    #[cfg(feature = "mcp")]
     pub(crate) fn take_parts(&mut self) -> Vec<ContentPart> {
         self.extra
             .as_mut()
@@ -208,6 +209,7 @@ impl CallResult {
     }
 
     /// Take the tool's own error out, leaving none.
+    #[cfg(feature = "mcp")]
     pub(crate) fn take_error(&mut self) -> Option<ToolError> {
         self.extra.as_mut()?.error.take()
     }
