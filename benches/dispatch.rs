@@ -6,12 +6,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use futures_util::future::join_all;
-use serde::Deserialize;
 use toolcall::{ToolCall, ToolSet, tool};
 
 mod common;
 use common::{calls, echo};
+#[path = "common/floor.rs"]
+mod floor;
 
 /// Sleep for a while, as a remote call would.
 #[tool]
@@ -51,11 +51,6 @@ async fn crunch_spawned(
     burn(ms).await
 }
 
-#[derive(Deserialize)]
-struct EchoArgs {
-    x: u32,
-}
-
 fn overhead(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
@@ -75,17 +70,8 @@ fn overhead(c: &mut Criterion) {
         });
         // The floor: the same parse, run and serialise, gathered with a bare join_all.
         group.bench_with_input(BenchmarkId::new("join_all", n), &batch, |b, batch| {
-            b.to_async(&rt).iter(|| async {
-                black_box(
-                    join_all(batch.iter().map(|call| async move {
-                        let args: EchoArgs =
-                            serde_json::from_str(&call.arguments).map_err(|e| e.to_string())?;
-                        let out = echo(args.x).await;
-                        serde_json::to_string(&out).map_err(|e| e.to_string())
-                    }))
-                    .await,
-                )
-            });
+            b.to_async(&rt)
+                .iter(|| async { black_box(floor::join_all_floor(batch).await) });
         });
     }
     group.finish();

@@ -482,9 +482,12 @@ impl<M: Model> Agent<M> {
     pub fn resume_stream(
         &self,
         state: Suspended,
-        decisions: impl IntoIterator<Item = (String, Decision)>,
+        decisions: impl IntoIterator<Item = (impl Into<String>, Decision)>,
     ) -> RunStream<'_> {
-        let decisions: Vec<(String, Decision)> = decisions.into_iter().collect();
+        let decisions: Vec<(String, Decision)> = decisions
+            .into_iter()
+            .map(|(id, decision)| (id.into(), decision))
+            .collect();
         let resumed_from = (state.id.clone(), state.trace_parent.clone());
         self.watched(Some(&resumed_from), move |events, cancel| {
             Box::pin(async move { self.resumed(state, decisions, &events, &cancel).await })
@@ -591,7 +594,7 @@ impl<M: Model> Agent<M> {
     pub async fn resume(
         &self,
         state: Suspended,
-        decisions: impl IntoIterator<Item = (String, Decision)>,
+        decisions: impl IntoIterator<Item = (impl Into<String>, Decision)>,
     ) -> Result<AgentRun, AgentError> {
         self.resume_stream(state, decisions)
             .finish(|e| self.read(e))

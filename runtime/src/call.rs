@@ -200,6 +200,7 @@ impl CallResult {
     }
 
     /// Take the content parts out, leaving none.
+    #[cfg(feature = "mcp")]
     pub(crate) fn take_parts(&mut self) -> Vec<ContentPart> {
         self.extra
             .as_mut()
@@ -208,6 +209,7 @@ impl CallResult {
     }
 
     /// Take the tool's own error out, leaving none.
+    #[cfg(feature = "mcp")]
     pub(crate) fn take_error(&mut self) -> Option<ToolError> {
         self.extra.as_mut()?.error.take()
     }
@@ -300,5 +302,41 @@ impl<'de> Deserialize<'de> for CallResult {
             result = result.with_error(error);
         }
         Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CallResult, Outcome};
+    use crate::{ContentPart, ToolError};
+
+    /// A batch of 100,000 results is 100,000 of these: keep the rare parts
+    /// behind their pointer.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_result_is_small() {
+        assert!(
+            size_of::<CallResult>() <= 104,
+            "{}",
+            size_of::<CallResult>()
+        );
+    }
+
+    #[test]
+    fn rare_parts_round_trip_in_the_flat_serialised_shape() {
+        let plain = CallResult::new("c1", "t", Outcome::Ok, "done");
+        let text = serde_json::to_string(&plain).unwrap_or_default();
+        assert!(!text.contains("parts") && !text.contains("arguments") && !text.contains("error"));
+        let full = CallResult::new("c2", "t", Outcome::ToolError, "error: no")
+            .with_parts(vec![ContentPart::image("AAAA", "image/png")])
+            .with_arguments("{\"x\":1}")
+            .with_error(ToolError::new("no"));
+        let value = serde_json::to_value(&full).unwrap_or_default();
+        assert_eq!(value["arguments"], "{\"x\":1}");
+        assert_eq!(value["parts"].as_array().map(Vec::len), Some(1));
+        let back: Result<CallResult, _> = serde_json::from_value(value);
+        assert_eq!(back.ok(), Some(full));
+        // An empty extra is no extra: equal to a result that never had one.
+        assert_eq!(plain.clone().with_parts(Vec::new()), plain);
     }
 }

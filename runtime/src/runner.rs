@@ -760,11 +760,11 @@ impl<'a> Runner<'a> {
         }
         self.running = FuturesUnordered::new();
         let now = self.start.elapsed();
-        for index in 0..self.results.len() {
+        for (index, began) in began.into_iter().enumerate() {
             if !self.results.has(index) {
                 let call = &self.calls[index];
                 let started = self.launched[index];
-                let begin = began[index].filter(|_| started).unwrap_or(now);
+                let begin = began.filter(|_| started).unwrap_or(now);
                 let when = if started { "finished" } else { "started" };
                 let mut text = format!("{cause} before this call {when}");
                 if started

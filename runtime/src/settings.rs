@@ -163,7 +163,7 @@ impl Settings {
 
 /// The error a provider answers for a setting (or a request feature) it
 /// does not have.
-#[cfg(feature = "http")]
+#[cfg(any(feature = "openai-client", feature = "anthropic", feature = "gemini"))]
 pub(crate) fn unsupported(setting: &'static str, provider: &'static str) -> crate::ModelError {
     crate::ModelError::Unsupported { setting, provider }
 }

@@ -2,6 +2,13 @@
 //! reqwest client, bounded retries honouring `Retry-After`, and the reading
 //! of error responses. Each wire format keeps only its own shapes.
 
+// Without a model client (toolcall-otel needs only the TLS provider, MCP
+// only reqwest) the rest is unused.
+#![cfg_attr(
+    not(any(feature = "openai-client", feature = "anthropic", feature = "gemini")),
+    allow(dead_code, unused_macros, unused_imports)
+)]
+
 use std::fmt;
 use std::future::Future;
 use std::time::{Duration, SystemTime};
