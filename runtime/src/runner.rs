@@ -25,6 +25,7 @@ use crate::in_order::InOrder;
 use crate::output::{ToolError, ToolOutput};
 use crate::run::Emitter;
 use crate::schedule::Schedule;
+use crate::shared_str::SharedStr;
 use crate::telemetry::spans;
 use crate::tool::{BoxFuture, CallError, ToolFuture};
 use crate::toolset::{Entry, ToolSet};
@@ -103,6 +104,9 @@ fn call_span<'d>(call: &ToolCall, description: impl FnOnce() -> Option<&'d str>)
 /// What a call's future yields when it ends.
 struct Finished {
     index: usize,
+    /// The tool's registered name: the same text as the call's, shared
+    /// by every result of its calls.
+    name: Option<SharedStr>,
     /// When it started, from the batch's start.
     started: Duration,
     elapsed: Duration,
@@ -125,6 +129,8 @@ enum Reply {
 /// no allocation beyond the tool's own.
 struct CallFuture {
     index: usize,
+    /// Taken when it finishes.
+    name: Option<SharedStr>,
     /// A plain fn on the blocking pool: a timeout cannot stop its body.
     blocking: bool,
     began: Instant,
@@ -199,6 +205,7 @@ impl Future for CallFuture {
         let _ = this.drop_tool();
         Poll::Ready(Finished {
             index: this.index,
+            name: this.name.take(),
             started: this.offset,
             elapsed: this.began.elapsed(),
             outcome,
@@ -662,6 +669,7 @@ impl<'a> Runner<'a> {
             .map(|(limit, at)| (limit, Box::pin(tokio::time::sleep_until(at))));
         Some(CallFuture {
             index,
+            name: Some(entry.name.clone()),
             blocking: entry.policy.blocking,
             began,
             offset,
@@ -714,14 +722,10 @@ impl<'a> Runner<'a> {
         }
         let call = &self.calls[finished.index];
         let started = finished.started;
+        let name = finished.name.unwrap_or_else(|| call.name.clone());
         let result = |content: String| {
-            CallResult::new(
-                call.id.clone(),
-                call.name.clone(),
-                finished.outcome,
-                content,
-            )
-            .timed(started, finished.elapsed)
+            CallResult::new(call.id.clone(), name, finished.outcome, content)
+                .timed(started, finished.elapsed)
         };
         let result = match finished.reply {
             Reply::Output(output) => {

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::schema::{self, StrictError};
+use crate::shared_str::SharedStr;
 use crate::state::StateMap;
 use crate::tool::{FnTool, Tool, ToolAnnotations, ToolFn, ToolPolicy};
 
@@ -254,6 +255,8 @@ pub(crate) fn is_valid_tool_name(name: &str) -> bool {
 pub(crate) struct Entry {
     pub(crate) tool: Arc<dyn Tool>,
     pub(crate) policy: ToolPolicy,
+    /// The tool's name, shared by every result of a call to it.
+    pub(crate) name: SharedStr,
 }
 
 pub(crate) struct Inner {
@@ -467,7 +470,8 @@ impl ToolSetBuilder {
                 output_schema,
                 annotations: tool.annotations(),
             });
-            entries.push(Entry { tool, policy });
+            let name = SharedStr::from(tool.name());
+            entries.push(Entry { tool, policy, name });
         }
         Ok(ToolSet {
             inner: Arc::new(Inner {
