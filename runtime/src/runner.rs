@@ -87,19 +87,8 @@ impl<'a> Stops<'a> {
     }
 }
 
-/// A call's `execute_tool` span; `None` when no subscriber wants spans, so
-/// a batch without telemetry moves and drops no span per call.
+/// A call's `execute_tool` span (see [`spans::tool`]).
 type CallSpan = Option<Box<tracing::Span>>;
-
-/// The `execute_tool` span of a call, made and boxed only when a
-/// subscriber wants spans.
-fn call_span<'d>(call: &ToolCall, description: impl FnOnce() -> Option<&'d str>) -> CallSpan {
-    if spans::off() {
-        return None;
-    }
-    let span = spans::tool(call, description());
-    (!span.is_none()).then(|| Box::new(span))
-}
 
 /// What a call's future yields when it ends.
 struct Finished {
@@ -622,7 +611,7 @@ impl<'a> Runner<'a> {
             self.refuse(index, Outcome::UnknownTool, content, offset);
             return None;
         };
-        let span = call_span(call, || Some(entry.tool.description()));
+        let span = spans::tool(call, || Some(entry.tool.description()));
         let state = &self.tools.inner.state;
         let started = std::panic::catch_unwind(AssertUnwindSafe(|| {
             let _entered = span.as_deref().map(tracing::Span::enter);
@@ -684,7 +673,7 @@ impl<'a> Runner<'a> {
     fn refuse(&mut self, index: usize, outcome: Outcome, content: String, at: Duration) {
         let call = &self.calls[index];
         let tools = self.tools;
-        let span = call_span(call, || {
+        let span = spans::tool(call, || {
             tools.entry(&call.name).map(|e| e.tool.description())
         });
         self.refuse_in(span, index, outcome, content, at);

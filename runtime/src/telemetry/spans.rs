@@ -38,7 +38,7 @@ impl fmt::Display for Named<'_> {
 /// No subscriber wants an `INFO` span: make none. A span the subscriber
 /// disables would still cost `tracing`'s `log` fallback (a dependency such
 /// as sqlx turns it on) a check at each creation, entry, exit and drop.
-pub(crate) fn off() -> bool {
+fn off() -> bool {
     !tracing::level_enabled!(tracing::Level::INFO)
 }
 
@@ -340,11 +340,17 @@ impl Stream for InChat<'_> {
 }
 
 /// The `execute_tool {name}` span of one call (kind INTERNAL), made when
-/// the call starts (or is answered without running).
-pub(crate) fn tool(call: &ToolCall, description: Option<&str>) -> Span {
+/// the call starts (or is answered without running); `None` when no
+/// subscriber wants it, so a batch without telemetry moves and drops no
+/// span per call. The tool's description is looked up only for a span.
+pub(crate) fn tool<'d>(
+    call: &ToolCall,
+    description: impl FnOnce() -> Option<&'d str>,
+) -> Option<Box<Span>> {
     if off() {
-        return Span::none();
+        return None;
     }
+    let description = description();
     let span = tracing::info_span!(
         target: TARGET,
         "execute_tool",
@@ -364,7 +370,7 @@ pub(crate) fn tool(call: &ToolCall, description: Option<&str>) -> Span {
     if !span.is_disabled() && capture_content() {
         span.record("gen_ai.tool.call.arguments", call.arguments.as_str());
     }
-    span
+    (!span.is_none()).then(|| Box::new(span))
 }
 
 /// How a call ended, on its span: its outcome, and for a failure the
