@@ -17,7 +17,7 @@ use rustc_hash::FxBuildHasher;
 use tokio::time::{Instant, Sleep};
 
 use crate::approval::{Approval, Decision};
-use crate::call::{CallResult, Outcome, ToolCall};
+use crate::call::{CallResult, Extra, Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
 use crate::in_order::InOrder;
 use crate::output::{ToolError, ToolOutput};
@@ -753,21 +753,28 @@ impl<'a> Runner<'a> {
             return;
         }
         let call = &self.calls[finished.index];
-        let started = finished.started;
-        let name = finished.name.unwrap_or_else(|| call.name.clone());
-        let result = |content: String| {
-            CallResult::new(call.id.clone(), name, finished.outcome, content)
-                .timed(started, finished.elapsed)
-        };
-        let result = match finished.reply {
+        let (content, json, extra) = match finished.reply {
             Reply::Output(output) => {
                 let (content, json, parts) = output.into_parts();
-                let mut result = result(content).with_parts(parts);
-                result.json = json;
-                result
+                (content, json, Extra::of(parts, None))
             }
-            Reply::Error(error) => result(format!("error: {error}")).with_error(error),
-            Reply::Text(text) => result(text),
+            Reply::Error(error) => (
+                format!("error: {error}"),
+                false,
+                Extra::of(Vec::new(), Some(error)),
+            ),
+            Reply::Text(text) => (text, false, None),
+        };
+        // Built in one piece: this runs once a call.
+        let result = CallResult {
+            call_id: call.id.clone(),
+            name: finished.name.unwrap_or_else(|| call.name.clone()),
+            outcome: finished.outcome,
+            content,
+            json,
+            started: finished.started,
+            elapsed: finished.elapsed,
+            extra,
         };
         if let Some(span) = &finished.span {
             spans::tool_done(span, &result);
