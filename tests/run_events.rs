@@ -142,6 +142,60 @@ async fn a_run_tells_its_rounds_calls_and_end_in_causal_order() {
     );
 }
 
+/// Return at once.
+#[tool]
+async fn instant(n: u32) -> u32 {
+    n
+}
+
+/// Hold the thread for `ms` without awaiting: a call that never waits.
+#[tool]
+async fn busy(ms: u64) -> u64 {
+    std::thread::sleep(Duration::from_millis(ms));
+    ms
+}
+
+/// Calls that finish in the poll that starts them are timed together, a
+/// clock read per few of them: on the real clock, the events tell the
+/// times the results keep, and no call claims to have ended before a call
+/// that ran ahead of it in the same pass.
+#[tokio::test]
+async fn calls_that_never_wait_are_told_with_the_times_they_keep() {
+    let mut calls: Vec<ScriptedCall> = (0..20)
+        .map(|n| ScriptedCall::new("instant", json!({"n": n})))
+        .collect();
+    calls[3] = ScriptedCall::new("busy", json!({"ms": 30}));
+    let sim = Simulator::builder()
+        .script(Script::new().tool_calls(calls).text("done"))
+        .build();
+    let tools = ToolSet::builder()
+        .tools(toolcall::tools![instant, busy])
+        .build()
+        .expect("tools");
+    let events = events_of(Agent::new(sim.model(), tools).run_stream("go")).await;
+    let run = end(&events).as_ref().expect("an answer");
+    let results = &run.rounds[0].batch.as_ref().expect("batch").results;
+    let mut told = 0;
+    for event in &events {
+        if let RunEvent::ToolCallFinished { index, result, .. } = event {
+            assert_eq!(
+                result, &results[*index],
+                "call {index} was told another result"
+            );
+            told += 1;
+        }
+    }
+    assert_eq!(told, 20);
+    for (index, result) in results.iter().enumerate().skip(3) {
+        assert_eq!(result.outcome, Outcome::Ok);
+        assert!(
+            result.elapsed >= Duration::from_millis(30),
+            "call {index} ended after the busy call ran, yet took {:?}",
+            result.elapsed
+        );
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_text_sink_reads_the_events_in_every_mode() {
     for streaming in [Streaming::Off, Streaming::AfterMessage, Streaming::Eager] {

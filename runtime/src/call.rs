@@ -113,7 +113,10 @@ pub struct CallResult {
     pub json: bool,
     /// When the call started, from the start of the batch.
     pub started: Duration,
-    /// How long it ran.
+    /// How long it ran. A call that never waited (it finished in the poll
+    /// that started it) is timed with up to 15 others like it by one clock
+    /// read after them, which costs as much as such a call: its time then
+    /// includes theirs, and calls started in one pass start together.
     pub elapsed: Duration,
     /// `None` when every part of it is empty.
     pub(crate) extra: Option<Box<Extra>>,

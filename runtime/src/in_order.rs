@@ -50,6 +50,14 @@ impl InOrder {
         }
     }
 
+    /// Call `index`'s result, to change it in place.
+    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut CallResult> {
+        match self.done.get_mut(index) {
+            Some(result) => Some(result),
+            None => self.early.get_mut(&index),
+        }
+    }
+
     /// Whether call `index` has a result.
     pub(crate) fn has(&self, index: usize) -> bool {
         self.get(index).is_some()

@@ -191,13 +191,13 @@ impl CallFuture {
         Poll::Ready((Outcome::TimedOut, Reply::Text(text)))
     }
 
-    /// The call ended now: what it yields.
-    fn finished(&mut self, (outcome, reply): Ended) -> Finished {
+    /// The call ended after running for `elapsed`: what it yields.
+    fn finished(&mut self, (outcome, reply): Ended, elapsed: Duration) -> Finished {
         Finished {
             index: self.index,
             name: self.name.take(),
             started: self.offset,
-            elapsed: self.began.elapsed(),
+            elapsed,
             outcome,
             reply,
             span: self.span.take(),
@@ -230,7 +230,8 @@ impl Future for CallFuture {
             Poll::Ready(ended) => ended,
             Poll::Pending => std::task::ready!(this.poll_timeout(cx)),
         };
-        Poll::Ready(this.finished(ended))
+        let elapsed = this.began.elapsed();
+        Poll::Ready(this.finished(ended, elapsed))
     }
 }
 
@@ -268,7 +269,14 @@ pub(crate) struct Runner<'a> {
     /// The tool the last lookup found, by its name: a batch mostly calls
     /// few tools, and a comparison is cheaper than hashing the name.
     last_tool: Option<(&'a str, &'a Entry)>,
+    /// Calls that finished in the poll that started them, with their
+    /// spans, not yet timed nor told (see [`Runner::settle`]).
+    unsettled: Vec<(usize, CallSpan)>,
 }
+
+/// How many calls that finish without waiting share one clock read: a
+/// read costs about as much as such a call's whole dispatch.
+const SETTLE_EVERY: usize = 16;
 
 /// The events of a watched batch: each call is told started once, then
 /// finished (a call refused without running, at the same instant).
@@ -305,6 +313,7 @@ impl<'a> Runner<'a> {
             cap,
             watch: None,
             last_tool: None,
+            unsettled: Vec::new(),
         }
     }
 
@@ -424,6 +433,12 @@ impl<'a> Runner<'a> {
     /// never costs a task in the running set, and frees what it held at
     /// once, so the pass repeats for the calls that waited on it.
     pub(crate) fn fill(&mut self, cx: &mut Context<'_>) {
+        self.start_calls(cx);
+        self.settle();
+    }
+
+    /// [`Runner::fill`]'s passes, before the calls that ended are settled.
+    fn start_calls(&mut self, cx: &mut Context<'_>) {
         // One clock read for every call this pass starts: they start together.
         let now = Instant::now();
         let offset = now - self.start;
@@ -579,8 +594,14 @@ impl<'a> Runner<'a> {
         // arms its timer then).
         match call.poll_tool(cx) {
             Poll::Ready(ended) => {
-                let finished = call.finished(ended);
-                self.record(finished);
+                // Timed when settled, with the calls around it.
+                let finished = call.finished(ended, Duration::ZERO);
+                if let Some(stored) = self.store(finished) {
+                    self.unsettled.push(stored);
+                    if self.unsettled.len() >= SETTLE_EVERY {
+                        self.settle();
+                    }
+                }
                 true
             }
             Poll::Pending => {
@@ -747,10 +768,45 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Time the calls that finished in the poll that started them, by one
+    /// clock read: each ran from its start until now, at most
+    /// [`SETTLE_EVERY`] such calls later. Then tell their spans and watchers.
+    fn settle(&mut self) {
+        if self.unsettled.is_empty() {
+            return;
+        }
+        let now = self.start.elapsed();
+        let mut unsettled = std::mem::take(&mut self.unsettled);
+        for (index, span) in unsettled.drain(..) {
+            if let Some(result) = self.results.get_mut(index) {
+                result.elapsed = now.saturating_sub(result.started);
+            }
+            self.announce(index, span);
+        }
+        // The vector's room is kept for the next calls.
+        self.unsettled = unsettled;
+    }
+
     fn record(&mut self, finished: Finished) {
+        if let Some((index, span)) = self.store(finished) {
+            self.announce(index, span);
+        }
+    }
+
+    /// Tell call `index`'s span and watchers its result.
+    fn announce(&mut self, index: usize, span: CallSpan) {
+        if let (Some(span), Some(result)) = (&span, self.results.get(index)) {
+            spans::tool_done(span, result);
+        }
+        self.tell_finished(index);
+    }
+
+    /// Free what a finished call held and keep its result, unless it was
+    /// withdrawn; then its index and span, to announce it.
+    fn store(&mut self, finished: Finished) -> Option<(usize, CallSpan)> {
         self.schedule.finished(finished.index);
         if self.withdrawn[finished.index] {
-            return;
+            return None;
         }
         let call = &self.calls[finished.index];
         let (content, json, extra) = match finished.reply {
@@ -776,11 +832,8 @@ impl<'a> Runner<'a> {
             elapsed: finished.elapsed,
             extra,
         };
-        if let Some(span) = &finished.span {
-            spans::tool_done(span, &result);
-        }
         self.results.set(finished.index, result);
-        self.tell_finished(finished.index);
+        Some((finished.index, finished.span))
     }
 
     /// End the batch early: the running calls are dropped (which cancels
