@@ -14,6 +14,7 @@ use toolcall_runtime::{
     ToolDefinition,
 };
 
+use super::chat_messages::simple_messages;
 use super::json_scan::Scan;
 use super::media::{is_base64, is_http_url};
 use super::{ApiError, Parsed};
@@ -281,15 +282,18 @@ impl<'a> Fields<'a> {
                 // finds its end; one that does not read is cut out raw,
                 // to be refused with serde_json's error from its own text.
                 "messages" => {
-                    let mut read =
-                        serde_json::Deserializer::from_str(scan.rest()).into_iter::<Vec<Message>>();
-                    match read.next() {
-                        Some(Ok(messages)) => {
-                            read_messages = Some(messages);
-                            Some(read.byte_offset())
+                    let read = simple_messages(scan.rest()).or_else(|| {
+                        let mut read = serde_json::Deserializer::from_str(scan.rest())
+                            .into_iter::<Vec<Message>>();
+                        match read.next() {
+                            Some(Ok(messages)) => Some((messages, read.byte_offset())),
+                            _ => None,
                         }
-                        _ => None,
-                    }
+                    });
+                    read.map(|(messages, len)| {
+                        read_messages = Some(messages);
+                        len
+                    })
                 }
                 _ => None,
             };

@@ -121,6 +121,53 @@ impl<'a> Scan<'a> {
         }
     }
 
+    /// An array's elements in order: `element` is given the scan at each,
+    /// which it must take; `None` on anything not taken.
+    pub(crate) fn array(
+        &mut self,
+        mut element: impl FnMut(&mut Scan<'a>) -> Option<()>,
+    ) -> Option<()> {
+        self.ws();
+        if !self.eat(b'[') {
+            return None;
+        }
+        self.ws();
+        if self.eat(b']') {
+            return Some(());
+        }
+        loop {
+            element(self)?;
+            self.ws();
+            if self.eat(b']') {
+                return Some(());
+            }
+            if !self.eat(b',') {
+                return None;
+            }
+            self.ws();
+        }
+    }
+
+    /// The next value when it is a string: its text, unescaped (by
+    /// serde_json, when it has an escape); `None` for any other value.
+    pub(crate) fn string(&mut self) -> Option<std::borrow::Cow<'a, str>> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.at;
+        self.skip_string()?;
+        let raw = self.text.get(start..self.at)?;
+        match raw.get(1..raw.len() - 1)? {
+            plain if !plain.contains('\\') => Some(plain.into()),
+            _ => serde_json::from_str::<String>(raw).ok().map(Into::into),
+        }
+    }
+
+    /// How far the scan has come, in bytes.
+    pub(crate) fn offset(&self) -> usize {
+        self.at
+    }
+
     /// Step over one value (no whitespace before it).
     fn skip(&mut self, depth: usize) -> Option<()> {
         if depth > MAX_DEPTH {

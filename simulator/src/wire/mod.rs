@@ -7,6 +7,7 @@ pub(crate) mod anthropic;
 pub(crate) mod anthropic_routes;
 pub(crate) mod chat;
 pub(crate) mod chat_body;
+mod chat_messages;
 pub(crate) mod gemini;
 mod json_scan;
 mod media;
