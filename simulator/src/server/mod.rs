@@ -33,6 +33,7 @@ use tokio::runtime::RuntimeFlavor;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::engine::Envelope;
 use crate::engine::fault::FaultRates;
 use crate::engine::journal::{Journal, RawHttp, Transport};
 use crate::engine::latency::ModelLatency;
@@ -47,7 +48,7 @@ use crate::wire::chat::{self, Chat};
 use crate::wire::gemini::Gemini;
 use crate::wire::responses::Responses;
 use crate::wire::threads::Messages;
-use crate::wire::{ApiError, Format, to_json};
+use crate::wire::{ApiError, Blanks, Format, drop_blank, to_json};
 
 /// The default limit on a request body.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -481,6 +482,29 @@ impl Templates {
         } else {
             self.json[F::SLOT].clone()
         }
+    }
+
+    /// A reply's headers: a copy of `F`'s, its blanks filled by place
+    /// with the format's own values (`processing` is the time they give),
+    /// then the simulated times (when the request came, how long the reply takes).
+    fn reply<F: Format>(
+        &self,
+        format: &F,
+        stream: bool,
+        (envelope, processing): (&Envelope, Duration),
+        (time, elapsed): (Duration, Duration),
+    ) -> HeaderMap {
+        let mut headers = self.of::<F>(stream);
+        let mut blanks = Blanks::new(&mut headers, F::REPLY_HEADERS.len() + 2);
+        format.reply_headers(envelope, processing, &mut blanks);
+        let ms = |d: Duration| Some(HeaderValue::from(d.as_millis() as u64));
+        blanks.fill(ms(time));
+        blanks.fill(ms(elapsed));
+        if blanks.missed() {
+            let names = F::REPLY_HEADERS.iter().map(|n| HeaderName::from_static(n));
+            drop_blank(&mut headers, names);
+        }
+        headers
     }
 }
 
@@ -1069,11 +1093,7 @@ async fn answer<F: Format>(
     format.remember(&plan.envelope, &reply, &parsed.options);
     // Simulated times for a client at a time scale: when the request came
     // and how long its reply takes.
-    let sim_headers = |headers: &mut HeaderMap| {
-        let ms = |d: Duration| HeaderValue::from(d.as_millis() as u64);
-        headers.insert(SIM_TIME, ms(engine.simulated_since_start(plan.arrived)));
-        headers.insert(SIM_ELAPSED, ms(reply.end));
-    };
+    let times = (engine.simulated_since_start(plan.arrived), reply.end);
     // A stall holds back even the headers.
     wait_until(plan.arrived + engine.real(reply.stall)).await;
     if !parsed.stream {
@@ -1084,9 +1104,10 @@ async fn answer<F: Format>(
         wait_until(plan.arrived + engine.real(reply.end)).await;
         let mut response =
             Response::new(full(format.reply(&plan.envelope, &reply, &parsed.options)));
-        *response.headers_mut() = context.templates.of::<F>(false);
-        format.reply_headers(&plan.envelope, reply.end, response.headers_mut());
-        sim_headers(response.headers_mut());
+        *response.headers_mut() =
+            context
+                .templates
+                .reply(format, false, (&plan.envelope, reply.end), times);
         return Ok(response);
     }
     let (frames, drop) = format.frames(&plan.envelope, &reply, &parsed.options);
@@ -1110,16 +1131,16 @@ async fn answer<F: Format>(
         Some((item.map(Frame::data), queue))
     });
     let mut response = Response::new(StreamBody::new(frames).boxed_unsync());
-    *response.headers_mut() = context.templates.of::<F>(true);
-    format.reply_headers(&plan.envelope, reply.role_at, response.headers_mut());
-    sim_headers(response.headers_mut());
+    *response.headers_mut() =
+        context
+            .templates
+            .reply(format, true, (&plan.envelope, reply.role_at), times);
     Ok(response)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Envelope;
 
     /// Every blank a reply's header map starts with is filled by its
     /// format's `reply_headers` (the simulated times by `answer`).
@@ -1133,7 +1154,8 @@ mod tests {
                 fingerprint: "fp".into(),
             };
             let mut headers = templates.of::<F>(false);
-            format.reply_headers(&envelope, Duration::from_millis(5), &mut headers);
+            let mut blanks = Blanks::new(&mut headers, F::REPLY_HEADERS.len() + 2);
+            format.reply_headers(&envelope, Duration::from_millis(5), &mut blanks);
             headers
                 .iter()
                 .filter(|(_, value)| value.is_empty())

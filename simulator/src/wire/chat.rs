@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use hyper::HeaderMap;
 use hyper::body::Bytes;
-use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::header::{self, HeaderValue};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use toolcall_runtime::{ChatResponse, FinishReason, StreamEvent, ToolCallDelta, Usage};
 
 pub(crate) use super::chat_body::ChatOptions;
-use super::{ApiError, Around, Envelope, Format, Frames, Parsed, Sse, fields, write_str};
+use super::{ApiError, Around, Blanks, Envelope, Format, Frames, Parsed, Sse, fields, write_str};
 use crate::engine::{Engine, ReplyPlan};
 
 /// `POST /v1/chat/completions`.
@@ -72,8 +72,8 @@ impl Format for Chat {
         error.body()
     }
 
-    fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap) {
-        openai_reply_headers(self.id_prefix(), envelope, processing, headers);
+    fn reply_headers(&self, envelope: &Envelope, processing: Duration, blanks: &mut Blanks<'_>) {
+        openai_reply_headers(self.id_prefix(), envelope, processing, blanks);
     }
 }
 
@@ -83,25 +83,17 @@ pub(crate) fn openai_reply_headers(
     prefix: &str,
     envelope: &Envelope,
     processing: Duration,
-    headers: &mut HeaderMap,
+    blanks: &mut Blanks<'_>,
 ) {
     // Ids are the prefix and alphanumerics: one strip is the whole prefix.
     let id = envelope.id.strip_prefix(prefix).unwrap_or(&envelope.id);
     let mut request_id = Vec::with_capacity(4 + id.len());
     request_id.extend_from_slice(b"req_");
     request_id.extend_from_slice(id.as_bytes());
-    match HeaderValue::from_maybe_shared(Bytes::from(request_id)) {
-        Ok(value) => headers.insert(REQUEST_ID, value),
-        Err(_) => headers.remove(REQUEST_ID),
-    };
-    headers.insert(
-        PROCESSING_MS,
-        HeaderValue::from(processing.as_millis() as u64),
-    );
+    blanks.fill(HeaderValue::from_maybe_shared(Bytes::from(request_id)).ok());
+    blanks.fill(Some(HeaderValue::from(processing.as_millis() as u64)));
 }
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-const PROCESSING_MS: HeaderName = HeaderName::from_static("openai-processing-ms");
 /// What [`openai_reply_headers`] sets, in order.
 pub(crate) const OPENAI_REPLY_HEADERS: &[&str] = &["x-request-id", "openai-processing-ms"];
 

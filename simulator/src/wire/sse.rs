@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use hyper::body::Bytes;
 
+use super::json_scan::special;
 use super::to_json;
 
 /// The frames of a streamed reply, each at its offset from the request's
@@ -157,7 +158,8 @@ fn write_fields(bytes: &mut Vec<u8>, value: &impl serde::Serialize) {
 pub(crate) fn write_str(bytes: &mut Vec<u8>, text: &str) {
     // Most strings of a reply (ids, names, words) need no escape: one scan
     // and one copy.
-    if needs_escape(text.as_bytes()) {
+    // `serde_json` escapes exactly the bytes `special` finds.
+    if special(text.as_bytes()).is_some() {
         // Writing a string into a vector cannot fail.
         let _ = serde_json::to_writer(&mut *bytes, text);
     } else {
@@ -166,31 +168,6 @@ pub(crate) fn write_str(bytes: &mut Vec<u8>, text: &str) {
         bytes.extend_from_slice(text.as_bytes());
         bytes.push(b'"');
     }
-}
-
-/// Whether `text` has a byte `serde_json` escapes: a control character,
-/// `"` or `\\`. Eight bytes a step: the short strings of a reply (ids,
-/// names) are too short for the compiler's vector loop to pay off.
-fn needs_escape(text: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Whether a byte of `x` is below `n` (at most 128): exact, though not
-    // where (a borrow starts only at such a byte).
-    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH != 0;
-    let mut words = text.chunks_exact(8);
-    let word = |chunk: &[u8]| {
-        let mut eight = [0; 8];
-        eight.copy_from_slice(chunk);
-        u64::from_le_bytes(eight)
-    };
-    words.by_ref().map(word).any(|x| {
-        below(x, 0x20)
-            || below(x ^ (ONES * u64::from(b'"')), 1)
-            || below(x ^ (ONES * u64::from(b'\\')), 1)
-    }) || words
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// The bytes of a `data: {json}` frame before and after its one string
@@ -257,21 +234,6 @@ mod tests {
             write_str(&mut written, text);
             let expected = serde_json::to_string(text).expect("JSON");
             assert_eq!(String::from_utf8_lossy(&written), expected, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn every_byte_that_needs_an_escape_is_found_wherever_it_stands() {
-        for byte in 0..=u8::MAX {
-            let escaped = byte < 0x20 || byte == b'"' || byte == b'\\';
-            for len in 1..20 {
-                for at in 0..len {
-                    // Neighbours that could hide a borrow: 0x21 and 0x7f, 0xff.
-                    let mut text: Vec<u8> = (0..len).map(|i| [0x21, 0x7f, 0xff][i % 3]).collect();
-                    text[at] = byte;
-                    assert_eq!(needs_escape(&text), escaped, "{byte:#x} at {at} of {len}");
-                }
-            }
         }
     }
 }
