@@ -62,6 +62,39 @@ impl Keywords for Value {
     }
 }
 
+/// The keywords that decide what [`Generator::value`] writes for a
+/// schema, found in one pass over it rather than a scan for each.
+#[derive(Default)]
+struct Decisive<'v> {
+    reference: Option<&'v Value>,
+    constant: Option<&'v Value>,
+    enumeration: Option<&'v Value>,
+    all_of: Option<&'v Value>,
+    any_of: Option<&'v Value>,
+    one_of: Option<&'v Value>,
+    kind: Option<&'v Value>,
+}
+
+impl<'v> Decisive<'v> {
+    fn of(map: &'v Map<String, Value>) -> Decisive<'v> {
+        let mut found = Decisive::default();
+        for (key, value) in map {
+            let slot = match key.as_str() {
+                "$ref" => &mut found.reference,
+                "const" => &mut found.constant,
+                "enum" => &mut found.enumeration,
+                "allOf" => &mut found.all_of,
+                "anyOf" => &mut found.any_of,
+                "oneOf" => &mut found.one_of,
+                "type" => &mut found.kind,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        found
+    }
+}
+
 struct Generator<'a> {
     root: &'a Value,
 }
@@ -88,30 +121,30 @@ impl<'a> Generator<'a> {
         if depth > 64 {
             return out.extend_from_slice(b"null");
         }
-        if let Some(target) = map
-            .kw("$ref")
+        let keywords = Decisive::of(map);
+        if let Some(target) = keywords
+            .reference
             .and_then(Value::as_str)
             .and_then(|r| self.resolve(r))
         {
             return self.value(target, rng, depth + 1, out);
         }
-        if let Some(value) = map.kw("const") {
+        if let Some(value) = keywords.constant {
             return write_json(out, value);
         }
-        if let Some(options) = map
-            .kw("enum")
+        if let Some(options) = keywords
+            .enumeration
             .and_then(Value::as_array)
             .filter(|o| !o.is_empty())
         {
             return write_json(out, &options[rng.index(options.len())]);
         }
-        if let Some(all) = map.kw("allOf").and_then(Value::as_array) {
+        if let Some(all) = keywords.all_of.and_then(Value::as_array) {
             let merged = self.merge_all(map, all);
             return self.value(&merged, rng, depth + 1, out);
         }
-        for key in ["anyOf", "oneOf"] {
-            if let Some(options) = map
-                .kw(key)
+        for options in [keywords.any_of, keywords.one_of] {
+            if let Some(options) = options
                 .and_then(Value::as_array)
                 .filter(|o| !o.is_empty())
             {
@@ -127,7 +160,7 @@ impl<'a> Generator<'a> {
                 return self.value(&options[pick], rng, depth + 1, out);
             }
         }
-        let kind = match map.kw("type") {
+        let kind = match keywords.kind {
             Some(Value::String(t)) => t.as_str(),
             Some(Value::Array(types)) => {
                 let types: Vec<&str> = types.iter().filter_map(Value::as_str).collect();

@@ -177,12 +177,16 @@ pub(crate) fn read_chat_body(
         Some(fields) => fields,
         None => serde_body(engine, body, text)?,
     };
-    // The model and stream flag first: the journal names them in a refusal.
-    let model = typed::<String>(fields.model, "model", "a string");
+    // The model and stream flag first: the journal names them in a refusal
+    // (the model read again then, not copied for every request).
+    let raw_model = fields.model;
+    let model = typed::<String>(raw_model, "model", "a string");
     let stream = typed::<bool>(fields.stream, "stream", "a boolean");
-    let named = model.as_ref().ok().cloned().flatten().unwrap_or_default();
     let streamed = matches!(stream, Ok(Some(true)));
-    read(engine, fields, model, stream).inspect_err(|error| engine.reject(error, &named, streamed))
+    read(engine, fields, model, stream).inspect_err(|error| {
+        let named = typed::<String>(raw_model, "model", "a string");
+        engine.reject(error, &named.ok().flatten().unwrap_or_default(), streamed);
+    })
 }
 
 /// The body read by serde_json, when the quick scan did not take it: its
