@@ -144,10 +144,7 @@ impl<'a> Generator<'a> {
             return self.value(&merged, rng, depth + 1, out);
         }
         for options in [keywords.any_of, keywords.one_of] {
-            if let Some(options) = options
-                .and_then(Value::as_array)
-                .filter(|o| !o.is_empty())
-            {
+            if let Some(options) = options.and_then(Value::as_array).filter(|o| !o.is_empty()) {
                 // Deep in a recursive schema, prefer a branch that ends the recursion.
                 let pick = if depth >= DEEP {
                     options

@@ -5,6 +5,7 @@
 //! caller's tasks.
 
 mod control;
+mod header_timer;
 pub(crate) mod listen;
 mod per_request;
 mod session_scope;
@@ -26,7 +27,7 @@ use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::runtime::RuntimeFlavor;
@@ -40,6 +41,7 @@ use crate::engine::latency::ModelLatency;
 use crate::engine::script::Script;
 use crate::engine::simulator::{SimBuilder, Simulator};
 use crate::engine::{Chunking, Engine, Outcome};
+use crate::server::header_timer::HeaderTimer;
 use crate::server::listen::accept_loop;
 use crate::server::session_scope::Scopes;
 use crate::wire::anthropic::Anthropic;
@@ -278,19 +280,30 @@ impl ServerBuilder {
             scopes: Scopes::new(sim.engine.config.clone()),
         });
         let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout);
+        // Each runtime its own timer (a sleep belongs to the runtime that made it).
+        let with_timer = |http: &http1::Builder| {
+            let mut http = http.clone();
+            http.timer(HeaderTimer::default());
+            http
+        };
+        http.header_read_timeout(self.header_read_timeout);
         let (stop, stopped) = watch::channel(());
         let on_caller = self.threads.is_none()
             && tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::CurrentThread;
         let running = if on_caller {
-            Running::Task(tokio::spawn(serve(listener, http, context, stopped)))
+            Running::Task(tokio::spawn(serve(
+                listener,
+                with_timer(&http),
+                context,
+                stopped,
+            )))
         } else {
             let listener = listener.into_std().map_err(ServerError::Thread)?;
             let threads = (0..self.threads.unwrap_or(1))
                 .map(|i| {
                     let listener = listener.try_clone().map_err(ServerError::Thread)?;
-                    let (http, context, stopped) = (http.clone(), context.clone(), stopped.clone());
+                    let (http, context, stopped) =
+                        (with_timer(&http), context.clone(), stopped.clone());
                     serve_on_thread(i, move || async move {
                         match TcpListener::from_std(listener) {
                             Ok(listener) => serve(listener, http, context, stopped).await,
