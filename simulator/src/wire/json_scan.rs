@@ -285,34 +285,39 @@ impl<'a> Scan<'a> {
 }
 
 /// Where the first byte a JSON string cannot hold as it is stands: a
-/// quote, a backslash or a control character. Eight bytes a step, which
-/// pays off even for the short strings of a request (keys, roles, ids).
+/// quote, a backslash or a control character. Eight bytes a step, the
+/// last few padded to eight, with no loop over single bytes: the strings
+/// of a request and a reply (keys, roles, ids) are short.
 pub(crate) fn special(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // Whether a byte of `x` is below `n` (at most 128): exact, though not
-    // where (a borrow starts only at such a byte).
-    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH != 0;
-    let is_special = |b: &u8| *b < 0x20 || *b == b'"' || *b == b'\\';
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for chunk in words.by_ref() {
         let mut eight = [0; 8];
         eight.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(eight);
-        if below(x, 0x20)
-            || below(x ^ (ONES * u64::from(b'"')), 1)
-            || below(x ^ (ONES * u64::from(b'\\')), 1)
-        {
-            return chunk.iter().position(is_special).map(|i| at + i);
+        if let Some(first) = first_special(u64::from_le_bytes(eight)) {
+            return Some(at + first);
         }
         at += 8;
     }
-    words
-        .remainder()
-        .iter()
-        .position(is_special)
-        .map(|i| at + i)
+    let rest = words.remainder();
+    // Padding that is not special: found only in the bytes there are.
+    let mut eight = [b' '; 8];
+    eight[..rest.len()].copy_from_slice(rest);
+    first_special(u64::from_le_bytes(eight)).map(|first| at + first)
+}
+
+/// The first special byte of eight (little-endian: the first is lowest).
+fn first_special(x: u64) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Each byte of `x` below `n` (at most 128) gets its high bit. A borrow
+    // can only flag bytes above a byte that is below `n`, so the lowest
+    // flag is exact: the first such byte.
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let flags = below(x, 0x20)
+        | below(x ^ (ONES * u64::from(b'"')), 1)
+        | below(x ^ (ONES * u64::from(b'\\')), 1);
+    (flags != 0).then(|| flags.trailing_zeros() as usize / 8)
 }
 
 #[cfg(test)]
@@ -398,6 +403,13 @@ mod tests {
                         is_special.then_some(at),
                         "{byte:#x} at {at} of {len}"
                     );
+                    // A special byte after it does not hide it.
+                    for later in at + 1..len {
+                        let mut text = text.clone();
+                        text[later] = b'"';
+                        let first = if is_special { at } else { later };
+                        assert_eq!(special(&text), Some(first), "{byte:#x} at {at}, {later}");
+                    }
                 }
             }
         }
