@@ -89,51 +89,43 @@ impl<'a> Scan<'a> {
         &mut self,
         mut member: impl FnMut(&mut Scan<'a>, &'a str) -> Option<()>,
     ) -> Option<()> {
-        self.ws();
-        if !self.eat(b'{') {
-            return None;
-        }
-        self.ws();
-        if self.eat(b'}') {
-            return Some(());
-        }
-        loop {
-            let key = self.plain_string()?;
-            self.ws();
-            if !self.eat(b':') {
+        self.items(b'{', b'}', |scan| {
+            let key = scan.plain_string()?;
+            scan.ws();
+            if !scan.eat(b':') {
                 return None;
             }
-            self.ws();
-            member(self, key)?;
-            self.ws();
-            if self.eat(b'}') {
-                return Some(());
-            }
-            if !self.eat(b',') {
-                return None;
-            }
-            self.ws();
-        }
+            scan.ws();
+            member(scan, key)
+        })
     }
 
     /// An array's elements in order: `element` is given the scan at each,
     /// which it must take; `None` on anything not taken.
-    pub(crate) fn array(
+    pub(crate) fn array(&mut self, element: impl FnMut(&mut Scan<'a>) -> Option<()>) -> Option<()> {
+        self.items(b'[', b']', element)
+    }
+
+    /// The items between `open` and `close`, separated by commas, each
+    /// taken by `item`.
+    fn items(
         &mut self,
-        mut element: impl FnMut(&mut Scan<'a>) -> Option<()>,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Scan<'a>) -> Option<()>,
     ) -> Option<()> {
         self.ws();
-        if !self.eat(b'[') {
+        if !self.eat(open) {
             return None;
         }
         self.ws();
-        if self.eat(b']') {
+        if self.eat(close) {
             return Some(());
         }
         loop {
-            element(self)?;
+            item(self)?;
             self.ws();
-            if self.eat(b']') {
+            if self.eat(close) {
                 return Some(());
             }
             if !self.eat(b',') {
