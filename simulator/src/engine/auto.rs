@@ -323,47 +323,49 @@ impl<'a> Generator<'a> {
     }
 
     fn object(&self, map: &Map<String, Value>, rng: &mut SimRng, depth: usize, out: &mut Vec<u8>) {
-        let required: Vec<&str> = map
-            .kw("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let mut written: Vec<&str> = Vec::new();
+        let required = || {
+            map.kw("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+        };
+        let props = map.kw("properties").and_then(Value::as_object);
+        let mut first = true;
         out.push(b'{');
-        if let Some(props) = map.kw("properties").and_then(Value::as_object) {
-            for (name, schema) in props {
-                let include =
-                    required.contains(&name.as_str()) || (depth < DEEP && rng.chance(0.5));
-                if include {
-                    key(&mut written, name, out);
-                    self.value(schema, rng, depth + 1, out);
-                }
+        for (name, schema) in props.into_iter().flatten() {
+            let include = required().any(|r| r == name) || (depth < DEEP && rng.chance(0.5));
+            if include {
+                key(&mut first, name, out);
+                self.value(schema, rng, depth + 1, out);
             }
         }
-        // A required name with no property schema still has to be there.
-        for name in required {
-            if !written.contains(&name) {
-                key(&mut written, name, out);
-                match map.kw("additionalProperties").filter(|s| s.is_object()) {
-                    Some(schema) => self.value(schema, rng, depth + 1, out),
-                    None => out.extend_from_slice(b"null"),
-                }
+        // A required name with no property schema still has to be there
+        // (once, however often it is listed). Every required property was
+        // written above.
+        let mut extra: Vec<&str> = Vec::new();
+        for name in required() {
+            if props.is_some_and(|p| p.contains_key(name)) || extra.contains(&name) {
+                continue;
+            }
+            extra.push(name);
+            key(&mut first, name, out);
+            match map.kw("additionalProperties").filter(|s| s.is_object()) {
+                Some(schema) => self.value(schema, rng, depth + 1, out),
+                None => out.extend_from_slice(b"null"),
             }
         }
         out.push(b'}');
     }
 }
 
-/// An object's next `"name":`, after a comma unless it is the first.
-fn key<'a>(written: &mut Vec<&'a str>, name: &'a str, out: &mut Vec<u8>) {
-    if !written.is_empty() {
+/// An object's next `"name":`, after a comma unless it is the `first`.
+fn key(first: &mut bool, name: &str, out: &mut Vec<u8>) {
+    if !std::mem::take(first) {
         out.push(b',');
     }
     write_json(out, name);
     out.push(b':');
-    written.push(name);
 }
 
 /// The type a schema without `type` describes, guessed from its keywords.

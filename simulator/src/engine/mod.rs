@@ -1080,12 +1080,17 @@ fn cut<'a>(
     let fragments = |index: usize, rng: &mut SimRng, emit: &mut dyn FnMut(Piece<'a>)| {
         emit(Piece::Header(index));
         let mut rest = calls[index].arguments.as_str();
+        // In ASCII (arguments, as a rule) a character is a byte: no walk.
+        let ascii = rest.is_ascii();
         while !rest.is_empty() {
             let take = rng.range_u64(min, max) as usize;
-            let at = rest
-                .char_indices()
-                .nth(take)
-                .map_or(rest.len(), |(at, _)| at);
+            let at = if ascii {
+                take.min(rest.len())
+            } else {
+                rest.char_indices()
+                    .nth(take)
+                    .map_or(rest.len(), |(at, _)| at)
+            };
             let (fragment, after) = rest.split_at(at);
             emit(Piece::Arguments(index, fragment));
             rest = after;
