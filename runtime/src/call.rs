@@ -116,15 +116,28 @@ pub struct CallResult {
     /// How long it ran.
     pub elapsed: Duration,
     /// `None` when every part of it is empty.
-    extra: Option<Box<Extra>>,
+    pub(crate) extra: Option<Box<Extra>>,
 }
 
 /// The parts of a result few results have.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-struct Extra {
+pub(crate) struct Extra {
     parts: Vec<ContentPart>,
     arguments: Option<String>,
     error: Option<ToolError>,
+}
+
+impl Extra {
+    /// A finished call's parts and error, boxed only when there are any.
+    pub(crate) fn of(parts: Vec<ContentPart>, error: Option<ToolError>) -> Option<Box<Extra>> {
+        (!parts.is_empty() || error.is_some()).then(|| {
+            Box::new(Extra {
+                parts,
+                arguments: None,
+                error,
+            })
+        })
+    }
 }
 
 impl CallResult {

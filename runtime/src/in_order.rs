@@ -58,6 +58,15 @@ impl InOrder {
     /// Set (or replace) call `index`'s result.
     #[inline]
     pub(crate) fn set(&mut self, index: usize, result: CallResult) {
+        // The common case inline: the next result in order, none early.
+        if index == self.done.len() && self.early.is_empty() {
+            self.done.push(result);
+        } else {
+            self.set_out_of_order(index, result);
+        }
+    }
+
+    fn set_out_of_order(&mut self, index: usize, result: CallResult) {
         if let Some(slot) = self.done.get_mut(index) {
             *slot = result;
         } else if index == self.done.len() {

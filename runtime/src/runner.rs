@@ -11,15 +11,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::FutureExt;
-use futures_util::future::CatchUnwind;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use hashbrown::HashTable;
+use hashbrown::{HashTable, hash_table};
 use rustc_hash::FxBuildHasher;
 use tokio::time::{Instant, Sleep};
 
 use crate::approval::{Approval, Decision};
-use crate::call::{CallResult, Outcome, ToolCall};
+use crate::call::{CallResult, Extra, Outcome, ToolCall};
 use crate::dispatch::{Batch, DispatchOptions};
 use crate::in_order::InOrder;
 use crate::output::{ToolError, ToolOutput};
@@ -127,10 +125,17 @@ struct CallFuture {
     offset: Duration,
     /// `None` once finished: dropped then, or when the call is cancelled,
     /// with a panic in its `Drop` caught like any other.
-    tool: Option<CatchUnwind<AssertUnwindSafe<ToolFuture>>>,
-    timer: Option<(Duration, Pin<Box<Sleep>>)>,
+    tool: Option<ToolFuture>,
+    /// The call's time limit and when it passes.
+    timeout: Option<(Duration, Instant)>,
+    /// Armed when the tool first waits: a call that ends in its first poll
+    /// never makes one.
+    timer: Option<Pin<Box<Sleep>>>,
     span: CallSpan,
 }
+
+/// How a call ended, before it is timed.
+type Ended = (Outcome, Reply);
 
 impl CallFuture {
     /// Drop the tool's future; a panic in its `Drop` is caught and described.
@@ -140,18 +145,76 @@ impl CallFuture {
             .err()
             .map(|panic| panic_message(&*panic))
     }
+
+    /// Poll the tool once, in its span, a panic caught; its future is
+    /// dropped when it ends (a panic in that drop is ignored: it has its result).
+    fn poll_tool(&mut self, cx: &mut Context<'_>) -> Poll<Ended> {
+        let Some(tool) = self.tool.as_mut() else {
+            return Poll::Pending;
+        };
+        let span = self.span.as_deref();
+        let polled = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            let _entered = span.map(tracing::Span::enter);
+            tool.as_mut().poll(cx)
+        }));
+        let ended = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Ok(output))) => (Outcome::Ok, Reply::Output(output)),
+            Ok(Poll::Ready(Err(error))) => (Outcome::ToolError, Reply::Error(error)),
+            Err(panic) => (
+                Outcome::Panicked,
+                Reply::Text(format!("the tool panicked: {}", panic_message(&*panic))),
+            ),
+        };
+        let _ = self.drop_tool();
+        Poll::Ready(ended)
+    }
+
+    /// Whether the call's time limit passed; if so its tool is dropped.
+    fn poll_timeout(&mut self, cx: &mut Context<'_>) -> Poll<Ended> {
+        let Some((limit, at)) = self.timeout else {
+            return Poll::Pending;
+        };
+        let sleep = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+        if sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let mut text = format!("the call timed out after {limit:?}");
+        if self.blocking {
+            text.push_str(BLOCKING_RUNS_ON);
+        }
+        if let Some(panic) = self.drop_tool() {
+            text.push_str(&format!(" (and panicked when cancelled: {panic})"));
+        }
+        Poll::Ready((Outcome::TimedOut, Reply::Text(text)))
+    }
+
+    /// The call ended now: what it yields.
+    fn finished(&mut self, (outcome, reply): Ended) -> Finished {
+        Finished {
+            index: self.index,
+            name: self.name.take(),
+            started: self.offset,
+            elapsed: self.began.elapsed(),
+            outcome,
+            reply,
+            span: self.span.take(),
+        }
+    }
 }
 
 impl Drop for CallFuture {
     fn drop(&mut self) {
         // Cancelled (batch deadline, cancel signal, dispatch dropped): a
         // panicking `Drop` must not take the other calls' results with it.
-        if self.tool.is_some()
-            && let Some(span) = &self.span
-        {
-            spans::tool_outcome(span, Outcome::Cancelled);
+        if self.tool.is_some() {
+            if let Some(span) = &self.span {
+                spans::tool_outcome(span, Outcome::Cancelled);
+            }
+            let _ = self.drop_tool();
         }
-        let _ = self.drop_tool();
     }
 }
 
@@ -160,47 +223,14 @@ impl Future for CallFuture {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Finished> {
         let this = &mut *self;
-        let Some(tool) = this.tool.as_mut() else {
+        if this.tool.is_none() {
             return Poll::Pending;
+        }
+        let ended = match this.poll_tool(cx) {
+            Poll::Ready(ended) => ended,
+            Poll::Pending => std::task::ready!(this.poll_timeout(cx)),
         };
-        let polled = {
-            let _entered = this.span.as_deref().map(tracing::Span::enter);
-            Pin::new(tool).poll(cx)
-        };
-        let (outcome, reply) = match polled {
-            Poll::Ready(Ok(Ok(output))) => (Outcome::Ok, Reply::Output(output)),
-            Poll::Ready(Ok(Err(error))) => (Outcome::ToolError, Reply::Error(error)),
-            Poll::Ready(Err(panic)) => (
-                Outcome::Panicked,
-                Reply::Text(format!("the tool panicked: {}", panic_message(&*panic))),
-            ),
-            Poll::Pending => {
-                let Some((limit, sleep)) = &mut this.timer else {
-                    return Poll::Pending;
-                };
-                if sleep.as_mut().poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
-                let mut text = format!("the call timed out after {limit:?}");
-                if this.blocking {
-                    text.push_str(BLOCKING_RUNS_ON);
-                }
-                if let Some(panic) = this.drop_tool() {
-                    text.push_str(&format!(" (and panicked when cancelled: {panic})"));
-                }
-                (Outcome::TimedOut, Reply::Text(text))
-            }
-        };
-        let _ = this.drop_tool();
-        Poll::Ready(Finished {
-            index: this.index,
-            name: this.name.take(),
-            started: this.offset,
-            elapsed: this.began.elapsed(),
-            outcome,
-            reply,
-            span: this.span.take(),
-        })
+        Poll::Ready(this.finished(ended))
     }
 }
 
@@ -217,8 +247,9 @@ pub(crate) struct Runner<'a> {
     /// discarded.
     withdrawn: Vec<bool>,
     /// The calls with an id no earlier call has, hashed by that id: a
-    /// later call with one of them is refused as a duplicate.
-    ids: HashTable<usize>,
+    /// later call with one of them is refused as a duplicate. Indices are
+    /// `u32`, so a batch of 100,000 calls keeps its table in half the cache.
+    ids: HashTable<u32>,
     running: FuturesUnordered<CallFuture>,
     /// The first call not yet considered for starting.
     next: usize,
@@ -297,10 +328,14 @@ impl<'a> Runner<'a> {
     }
 
     /// Tell call `index`'s result (after its start, if that was not told).
+    #[inline]
     fn tell_finished(&mut self, index: usize) {
-        if self.watch.is_none() {
-            return;
+        if self.watch.is_some() {
+            self.tell_finished_watched(index);
         }
+    }
+
+    fn tell_finished_watched(&mut self, index: usize) {
         self.tell_started(index);
         if let (Some(watch), Some(result)) = (&self.watch, self.results.get(index)) {
             watch.events.finished(index, result);
@@ -511,7 +546,7 @@ impl<'a> Runner<'a> {
     fn entry(&mut self, index: usize) -> Option<&'a Entry> {
         let name = self.calls[index].name.as_str();
         if let Some((last, entry)) = self.last_tool
-            && last == name
+            && same_text(last, name)
         {
             return Some(entry);
         }
@@ -536,18 +571,20 @@ impl<'a> Runner<'a> {
     ) -> bool {
         self.launched[index] = true;
         self.schedule.started(index);
-        let Some(mut future) = self.launch(index, entry, now) else {
+        let Some(mut call) = self.launch(index, entry, now) else {
             return true;
         };
         // Polled with the dispatch's own waker: if it is pending, the
-        // running set polls it again at once with the call's waker.
-        match Pin::new(&mut future).poll(cx) {
-            Poll::Ready(finished) => {
+        // running set polls it again at once with the call's waker (and
+        // arms its timer then).
+        match call.poll_tool(cx) {
+            Poll::Ready(ended) => {
+                let finished = call.finished(ended);
                 self.record(finished);
                 true
             }
             Poll::Pending => {
-                self.running.push(future);
+                self.running.push(call);
                 false
             }
         }
@@ -582,13 +619,19 @@ impl<'a> Runner<'a> {
         let calls = &self.calls;
         let id = calls[index].id.as_str();
         let hash = FxBuildHasher.hash_one(id);
-        if self.ids.find(hash, |&i| calls[i].id == id).is_some() {
-            return true;
+        let slot = self.ids.entry(
+            hash,
+            |&i| calls[i as usize].id == id,
+            |&i| FxBuildHasher.hash_one(calls[i as usize].id.as_str()),
+        );
+        match slot {
+            hash_table::Entry::Occupied(_) => true,
+            hash_table::Entry::Vacant(slot) => {
+                // An index is far below 2^32: the calls would not fit in memory.
+                slot.insert(index as u32);
+                false
+            }
         }
-        self.ids.insert_unique(hash, index, |&i| {
-            FxBuildHasher.hash_one(calls[i].id.as_str())
-        });
-        false
     }
 
     /// Start call `index` at `began` (`offset` from the batch's start), or
@@ -650,20 +693,20 @@ impl<'a> Runner<'a> {
             }
             None => (began, offset),
         };
-        let timer = entry
+        let timeout = entry
             .policy
             .timeout
             .or(self.options.call_timeout)
-            .and_then(|limit| Some((limit, began.checked_add(limit)?)))
-            .map(|(limit, at)| (limit, Box::pin(tokio::time::sleep_until(at))));
+            .and_then(|limit| Some((limit, began.checked_add(limit)?)));
         Some(CallFuture {
             index,
             name: Some(entry.name.clone()),
             blocking: entry.policy.blocking,
             began,
             offset,
-            tool: Some(AssertUnwindSafe(future).catch_unwind()),
-            timer,
+            tool: Some(future),
+            timeout,
+            timer: None,
             span,
         })
     }
@@ -710,21 +753,28 @@ impl<'a> Runner<'a> {
             return;
         }
         let call = &self.calls[finished.index];
-        let started = finished.started;
-        let name = finished.name.unwrap_or_else(|| call.name.clone());
-        let result = |content: String| {
-            CallResult::new(call.id.clone(), name, finished.outcome, content)
-                .timed(started, finished.elapsed)
-        };
-        let result = match finished.reply {
+        let (content, json, extra) = match finished.reply {
             Reply::Output(output) => {
                 let (content, json, parts) = output.into_parts();
-                let mut result = result(content).with_parts(parts);
-                result.json = json;
-                result
+                (content, json, Extra::of(parts, None))
             }
-            Reply::Error(error) => result(format!("error: {error}")).with_error(error),
-            Reply::Text(text) => result(text),
+            Reply::Error(error) => (
+                format!("error: {error}"),
+                false,
+                Extra::of(Vec::new(), Some(error)),
+            ),
+            Reply::Text(text) => (text, false, None),
+        };
+        // Built in one piece: this runs once a call.
+        let result = CallResult {
+            call_id: call.id.clone(),
+            name: finished.name.unwrap_or_else(|| call.name.clone()),
+            outcome: finished.outcome,
+            content,
+            json,
+            started: finished.started,
+            elapsed: finished.elapsed,
+            extra,
         };
         if let Some(span) = &finished.span {
             spans::tool_done(span, &result);
@@ -854,6 +904,19 @@ const BLOCKING_RUNS_ON: &str = "; a plain fn cannot be stopped once it runs: its
 const MAX_ECHO: usize = 256;
 /// The most of a parser's message, which may quote the arguments.
 const MAX_ECHO_MESSAGE: usize = 2048;
+
+/// Whether two texts are equal; a short one compared inline, as tool
+/// names mostly are, not through `memcmp`.
+#[inline]
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len()
+        && if a.len() <= 16 {
+            a.iter().zip(b).all(|(x, y)| x == y)
+        } else {
+            a == b
+        }
+}
 
 /// `text`, cut to [`MAX_ECHO`] bytes at a character boundary, saying so.
 pub(crate) fn echo(text: &str) -> Cow<'_, str> {

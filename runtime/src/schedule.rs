@@ -56,6 +56,7 @@ pub(crate) struct Schedule<'a> {
 impl<'a> Schedule<'a> {
     /// Record what call `index` of tool `name` will hold, with the keys
     /// its arguments select. Calls register in call order.
+    #[inline]
     pub(crate) fn register(
         &mut self,
         index: usize,
@@ -63,9 +64,20 @@ impl<'a> Schedule<'a> {
         policy: &ToolPolicy,
         arguments: &str,
     ) {
-        if !policy.is_scheduled() {
-            return;
+        // Inline, so a batch of plain tools pays one test a call.
+        if policy.is_scheduled() {
+            self.register_scheduled(index, name, policy, arguments);
         }
+    }
+
+    #[cold]
+    fn register_scheduled(
+        &mut self,
+        index: usize,
+        name: &'a str,
+        policy: &ToolPolicy,
+        arguments: &str,
+    ) {
         let keys = claimed_keys(policy, arguments);
         for (key, access) in &keys {
             self.keys
@@ -87,10 +99,12 @@ impl<'a> Schedule<'a> {
 
     /// Whether call `index` may start now. `alone` says whether every
     /// earlier call has finished; it is asked only of an exclusive call.
+    #[inline]
     pub(crate) fn may_start(&self, index: usize, alone: impl FnOnce() -> bool) -> bool {
-        if self.claims.is_empty() {
-            return true;
-        }
+        self.claims.is_empty() || self.may_start_scheduled(index, alone)
+    }
+
+    fn may_start_scheduled(&self, index: usize, alone: impl FnOnce() -> bool) -> bool {
         if self.exclusive.front().is_some_and(|&first| first < index) {
             return false;
         }
@@ -117,10 +131,14 @@ impl<'a> Schedule<'a> {
     }
 
     /// Call `index` started.
+    #[inline]
     pub(crate) fn started(&mut self, index: usize) {
-        if self.claims.is_empty() {
-            return;
+        if !self.claims.is_empty() {
+            self.started_scheduled(index);
         }
+    }
+
+    fn started_scheduled(&mut self, index: usize) {
         let Some(claims) = self.claims.get_mut(&index) else {
             return;
         };
@@ -131,10 +149,14 @@ impl<'a> Schedule<'a> {
     }
 
     /// Call `index` finished (or never ran): what it held is free.
+    #[inline]
     pub(crate) fn finished(&mut self, index: usize) {
-        if self.claims.is_empty() {
-            return;
+        if !self.claims.is_empty() {
+            self.finished_scheduled(index);
         }
+    }
+
+    fn finished_scheduled(&mut self, index: usize) {
         let Some(claims) = self.claims.remove(&index) else {
             return;
         };
