@@ -18,7 +18,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engine::latency::wait_until;
+use crate::engine::latency::wait_after;
 use futures_util::{FutureExt as _, stream};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
@@ -1108,13 +1108,13 @@ async fn answer<F: Format>(
     // and how long its reply takes.
     let times = (engine.simulated_since_start(plan.arrived), reply.end);
     // A stall holds back even the headers.
-    wait_until(plan.arrived + engine.real(reply.stall)).await;
+    wait_after(plan.arrived, engine.real(reply.stall)).await;
     if !parsed.stream {
         if let Some(drop) = reply.drop_at() {
-            wait_until(plan.arrived + engine.real(drop)).await;
+            wait_after(plan.arrived, engine.real(drop)).await;
             return Err(Disconnected);
         }
-        wait_until(plan.arrived + engine.real(reply.end)).await;
+        wait_after(plan.arrived, engine.real(reply.end)).await;
         let mut response =
             Response::new(full(format.reply(&plan.envelope, &reply, &parsed.options)));
         *response.headers_mut() =
@@ -1135,7 +1135,7 @@ async fn answer<F: Format>(
     let scale = engine.config.scale();
     let frames = stream::unfold(queue, move |mut queue| async move {
         let (at, item) = queue.pop_front()?;
-        wait_until(arrived + at.mul_f64(scale)).await;
+        wait_after(arrived, at.mul_f64(scale)).await;
         if item.is_err() {
             // Let hyper flush what was sent before the drop: it discards
             // buffered output when the body fails.
