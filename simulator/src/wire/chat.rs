@@ -226,7 +226,7 @@ impl Completion<'_> {
         out.extend_from_slice(br#"{"id":"#);
         write_str(out, self.id);
         out.extend_from_slice(br#","object":"#);
-        write_str(out, self.object);
+        write_plain(out, self.object);
         out.extend_from_slice(br#","created":"#);
         write_number(out, self.created);
         out.extend_from_slice(br#","model":"#);
@@ -234,7 +234,7 @@ impl Completion<'_> {
         out.extend_from_slice(br#","choices":[{"index":"#);
         write_number(out, choice.index);
         out.extend_from_slice(br#","message":{"role":"#);
-        write_str(out, message.role);
+        write_plain(out, message.role);
         out.extend_from_slice(br#","content":"#);
         write_option_str(out, message.content);
         out.extend_from_slice(br#","refusal":null,"annotations":[]"#);
@@ -243,7 +243,7 @@ impl Completion<'_> {
             out.extend_from_slice(br#"{"id":"#);
             write_str(out, call.id);
             out.extend_from_slice(br#","type":"#);
-            write_str(out, call.kind);
+            write_plain(out, call.kind);
             out.extend_from_slice(br#","function":"#);
             let mut sep = b'{';
             for (name, value) in [
@@ -252,7 +252,7 @@ impl Completion<'_> {
             ] {
                 if let Some(value) = value {
                     out.push(sep);
-                    write_str(out, name);
+                    write_plain(out, name);
                     out.push(b':');
                     write_str(out, value);
                     sep = b',';
@@ -275,11 +275,20 @@ impl Completion<'_> {
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(br#","service_tier":"#);
-        write_str(out, self.service_tier);
+        write_plain(out, self.service_tier);
         out.extend_from_slice(br#","system_fingerprint":"#);
         write_str(out, self.system_fingerprint);
         out.push(b'}');
     }
+}
+
+/// A constant of the format (a type, a role, a key) as a JSON string: it
+/// has nothing to escape, so it is not scanned for it.
+fn write_plain(out: &mut Vec<u8>, text: &'static str) {
+    debug_assert!(super::json_scan::special(text.as_bytes()).is_none());
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
 }
 
 /// A number as JSON (writing into a vector cannot fail).

@@ -15,7 +15,7 @@ use toolcall_runtime::{
 };
 
 use super::chat_messages::simple_messages;
-use super::json_scan::Scan;
+use super::json_scan::{Scan, plain_text};
 use super::media::{is_base64, is_http_url};
 use super::{ApiError, Parsed};
 use crate::engine::{Asks, Engine, ResponseFormat, Tools};
@@ -180,8 +180,16 @@ pub(crate) fn read_chat_body(
     // The model and stream flag first: the journal names them in a refusal
     // (the model read again then, not copied for every request).
     let raw_model = fields.model;
-    let model = typed::<String>(raw_model, "model", "a string");
-    let stream = typed::<bool>(fields.stream, "stream", "a boolean");
+    // The common spellings read without serde: a plain string, a literal.
+    let model = match raw_model.and_then(plain_text) {
+        Some(model) => Ok(Some(model.to_owned())),
+        None => typed::<String>(raw_model, "model", "a string"),
+    };
+    let stream = match fields.stream {
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        raw => typed::<bool>(raw, "stream", "a boolean"),
+    };
     let streamed = matches!(stream, Ok(Some(true)));
     read(engine, fields, model, stream).inspect_err(|error| {
         let named = typed::<String>(raw_model, "model", "a string");

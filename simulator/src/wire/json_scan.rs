@@ -276,6 +276,13 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// The text of `raw`, a whole JSON string (as a scan cut it out), when it
+/// has no escape: `"gpt-4o"` reads `gpt-4o`; `None` for anything else.
+pub(crate) fn plain_text(raw: &str) -> Option<&str> {
+    let text = raw.strip_prefix('"')?.strip_suffix('"')?;
+    special(text.as_bytes()).is_none().then_some(text)
+}
+
 /// Where the first byte a JSON string cannot hold as it is stands: a
 /// quote, a backslash or a control character. Eight bytes a step, the
 /// last few padded to eight, with no loop over single bytes: the strings
@@ -404,6 +411,25 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_plain_string_s_text_is_read_as_serde_json_reads_it() {
+        for raw in [r#""gpt-4o""#, r#""""#, r#""é日本""#] {
+            let serde: String = serde_json::from_str(raw).expect("a string");
+            assert_eq!(plain_text(raw), Some(serde.as_str()), "{raw}");
+        }
+        for other in [
+            r#""a\nb""#,
+            r#""a\"b""#,
+            "\"a\u{1}\"",
+            "1",
+            "null",
+            "\"",
+            r#""a"#,
+        ] {
+            assert_eq!(plain_text(other), None, "{other}");
         }
     }
 
