@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use hyper::header::{HeaderMap, HeaderName};
 
 use crate::engine::{Config, Engine};
+use crate::server::per_request::names_sim_header;
 use crate::wire::ApiError;
 
 /// The header that names a request's scope.
@@ -79,7 +80,8 @@ pub(crate) fn split<'a>(
     headers: &'a HeaderMap,
     path: &'a str,
 ) -> Result<(Option<&'a str>, &'a str), ApiError> {
-    let by_header = match headers.get(HEADER_NAME) {
+    let named = names_sim_header(headers).then(|| headers.get(HEADER_NAME));
+    let by_header = match named.flatten() {
         None => None,
         Some(value) => Some(
             value
