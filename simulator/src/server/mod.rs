@@ -777,19 +777,20 @@ async fn dispatch(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Disconnected> {
     let method = request.method();
-    let (scope, path) = match session_scope::split(request.headers(), request.uri().path()) {
-        Ok(split) => split,
+    // The path borrowed from a copy of the URI (its text shared, not
+    // copied), so the request can move on with it.
+    let uri = request.uri().clone();
+    let (scope, path) = match session_scope::split(request.headers(), uri.path()) {
+        Ok((scope, path)) => (scope.map(str::to_owned), path),
         Err(error) => return Ok(error_response(&Chat, &error)),
     };
-    let engine = match scope {
+    let engine = match &scope {
         None => context.engine.clone(),
         Some(id) => match context.scopes.engine(id) {
             Ok(engine) => engine,
             Err(error) => return Ok(error_response(&Chat, &error)),
         },
     };
-    let (scope, path) = (scope.map(str::to_owned), path.to_owned());
-    let path = path.as_str();
     let Some(route) = route(path) else {
         let error = ApiError::not_found(method.as_str(), request.uri().path());
         return Ok(error_response(&Chat, &error));
