@@ -29,6 +29,11 @@
 //! `cargo bench -p toolcall-sim --bench vs_wiremock` (a few seconds per row;
 //! `TOOLCALL_BENCH_SECONDS=N` measures N seconds a row, default 3); add
 //! `-- floor` (or `-- wiremock`) for those rows alone.
+//!
+//! To profile a server (callgrind, strace, perf) under this bench's load:
+//! `TOOLCALL_BENCH_LOAD=ADDR:PORT,CLIENTS,REQUESTS[,stream]` runs the load
+//! client alone, each of `CLIENTS` connections sending `REQUESTS` requests;
+//! `TOOLCALL_BENCH_SERVE_FLOOR=1` (stdin: the canned body) runs the floor.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -62,6 +67,8 @@ use process::Process;
 const CLIENTS: [usize; 3] = [1, 16, 64];
 const SERVE_WIREMOCK: &str = "TOOLCALL_BENCH_SERVE_WIREMOCK";
 const SERVE_FLOOR: &str = "TOOLCALL_BENCH_SERVE_FLOOR";
+/// The load client alone: `ADDR:PORT,CLIENTS,REQUESTS[,stream]`.
+const LOAD_ONLY: &str = "TOOLCALL_BENCH_LOAD";
 /// The floor's mode for a streamed reply: the canned SSE body, an event a frame.
 const SERVE_FLOOR_SSE: &str = "TOOLCALL_BENCH_SERVE_FLOOR_SSE";
 /// The client counts of the goal rows.
@@ -113,13 +120,16 @@ async fn client(
     request: Arc<Vec<u8>>,
     stop: Arc<AtomicBool>,
     done: Arc<AtomicU64>,
+    requests: Option<u64>,
 ) {
     let stream = TcpStream::connect(addr).await.expect("connect");
     stream.set_nodelay(true).expect("nodelay");
     let mut stream = AsyncBufReader::new(stream);
     let mut line = String::new();
     let mut body = Vec::new();
-    while !stop.load(Ordering::Relaxed) {
+    let mut sent = 0;
+    while !stop.load(Ordering::Relaxed) && requests.is_none_or(|n| sent < n) {
+        sent += 1;
         stream.get_mut().write_all(&request).await.expect("send");
         let mut length = None;
         let mut chunked = false;
@@ -169,7 +179,10 @@ async fn load(addr: SocketAddr, body: &[u8], clients: usize, seconds: f64) -> (f
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
     let tasks: Vec<_> = (0..clients)
-        .map(|_| tokio::spawn(client(addr, request.clone(), stop.clone(), done.clone())))
+        .map(|_| {
+            let (request, stop, done) = (request.clone(), stop.clone(), done.clone());
+            tokio::spawn(client(addr, request, stop, done, None))
+        })
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (start, before) = (Instant::now(), done.load(Ordering::Relaxed));
@@ -476,7 +489,48 @@ fn cpu_row(who: &str, ours: Option<f64>, theirs: Option<f64>) {
     }
 }
 
+/// The child mode: the load client alone (`ADDR:PORT,CLIENTS,REQUESTS[,stream]`),
+/// for a profiler attached to the server.
+fn load_only(spec: &str) {
+    let parts: Vec<&str> = spec.split(',').collect();
+    let (Some(addr), Some(clients), Some(requests)) = (
+        parts.first().and_then(|a| a.parse::<SocketAddr>().ok()),
+        parts.get(1).and_then(|c| c.parse::<usize>().ok()),
+        parts.get(2).and_then(|r| r.parse::<u64>().ok()),
+    ) else {
+        panic!("{LOAD_ONLY}: expected ADDR:PORT,CLIENTS,REQUESTS[,stream], got `{spec}`");
+    };
+    let stream = parts.get(3) == Some(&"stream");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let request = Arc::new(request_bytes(addr, &request_body(stream)));
+    let (stop, done) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let start = Instant::now();
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..clients)
+            .map(|_| {
+                let (request, stop, done) = (request.clone(), stop.clone(), done.clone());
+                tokio::spawn(client(addr, request, stop, done, Some(requests)))
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("a client");
+        }
+    });
+    let done = done.load(Ordering::Relaxed);
+    println!("{done} requests in {:.2} s", start.elapsed().as_secs_f64());
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var(LOAD_ONLY) {
+        load_only(&spec);
+        return;
+    }
     if std::env::var_os(SERVE_WIREMOCK).is_some() {
         serve_wiremock();
         return;

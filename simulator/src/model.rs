@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures_util::stream;
 use tokio::time::Instant;
 
-use crate::engine::latency::wait_until;
+use crate::engine::latency::wait_after;
 use toolcall_runtime::{
     BoxFuture, ChatRequest, ChatResponse, EventStream, Model, ModelError, StreamEvent,
 };
@@ -202,10 +202,10 @@ impl Model for SimModel {
                 Outcome::Error(error) => Err(self.error(&error)),
                 Outcome::Reply(reply) => {
                     if let Some(drop) = reply.drop_at() {
-                        wait_until(plan.arrived + self.sim.engine.real(drop)).await;
+                        wait_after(plan.arrived, self.sim.engine.real(drop)).await;
                         return Err(ModelError::transport_message(DISCONNECTED));
                     }
-                    wait_until(plan.arrived + self.sim.engine.real(reply.end)).await;
+                    wait_after(plan.arrived, self.sim.engine.real(reply.end)).await;
                     Ok(reply.response)
                 }
             }
@@ -287,7 +287,7 @@ impl Model for SimModel {
                 };
                 let (at, item) = queue.pop_front()?;
                 // Absolute deadlines: no drift, and the stream ends when `complete` would.
-                wait_until(arrived + engine.real(at)).await;
+                wait_after(arrived, engine.real(at)).await;
                 Some((item, State::Playing(arrived, queue)))
             },
         ))

@@ -315,6 +315,55 @@ async fn a_slow_or_silent_header_is_cut_at_the_header_read_timeout() {
     );
 }
 
+/// One whole reply on a kept-alive connection (its head and, by its
+/// `content-length`, its body).
+async fn read_reply(stream: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length: "))
+                .and_then(|l| l.trim().parse::<usize>().ok());
+            if length.is_some_and(|length| body.len() >= length) {
+                return text;
+            }
+        }
+        let n = stream.read(&mut buf).await.expect("a reply");
+        assert!(n > 0, "closed before its reply: {text}");
+        got.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_kept_alive_connection_waits_the_header_read_timeout_from_its_last_reply() {
+    let server = Server::builder()
+        .header_read_timeout(Some(Duration::from_secs(5)))
+        .start()
+        .await
+        .expect("start");
+    let mut stream = TcpStream::connect(server.addr()).await.expect("connect");
+    // Each request comes 4 s after the last reply: within the timeout each
+    // time, though the third comes 12 s after the connection opened.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        stream
+            .write_all(b"GET /v1/models HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .expect("send");
+        let reply = read_reply(&mut stream).await;
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    }
+    // Then nothing: cut 5 s after the last reply.
+    let (took, _) = closed_after(&mut stream).await;
+    assert!(
+        took >= Duration::from_secs(5) && took < Duration::from_secs(6),
+        "{took:?}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_body_that_stops_arriving_is_cut_at_the_idle_timeout() {
     let server = Server::builder()

@@ -62,6 +62,39 @@ impl Keywords for Value {
     }
 }
 
+/// The keywords that decide what [`Generator::value`] writes for a
+/// schema, found in one pass over it rather than a scan for each.
+#[derive(Default)]
+struct Decisive<'v> {
+    reference: Option<&'v Value>,
+    constant: Option<&'v Value>,
+    enumeration: Option<&'v Value>,
+    all_of: Option<&'v Value>,
+    any_of: Option<&'v Value>,
+    one_of: Option<&'v Value>,
+    kind: Option<&'v Value>,
+}
+
+impl<'v> Decisive<'v> {
+    fn of(map: &'v Map<String, Value>) -> Decisive<'v> {
+        let mut found = Decisive::default();
+        for (key, value) in map {
+            let slot = match key.as_str() {
+                "$ref" => &mut found.reference,
+                "const" => &mut found.constant,
+                "enum" => &mut found.enumeration,
+                "allOf" => &mut found.all_of,
+                "anyOf" => &mut found.any_of,
+                "oneOf" => &mut found.one_of,
+                "type" => &mut found.kind,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        found
+    }
+}
+
 struct Generator<'a> {
     root: &'a Value,
 }
@@ -88,33 +121,30 @@ impl<'a> Generator<'a> {
         if depth > 64 {
             return out.extend_from_slice(b"null");
         }
-        if let Some(target) = map
-            .kw("$ref")
+        let keywords = Decisive::of(map);
+        if let Some(target) = keywords
+            .reference
             .and_then(Value::as_str)
             .and_then(|r| self.resolve(r))
         {
             return self.value(target, rng, depth + 1, out);
         }
-        if let Some(value) = map.kw("const") {
+        if let Some(value) = keywords.constant {
             return write_json(out, value);
         }
-        if let Some(options) = map
-            .kw("enum")
+        if let Some(options) = keywords
+            .enumeration
             .and_then(Value::as_array)
             .filter(|o| !o.is_empty())
         {
             return write_json(out, &options[rng.index(options.len())]);
         }
-        if let Some(all) = map.kw("allOf").and_then(Value::as_array) {
+        if let Some(all) = keywords.all_of.and_then(Value::as_array) {
             let merged = self.merge_all(map, all);
             return self.value(&merged, rng, depth + 1, out);
         }
-        for key in ["anyOf", "oneOf"] {
-            if let Some(options) = map
-                .kw(key)
-                .and_then(Value::as_array)
-                .filter(|o| !o.is_empty())
-            {
+        for options in [keywords.any_of, keywords.one_of] {
+            if let Some(options) = options.and_then(Value::as_array).filter(|o| !o.is_empty()) {
                 // Deep in a recursive schema, prefer a branch that ends the recursion.
                 let pick = if depth >= DEEP {
                     options
@@ -127,7 +157,7 @@ impl<'a> Generator<'a> {
                 return self.value(&options[pick], rng, depth + 1, out);
             }
         }
-        let kind = match map.kw("type") {
+        let kind = match keywords.kind {
             Some(Value::String(t)) => t.as_str(),
             Some(Value::Array(types)) => {
                 let types: Vec<&str> = types.iter().filter_map(Value::as_str).collect();
@@ -293,47 +323,49 @@ impl<'a> Generator<'a> {
     }
 
     fn object(&self, map: &Map<String, Value>, rng: &mut SimRng, depth: usize, out: &mut Vec<u8>) {
-        let required: Vec<&str> = map
-            .kw("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        let mut written: Vec<&str> = Vec::new();
+        let required = || {
+            map.kw("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+        };
+        let props = map.kw("properties").and_then(Value::as_object);
+        let mut first = true;
         out.push(b'{');
-        if let Some(props) = map.kw("properties").and_then(Value::as_object) {
-            for (name, schema) in props {
-                let include =
-                    required.contains(&name.as_str()) || (depth < DEEP && rng.chance(0.5));
-                if include {
-                    key(&mut written, name, out);
-                    self.value(schema, rng, depth + 1, out);
-                }
+        for (name, schema) in props.into_iter().flatten() {
+            let include = required().any(|r| r == name) || (depth < DEEP && rng.chance(0.5));
+            if include {
+                key(&mut first, name, out);
+                self.value(schema, rng, depth + 1, out);
             }
         }
-        // A required name with no property schema still has to be there.
-        for name in required {
-            if !written.contains(&name) {
-                key(&mut written, name, out);
-                match map.kw("additionalProperties").filter(|s| s.is_object()) {
-                    Some(schema) => self.value(schema, rng, depth + 1, out),
-                    None => out.extend_from_slice(b"null"),
-                }
+        // A required name with no property schema still has to be there
+        // (once, however often it is listed). Every required property was
+        // written above.
+        let mut extra: Vec<&str> = Vec::new();
+        for name in required() {
+            if props.is_some_and(|p| p.contains_key(name)) || extra.contains(&name) {
+                continue;
+            }
+            extra.push(name);
+            key(&mut first, name, out);
+            match map.kw("additionalProperties").filter(|s| s.is_object()) {
+                Some(schema) => self.value(schema, rng, depth + 1, out),
+                None => out.extend_from_slice(b"null"),
             }
         }
         out.push(b'}');
     }
 }
 
-/// An object's next `"name":`, after a comma unless it is the first.
-fn key<'a>(written: &mut Vec<&'a str>, name: &'a str, out: &mut Vec<u8>) {
-    if !written.is_empty() {
+/// An object's next `"name":`, after a comma unless it is the `first`.
+fn key(first: &mut bool, name: &str, out: &mut Vec<u8>) {
+    if !std::mem::take(first) {
         out.push(b',');
     }
     write_json(out, name);
     out.push(b':');
-    written.push(name);
 }
 
 /// The type a schema without `type` describes, guessed from its keywords.

@@ -245,11 +245,13 @@ pub struct JournalStats {
     pub dropped: u64,
 }
 
-/// An entry as the ring keeps it: its HTTP side raw until read.
+/// An entry as the ring keeps it: its HTTP side raw until read, and the
+/// size counted for both (given back when it goes, not counted again).
 #[derive(Debug)]
 struct Kept {
     entry: JournalEntry,
     http: Option<RawHttp>,
+    bytes: usize,
 }
 
 impl Kept {
@@ -280,8 +282,7 @@ impl Ring {
             || (self.bytes > self.max_bytes && self.entries.len() > 1)
         {
             if let Some(old) = self.entries.pop_front() {
-                let http = old.http.as_ref().map_or(0, RawHttp::size);
-                self.bytes = self.bytes.saturating_sub(approx_bytes(&old.entry) + http);
+                self.bytes = self.bytes.saturating_sub(old.bytes);
                 self.stats.dropped += 1;
             }
         }
@@ -401,6 +402,7 @@ impl Journal {
             .filter(|kept| kept.entry.index == index)
         {
             kept.http = Some(http);
+            kept.bytes += size;
             ring.bytes += size;
             ring.trim();
         }
@@ -436,8 +438,13 @@ impl Journal {
             ring.stats.dropped += 1;
             return;
         }
-        ring.bytes += approx_bytes(&entry);
-        ring.entries.push_back(Kept { entry, http: None });
+        let bytes = approx_bytes(&entry);
+        ring.bytes += bytes;
+        ring.entries.push_back(Kept {
+            entry,
+            http: None,
+            bytes,
+        });
         ring.trim();
     }
 

@@ -188,6 +188,15 @@ pub(crate) async fn wait_until(deadline: tokio::time::Instant) {
     }
 }
 
+/// Wait until `delay` after `start`, a time already past (a request's
+/// arrival): no delay, no clock to read (every reply and chunk of a
+/// simulator without latencies).
+pub(crate) async fn wait_after(start: tokio::time::Instant, delay: Duration) {
+    if !delay.is_zero() {
+        wait_until(start + delay).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,7 +21,7 @@ pub(crate) mod tool;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -51,8 +51,8 @@ pub(crate) struct Envelope {
     pub created: u64,
     /// The model named in the request.
     pub model: String,
-    /// The backend fingerprint of this simulator.
-    pub fingerprint: String,
+    /// The backend fingerprint of this simulator (shared: the same for every reply).
+    pub fingerprint: Arc<str>,
 }
 
 /// How a reply is cut into streamed chunks.
@@ -239,7 +239,7 @@ pub(crate) struct Engine {
     pub started: Instant,
     /// The wall clock at `started`, in seconds since the epoch.
     wall_started: u64,
-    fingerprint: String,
+    fingerprint: Arc<str>,
     state: Mutex<State>,
 }
 
@@ -260,7 +260,7 @@ impl Engine {
         });
         let mut fp = SimRng::derive(seed, "fingerprint");
         Engine {
-            fingerprint: format!("fp_{:010x}", fp.next_u64() & 0xff_ffff_ffff),
+            fingerprint: format!("fp_{:010x}", fp.next_u64() & 0xff_ffff_ffff).into(),
             journal: config
                 .journal_limit
                 .map_or_else(Journal::default, Journal::with_limit),
@@ -1080,12 +1080,17 @@ fn cut<'a>(
     let fragments = |index: usize, rng: &mut SimRng, emit: &mut dyn FnMut(Piece<'a>)| {
         emit(Piece::Header(index));
         let mut rest = calls[index].arguments.as_str();
+        // In ASCII (arguments, as a rule) a character is a byte: no walk.
+        let ascii = rest.is_ascii();
         while !rest.is_empty() {
             let take = rng.range_u64(min, max) as usize;
-            let at = rest
-                .char_indices()
-                .nth(take)
-                .map_or(rest.len(), |(at, _)| at);
+            let at = if ascii {
+                take.min(rest.len())
+            } else {
+                rest.char_indices()
+                    .nth(take)
+                    .map_or(rest.len(), |(at, _)| at)
+            };
             let (fragment, after) = rest.split_at(at);
             emit(Piece::Arguments(index, fragment));
             rest = after;

@@ -87,10 +87,14 @@ impl SimRng {
     /// `prefix` and then `len` characters from `[A-Za-z0-9]`, as OpenAI's ids are.
     pub fn id(&mut self, prefix: &str, len: usize) -> String {
         const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        // Bytes, then one check: pushing `char`s encodes each one.
+        // Bytes written in place, then one check: pushing `char`s encodes
+        // each one, and pushing bytes checks the room for each.
         let mut id = Vec::with_capacity(prefix.len() + len);
         id.extend_from_slice(prefix.as_bytes());
-        id.extend((0..len).map(|_| CHARS[(self.next_u64() % CHARS.len() as u64) as usize]));
+        id.resize(prefix.len() + len, 0);
+        for byte in &mut id[prefix.len()..] {
+            *byte = CHARS[(self.next_u64() % CHARS.len() as u64) as usize];
+        }
         String::from_utf8(id).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }

@@ -5,6 +5,7 @@
 //! caller's tasks.
 
 mod control;
+mod header_timer;
 pub(crate) mod listen;
 mod per_request;
 mod session_scope;
@@ -17,7 +18,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engine::latency::wait_until;
+use crate::engine::latency::wait_after;
 use futures_util::{FutureExt as _, stream};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited, StreamBody};
@@ -26,19 +27,21 @@ use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::runtime::RuntimeFlavor;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
+use crate::engine::Envelope;
 use crate::engine::fault::FaultRates;
 use crate::engine::journal::{Journal, RawHttp, Transport};
 use crate::engine::latency::ModelLatency;
 use crate::engine::script::Script;
 use crate::engine::simulator::{SimBuilder, Simulator};
 use crate::engine::{Chunking, Engine, Outcome};
+use crate::server::header_timer::HeaderTimer;
 use crate::server::listen::accept_loop;
 use crate::server::session_scope::Scopes;
 use crate::wire::anthropic::Anthropic;
@@ -47,7 +50,7 @@ use crate::wire::chat::{self, Chat};
 use crate::wire::gemini::Gemini;
 use crate::wire::responses::Responses;
 use crate::wire::threads::Messages;
-use crate::wire::{ApiError, Format, to_json};
+use crate::wire::{ApiError, Blanks, Format, drop_blank, to_json};
 
 /// The default limit on a request body.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -277,19 +280,30 @@ impl ServerBuilder {
             scopes: Scopes::new(sim.engine.config.clone()),
         });
         let mut http = http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(self.header_read_timeout);
+        // Each runtime its own timer (a sleep belongs to the runtime that made it).
+        let with_timer = |http: &http1::Builder| {
+            let mut http = http.clone();
+            http.timer(HeaderTimer::default());
+            http
+        };
+        http.header_read_timeout(self.header_read_timeout);
         let (stop, stopped) = watch::channel(());
         let on_caller = self.threads.is_none()
             && tokio::runtime::Handle::current().runtime_flavor() == RuntimeFlavor::CurrentThread;
         let running = if on_caller {
-            Running::Task(tokio::spawn(serve(listener, http, context, stopped)))
+            Running::Task(tokio::spawn(serve(
+                listener,
+                with_timer(&http),
+                context,
+                stopped,
+            )))
         } else {
             let listener = listener.into_std().map_err(ServerError::Thread)?;
             let threads = (0..self.threads.unwrap_or(1))
                 .map(|i| {
                     let listener = listener.try_clone().map_err(ServerError::Thread)?;
-                    let (http, context, stopped) = (http.clone(), context.clone(), stopped.clone());
+                    let (http, context, stopped) =
+                        (with_timer(&http), context.clone(), stopped.clone());
                     serve_on_thread(i, move || async move {
                         match TcpListener::from_std(listener) {
                             Ok(listener) => serve(listener, http, context, stopped).await,
@@ -481,6 +495,29 @@ impl Templates {
         } else {
             self.json[F::SLOT].clone()
         }
+    }
+
+    /// A reply's headers: a copy of `F`'s, its blanks filled by place
+    /// with the format's own values (`processing` is the time they give),
+    /// then the simulated times (when the request came, how long the reply takes).
+    fn reply<F: Format>(
+        &self,
+        format: &F,
+        stream: bool,
+        (envelope, processing): (&Envelope, Duration),
+        (time, elapsed): (Duration, Duration),
+    ) -> HeaderMap {
+        let mut headers = self.of::<F>(stream);
+        let mut blanks = Blanks::new(&mut headers, F::REPLY_HEADERS.len() + 2);
+        format.reply_headers(envelope, processing, &mut blanks);
+        let ms = |d: Duration| Some(HeaderValue::from(d.as_millis() as u64));
+        blanks.fill(ms(time));
+        blanks.fill(ms(elapsed));
+        if blanks.missed() {
+            let names = F::REPLY_HEADERS.iter().map(|n| HeaderName::from_static(n));
+            drop_blank(&mut headers, names);
+        }
+        headers
     }
 }
 
@@ -740,19 +777,20 @@ async fn dispatch(
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Disconnected> {
     let method = request.method();
-    let (scope, path) = match session_scope::split(request.headers(), request.uri().path()) {
-        Ok(split) => split,
+    // The path borrowed from a copy of the URI (its text shared, not
+    // copied), so the request can move on with it.
+    let uri = request.uri().clone();
+    let (scope, path) = match session_scope::split(request.headers(), uri.path()) {
+        Ok((scope, path)) => (scope.map(str::to_owned), path),
         Err(error) => return Ok(error_response(&Chat, &error)),
     };
-    let engine = match scope {
+    let engine = match &scope {
         None => context.engine.clone(),
         Some(id) => match context.scopes.engine(id) {
             Ok(engine) => engine,
             Err(error) => return Ok(error_response(&Chat, &error)),
         },
     };
-    let (scope, path) = (scope.map(str::to_owned), path.to_owned());
-    let path = path.as_str();
     let Some(route) = route(path) else {
         let error = ApiError::not_found(method.as_str(), request.uri().path());
         return Ok(error_response(&Chat, &error));
@@ -1069,24 +1107,21 @@ async fn answer<F: Format>(
     format.remember(&plan.envelope, &reply, &parsed.options);
     // Simulated times for a client at a time scale: when the request came
     // and how long its reply takes.
-    let sim_headers = |headers: &mut HeaderMap| {
-        let ms = |d: Duration| HeaderValue::from(d.as_millis() as u64);
-        headers.insert(SIM_TIME, ms(engine.simulated_since_start(plan.arrived)));
-        headers.insert(SIM_ELAPSED, ms(reply.end));
-    };
+    let times = (engine.simulated_since_start(plan.arrived), reply.end);
     // A stall holds back even the headers.
-    wait_until(plan.arrived + engine.real(reply.stall)).await;
+    wait_after(plan.arrived, engine.real(reply.stall)).await;
     if !parsed.stream {
         if let Some(drop) = reply.drop_at() {
-            wait_until(plan.arrived + engine.real(drop)).await;
+            wait_after(plan.arrived, engine.real(drop)).await;
             return Err(Disconnected);
         }
-        wait_until(plan.arrived + engine.real(reply.end)).await;
+        wait_after(plan.arrived, engine.real(reply.end)).await;
         let mut response =
             Response::new(full(format.reply(&plan.envelope, &reply, &parsed.options)));
-        *response.headers_mut() = context.templates.of::<F>(false);
-        format.reply_headers(&plan.envelope, reply.end, response.headers_mut());
-        sim_headers(response.headers_mut());
+        *response.headers_mut() =
+            context
+                .templates
+                .reply(format, false, (&plan.envelope, reply.end), times);
         return Ok(response);
     }
     let (frames, drop) = format.frames(&plan.envelope, &reply, &parsed.options);
@@ -1101,7 +1136,7 @@ async fn answer<F: Format>(
     let scale = engine.config.scale();
     let frames = stream::unfold(queue, move |mut queue| async move {
         let (at, item) = queue.pop_front()?;
-        wait_until(arrived + at.mul_f64(scale)).await;
+        wait_after(arrived, at.mul_f64(scale)).await;
         if item.is_err() {
             // Let hyper flush what was sent before the drop: it discards
             // buffered output when the body fails.
@@ -1110,16 +1145,16 @@ async fn answer<F: Format>(
         Some((item.map(Frame::data), queue))
     });
     let mut response = Response::new(StreamBody::new(frames).boxed_unsync());
-    *response.headers_mut() = context.templates.of::<F>(true);
-    format.reply_headers(&plan.envelope, reply.role_at, response.headers_mut());
-    sim_headers(response.headers_mut());
+    *response.headers_mut() =
+        context
+            .templates
+            .reply(format, true, (&plan.envelope, reply.role_at), times);
     Ok(response)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Envelope;
 
     /// Every blank a reply's header map starts with is filled by its
     /// format's `reply_headers` (the simulated times by `answer`).
@@ -1133,7 +1168,8 @@ mod tests {
                 fingerprint: "fp".into(),
             };
             let mut headers = templates.of::<F>(false);
-            format.reply_headers(&envelope, Duration::from_millis(5), &mut headers);
+            let mut blanks = Blanks::new(&mut headers, F::REPLY_HEADERS.len() + 2);
+            format.reply_headers(&envelope, Duration::from_millis(5), &mut blanks);
             headers
                 .iter()
                 .filter(|(_, value)| value.is_empty())

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use hyper::header::{HeaderMap, HeaderName};
 
 use crate::engine::{Config, Engine};
+use crate::server::per_request::names_sim_header;
 use crate::wire::ApiError;
 
 /// The header that names a request's scope.
@@ -74,12 +75,13 @@ impl Scopes {
 
 /// The scope a request names (by header or path prefix) and its path
 /// without the prefix; an error for a malformed name, or a header and a
-/// prefix that disagree.
-pub(crate) fn split<'a>(
-    headers: &'a HeaderMap,
-    path: &'a str,
-) -> Result<(Option<&'a str>, &'a str), ApiError> {
-    let by_header = match headers.get(HEADER_NAME) {
+/// prefix that disagree. The path borrows from `path` alone.
+pub(crate) fn split<'h: 'x, 'p: 'x, 'x>(
+    headers: &'h HeaderMap,
+    path: &'p str,
+) -> Result<(Option<&'x str>, &'p str), ApiError> {
+    let named = names_sim_header(headers).then(|| headers.get(HEADER_NAME));
+    let by_header = match named.flatten() {
         None => None,
         Some(value) => Some(
             value

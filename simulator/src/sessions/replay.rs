@@ -35,7 +35,7 @@ use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::engine::latency::wait_until;
+use crate::engine::latency::wait_after;
 use crate::server::listen::{Body, Listening, full, listen};
 use crate::sessions::recording::{Exchange, Recording, first_difference};
 
@@ -303,7 +303,7 @@ fn replay(exchange: Exchange, arrived: Instant) -> Response<Body> {
         .map(|c| (Duration::from_micros(c.at_us), Bytes::from(c.data)));
     let frames = stream::unfold(chunks, move |mut chunks| async move {
         let (at, bytes) = chunks.next()?;
-        wait_until(arrived + at).await;
+        wait_after(arrived, at).await;
         Some((Ok::<_, std::io::Error>(Frame::data(bytes)), chunks))
     });
     let mut response = Response::new(StreamBody::new(frames).boxed_unsync());

@@ -19,8 +19,8 @@ use toolcall_runtime::{
 
 use super::media::{is_base64, is_http_url};
 use super::{
-    ApiError, Around, Envelope, Format, Frames, NotStrings, Parsed, Sse, block_events, kept,
-    string_list,
+    ApiError, Around, Blanks, Envelope, Format, Frames, NotStrings, Parsed, Sse, block_events,
+    kept, string_list,
 };
 use crate::engine::{Asks, Engine, ReplyPlan, ResponseFormat, Tools};
 
@@ -60,9 +60,6 @@ const PARAMETERS: &[&str] = &[
     "top_p",
     "thread",
 ];
-
-/// The request id Anthropic's replies carry.
-const REQUEST_ID: header::HeaderName = header::HeaderName::from_static("request-id");
 
 impl Format for Anthropic {
     const SLOT: usize = 2;
@@ -131,12 +128,9 @@ impl Format for Anthropic {
         body
     }
 
-    fn reply_headers(&self, envelope: &Envelope, _: Duration, headers: &mut HeaderMap) {
+    fn reply_headers(&self, envelope: &Envelope, _: Duration, blanks: &mut Blanks<'_>) {
         let request_id = format!("req_{}", envelope.id.trim_start_matches("msg_"));
-        match HeaderValue::from_str(&request_id) {
-            Ok(value) => headers.insert(REQUEST_ID, value),
-            Err(_) => headers.remove(REQUEST_ID),
-        };
+        blanks.fill(HeaderValue::from_str(&request_id).ok());
     }
 }
 

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use hyper::HeaderMap;
 use hyper::body::Bytes;
-use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::header::{self, HeaderValue};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use toolcall_runtime::{ChatResponse, FinishReason, StreamEvent, ToolCallDelta, Usage};
 
 pub(crate) use super::chat_body::ChatOptions;
-use super::{ApiError, Around, Envelope, Format, Frames, Parsed, Sse, fields, write_str};
+use super::{ApiError, Around, Blanks, Envelope, Format, Frames, Parsed, Sse, fields, write_str};
 use crate::engine::{Engine, ReplyPlan};
 
 /// `POST /v1/chat/completions`.
@@ -72,8 +72,8 @@ impl Format for Chat {
         error.body()
     }
 
-    fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap) {
-        openai_reply_headers(self.id_prefix(), envelope, processing, headers);
+    fn reply_headers(&self, envelope: &Envelope, processing: Duration, blanks: &mut Blanks<'_>) {
+        openai_reply_headers(self.id_prefix(), envelope, processing, blanks);
     }
 }
 
@@ -83,25 +83,17 @@ pub(crate) fn openai_reply_headers(
     prefix: &str,
     envelope: &Envelope,
     processing: Duration,
-    headers: &mut HeaderMap,
+    blanks: &mut Blanks<'_>,
 ) {
     // Ids are the prefix and alphanumerics: one strip is the whole prefix.
     let id = envelope.id.strip_prefix(prefix).unwrap_or(&envelope.id);
     let mut request_id = Vec::with_capacity(4 + id.len());
     request_id.extend_from_slice(b"req_");
     request_id.extend_from_slice(id.as_bytes());
-    match HeaderValue::from_maybe_shared(Bytes::from(request_id)) {
-        Ok(value) => headers.insert(REQUEST_ID, value),
-        Err(_) => headers.remove(REQUEST_ID),
-    };
-    headers.insert(
-        PROCESSING_MS,
-        HeaderValue::from(processing.as_millis() as u64),
-    );
+    blanks.fill(HeaderValue::from_maybe_shared(Bytes::from(request_id)).ok());
+    blanks.fill(Some(HeaderValue::from(processing.as_millis() as u64)));
 }
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-const PROCESSING_MS: HeaderName = HeaderName::from_static("openai-processing-ms");
 /// What [`openai_reply_headers`] sets, in order.
 pub(crate) const OPENAI_REPLY_HEADERS: &[&str] = &["x-request-id", "openai-processing-ms"];
 
@@ -234,7 +226,7 @@ impl Completion<'_> {
         out.extend_from_slice(br#"{"id":"#);
         write_str(out, self.id);
         out.extend_from_slice(br#","object":"#);
-        write_str(out, self.object);
+        write_plain(out, self.object);
         out.extend_from_slice(br#","created":"#);
         write_number(out, self.created);
         out.extend_from_slice(br#","model":"#);
@@ -242,7 +234,7 @@ impl Completion<'_> {
         out.extend_from_slice(br#","choices":[{"index":"#);
         write_number(out, choice.index);
         out.extend_from_slice(br#","message":{"role":"#);
-        write_str(out, message.role);
+        write_plain(out, message.role);
         out.extend_from_slice(br#","content":"#);
         write_option_str(out, message.content);
         out.extend_from_slice(br#","refusal":null,"annotations":[]"#);
@@ -251,7 +243,7 @@ impl Completion<'_> {
             out.extend_from_slice(br#"{"id":"#);
             write_str(out, call.id);
             out.extend_from_slice(br#","type":"#);
-            write_str(out, call.kind);
+            write_plain(out, call.kind);
             out.extend_from_slice(br#","function":"#);
             let mut sep = b'{';
             for (name, value) in [
@@ -260,7 +252,7 @@ impl Completion<'_> {
             ] {
                 if let Some(value) = value {
                     out.push(sep);
-                    write_str(out, name);
+                    write_plain(out, name);
                     out.push(b':');
                     write_str(out, value);
                     sep = b',';
@@ -283,11 +275,20 @@ impl Completion<'_> {
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(br#","service_tier":"#);
-        write_str(out, self.service_tier);
+        write_plain(out, self.service_tier);
         out.extend_from_slice(br#","system_fingerprint":"#);
         write_str(out, self.system_fingerprint);
         out.push(b'}');
     }
+}
+
+/// A constant of the format (a type, a role, a key) as a JSON string: it
+/// has nothing to escape, so it is not scanned for it.
+fn write_plain(out: &mut Vec<u8>, text: &'static str) {
+    debug_assert!(super::json_scan::special(text.as_bytes()).is_none());
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
 }
 
 /// A number as JSON (writing into a vector cannot fail).

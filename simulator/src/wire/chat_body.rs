@@ -14,7 +14,8 @@ use toolcall_runtime::{
     ToolDefinition,
 };
 
-use super::json_scan::Scan;
+use super::chat_messages::simple_messages;
+use super::json_scan::{Scan, plain_text};
 use super::media::{is_base64, is_http_url};
 use super::{ApiError, Parsed};
 use crate::engine::{Asks, Engine, ResponseFormat, Tools};
@@ -176,12 +177,24 @@ pub(crate) fn read_chat_body(
         Some(fields) => fields,
         None => serde_body(engine, body, text)?,
     };
-    // The model and stream flag first: the journal names them in a refusal.
-    let model = typed::<String>(fields.model, "model", "a string");
-    let stream = typed::<bool>(fields.stream, "stream", "a boolean");
-    let named = model.as_ref().ok().cloned().flatten().unwrap_or_default();
+    // The model and stream flag first: the journal names them in a refusal
+    // (the model read again then, not copied for every request).
+    let raw_model = fields.model;
+    // The common spellings read without serde: a plain string, a literal.
+    let model = match raw_model.and_then(plain_text) {
+        Some(model) => Ok(Some(model.to_owned())),
+        None => typed::<String>(raw_model, "model", "a string"),
+    };
+    let stream = match fields.stream {
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        raw => typed::<bool>(raw, "stream", "a boolean"),
+    };
     let streamed = matches!(stream, Ok(Some(true)));
-    read(engine, fields, model, stream).inspect_err(|error| engine.reject(error, &named, streamed))
+    read(engine, fields, model, stream).inspect_err(|error| {
+        let named = typed::<String>(raw_model, "model", "a string");
+        engine.reject(error, &named.ok().flatten().unwrap_or_default(), streamed);
+    })
 }
 
 /// The body read by serde_json, when the quick scan did not take it: its
@@ -281,15 +294,18 @@ impl<'a> Fields<'a> {
                 // finds its end; one that does not read is cut out raw,
                 // to be refused with serde_json's error from its own text.
                 "messages" => {
-                    let mut read =
-                        serde_json::Deserializer::from_str(scan.rest()).into_iter::<Vec<Message>>();
-                    match read.next() {
-                        Some(Ok(messages)) => {
-                            read_messages = Some(messages);
-                            Some(read.byte_offset())
+                    let read = simple_messages(scan.rest()).or_else(|| {
+                        let mut read = serde_json::Deserializer::from_str(scan.rest())
+                            .into_iter::<Vec<Message>>();
+                        match read.next() {
+                            Some(Ok(messages)) => Some((messages, read.byte_offset())),
+                            _ => None,
                         }
-                        _ => None,
-                    }
+                    });
+                    read.map(|(messages, len)| {
+                        read_messages = Some(messages);
+                        len
+                    })
                 }
                 _ => None,
             };

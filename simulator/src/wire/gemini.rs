@@ -22,7 +22,8 @@ use toolcall_runtime::{
 
 use super::media::{inline, is_base64, linked};
 use super::{
-    ApiError, Envelope, Format, Frames, NotStrings, Parsed, Sse, block_events, kept, string_list,
+    ApiError, Blanks, Envelope, Format, Frames, NotStrings, Parsed, Sse, block_events, kept,
+    string_list,
 };
 pub use crate::engine::GeminiOptions;
 use crate::engine::{Asks, Engine, ReplyPlan, ResponseFormat, Tools};
@@ -47,10 +48,6 @@ pub(crate) struct Gemini {
     /// `streamGenerateContent` rather than `generateContent`.
     pub stream: bool,
 }
-
-/// The processing time Google's replies carry.
-const SERVER_TIMING: hyper::header::HeaderName =
-    hyper::header::HeaderName::from_static("server-timing");
 
 impl Format for Gemini {
     const SLOT: usize = 3;
@@ -152,11 +149,12 @@ impl Format for Gemini {
         body
     }
 
-    fn reply_headers(&self, _: &Envelope, processing: Duration, headers: &mut HeaderMap) {
-        match format!("gfet4t7; dur={}", processing.as_millis()).parse() {
-            Ok(value) => headers.insert(SERVER_TIMING, value),
-            Err(_) => headers.remove(SERVER_TIMING),
-        };
+    fn reply_headers(&self, _: &Envelope, processing: Duration, blanks: &mut Blanks<'_>) {
+        blanks.fill(
+            format!("gfet4t7; dur={}", processing.as_millis())
+                .parse()
+                .ok(),
+        );
     }
 }
 

@@ -73,12 +73,7 @@ impl<'a> Scan<'a> {
             return None;
         }
         let start = self.at;
-        let len = self
-            .text
-            .as_bytes()
-            .get(start..)?
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        let len = special(self.text.as_bytes().get(start..)?)?;
         if self.text.as_bytes().get(start + len) != Some(&b'"') {
             return None;
         }
@@ -94,24 +89,43 @@ impl<'a> Scan<'a> {
         &mut self,
         mut member: impl FnMut(&mut Scan<'a>, &'a str) -> Option<()>,
     ) -> Option<()> {
+        self.items(b'{', b'}', |scan| {
+            let key = scan.plain_string()?;
+            scan.ws();
+            if !scan.eat(b':') {
+                return None;
+            }
+            scan.ws();
+            member(scan, key)
+        })
+    }
+
+    /// An array's elements in order: `element` is given the scan at each,
+    /// which it must take; `None` on anything not taken.
+    pub(crate) fn array(&mut self, element: impl FnMut(&mut Scan<'a>) -> Option<()>) -> Option<()> {
+        self.items(b'[', b']', element)
+    }
+
+    /// The items between `open` and `close`, separated by commas, each
+    /// taken by `item`.
+    fn items(
+        &mut self,
+        open: u8,
+        close: u8,
+        mut item: impl FnMut(&mut Scan<'a>) -> Option<()>,
+    ) -> Option<()> {
         self.ws();
-        if !self.eat(b'{') {
+        if !self.eat(open) {
             return None;
         }
         self.ws();
-        if self.eat(b'}') {
+        if self.eat(close) {
             return Some(());
         }
         loop {
-            let key = self.plain_string()?;
+            item(self)?;
             self.ws();
-            if !self.eat(b':') {
-                return None;
-            }
-            self.ws();
-            member(self, key)?;
-            self.ws();
-            if self.eat(b'}') {
+            if self.eat(close) {
                 return Some(());
             }
             if !self.eat(b',') {
@@ -121,13 +135,34 @@ impl<'a> Scan<'a> {
         }
     }
 
+    /// The next value when it is a string: its text, unescaped (by
+    /// serde_json, when it has an escape); `None` for any other value.
+    pub(crate) fn string(&mut self) -> Option<std::borrow::Cow<'a, str>> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.at;
+        let escaped = self.string_end()?;
+        let raw = self.text.get(start..self.at)?;
+        if escaped {
+            serde_json::from_str::<String>(raw).ok().map(Into::into)
+        } else {
+            raw.get(1..raw.len() - 1).map(Into::into)
+        }
+    }
+
+    /// How far the scan has come, in bytes.
+    pub(crate) fn offset(&self) -> usize {
+        self.at
+    }
+
     /// Step over one value (no whitespace before it).
     fn skip(&mut self, depth: usize) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
         match self.peek()? {
-            b'"' => self.skip_string(),
+            b'"' => self.string_end().map(drop),
             b'{' => self.skip_items(b'}', depth, true),
             b'[' => self.skip_items(b']', depth, false),
             b't' => self.literal("true"),
@@ -150,7 +185,7 @@ impl<'a> Scan<'a> {
                 if self.peek()? != b'"' {
                     return None;
                 }
-                self.skip_string()?;
+                self.string_end()?;
                 self.ws();
                 if !self.eat(b':') {
                     return None;
@@ -175,21 +210,18 @@ impl<'a> Scan<'a> {
         })
     }
 
-    /// A string with its escapes checked as serde_json checks them.
-    fn skip_string(&mut self) -> Option<()> {
+    /// Step over a string, its escapes checked as serde_json checks them;
+    /// whether it has any.
+    fn string_end(&mut self) -> Option<bool> {
         let bytes = self.text.as_bytes();
         let mut at = self.at + 1;
+        let mut escaped = false;
         loop {
-            // The next quote, backslash or control character.
-            let stop = bytes
-                .get(at..)?
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-            at += stop;
+            at += special(bytes.get(at..)?)?;
             match bytes.get(at..)? {
                 [b'"', ..] => {
                     self.at = at + 1;
-                    return Some(());
+                    return Some(escaped);
                 }
                 [
                     b'\\',
@@ -203,6 +235,7 @@ impl<'a> Scan<'a> {
                 }
                 _ => return None,
             }
+            escaped = true;
         }
     }
 
@@ -241,6 +274,49 @@ impl<'a> Scan<'a> {
             self.at += 1;
         }
     }
+}
+
+/// The text of `raw`, a whole JSON string (as a scan cut it out), when it
+/// has no escape: `"gpt-4o"` reads `gpt-4o`; `None` for anything else.
+pub(crate) fn plain_text(raw: &str) -> Option<&str> {
+    let text = raw.strip_prefix('"')?.strip_suffix('"')?;
+    special(text.as_bytes()).is_none().then_some(text)
+}
+
+/// Where the first byte a JSON string cannot hold as it is stands: a
+/// quote, a backslash or a control character. Eight bytes a step, the
+/// last few padded to eight, with no loop over single bytes: the strings
+/// of a request and a reply (keys, roles, ids) are short.
+pub(crate) fn special(bytes: &[u8]) -> Option<usize> {
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in words.by_ref() {
+        let mut eight = [0; 8];
+        eight.copy_from_slice(chunk);
+        if let Some(first) = first_special(u64::from_le_bytes(eight)) {
+            return Some(at + first);
+        }
+        at += 8;
+    }
+    let rest = words.remainder();
+    // Padding that is not special: found only in the bytes there are.
+    let mut eight = [b' '; 8];
+    eight[..rest.len()].copy_from_slice(rest);
+    first_special(u64::from_le_bytes(eight)).map(|first| at + first)
+}
+
+/// The first special byte of eight (little-endian: the first is lowest).
+fn first_special(x: u64) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Each byte of `x` below `n` (at most 128) gets its high bit. A borrow
+    // can only flag bytes above a byte that is below `n`, so the lowest
+    // flag is exact: the first such byte.
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    let flags = below(x, 0x20)
+        | below(x ^ (ONES * u64::from(b'"')), 1)
+        | below(x ^ (ONES * u64::from(b'\\')), 1);
+    (flags != 0).then(|| flags.trailing_zeros() as usize / 8)
 }
 
 #[cfg(test)]
@@ -308,6 +384,52 @@ mod tests {
                 "{good}"
             );
             assert!(takes(good), "{good}");
+        }
+    }
+
+    #[test]
+    fn every_special_byte_is_found_wherever_it_stands() {
+        for byte in 0..=u8::MAX {
+            let is_special = byte < 0x20 || byte == b'"' || byte == b'\\';
+            for len in 1..20 {
+                for at in 0..len {
+                    // Neighbours that could hide a borrow: 0x21, 0x7f, 0xff.
+                    let mut text: Vec<u8> = (0..len).map(|i| [0x21, 0x7f, 0xff][i % 3]).collect();
+                    text[at] = byte;
+                    let found = special(&text);
+                    assert_eq!(
+                        found,
+                        is_special.then_some(at),
+                        "{byte:#x} at {at} of {len}"
+                    );
+                    // A special byte after it does not hide it.
+                    for later in at + 1..len {
+                        let mut text = text.clone();
+                        text[later] = b'"';
+                        let first = if is_special { at } else { later };
+                        assert_eq!(special(&text), Some(first), "{byte:#x} at {at}, {later}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_plain_string_s_text_is_read_as_serde_json_reads_it() {
+        for raw in [r#""gpt-4o""#, r#""""#, r#""é日本""#] {
+            let serde: String = serde_json::from_str(raw).expect("a string");
+            assert_eq!(plain_text(raw), Some(serde.as_str()), "{raw}");
+        }
+        for other in [
+            r#""a\nb""#,
+            r#""a\"b""#,
+            "\"a\u{1}\"",
+            "1",
+            "null",
+            "\"",
+            r#""a"#,
+        ] {
+            assert_eq!(plain_text(other), None, "{other}");
         }
     }
 

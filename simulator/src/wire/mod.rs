@@ -7,6 +7,7 @@ pub(crate) mod anthropic;
 pub(crate) mod anthropic_routes;
 pub(crate) mod chat;
 pub(crate) mod chat_body;
+mod chat_messages;
 pub(crate) mod gemini;
 mod json_scan;
 mod media;
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use hyper::HeaderMap;
 use hyper::body::Bytes;
+use hyper::header::{HeaderName, HeaderValue, ValuesMut};
 use serde_json::Value;
 use toolcall_runtime::{ChatRequest, StreamEvent, ToolCallDelta};
 
@@ -94,12 +96,60 @@ pub(crate) trait Format: Send + Sync + 'static {
     fn error_body(&self, error: &ApiError) -> Value;
 
     /// Headers a reply carries besides the content type and the fixed
-    /// ones (request id, timing).
-    fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap);
+    /// ones (request id, timing): one value for each of
+    /// [`REPLY_HEADERS`](Self::REPLY_HEADERS), in its order.
+    fn reply_headers(&self, envelope: &Envelope, processing: Duration, blanks: &mut Blanks<'_>);
 
     /// Keep a planned reply, for a format whose server stores responses
     /// (Responses: `previous_response_id`, `GET /v1/responses/{id}`).
     fn remember(&self, _envelope: &Envelope, _plan: &ReplyPlan, _options: &Self::Options) {}
+}
+
+/// The blank values a reply's header map ends with, filled in order by
+/// place: no name is hashed again, as each `insert` would.
+pub(crate) struct Blanks<'a> {
+    values: ValuesMut<'a, HeaderValue>,
+    /// A value that could not be one was left blank.
+    missed: bool,
+}
+
+impl<'a> Blanks<'a> {
+    /// The last `count` values of `headers`, to fill.
+    pub(crate) fn new(headers: &'a mut HeaderMap, count: usize) -> Blanks<'a> {
+        let before = headers.len().saturating_sub(count);
+        let mut values = headers.values_mut();
+        for _ in 0..before {
+            values.next();
+        }
+        Blanks {
+            values,
+            missed: false,
+        }
+    }
+
+    /// Fill the next blank; `None` (bytes a header cannot hold) leaves it
+    /// blank, and [`drop_blank`] then removes it.
+    pub(crate) fn fill(&mut self, value: Option<HeaderValue>) {
+        match (self.values.next(), value) {
+            (Some(slot), Some(value)) => *slot = value,
+            _ => self.missed = true,
+        }
+    }
+
+    /// Whether a blank was left unfilled.
+    pub(crate) fn missed(&self) -> bool {
+        self.missed
+    }
+}
+
+/// Remove the headers of `names` whose value is still blank: a header
+/// without a value is left out, not sent empty.
+pub(crate) fn drop_blank(headers: &mut HeaderMap, names: impl IntoIterator<Item = HeaderName>) {
+    for name in names {
+        if headers.get(&name).is_some_and(HeaderValue::is_empty) {
+            headers.remove(&name);
+        }
+    }
 }
 
 /// What is wrong with a list of strings (stop sequences): each format

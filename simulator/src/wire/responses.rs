@@ -22,7 +22,7 @@ use toolcall_runtime::{
 use super::chat::Chat;
 use super::chat_body::{in_range, json_kind};
 use super::media::{inline, is_base64, is_http_url};
-use super::{ApiError, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
+use super::{ApiError, Blanks, Envelope, Format, Frames, Parsed, Sse, block_events, kept};
 use crate::engine::{Asks, Engine, ReplyPlan, ResponseFormat, Tools, Unpaired, check_pairing};
 
 /// The prefix of response ids.
@@ -183,8 +183,8 @@ impl Format for Responses {
         error.body()
     }
 
-    fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap) {
-        super::chat::openai_reply_headers(self.id_prefix(), envelope, processing, headers);
+    fn reply_headers(&self, envelope: &Envelope, processing: Duration, blanks: &mut Blanks<'_>) {
+        super::chat::openai_reply_headers(self.id_prefix(), envelope, processing, blanks);
     }
 
     fn remember(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ResponsesOptions) {

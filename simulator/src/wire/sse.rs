@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use hyper::body::Bytes;
 
+use super::json_scan::special;
 use super::to_json;
 
 /// The frames of a streamed reply, each at its offset from the request's
@@ -156,12 +157,9 @@ fn write_fields(bytes: &mut Vec<u8>, value: &impl serde::Serialize) {
 /// `text` as a JSON string, as `serde_json` writes it.
 pub(crate) fn write_str(bytes: &mut Vec<u8>, text: &str) {
     // Most strings of a reply (ids, names, words) need no escape: one scan
-    // of the whole string (no early exit, so it runs many bytes a step)
-    // and one copy. `serde_json` escapes exactly these bytes.
-    let escaped = text.bytes().fold(0u8, |any, b| {
-        any | u8::from(b < 0x20) | u8::from(b == b'"') | u8::from(b == b'\\')
-    }) != 0;
-    if escaped {
+    // and one copy.
+    // `serde_json` escapes exactly the bytes `special` finds.
+    if special(text.as_bytes()).is_some() {
         // Writing a string into a vector cannot fail.
         let _ = serde_json::to_writer(&mut *bytes, text);
     } else {

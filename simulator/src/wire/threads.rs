@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 use super::anthropic::{self, Anthropic};
 use super::responses::STORED_RESPONSES;
-use super::{ApiError, Envelope, Format, Frames, Parsed};
+use super::{ApiError, Blanks, Envelope, Format, Frames, Parsed};
 use crate::engine::{Engine, ReplyPlan};
 
 /// Request fields a `continue` takes from its thread and may not repeat.
@@ -204,8 +204,8 @@ impl Format for Messages {
         Anthropic.error_body(error)
     }
 
-    fn reply_headers(&self, envelope: &Envelope, processing: Duration, headers: &mut HeaderMap) {
-        Anthropic.reply_headers(envelope, processing, headers);
+    fn reply_headers(&self, envelope: &Envelope, processing: Duration, blanks: &mut Blanks<'_>) {
+        Anthropic.reply_headers(envelope, processing, blanks);
     }
 
     fn remember(&self, envelope: &Envelope, plan: &ReplyPlan, options: &ThreadOptions) {
