@@ -223,6 +223,48 @@ async fn malformed_calls_each_get_their_one_result() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn every_later_call_with_an_earlier_id_is_refused_however_far_apart() {
+    let (tools, counters) = work();
+    // 3,000 calls; four reuse an earlier id, one of them twice, far apart.
+    let mut calls: Vec<ToolCall> = (0..3_000)
+        .map(|i| call(&format!("c{i}"), "work", 1))
+        .collect();
+    let reused = [
+        (2_999, 0),
+        (1_501, 1_500),
+        (2_000, 17),
+        (2_500, 17),
+        (40, 39),
+    ];
+    for &(later, earlier) in &reused {
+        calls[later] = call(&format!("c{earlier}"), "work", 1);
+    }
+    for cap in [None, Some(7)] {
+        let before = counters.started.load(Ordering::SeqCst);
+        let mut options = DispatchOptions::parallel();
+        if let Some(cap) = cap {
+            options = options.max_concurrency(cap);
+        }
+        let batch = tools.dispatch(&calls).options(options).await;
+        let refused: Vec<usize> = (0..calls.len())
+            .filter(|&i| batch.results[i].outcome != Outcome::Ok)
+            .collect();
+        assert_eq!(refused, [40, 1_501, 2_000, 2_500, 2_999], "cap {cap:?}");
+        for &(later, earlier) in &reused {
+            let text = &batch.results[later].content;
+            assert!(
+                text.contains(&format!("duplicate call id `c{earlier}`")),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            counters.started.load(Ordering::SeqCst) - before,
+            calls.len() - reused.len()
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_empty_batch_is_empty() {
     let (tools, _) = work();
     let batch = tools.dispatch(&[]).await;
