@@ -1,6 +1,10 @@
 //! Dispatch overhead per call against a bare `join_all` of the same work,
 //! sequential against parallel for the seed's three tools (200/180/150 ms),
 //! and CPU-bound tools inline against spawned on a 2-worker runtime.
+//!
+//! Criterion times each row apart, so on a machine whose speed drifts the
+//! two overhead rows can be measured in different states: for their ratio,
+//! `cargo bench --bench dispatch_ratio` interleaves them round by round.
 
 use std::hint::black_box;
 use std::time::Duration;
