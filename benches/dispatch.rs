@@ -13,7 +13,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use toolcall::{ToolCall, ToolSet, tool};
 
 mod common;
-use common::{calls, echo};
+use common::{calls, echo_runtime};
 #[path = "common/floor.rs"]
 mod floor;
 
@@ -56,14 +56,7 @@ async fn crunch_spawned(
 }
 
 fn overhead(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("runtime");
-    let tools = ToolSet::builder()
-        .tools(toolcall::tools![echo])
-        .build()
-        .expect("tools");
+    let (rt, tools) = echo_runtime();
     let mut group = c.benchmark_group("dispatch_overhead");
     for n in [1usize, 10, 100, 1_000, 10_000, 100_000] {
         let batch = calls(n);

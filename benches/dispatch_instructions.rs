@@ -13,10 +13,8 @@
 
 use std::hint::black_box;
 
-use toolcall::ToolSet;
-
 mod common;
-use common::{calls, echo};
+use common::{calls, echo_runtime};
 #[path = "common/floor.rs"]
 mod floor;
 
@@ -25,17 +23,7 @@ fn main() {
     let which = args.next().unwrap_or_else(|| "both".to_owned());
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
     let reps: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-    else {
-        eprintln!("no tokio runtime");
-        std::process::exit(1);
-    };
-    let Ok(tools) = ToolSet::builder().tools(toolcall::tools![echo]).build() else {
-        eprintln!("the echo tool did not register");
-        std::process::exit(1);
-    };
+    let (rt, tools) = echo_runtime();
     let batch = calls(n);
     rt.block_on(async {
         for _ in 0..reps {

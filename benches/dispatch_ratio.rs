@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use toolcall::{ToolCall, ToolSet};
 
 mod common;
-use common::{calls, echo};
+use common::{calls, echo_runtime};
 #[path = "common/floor.rs"]
 mod floor;
 
@@ -33,17 +33,7 @@ fn main() {
         .and_then(|r| r.parse().ok())
         .filter(|&r| r > 0)
         .unwrap_or(41);
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-    else {
-        eprintln!("no tokio runtime");
-        std::process::exit(1);
-    };
-    let Ok(tools) = ToolSet::builder().tools(toolcall::tools![echo]).build() else {
-        eprintln!("the echo tool did not register");
-        std::process::exit(1);
-    };
+    let (rt, tools) = echo_runtime();
     println!(
         "{:>8}  {:>17}  {:>17}  {:>7}  {:>13}  ({rounds} rounds interleaved)",
         "calls", "toolcall ns/call", "join_all ns/call", "ratio", "middle half"

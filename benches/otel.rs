@@ -13,11 +13,11 @@ use std::net::TcpListener;
 use std::sync::Mutex;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use toolcall::{Agent, BoxFuture, ChatRequest, ChatResponse, Model, ModelError, ToolSet};
+use toolcall::{Agent, BoxFuture, ChatRequest, ChatResponse, Model, ModelError};
 use tracing_subscriber::layer::SubscriberExt;
 
 mod common;
-use common::{calls, echo};
+use common::{calls, echo_runtime};
 
 /// Four calls, then an answer; forever.
 struct Replay(Mutex<VecDeque<ChatResponse>>);
@@ -82,14 +82,7 @@ fn overhead(c: &mut Criterion) {
         .endpoint(&sink())
         .build()
         .expect("exporter");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("runtime");
-    let tools = ToolSet::builder()
-        .tools(toolcall::tools![echo])
-        .build()
-        .expect("tools");
+    let (rt, tools) = echo_runtime();
     let agent = Agent::new(Replay(Mutex::new(VecDeque::new())), tools.clone()).agent_name("bench");
     let exporting = || {
         tracing_subscriber::registry().with(toolcall_otel::layer(

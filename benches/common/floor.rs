@@ -5,7 +5,7 @@ use futures_util::future::join_all;
 use serde::Deserialize;
 use toolcall::ToolCall;
 
-use super::echo;
+use super::common::echo;
 
 #[derive(Deserialize)]
 struct EchoArgs {

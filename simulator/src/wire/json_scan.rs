@@ -91,11 +91,7 @@ impl<'a> Scan<'a> {
     ) -> Option<()> {
         self.items(b'{', b'}', |scan| {
             let key = scan.plain_string()?;
-            scan.ws();
-            if !scan.eat(b':') {
-                return None;
-            }
-            scan.ws();
+            scan.colon()?;
             member(scan, key)
         })
     }
@@ -175,33 +171,27 @@ impl<'a> Scan<'a> {
 
     /// An object's members (`keyed`) or an array's elements, to `close`.
     fn skip_items(&mut self, close: u8, depth: usize, keyed: bool) -> Option<()> {
-        self.at += 1;
-        self.ws();
-        if self.eat(close) {
-            return Some(());
-        }
-        loop {
+        let open = self.peek()?;
+        self.items(open, close, |scan| {
             if keyed {
-                if self.peek()? != b'"' {
+                if scan.peek()? != b'"' {
                     return None;
                 }
-                self.string_end()?;
-                self.ws();
-                if !self.eat(b':') {
-                    return None;
-                }
-                self.ws();
+                scan.string_end()?;
+                scan.colon()?;
             }
-            self.skip(depth + 1)?;
-            self.ws();
-            if self.eat(close) {
-                return Some(());
-            }
-            if !self.eat(b',') {
-                return None;
-            }
-            self.ws();
+            scan.skip(depth + 1)
+        })
+    }
+
+    /// The `:` after a member's key, with the whitespace around it.
+    fn colon(&mut self) -> Option<()> {
+        self.ws();
+        if !self.eat(b':') {
+            return None;
         }
+        self.ws();
+        Some(())
     }
 
     fn literal(&mut self, word: &str) -> Option<()> {
