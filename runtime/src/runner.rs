@@ -653,7 +653,7 @@ impl<'a> Runner<'a> {
     /// Whether an earlier call already has this id.
     fn is_duplicate_id(&mut self, index: usize) -> bool {
         if index < self.checked {
-            !self.duplicates.is_empty() && self.duplicates.binary_search(&(index as u32)).is_ok()
+            self.duplicates.binary_search(&(index as u32)).is_ok()
         } else {
             !insert_id(&mut self.ids, &self.calls, index)
         }

@@ -57,11 +57,13 @@ impl hyper::rt::Timer for HeaderTimer {
 
 impl HeaderTimer {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Pin<Box<Sleep>>>> {
-        // A pool of sleeps stays usable whatever panicked while it was held.
-        self.pool
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.pool)
     }
+}
+
+/// The pool's sleeps: usable whatever panicked while they were held.
+fn lock(pool: &Pool) -> std::sync::MutexGuard<'_, Vec<Pin<Box<Sleep>>>> {
+    pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A sleep that goes back to its pool when dropped.
@@ -87,10 +89,7 @@ impl hyper::rt::Sleep for Kept {}
 impl Drop for Kept {
     fn drop(&mut self) {
         if let Some(sleep) = self.sleep.take() {
-            let mut pool = self
-                .pool
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut pool = lock(&self.pool);
             if pool.len() < KEPT {
                 pool.push(sleep);
             }
