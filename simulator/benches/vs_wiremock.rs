@@ -9,7 +9,10 @@
 //!   same bytes canned, both as processes, at 16 and 64 clients: for a JSON
 //!   reply (the floor sends the canned completion in one piece) and a
 //!   streamed one (the floor sends the simulator's SSE events canned, one
-//!   body frame each, as the simulator does). Goal: at most 1.5x for JSON,
+//!   body frame each, as the simulator does). The two take turns, 8 rounds
+//!   (`TOOLCALL_BENCH_ROUNDS`) of a slice of the row's time each, and the
+//!   ratio is taken round by round: this machine's speed drifts too much
+//!   for two rows timed one after the other. Goal: at most 1.5x for JSON,
 //!   2x streamed.
 //! - **process**: each server in its own process, as users run them:
 //!   `toolcall-sim serve` (auto mode, so every reply is planned, journalled
@@ -430,15 +433,25 @@ fn sse_events(body: &Bytes) -> Vec<Bytes> {
 }
 
 /// The goal rows: the simulator's CPU time a request against the floor's,
-/// both as processes, for a JSON and a streamed reply.
+/// both as processes, for a JSON and a streamed reply. This machine's speed
+/// drifts by a third from minute to minute, so two rows timed one after the
+/// other can land in different states: the two servers take turns instead,
+/// `ROUNDS` rounds of a slice each (which goes first alternating), and the
+/// ratio is taken round by round; the median and the middle half are printed.
 fn against_floor(
     runtime: &tokio::runtime::Runtime,
     (canned, canned_sse): (&[u8], &[u8]),
     threads: Option<usize>,
     seconds: f64,
 ) {
+    let rounds = std::env::var("TOOLCALL_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse::<usize>().ok())
+        .unwrap_or(ROUNDS)
+        .max(1);
+    let slice = seconds / rounds as f64;
     println!(
-        "server CPU a request against a bare hyper server answering the same bytes canned (the floor), {seconds} s a row"
+        "server CPU a request against a bare hyper server answering the same bytes canned (the floor): {rounds} rounds of {slice:.2} s each, taking turns"
     );
     let sim = simulator_process(threads);
     let floors = [
@@ -457,16 +470,56 @@ fn against_floor(
     ];
     for clients in FLOOR_CLIENTS {
         for (name, body, floor, goal) in &floors {
-            let (_, ours) = measure(runtime, &sim, body, clients, seconds);
-            let (_, theirs) = measure(runtime, floor, body, clients, seconds);
-            if let (Some(ours), Some(theirs)) = (ours, theirs) {
-                println!(
-                    "floor, {name:<4} {clients:>3} clients  {SIM} {ours:>5.1} us  bare hyper {theirs:>5.1} us  ratio {:.2}x (goal {goal}x)",
-                    ours / theirs
-                );
-            } else {
-                println!("floor, {name:<4} {clients:>3} clients  (no /proc: CPU time not read)");
+            let mut ratios = Vec::with_capacity(rounds);
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            for round in 0..rounds {
+                let time = |server| measure(runtime, server, body, clients, slice).1;
+                let (us, them) = if round % 2 == 0 {
+                    let us = time(&sim);
+                    (us, time(floor))
+                } else {
+                    let them = time(floor);
+                    (time(&sim), them)
+                };
+                let (Some(us), Some(them)) = (us, them) else {
+                    break;
+                };
+                ratios.push(us / them);
+                ours.push(us);
+                theirs.push(them);
             }
+            if ratios.is_empty() {
+                println!("floor, {name:<4} {clients:>3} clients  (no /proc: CPU time not read)");
+                continue;
+            }
+            let ratio = Spread::of(&mut ratios);
+            let (ours, theirs) = (Spread::of(&mut ours), Spread::of(&mut theirs));
+            println!(
+                "floor, {name:<4} {clients:>3} clients  ratio {:.2}x, middle half {:.2}-{:.2}x (goal {goal}x)  {SIM} {:.1} us  bare hyper {:.1} us (medians)",
+                ratio.median, ratio.low, ratio.high, ours.median, theirs.median
+            );
+        }
+    }
+}
+
+/// How many rounds the goal rows take turns in (`TOOLCALL_BENCH_ROUNDS`).
+const ROUNDS: usize = 8;
+
+/// The median and middle half of some measurements.
+struct Spread {
+    median: f64,
+    low: f64,
+    high: f64,
+}
+
+impl Spread {
+    fn of(values: &mut [f64]) -> Spread {
+        values.sort_by(f64::total_cmp);
+        let at = |q: f64| values[((values.len() - 1) as f64 * q).round() as usize];
+        Spread {
+            median: at(0.5),
+            low: at(0.25),
+            high: at(0.75),
         }
     }
 }

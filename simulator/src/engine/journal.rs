@@ -125,15 +125,21 @@ const SECRET_HEADERS: [&str; 5] = [
     "proxy-authorization",
 ];
 
-/// A request's HTTP side as it came, kept as hyper read it (its header map
-/// and body moved in, not copied) and turned into an [`HttpRequest`] only
-/// when someone reads the journal: most entries are never read.
+/// A request's HTTP side as it came, packed into one buffer of its own and
+/// turned into an [`HttpRequest`] only when someone reads the journal: most
+/// entries are never read. Packed, not kept as hyper read it: hyper's header
+/// values and a body read with the head are slices of the connection's read
+/// buffer, and a journal holding them would pin a buffer a request (hyper
+/// then allocates a fresh one for the next), which cost a server a third of
+/// its time a request in cache misses.
 #[derive(Debug)]
 pub(crate) struct RawHttp {
     method: hyper::Method,
-    endpoint: String,
-    headers: hyper::header::HeaderMap,
-    body: Bytes,
+    /// The endpoint, each header's name and value, and the body, in this
+    /// order, each after its length as 4 bytes (the body's is implied).
+    packed: Box<[u8]>,
+    /// How many headers `packed` holds.
+    headers: usize,
 }
 
 impl RawHttp {
@@ -141,14 +147,33 @@ impl RawHttp {
     pub(crate) fn new(
         method: hyper::Method,
         endpoint: &str,
-        headers: hyper::header::HeaderMap,
-        body: Bytes,
+        headers: &hyper::header::HeaderMap,
+        body: &[u8],
     ) -> RawHttp {
+        let size = 4
+            + endpoint.len()
+            + headers
+                .iter()
+                .map(|(name, value)| 8 + name.as_str().len() + value.len())
+                .sum::<usize>()
+            + body.len();
+        let mut packed = Vec::with_capacity(size);
+        let mut put = |piece: &[u8]| {
+            // A header or path over 4 GiB cannot reach here: hyper refuses
+            // heads past its buffer's limit.
+            packed.extend_from_slice(&u32::try_from(piece.len()).unwrap_or(u32::MAX).to_le_bytes());
+            packed.extend_from_slice(piece);
+        };
+        put(endpoint.as_bytes());
+        for (name, value) in headers {
+            put(name.as_str().as_bytes());
+            put(value.as_bytes());
+        }
+        packed.extend_from_slice(body);
         RawHttp {
             method,
-            endpoint: endpoint.to_owned(),
-            headers,
-            body,
+            packed: packed.into_boxed_slice(),
+            headers: headers.len(),
         }
     }
 
@@ -158,41 +183,37 @@ impl RawHttp {
 
     /// The journal's view: names in lower case, credentials redacted.
     fn to_http(&self) -> HttpRequest {
-        let headers = self
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let value = if RawHttp::secret(name.as_str()) {
-                    REDACTED.to_owned()
+        let mut rest = &self.packed[..];
+        let mut take = || {
+            let (length, after) = rest.split_at_checked(4).unwrap_or((&[0; 4], &[]));
+            let length = u32::from_le_bytes(length.try_into().unwrap_or([0; 4])) as usize;
+            let (piece, after) = after.split_at_checked(length).unwrap_or((after, &[]));
+            rest = after;
+            String::from_utf8_lossy(piece).into_owned()
+        };
+        let endpoint = take();
+        let headers = (0..self.headers)
+            .map(|_| {
+                let name = take();
+                let value = take();
+                if RawHttp::secret(&name) {
+                    (name, REDACTED.to_owned())
                 } else {
-                    String::from_utf8_lossy(value.as_bytes()).into_owned()
-                };
-                (name.as_str().to_owned(), value)
+                    (name, value)
+                }
             })
             .collect();
         HttpRequest {
             method: self.method.as_str().to_owned(),
-            endpoint: self.endpoint.clone(),
+            endpoint,
             headers,
-            body: self.body.clone(),
+            body: Bytes::copy_from_slice(rest),
         }
     }
 
-    /// About how much memory its journal view holds.
+    /// About how much memory it holds.
     fn size(&self) -> usize {
-        self.body.len()
-            + self
-                .headers
-                .iter()
-                .map(|(name, value)| {
-                    name.as_str().len()
-                        + if RawHttp::secret(name.as_str()) {
-                            REDACTED.len()
-                        } else {
-                            value.len()
-                        }
-                })
-                .sum::<usize>()
+        self.packed.len()
     }
 }
 
@@ -522,5 +543,48 @@ impl JournalStats {
         if fault {
             self.faults += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn a_packed_request_reads_back_as_sent_with_credentials_redacted() {
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        headers.insert(
+            "authorization",
+            HeaderValue::from_static("Bearer sk-secret"),
+        );
+        headers.append("x-empty", HeaderValue::from_static(""));
+        headers.append("x-twice", HeaderValue::from_static("one"));
+        headers.append("x-twice", HeaderValue::from_static("two"));
+        let body = br#"{"model":"m"}"#;
+        let raw = RawHttp::new(hyper::Method::POST, "/v1/chat/completions", &headers, body);
+        let http = raw.to_http();
+        assert_eq!(http.method, "POST");
+        assert_eq!(http.endpoint, "/v1/chat/completions");
+        assert_eq!(&http.body[..], body);
+        let pairs: Vec<(&str, &str)> = http
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("content-type", "application/json"),
+                ("authorization", "[redacted]"),
+                ("x-empty", ""),
+                ("x-twice", "one"),
+                ("x-twice", "two"),
+            ]
+        );
+        let empty = RawHttp::new(hyper::Method::GET, "/", &HeaderMap::new(), &[]);
+        assert_eq!(empty.to_http().endpoint, "/");
+        assert!(empty.to_http().body.is_empty() && empty.to_http().headers.is_empty());
     }
 }

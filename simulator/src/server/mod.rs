@@ -1055,9 +1055,8 @@ async fn answer<F: Format>(
 ) -> Result<Response<Body>, Disconnected> {
     let (head, body) = request.into_parts();
     // The journal keeps the request as it came, credentials redacted.
-    let http =
-        |body: Bytes| RawHttp::new(head.method.clone(), endpoint, head.headers.clone(), body);
-    let refuse = |error: &ApiError, body: Bytes| {
+    let http = |body: &[u8]| RawHttp::new(head.method.clone(), endpoint, &head.headers, body);
+    let refuse = |error: &ApiError, body: &[u8]| {
         engine.journal.attach_refused(&error.message, http(body));
         Ok(error_response(format, error))
     };
@@ -1065,26 +1064,26 @@ async fn answer<F: Format>(
         && let Err(error) = format.authorize(&head.headers, key)
     {
         engine.reject(&error, "", false);
-        return refuse(&error, Bytes::new());
+        return refuse(&error, &[]);
     }
     let body = match read_body(context, body).await {
         Ok(body) => body,
         Err(BodyError::Refused(error)) => {
             engine.reject(&error, "", false);
-            return refuse(&error, Bytes::new());
+            return refuse(&error, &[]);
         }
         Err(BodyError::Gone) => return Err(Disconnected),
     };
     let mut parsed = match format.parse(engine, &body) {
         Ok(parsed) => parsed,
-        Err(error) => return refuse(&error, body),
+        Err(error) => return refuse(&error, &body),
     };
     parsed.asks.endpoint = Some(F::ENDPOINT);
     match per_request::read(&head.headers) {
         Ok((fault, latency)) => (parsed.asks.fault, parsed.asks.latency) = (fault, latency),
         Err(error) => {
             engine.reject(&error, &parsed.request.model, parsed.stream);
-            return refuse(&error, body);
+            return refuse(&error, &body);
         }
     }
     let plan = engine.plan(
@@ -1096,8 +1095,7 @@ async fn answer<F: Format>(
         (format.id_prefix(), format.call_id_prefix()),
     );
     if engine.journal.keeps_entries() {
-        // The request's own header map moves into the journal, uncopied.
-        let raw = RawHttp::new(head.method, endpoint, head.headers, body);
+        let raw = RawHttp::new(head.method, endpoint, &head.headers, &body);
         engine.journal.attach(plan.index, raw);
     }
     let reply = match plan.outcome {
