@@ -196,6 +196,7 @@ impl Model for SimModel {
                 &self.asks(),
                 false,
                 Transport::InProcess,
+                None,
                 self.ids(),
             );
             match plan.outcome {
@@ -246,6 +247,7 @@ impl Model for SimModel {
                             &self.asks(),
                             true,
                             Transport::InProcess,
+                            None,
                             self.ids(),
                         );
                         let mut queue = VecDeque::new();

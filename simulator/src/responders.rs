@@ -92,6 +92,7 @@ fn answer(
         &body.asks,
         stream,
         Transport::Http,
+        None,
         (Chat.id_prefix(), Chat.call_id_prefix()),
     );
     let reply = match plan.outcome {

@@ -140,6 +140,8 @@ pub(crate) struct RawHttp {
     packed: Box<[u8]>,
     /// How many headers `packed` holds.
     headers: usize,
+    /// Where in `packed` the body starts.
+    body_at: usize,
 }
 
 impl RawHttp {
@@ -169,12 +171,19 @@ impl RawHttp {
             put(name.as_str().as_bytes());
             put(value.as_bytes());
         }
+        let body_at = packed.len();
         packed.extend_from_slice(body);
         RawHttp {
             method,
             packed: packed.into_boxed_slice(),
             headers: headers.len(),
+            body_at,
         }
+    }
+
+    /// The body, byte for byte.
+    pub(crate) fn body(&self) -> &[u8] {
+        &self.packed[self.body_at..]
     }
 
     fn secret(name: &str) -> bool {
@@ -183,7 +192,7 @@ impl RawHttp {
 
     /// The journal's view: names in lower case, credentials redacted.
     fn to_http(&self) -> HttpRequest {
-        let mut rest = &self.packed[..];
+        let mut rest = &self.packed[..self.body_at];
         let mut take = || {
             let (length, after) = rest.split_at_checked(4).unwrap_or((&[0; 4], &[]));
             let length = u32::from_le_bytes(length.try_into().unwrap_or([0; 4])) as usize;
@@ -207,7 +216,7 @@ impl RawHttp {
             method: self.method.as_str().to_owned(),
             endpoint,
             headers,
-            body: Bytes::copy_from_slice(rest),
+            body: Bytes::copy_from_slice(self.body()),
         }
     }
 
@@ -266,12 +275,59 @@ pub struct JournalStats {
     pub dropped: u64,
 }
 
-/// An entry as the ring keeps it: its HTTP side raw until read, and the
+/// A request's own fields, what its body says.
+#[derive(Debug, Default)]
+pub(crate) struct RequestFields {
+    pub model: String,
+    pub tools_offered: Vec<String>,
+    pub tool_choice: Option<ToolChoice>,
+    pub parallel_tool_calls: Option<bool>,
+    pub settings: Settings,
+    pub output: Option<OutputFormat>,
+    pub messages: Vec<Message>,
+}
+
+/// A format's reading of a request's own fields from its body alone, for
+/// a format whose reading depends on nothing else (no earlier response or
+/// thread): with one, the journal keeps the request's bytes and reads its
+/// fields again when someone reads the entry. Kept read, the parsed
+/// conversation of every entry stays in memory, and the cache misses of
+/// writing and dropping it cost a server more time than the reading.
+pub(crate) type Reread = fn(&[u8]) -> Option<RequestFields>;
+
+impl JournalEntry {
+    /// An entry's fields from its request.
+    pub(crate) fn fill(&mut self, fields: RequestFields) {
+        self.tool_message_ids = tool_message_ids(&fields.messages);
+        self.model = fields.model;
+        self.tools_offered = fields.tools_offered;
+        self.tool_choice = fields.tool_choice;
+        self.parallel_tool_calls = fields.parallel_tool_calls;
+        self.settings = fields.settings;
+        self.output = fields.output;
+        self.messages = fields.messages;
+    }
+}
+
+/// The `tool_call_id` of every tool message, in order.
+fn tool_message_ids(messages: &[Message]) -> Vec<String> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Tool { tool_call_id, .. } => Some(tool_call_id.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An entry as the ring keeps it: its HTTP side raw until read (and the
+/// request's own fields, when they can be read again from it), and the
 /// size counted for both (given back when it goes, not counted again).
 #[derive(Debug)]
 struct Kept {
     entry: JournalEntry,
     http: Option<RawHttp>,
+    reread: Option<Reread>,
     bytes: usize,
 }
 
@@ -280,6 +336,9 @@ impl Kept {
     fn read(&self) -> JournalEntry {
         let mut entry = self.entry.clone();
         if let Some(http) = &self.http {
+            if let Some(fields) = self.reread.and_then(|reread| reread(http.body())) {
+                entry.fill(fields);
+            }
             entry.http = Some(http.to_http());
         }
         entry
@@ -449,7 +508,9 @@ impl Journal {
         }
     }
 
-    pub(crate) fn push(&self, entry: JournalEntry) {
+    /// Add an entry, with its HTTP side as it came if it came over HTTP
+    /// (its own fields left empty when `reread` reads them from its body).
+    pub(crate) fn push(&self, entry: JournalEntry, http: Option<RawHttp>, reread: Option<Reread>) {
         let mut ring = self.lock();
         ring.stats.count(
             matches!(entry.answer, Answer::Reply(_)),
@@ -459,11 +520,13 @@ impl Journal {
             ring.stats.dropped += 1;
             return;
         }
-        let bytes = approx_bytes(&entry);
+        let bytes = approx_bytes(&entry) + http.as_ref().map_or(0, RawHttp::size);
         ring.bytes += bytes;
+        let reread = reread.filter(|_| http.is_some());
         ring.entries.push_back(Kept {
             entry,
-            http: None,
+            http,
+            reread,
             bytes,
         });
         ring.trim();

@@ -12,7 +12,7 @@ pub(crate) mod journal;
 pub(crate) mod latency;
 pub(crate) mod latency_spec;
 pub(crate) mod media;
-mod recent;
+pub(crate) mod recent;
 pub(crate) mod rng;
 pub(crate) mod script;
 pub(crate) mod script_file;
@@ -33,7 +33,9 @@ use toolcall_runtime::{
 use crate::engine::auto::{AutoReply, auto_reply};
 use crate::engine::fault::{Fault, FaultRates};
 use crate::engine::fixture::{Endpoint, FixtureState, Fixtures, Seen, Unmatched};
-use crate::engine::journal::{Answer, Journal, JournalEntry, Transport};
+use crate::engine::journal::{
+    Answer, Journal, JournalEntry, RawHttp, RequestFields, Reread, Transport,
+};
 use crate::engine::latency::ModelLatency;
 use crate::engine::rng::SimRng;
 use crate::engine::script::{Reply, Script, Turn};
@@ -366,31 +368,38 @@ impl Engine {
             self.journal.count(false, false);
             return;
         }
-        self.journal.push(JournalEntry {
-            index,
-            at,
-            since_start: self.simulated_since_start(at),
-            transport: Transport::Http,
-            stream,
-            model: model.to_owned(),
-            tools_offered: Vec::new(),
-            tool_choice: None,
-            parallel_tool_calls: None,
-            settings: Settings::default(),
-            output: None,
-            messages: Vec::new(),
-            tool_message_ids: Vec::new(),
-            script_turn: None,
-            fixture: None,
-            fault: None,
-            took: Duration::ZERO,
-            answer: error_answer(error),
-            http: None,
-        });
+        self.journal.push(
+            JournalEntry {
+                index,
+                at,
+                since_start: self.simulated_since_start(at),
+                transport: Transport::Http,
+                stream,
+                model: model.to_owned(),
+                tools_offered: Vec::new(),
+                tool_choice: None,
+                parallel_tool_calls: None,
+                settings: Settings::default(),
+                output: None,
+                messages: Vec::new(),
+                tool_message_ids: Vec::new(),
+                script_turn: None,
+                fixture: None,
+                fault: None,
+                took: Duration::ZERO,
+                answer: error_answer(error),
+                http: None,
+            },
+            None,
+            None,
+        );
     }
 
-    /// Decide everything about one request, and journal it; the reply's id
-    /// starts with `ids.0`, its calls' ids with `ids.1`.
+    /// Decide everything about one request, and journal it (with `http`,
+    /// the request as it came over HTTP, if the journal keeps entries, and
+    /// maybe the way to read its fields again from its body); the reply's
+    /// id starts with `ids.0`, its calls' ids with `ids.1`.
+    #[allow(clippy::too_many_arguments)]
     pub fn plan(
         &self,
         request: Cow<'_, ChatRequest>,
@@ -398,6 +407,7 @@ impl Engine {
         asks: &Asks,
         stream: bool,
         transport: Transport,
+        http: Option<(RawHttp, Option<Reread>)>,
         ids: (&str, &str),
     ) -> Plan {
         let (id_prefix, call_prefix) = ids;
@@ -472,31 +482,24 @@ impl Engine {
                 outcome,
             };
         }
-        let tools_offered = tools.iter().map(|t| t.name.clone()).collect();
-        let tool_message_ids = request
-            .messages
-            .iter()
-            .filter_map(|m| match m {
-                Message::Tool { tool_call_id, .. } => Some(tool_call_id.clone()),
-                _ => None,
-            })
-            .collect();
-        // The server's request is moved into the journal, not copied.
-        let request = owned.into_owned();
-        self.journal.push(JournalEntry {
+        let (http, reread) = match http {
+            Some((raw, reread)) => (Some(raw), reread),
+            None => (None, None),
+        };
+        let mut entry = JournalEntry {
             index,
             at: arrived,
             since_start: self.simulated_since_start(arrived),
             transport,
             stream,
-            model: request.model,
-            tools_offered,
-            tool_choice: request.tool_choice,
-            parallel_tool_calls: request.parallel_tool_calls,
-            settings: request.settings,
-            output: request.output,
-            messages: request.messages,
-            tool_message_ids,
+            model: String::new(),
+            tools_offered: Vec::new(),
+            tool_choice: None,
+            parallel_tool_calls: None,
+            settings: Settings::default(),
+            output: None,
+            messages: Vec::new(),
+            tool_message_ids: Vec::new(),
             script_turn,
             fixture,
             fault,
@@ -509,7 +512,21 @@ impl Engine {
                 Outcome::Reply(plan) => Answer::Reply(plan.response.clone()),
             },
             http: None,
-        });
+        };
+        if reread.is_none() || http.is_none() {
+            // The server's request is moved into the journal, not copied.
+            let request = owned.into_owned();
+            entry.fill(RequestFields {
+                model: request.model,
+                tools_offered: tools.iter().map(|t| t.name.clone()).collect(),
+                tool_choice: request.tool_choice,
+                parallel_tool_calls: request.parallel_tool_calls,
+                settings: request.settings,
+                output: request.output,
+                messages: request.messages,
+            });
+        }
+        self.journal.push(entry, http, reread);
         Plan {
             index,
             arrived,
@@ -1211,6 +1228,7 @@ mod tests {
                 &Asks::default(),
                 false,
                 Transport::Http,
+                None,
                 ("chatcmpl-", "call_"),
             );
             match plan.outcome {
@@ -1265,6 +1283,7 @@ mod tests {
                             &asks,
                             stream,
                             Transport::Http,
+                            None,
                             ("chatcmpl-", "call_"),
                         );
                         match plan.outcome {

@@ -1086,18 +1086,21 @@ async fn answer<F: Format>(
             return refuse(&error, &body);
         }
     }
+    let raw = engine.journal.keeps_entries().then(|| {
+        (
+            RawHttp::new(head.method, endpoint, &head.headers, &body),
+            F::REREAD,
+        )
+    });
     let plan = engine.plan(
         std::borrow::Cow::Owned(parsed.request),
         parsed.tools.offered(),
         &parsed.asks,
         parsed.stream,
         Transport::Http,
+        raw,
         (format.id_prefix(), format.call_id_prefix()),
     );
-    if engine.journal.keeps_entries() {
-        let raw = RawHttp::new(head.method, endpoint, &head.headers, &body);
-        engine.journal.attach(plan.index, raw);
-    }
     let reply = match plan.outcome {
         Outcome::Error(error) => return Ok(error_response(format, &error)),
         Outcome::Reply(reply) => reply,

@@ -27,6 +27,7 @@ impl Format for Chat {
     const ENDPOINT: crate::engine::fixture::Endpoint = crate::engine::fixture::Endpoint::Chat;
     const FIXED_HEADERS: &'static [(&'static str, &'static str)] = RATE_LIMITS;
     const REPLY_HEADERS: &'static [&'static str] = OPENAI_REPLY_HEADERS;
+    const REREAD: Option<crate::engine::journal::Reread> = Some(super::chat_body::reread);
 
     fn id_prefix(&self) -> &'static str {
         "chatcmpl-"

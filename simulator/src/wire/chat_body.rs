@@ -18,6 +18,8 @@ use super::chat_messages::simple_messages;
 use super::json_scan::{Scan, plain_text};
 use super::media::{is_base64, is_http_url};
 use super::{ApiError, Parsed};
+use crate::engine::journal::RequestFields;
+use crate::engine::recent::Recent;
 use crate::engine::{Asks, Engine, ResponseFormat, Tools};
 
 /// What a chat request asks of its reply's shape.
@@ -171,11 +173,60 @@ pub(crate) fn read_chat_body(
     engine: &Engine,
     body: &[u8],
 ) -> Result<Parsed<ChatOptions>, ApiError> {
+    parse(&engine.chat_tools, body).map_err(|refused| {
+        let Refused {
+            error,
+            model,
+            streamed,
+        } = *refused;
+        engine.reject(&error, &model, streamed);
+        error
+    })
+}
+
+/// A request's own fields read again from its body, for the journal: the
+/// same reading as [`read_chat_body`]'s, which depends on the body alone.
+pub(crate) fn reread(body: &[u8]) -> Option<RequestFields> {
+    let parsed = parse(&Recent::default(), body).ok()?;
+    let request = parsed.request;
+    Some(RequestFields {
+        model: request.model,
+        tools_offered: parsed.tools.iter().map(|t| t.name.clone()).collect(),
+        tool_choice: request.tool_choice,
+        parallel_tool_calls: request.parallel_tool_calls,
+        settings: request.settings,
+        output: request.output,
+        messages: request.messages,
+    })
+}
+
+/// A body refused: the error, the model it named (empty if none could be
+/// read) and whether it asked for a stream, as the journal records them.
+struct Refused {
+    error: ApiError,
+    model: String,
+    streamed: bool,
+}
+
+impl Refused {
+    fn new(error: ApiError, model: String, streamed: bool) -> Box<Refused> {
+        Box::new(Refused {
+            error,
+            model,
+            streamed,
+        })
+    }
+}
+
+/// A body read, or refused.
+fn parse(tools: &Recent<Tools>, body: &[u8]) -> Result<Parsed<ChatOptions>, Box<Refused>> {
     // UTF-8 checked once for the whole body, not again for each raw part.
     let text = std::str::from_utf8(body).ok();
-    let fields = match text.and_then(|text| Fields::scan(engine, text)) {
+    let fields = match text.and_then(|text| Fields::scan(tools, text)) {
         Some(fields) => fields,
-        None => serde_body(engine, body, text)?,
+        None => {
+            serde_body(body, text).map_err(|error| Refused::new(error, String::new(), false))?
+        }
     };
     // The model and stream flag first: the journal names them in a refusal
     // (the model read again then, not copied for every request).
@@ -191,23 +242,19 @@ pub(crate) fn read_chat_body(
         raw => typed::<bool>(raw, "stream", "a boolean"),
     };
     let streamed = matches!(stream, Ok(Some(true)));
-    read(engine, fields, model, stream).inspect_err(|error| {
+    read(tools, fields, model, stream).map_err(|error| {
         let named = typed::<String>(raw_model, "model", "a string");
-        engine.reject(error, &named.ok().flatten().unwrap_or_default(), streamed);
+        Refused::new(error, named.ok().flatten().unwrap_or_default(), streamed)
     })
 }
 
 /// The body read by serde_json, when the quick scan did not take it: its
-/// fields, or the refusal (journalled) of a body that is not an object of
-/// known parameters.
-fn serde_body<'a>(
-    engine: &Engine,
-    body: &[u8],
-    text: Option<&'a str>,
-) -> Result<Fields<'a>, ApiError> {
+/// fields, or the refusal of a body that is not an object of known
+/// parameters.
+fn serde_body<'a>(body: &[u8], text: Option<&'a str>) -> Result<Fields<'a>, ApiError> {
     // A struct also reads from a JSON array: only an object is a body.
     let object = body.trim_ascii_start().first() == Some(&b'{');
-    let error = match text.map(serde_json::from_str::<ChatBody<'_>>) {
+    Err(match text.map(serde_json::from_str::<ChatBody<'_>>) {
         Some(Ok(fields)) if object => return Ok(Fields::from(fields)),
         Some(Err(error)) if object => match unknown_field(&error) {
             Some(name) => ApiError::unknown_parameter(
@@ -218,9 +265,7 @@ fn serde_body<'a>(
             None => ApiError::invalid_json(),
         },
         _ => ApiError::invalid_json(),
-    };
-    engine.reject(&error, "", false);
-    Err(error)
+    })
 }
 
 /// The parameters the simulator reads, each as its raw JSON text (`null`
@@ -277,7 +322,7 @@ impl<'a> Fields<'a> {
     /// read before taken by comparing its bytes; `None` for anything else
     /// (an unknown or repeated parameter, an escape in a name, text that
     /// is not JSON), which serde_json then reads or refuses.
-    fn scan(engine: &Engine, text: &'a str) -> Option<Fields<'a>> {
+    fn scan(tools: &Recent<Tools>, text: &'a str) -> Option<Fields<'a>> {
         let mut fields = Fields::default();
         let mut seen = 0u64;
         let mut read_messages = None;
@@ -289,7 +334,7 @@ impl<'a> Fields<'a> {
             }
             seen |= bit;
             let kept = match name {
-                "tools" => engine.chat_tools.kept_prefix(scan.rest()),
+                "tools" => tools.kept_prefix(scan.rest()),
                 // The conversation is read where it stands, which also
                 // finds its end; one that does not read is cut out raw,
                 // to be refused with serde_json's error from its own text.
@@ -386,7 +431,7 @@ impl<'a> From<ChatBody<'a>> for Fields<'a> {
 }
 
 fn read(
-    engine: &Engine,
+    kept_tools: &Recent<Tools>,
     fields: Fields<'_>,
     model: Result<Option<String>, ApiError>,
     stream: Result<Option<bool>, ApiError>,
@@ -459,7 +504,7 @@ fn read(
     let (response_format, output) = read_response_format(fields.response_format)?;
     let tools = match fields.tools {
         None => Arc::default(),
-        Some(raw) => engine.chat_tools.get_or_read(raw, || read_tools(raw))?,
+        Some(raw) => kept_tools.get_or_read(raw, || read_tools(raw))?,
     };
     let tool_choice = match fields.tool_choice {
         None => None,
@@ -748,6 +793,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_journal_reads_a_kept_body_as_the_server_read_it() {
+        let body = serde_json::json!({
+            "model": "gpt-4o",
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": [{"type": "text", "text": "Weather?"}]},
+                {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}}]},
+                {"role": "tool", "tool_call_id": "call_1", "content": "cold"}
+            ],
+            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}],
+            "tool_choice": "required",
+            "parallel_tool_calls": false,
+            "temperature": 0.5,
+            "max_completion_tokens": 64,
+            "stop": ["END"],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "object"}}}
+        })
+        .to_string();
+        let engine = Engine::new(crate::engine::Config::default());
+        let read = read_chat_body(&engine, body.as_bytes())
+            .expect("read")
+            .request;
+        let again = reread(body.as_bytes()).expect("read again");
+        assert_eq!(again.model, read.model);
+        assert_eq!(again.tools_offered, ["get_weather"]);
+        assert_eq!(again.tool_choice, read.tool_choice);
+        assert_eq!(again.parallel_tool_calls, Some(false));
+        assert_eq!(again.settings, read.settings);
+        assert_eq!(again.settings.max_tokens, Some(64));
+        assert_eq!(again.output, read.output);
+        assert!(again.output.is_some());
+        assert_eq!(again.messages, read.messages);
+        assert_eq!(again.messages.len(), 4);
+        // What the server refuses, the journal does not make up.
+        assert!(reread(br#"{"model": "m"}"#).is_none());
+    }
+
+    #[test]
     fn kinds_are_named_as_the_api_names_them() {
         for (text, kind) in [
             (r#""hot""#, "a string"),
@@ -777,7 +860,7 @@ mod tests {
         for round in 0..2 {
             // The second time the tool list is one read before.
             assert_eq!(engine.chat_tools.kept_prefix(tools).is_some(), round == 1);
-            let mut scanned = Fields::scan(&engine, text).expect("scanned");
+            let mut scanned = Fields::scan(&engine.chat_tools, text).expect("scanned");
             assert!(scanned.read_messages.take().is_some());
             assert_eq!(scanned, serde(text));
             read_chat_body(&engine, text.as_bytes()).expect("read");
@@ -787,7 +870,7 @@ mod tests {
             r#"{"model":"m","messages":"hi","seed":-1e3}"#,
             r#"{}"#,
         ] {
-            let mut scanned = Fields::scan(&engine, text).expect("scanned");
+            let mut scanned = Fields::scan(&engine.chat_tools, text).expect("scanned");
             let read = scanned
                 .messages
                 .and_then(|m| serde_json::from_str::<Vec<Message>>(m).ok());
@@ -803,7 +886,7 @@ mod tests {
             r#"{"model": 01}"#,
             r#"{"mod\u0065l": "m"}"#,
         ] {
-            assert!(Fields::scan(&engine, text).is_none(), "{text}");
+            assert!(Fields::scan(&engine.chat_tools, text).is_none(), "{text}");
         }
     }
 

@@ -65,6 +65,10 @@ pub(crate) trait Format: Send + Sync + 'static {
     /// order: a reply's header map is built with room for them (each then
     /// replaces a blank), so that setting them grows nothing.
     const REPLY_HEADERS: &'static [&'static str] = &[];
+    /// How the journal reads a request's own fields again from its body,
+    /// for a format whose reading depends on the body alone (`None`: the
+    /// journal keeps them as read).
+    const REREAD: Option<crate::engine::journal::Reread> = None;
 
     /// The prefix of reply ids (`chatcmpl-`, `msg_`, `resp_`).
     fn id_prefix(&self) -> &'static str;
