@@ -137,7 +137,10 @@ impl<'a> Generator<'a> {
             .and_then(Value::as_array)
             .filter(|o| !o.is_empty())
         {
-            return write_json(out, &options[rng.index(options.len())]);
+            return match &options[rng.index(options.len())] {
+                Value::String(text) => write_text(out, text),
+                option => write_json(out, option),
+            };
         }
         if let Some(all) = keywords.all_of.and_then(Value::as_array) {
             let merged = self.merge_all(map, all);
@@ -173,7 +176,10 @@ impl<'a> Generator<'a> {
             "boolean" => write_json(out, &rng.chance(0.5)),
             "integer" => write_json(out, &self.integer(map, rng)),
             "number" => self.number(map, rng, out),
-            "string" => write_json(out, &string(map, rng)),
+            "string" => match plain_word(map) {
+                true => word(rng, out),
+                false => write_text(out, &string(map, rng)),
+            },
             "array" => self.array(map, rng, depth, out),
             "object" => self.object(map, rng, depth, out),
             _ => out.extend_from_slice(b"null"),
@@ -364,7 +370,7 @@ fn key(first: &mut bool, name: &str, out: &mut Vec<u8>) {
     if !std::mem::take(first) {
         out.push(b',');
     }
-    write_json(out, name);
+    write_text(out, name);
     out.push(b':');
 }
 
@@ -413,6 +419,37 @@ const WORDS: &[&str] = &[
     "kestrel", "lumen", "meadow", "nimbus", "orchid", "prairie", "quartz", "river", "sierra",
     "tundra",
 ];
+
+/// Whether a string schema has none of the keywords that shape its text,
+/// so [`word`] writes what [`string`] would.
+fn plain_word(map: &Map<String, Value>) -> bool {
+    !map.keys()
+        .any(|k| matches!(k.as_str(), "minLength" | "maxLength" | "format" | "pattern"))
+}
+
+/// [`string`]'s text for a schema with nothing to shape it (a word, maybe
+/// a number after it), written in place with the same draws.
+fn word(rng: &mut SimRng, out: &mut Vec<u8>) {
+    out.push(b'"');
+    out.extend_from_slice(WORDS[rng.index(WORDS.len())].as_bytes());
+    if rng.chance(0.5) {
+        out.push(b'-');
+        write_json(out, &rng.range_u64(1, 999));
+    }
+    out.push(b'"');
+}
+
+/// `text` as a JSON string: copied when nothing in it needs an escape.
+fn write_text(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.reserve(text.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        write_json(out, text);
+    }
+}
 
 fn string(map: &Map<String, Value>, rng: &mut SimRng) -> String {
     let min = map.kw("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
@@ -705,6 +742,42 @@ fn report(messages: &[Message], results: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_plain_string_is_written_in_place_as_the_general_path_writes_it() {
+        let schema = json!({"type": "string", "description": "A \"city\""});
+        let map = schema.as_object().expect("an object");
+        assert!(plain_word(map));
+        assert!(!plain_word(
+            json!({"type": "string", "maxLength": 3})
+                .as_object()
+                .expect("an object")
+        ));
+        for seed in 0..200 {
+            let (mut fast, mut general) = (SimRng::new(seed), SimRng::new(seed));
+            let (mut quick, mut slow) = (Vec::new(), Vec::new());
+            word(&mut fast, &mut quick);
+            write_json(&mut slow, &string(map, &mut general));
+            assert_eq!(quick, slow, "seed {seed}");
+            assert_eq!(
+                fast.next_u64(),
+                general.next_u64(),
+                "the same draws, seed {seed}"
+            );
+        }
+        let mut out = Vec::new();
+        for text in [
+            "plain",
+            "with \"quotes\"",
+            "back\\slash",
+            "line\nbreak",
+            "é",
+        ] {
+            out.clear();
+            write_text(&mut out, text);
+            assert_eq!(out, serde_json::to_vec(text).expect("JSON"), "{text}");
+        }
+    }
 
     #[test]
     fn simple_patterns_are_followed() {

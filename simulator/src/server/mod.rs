@@ -510,7 +510,7 @@ impl Templates {
         let mut headers = self.of::<F>(stream);
         let mut blanks = Blanks::new(&mut headers, F::REPLY_HEADERS.len() + 2);
         format.reply_headers(envelope, processing, &mut blanks);
-        let ms = |d: Duration| Some(HeaderValue::from(d.as_millis() as u64));
+        let ms = |d: Duration| Some(crate::wire::millis(d));
         blanks.fill(ms(time));
         blanks.fill(ms(elapsed));
         if blanks.missed() {

@@ -92,7 +92,7 @@ pub(crate) fn openai_reply_headers(
     request_id.extend_from_slice(b"req_");
     request_id.extend_from_slice(id.as_bytes());
     blanks.fill(HeaderValue::from_maybe_shared(Bytes::from(request_id)).ok());
-    blanks.fill(Some(HeaderValue::from(processing.as_millis() as u64)));
+    blanks.fill(Some(super::millis(processing)));
 }
 
 /// What [`openai_reply_headers`] sets, in order.

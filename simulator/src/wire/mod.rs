@@ -109,6 +109,15 @@ pub(crate) trait Format: Send + Sync + 'static {
     fn remember(&self, _envelope: &Envelope, _plan: &ReplyPlan, _options: &Self::Options) {}
 }
 
+/// A header's count of milliseconds; zero, the common value at zero
+/// latency, without the allocation a number's text takes.
+pub(crate) fn millis(time: Duration) -> HeaderValue {
+    match time.as_millis() {
+        0 => HeaderValue::from_static("0"),
+        ms => HeaderValue::from(u64::try_from(ms).unwrap_or(u64::MAX)),
+    }
+}
+
 /// The blank values a reply's header map ends with, filled in order by
 /// place: no name is hashed again, as each `insert` would.
 pub(crate) struct Blanks<'a> {
