@@ -351,7 +351,7 @@ impl<'a> Generator<'a> {
         // written above.
         let mut extra: Vec<&str> = Vec::new();
         for name in required() {
-            if props.is_some_and(|p| p.contains_key(name)) || extra.contains(&name) {
+            if props.is_some_and(|p| p.has(name)) || extra.contains(&name) {
                 continue;
             }
             extra.push(name);
