@@ -30,8 +30,9 @@
 //!   any server on hyper, tokio and this machine's loopback could show.
 //!
 //! `cargo bench -p toolcall-sim --bench vs_wiremock` (a few seconds per row;
-//! `TOOLCALL_BENCH_SECONDS=N` measures N seconds a row, default 3); add
-//! `-- floor` (or `-- wiremock`) for those rows alone.
+//! `TOOLCALL_BENCH_SECONDS=N` measures N seconds a row, default 3, split
+//! into the goal rows' rounds, each server's slice after half a second of
+//! warm-up); add `-- floor` (or `-- wiremock`) for those rows alone.
 //!
 //! To profile a server (callgrind, strace, perf) under this bench's load:
 //! `TOOLCALL_BENCH_LOAD=ADDR:PORT,CLIENTS,REQUESTS[,stream]` runs the load
