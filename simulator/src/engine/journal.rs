@@ -532,7 +532,10 @@ impl Journal {
         ring.trim();
     }
 
-    /// Every entry kept, in arrival order.
+    /// Every entry kept, in arrival order. Each is built as it is read:
+    /// the server keeps a request's bytes and, for a Chat Completions
+    /// request, reads its fields from them again here, which costs about
+    /// what reading the request cost the server.
     pub fn entries(&self) -> Vec<JournalEntry> {
         self.lock().entries.iter().map(Kept::read).collect()
     }
