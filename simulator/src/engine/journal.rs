@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use hyper::body::Bytes;
 use tokio::time::Instant;
-use toolcall_runtime::{ChatResponse, Message, OutputFormat, Settings, ToolChoice};
+use toolcall_runtime::{
+    ChatRequest, ChatResponse, Message, OutputFormat, Settings, ToolChoice, ToolDefinition,
+};
 
 use crate::engine::fault::Fault;
 
@@ -295,7 +297,55 @@ pub(crate) struct RequestFields {
 /// writing and dropping it cost a server more time than the reading.
 pub(crate) type Reread = fn(&[u8]) -> Option<RequestFields>;
 
+impl RequestFields {
+    /// A request's own fields, the names of the `tools` offered with it.
+    pub(crate) fn of(request: ChatRequest, tools: &[ToolDefinition]) -> RequestFields {
+        RequestFields {
+            model: request.model,
+            tools_offered: tools.iter().map(|t| t.name.clone()).collect(),
+            tool_choice: request.tool_choice,
+            parallel_tool_calls: request.parallel_tool_calls,
+            settings: request.settings,
+            output: request.output,
+            messages: request.messages,
+        }
+    }
+}
+
 impl JournalEntry {
+    /// Request `index`'s entry, which came at `at` (`since_start` from the
+    /// simulator's creation) and got `answer`: none of the request's own
+    /// fields yet ([`fill`](Self::fill) sets them), no script turn,
+    /// fixture or fault, and no time taken.
+    pub(crate) fn new(
+        index: usize,
+        (at, since_start): (Instant, Duration),
+        (transport, stream): (Transport, bool),
+        answer: Answer,
+    ) -> JournalEntry {
+        JournalEntry {
+            index,
+            at,
+            since_start,
+            transport,
+            stream,
+            model: String::new(),
+            tools_offered: Vec::new(),
+            tool_choice: None,
+            parallel_tool_calls: None,
+            settings: Settings::default(),
+            output: None,
+            messages: Vec::new(),
+            tool_message_ids: Vec::new(),
+            script_turn: None,
+            fixture: None,
+            fault: None,
+            took: Duration::ZERO,
+            answer,
+            http: None,
+        }
+    }
+
     /// An entry's fields from its request.
     pub(crate) fn fill(&mut self, fields: RequestFields) {
         self.tool_message_ids = tool_message_ids(&fields.messages);

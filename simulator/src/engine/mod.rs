@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use toolcall_runtime::{
-    ChatRequest, ChatResponse, FinishReason, Message, Settings, StreamEvent, ToolCall,
-    ToolCallDelta, ToolDefinition, Usage,
+    ChatRequest, ChatResponse, FinishReason, Message, StreamEvent, ToolCall, ToolCallDelta,
+    ToolDefinition, Usage,
 };
 
 use crate::engine::auto::{AutoReply, auto_reply};
@@ -368,31 +368,14 @@ impl Engine {
             self.journal.count(false, false);
             return;
         }
-        self.journal.push(
-            JournalEntry {
-                index,
-                at,
-                since_start: self.simulated_since_start(at),
-                transport: Transport::Http,
-                stream,
-                model: model.to_owned(),
-                tools_offered: Vec::new(),
-                tool_choice: None,
-                parallel_tool_calls: None,
-                settings: Settings::default(),
-                output: None,
-                messages: Vec::new(),
-                tool_message_ids: Vec::new(),
-                script_turn: None,
-                fixture: None,
-                fault: None,
-                took: Duration::ZERO,
-                answer: error_answer(error),
-                http: None,
-            },
-            None,
-            None,
+        let mut entry = JournalEntry::new(
+            index,
+            (at, self.simulated_since_start(at)),
+            (Transport::Http, stream),
+            error_answer(error),
         );
+        entry.model = model.to_owned();
+        self.journal.push(entry, None, None);
     }
 
     /// Decide everything about one request, and journal it (with `http`,
@@ -486,45 +469,25 @@ impl Engine {
             Some((raw, reread)) => (Some(raw), reread),
             None => (None, None),
         };
-        let mut entry = JournalEntry {
-            index,
-            at: arrived,
-            since_start: self.simulated_since_start(arrived),
-            transport,
-            stream,
-            model: String::new(),
-            tools_offered: Vec::new(),
-            tool_choice: None,
-            parallel_tool_calls: None,
-            settings: Settings::default(),
-            output: None,
-            messages: Vec::new(),
-            tool_message_ids: Vec::new(),
-            script_turn,
-            fixture,
-            fault,
-            took: match &outcome {
-                Outcome::Error(_) => Duration::ZERO,
-                Outcome::Reply(plan) => plan.drop_at().unwrap_or(plan.end),
-            },
-            answer: match &outcome {
-                Outcome::Error(error) => error_answer(error),
-                Outcome::Reply(plan) => Answer::Reply(plan.response.clone()),
-            },
-            http: None,
+        let answer = match &outcome {
+            Outcome::Error(error) => error_answer(error),
+            Outcome::Reply(plan) => Answer::Reply(plan.response.clone()),
         };
+        let mut entry = JournalEntry::new(
+            index,
+            (arrived, self.simulated_since_start(arrived)),
+            (transport, stream),
+            answer,
+        );
+        entry.script_turn = script_turn;
+        entry.fixture = fixture;
+        entry.fault = fault;
+        if let Outcome::Reply(plan) = &outcome {
+            entry.took = plan.drop_at().unwrap_or(plan.end);
+        }
         if reread.is_none() || http.is_none() {
             // The server's request is moved into the journal, not copied.
-            let request = owned.into_owned();
-            entry.fill(RequestFields {
-                model: request.model,
-                tools_offered: tools.iter().map(|t| t.name.clone()).collect(),
-                tool_choice: request.tool_choice,
-                parallel_tool_calls: request.parallel_tool_calls,
-                settings: request.settings,
-                output: request.output,
-                messages: request.messages,
-            });
+            entry.fill(RequestFields::of(owned.into_owned(), tools));
         }
         self.journal.push(entry, http, reread);
         Plan {

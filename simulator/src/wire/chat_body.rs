@@ -188,16 +188,7 @@ pub(crate) fn read_chat_body(
 /// same reading as [`read_chat_body`]'s, which depends on the body alone.
 pub(crate) fn reread(body: &[u8]) -> Option<RequestFields> {
     let parsed = parse(&Recent::default(), body).ok()?;
-    let request = parsed.request;
-    Some(RequestFields {
-        model: request.model,
-        tools_offered: parsed.tools.iter().map(|t| t.name.clone()).collect(),
-        tool_choice: request.tool_choice,
-        parallel_tool_calls: request.parallel_tool_calls,
-        settings: request.settings,
-        output: request.output,
-        messages: request.messages,
-    })
+    Some(RequestFields::of(parsed.request, &parsed.tools))
 }
 
 /// A body refused: the error, the model it named (empty if none could be
