@@ -33,11 +33,15 @@
 //! `TOOLCALL_BENCH_SECONDS=N` measures N seconds a row, default 3, split
 //! into the goal rows' rounds, each server's slice after half a second of
 //! warm-up); add `-- floor` (or `-- wiremock`) for those rows alone.
+//! `TOOLCALL_BENCH_SIM_ARGS="--journal-limit 0 --no-cors"` adds flags to
+//! `toolcall-sim serve` (to see what a default costs), and
+//! `TOOLCALL_BENCH_SIM_THREADS=N` gives it N threads.
 //!
 //! To profile a server (callgrind, strace, perf) under this bench's load:
 //! `TOOLCALL_BENCH_LOAD=ADDR:PORT,CLIENTS,REQUESTS[,stream]` runs the load
 //! client alone, each of `CLIENTS` connections sending `REQUESTS` requests;
-//! `TOOLCALL_BENCH_SERVE_FLOOR=1` (stdin: the canned body) runs the floor.
+//! `TOOLCALL_BENCH_SERVE_FLOOR=1` (stdin: the canned body) runs the floor,
+//! and `TOOLCALL_BENCH_FLOOR_SPIN_NS=N` makes it spin N ns a request.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -75,6 +79,7 @@ const SERVE_FLOOR: &str = "TOOLCALL_BENCH_SERVE_FLOOR";
 const LOAD_ONLY: &str = "TOOLCALL_BENCH_LOAD";
 /// The floor's mode for a streamed reply: the canned SSE body, an event a frame.
 const SERVE_FLOOR_SSE: &str = "TOOLCALL_BENCH_SERVE_FLOOR_SSE";
+const FLOOR_SPIN_NS: &str = "TOOLCALL_BENCH_FLOOR_SPIN_NS";
 /// The client counts of the goal rows.
 const FLOOR_CLIENTS: [usize; 2] = [16, 64];
 const SIM: &str = "toolcall-sim";
@@ -233,6 +238,10 @@ fn simulator_process(threads: Option<usize>) -> Process {
     if let Some(threads) = threads {
         command.args(["--threads", &threads.to_string()]);
     }
+    // What each default costs: e.g. `--journal-limit 0 --no-cors`.
+    if let Ok(args) = std::env::var("TOOLCALL_BENCH_SIM_ARGS") {
+        command.args(args.split_whitespace());
+    }
     Process::start(command)
 }
 
@@ -344,6 +353,14 @@ fn serve_floor(streamed: bool) {
         } else {
             "application/json"
         });
+        // A floor that also spins this long a request shows what a server's
+        // own work costs on top of itself (the kernel wakes the client more).
+        let spin = Duration::from_nanos(
+            std::env::var(FLOOR_SPIN_NS)
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
+        );
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
@@ -355,6 +372,10 @@ fn serve_floor(streamed: bool) {
                 async move {
                     // Read the body, as any server must.
                     let _ = request.into_body().collect().await;
+                    let started = Instant::now();
+                    while started.elapsed() < spin {
+                        std::hint::spin_loop();
+                    }
                     let body: UnsyncBoxBody<Bytes, Infallible> = if pieces.len() == 1 {
                         Full::new(pieces[0].clone()).boxed_unsync()
                     } else {
