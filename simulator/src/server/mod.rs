@@ -1086,12 +1086,10 @@ async fn answer<F: Format>(
             return refuse(&error, &body);
         }
     }
-    let raw = engine.journal.keeps_entries().then(|| {
-        (
-            RawHttp::new(head.method, endpoint, &head.headers, &body),
-            F::REREAD,
-        )
-    });
+    let raw = engine
+        .journal
+        .keeps_entries()
+        .then(|| (http(&body), F::REREAD));
     let plan = engine.plan(
         std::borrow::Cow::Owned(parsed.request),
         parsed.tools.offered(),
